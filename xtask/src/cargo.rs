@@ -1,0 +1,235 @@
+//! Building a lesson with cargo, and turning a failed build into the few lines that matter.
+
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+
+use crate::doctor;
+use crate::lessons::Lesson;
+
+pub enum Build {
+    Built {
+        binary: PathBuf,
+        /// The `.bpf.o` the build script left in its OUT_DIR.
+        object: Option<PathBuf>,
+    },
+    /// Transcript lines: what failed and its first diagnostic.
+    Failed(Vec<String>),
+}
+
+/// `cargo build` of one lesson inside the workbook at `root`, as the invoking user.
+pub fn build(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Build> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut child = Command::new(cargo)
+        .args(["build", "--message-format=json", "--package", &lesson.package, "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("CLANG", doctor::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running cargo")?;
+
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let progress = std::thread::spawn(move || relay_progress(stderr));
+    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let messages: Vec<serde_json::Value> =
+        stdout.lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect();
+    let stderr = progress.join().unwrap_or_default();
+    let status = child.wait()?;
+
+    let marker = format!("/{}#", lesson.dir_name);
+    if !status.success() {
+        let rustc_errors: Vec<&str> = messages
+            .iter()
+            .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
+            .filter_map(|m| m["message"]["rendered"].as_str())
+            .collect();
+        return Ok(Build::Failed(failure_lines(&stderr, &rustc_errors, &lesson.dir)));
+    }
+
+    let binary = messages
+        .iter()
+        .filter(|m| m["reason"] == "compiler-artifact")
+        .filter(|m| m["package_id"].as_str().is_some_and(|id| id.contains(&marker)))
+        .find_map(|m| m["executable"].as_str())
+        .map(PathBuf::from)
+        .context("cargo built no executable for the lesson")?;
+    let object = messages
+        .iter()
+        .filter(|m| m["reason"] == "build-script-executed")
+        .filter(|m| m["package_id"].as_str().is_some_and(|id| id.contains(&marker)))
+        .find_map(|m| m["out_dir"].as_str())
+        .and_then(|out_dir| find_object(Path::new(out_dir)));
+    Ok(Build::Built { binary, object })
+}
+
+/// Shows cargo's progress on a terminal, one line rewritten in place; returns all of stderr.
+fn relay_progress(stderr: impl std::io::Read) -> String {
+    let terminal = std::io::stderr().is_terminal();
+    let mut all = String::new();
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        let trimmed = line.trim_start();
+        if terminal && (trimmed.starts_with("Compiling") || trimmed.starts_with("Building")) {
+            let shown: String = trimmed.chars().take(70).collect();
+            let _ = write!(std::io::stderr(), "\r\x1b[2K  {shown}");
+        }
+        all.push_str(&line);
+        all.push('\n');
+    }
+    if terminal {
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    }
+    all
+}
+
+fn find_object(out_dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(out_dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().ends_with(".bpf.o"))
+}
+
+/// The compile section of a transcript for a failed build: clang's first
+/// error (from the build script) or rustc's, never cargo's wall of text.
+pub fn failure_lines(stderr: &str, rustc_errors: &[&str], lesson_dir: &Path) -> Vec<String> {
+    let build_script: Vec<&str> = stderr
+        .lines()
+        .skip_while(|l| l.trim() != "--- stderr")
+        .skip(1)
+        .map(|l| l.strip_prefix("  ").unwrap_or(l))
+        .collect();
+    let clang_errors: Vec<&str> =
+        build_script.iter().copied().filter(|l| is_diagnostic(l, "error")).collect();
+
+    if let Some(first) = clang_errors.first() {
+        let count = build_script
+            .iter()
+            .find_map(|l| l.trim().strip_suffix(" generated.").and_then(|s| s.split(' ').next()))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(clang_errors.len());
+        return vec![
+            format!("compile  FAILED  clang: {count} {}", plural(count, "error")),
+            format!("         {}", short_paths(first, lesson_dir)),
+            "stopped  at compile".to_string(),
+        ];
+    }
+    if let Some(first) = rustc_errors.first() {
+        let mut lines = vec![format!(
+            "compile  FAILED  rustc: {} {}",
+            rustc_errors.len(),
+            plural(rustc_errors.len(), "error")
+        )];
+        let headline = first.lines().next().unwrap_or_default();
+        lines.push(format!("         {headline}"));
+        if let Some(at) = first.lines().find(|l| l.trim_start().starts_with("-->")) {
+            lines.push(format!("         {}", short_paths(at.trim_start(), lesson_dir)));
+        }
+        lines.push("stopped  at compile".to_string());
+        return lines;
+    }
+    let mut lines = vec!["compile  FAILED".to_string()];
+    let tail: Vec<&str> = build_script.iter().rev().filter(|l| !l.trim().is_empty()).take(5).copied().collect();
+    let tail = if tail.is_empty() {
+        stderr.lines().rev().filter(|l| !l.trim().is_empty()).take(5).collect()
+    } else {
+        tail
+    };
+    lines.extend(tail.into_iter().rev().map(|l| format!("         {}", short_paths(l.trim(), lesson_dir))));
+    lines.push("stopped  at compile".to_string());
+    lines
+}
+
+/// `file:line:col: error: …` (also `fatal error`).
+fn is_diagnostic(line: &str, kind: &str) -> bool {
+    let Some((location, rest)) = line.split_once(": ") else { return false };
+    let rest = rest.trim_start_matches("fatal ");
+    rest.starts_with(&format!("{kind}:")) && location.matches(':').count() >= 2
+}
+
+/// Paths inside the lesson become relative; other absolute paths keep their
+/// last two parts (`bpf/bpf_helper_defs.h`), since temp folders differ per run.
+fn short_paths(line: &str, lesson_dir: &Path) -> String {
+    let lesson = format!("{}/", lesson_dir.display());
+    line.split(' ')
+        .map(|word| {
+            if let Some(inside) = word.strip_prefix(&lesson) {
+                inside.to_string()
+            } else if word.starts_with('/') {
+                let parts: Vec<&str> = word.rsplitn(3, '/').collect();
+                format!("{}/{}", parts.get(1).unwrap_or(&""), parts[0])
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 { word.to_string() } else { format!("{word}s") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLANG_FAILURE: &str = "\
+   Compiling macros v0.1.0 (/w/lessons/04-macros)
+error: failed to run custom build command for `macros v0.1.0 (/w/lessons/04-macros)`
+
+Caused by:
+  process didn't exit successfully: `/w/target/debug/build/x/build-script-build` (exit status: 1)
+  --- stderr
+  Error: failed to build `src/bpf/macros.bpf.c`
+  In file included from src/bpf/macros.bpf.c:3:
+  /tmp/.tmpAbC/bpf/bpf_helper_defs.h:78:90: error: unknown type name '__u64'
+     78 | static long (* const bpf_map_update_elem)(void *map, const void *key, const void *value, __u64 flags) = (void *) 2;
+  /tmp/.tmpAbC/bpf/bpf_helper_defs.h:99:1: error: unknown type name '__u32'
+  20 errors generated.
+";
+
+    #[test]
+    fn clang_failures_show_the_first_error_and_the_count() {
+        assert_eq!(
+            failure_lines(CLANG_FAILURE, &[], Path::new("/w/lessons/04-macros")),
+            [
+                "compile  FAILED  clang: 20 errors",
+                "         bpf/bpf_helper_defs.h:78:90: error: unknown type name '__u64'",
+                "stopped  at compile",
+            ]
+        );
+    }
+
+    #[test]
+    fn fatal_errors_count_as_errors() {
+        let stderr = "  --- stderr\n  src/bpf/x.bpf.c:3:10: fatal error: 'vmlinux.h' file not found\n  1 error generated.\n";
+        assert_eq!(
+            failure_lines(stderr, &[], Path::new("/w/lessons/01-open-fails"))[..2],
+            ["compile  FAILED  clang: 1 error", "         src/bpf/x.bpf.c:3:10: fatal error: 'vmlinux.h' file not found"]
+        );
+    }
+
+    #[test]
+    fn rustc_failures_show_the_headline_and_where() {
+        let rendered = "error[E0599]: no method named `attach` found\n  --> /w/lessons/01-open-fails/src/main.rs:23:57\n   |\n";
+        assert_eq!(
+            failure_lines("error: could not compile", &[rendered], Path::new("/w/lessons/01-open-fails")),
+            [
+                "compile  FAILED  rustc: 1 error",
+                "         error[E0599]: no method named `attach` found",
+                "         --> src/main.rs:23:57",
+                "stopped  at compile",
+            ]
+        );
+    }
+
+    #[test]
+    fn warnings_are_not_errors() {
+        assert!(!is_diagnostic("src/x.c:1:2: warning: unused", "error"));
+        assert!(is_diagnostic("src/x.c:1:2: error: bad", "error"));
+        assert!(!is_diagnostic("Error: failed to build", "error"));
+    }
+}

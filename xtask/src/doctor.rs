@@ -1,0 +1,306 @@
+//! `cargo xtask doctor`: what this machine offers the lessons, and the exact fix for what it lacks.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::Result;
+
+use crate::lessons::Needs;
+
+pub const TRACEFS: &str = "/sys/kernel/tracing";
+pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Problem,
+    Note,
+}
+
+#[derive(Debug)]
+pub struct Finding {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = match self.status {
+            Status::Ok => "ok",
+            Status::Problem => "PROBLEM",
+            Status::Note => "note",
+        };
+        write!(f, "{status:<8} {:<12} {}", self.name, self.detail)?;
+        if let Some(fix) = &self.fix {
+            write!(f, "\n{:<21} fix: {fix}", "")?;
+        }
+        Ok(())
+    }
+}
+
+fn finding(name: &'static str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Finding {
+    Finding { name, status, detail: detail.into(), fix }
+}
+
+/// `sudo ` when the user is not root, so each fix is a command to paste.
+fn as_root(command: &str) -> String {
+    if is_root() { command.to_string() } else { format!("sudo {command}") }
+}
+
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective user.
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+pub fn has_sudo() -> bool {
+    on_path("sudo").is_some()
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
+}
+
+pub fn tracefs_mounted() -> bool {
+    Path::new(TRACEFS).join("events").is_dir()
+}
+
+pub struct Clang {
+    pub path: PathBuf,
+    pub version: String,
+}
+
+/// `$CLANG`, else the newest versioned clang on PATH, else plain `clang`.
+pub fn clang() -> Option<Clang> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("CLANG") {
+        Some(chosen) => vec![PathBuf::from(chosen)],
+        None => (14..=22).rev().map(|v| format!("clang-{v}")).chain(["clang".to_string()]).filter_map(|c| on_path(&c)).collect(),
+    };
+    candidates.into_iter().find_map(|path| {
+        let output = Command::new(&path).arg("--version").output().ok()?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let version = text.split("clang version ").nth(1)?.split_whitespace().next()?.to_string();
+        Some(Clang { path, version })
+    })
+}
+
+fn major(version: &str) -> u32 {
+    version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0)
+}
+
+fn check_privileges() -> Finding {
+    if is_root() {
+        finding("privileges", Status::Ok, "running as root", None)
+    } else if has_sudo() {
+        finding("privileges", Status::Ok, "not root; check runs each lesson's loader under sudo", None)
+    } else {
+        finding(
+            "privileges",
+            Status::Problem,
+            "not root and no sudo: the kernel will refuse to load BPF",
+            Some("run the checker as root (su -), or install sudo".into()),
+        )
+    }
+}
+
+fn check_btf() -> Finding {
+    if Path::new(KERNEL_BTF).exists() {
+        finding("kernel BTF", Status::Ok, KERNEL_BTF, None)
+    } else {
+        finding(
+            "kernel BTF",
+            Status::Problem,
+            format!("{KERNEL_BTF} is missing: CO-RE cannot relocate, load fails with ESRCH"),
+            Some("boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (Debian and Ubuntu kernels are)".into()),
+        )
+    }
+}
+
+fn check_tracefs() -> Finding {
+    if tracefs_mounted() {
+        finding("tracefs", Status::Ok, format!("mounted at {TRACEFS}"), None)
+    } else {
+        finding(
+            "tracefs",
+            Status::Problem,
+            format!("not mounted at {TRACEFS}: every tracepoint attach fails with ENOENT"),
+            Some(format!("{}   (or: cargo xtask doctor --fix)", as_root(&format!("mount -t tracefs tracefs {TRACEFS}")))),
+        )
+    }
+}
+
+fn check_clang() -> Finding {
+    let install = as_root("apt-get install clang llvm");
+    match clang() {
+        Some(c) if major(&c.version) >= 11 => {
+            finding("clang", Status::Ok, format!("{} (version {})", c.path.display(), c.version), None)
+        }
+        Some(c) => finding("clang", Status::Problem, format!("clang {} is too old for CO-RE (11 or newer)", c.version), Some(install)),
+        None => finding("clang", Status::Problem, "no clang on PATH: the BPF programs cannot be compiled", Some(install)),
+    }
+}
+
+fn check_libraries() -> Finding {
+    if on_path("pkg-config").is_none() {
+        return finding(
+            "libraries",
+            Status::Problem,
+            "pkg-config is missing: libbpf-sys cannot find libelf and zlib",
+            Some(as_root("apt-get install pkg-config libelf-dev zlib1g-dev")),
+        );
+    }
+    let found = Command::new("pkg-config").args(["--exists", "libelf", "zlib"]).status().is_ok_and(|s| s.success());
+    if found {
+        finding("libraries", Status::Ok, "libelf, zlib and pkg-config", None)
+    } else {
+        finding(
+            "libraries",
+            Status::Problem,
+            "libelf or zlib headers are missing: libbpf-sys cannot build",
+            Some(as_root("apt-get install libelf-dev zlib1g-dev")),
+        )
+    }
+}
+
+pub fn kprobes_available() -> bool {
+    Path::new("/sys/bus/event_source/devices/kprobe").exists() || Path::new(TRACEFS).join("kprobe_events").exists()
+}
+
+fn check_kprobes() -> Finding {
+    if kprobes_available() {
+        finding("kprobes", Status::Ok, "available", None)
+    } else {
+        finding("kprobes", Status::Note, "not in this kernel (CONFIG_KPROBES unset): kprobe layers are skipped, with the reason", None)
+    }
+}
+
+fn check_lockdown() -> Finding {
+    match std::fs::read_to_string("/sys/kernel/security/lockdown") {
+        Ok(modes) if modes.contains("[confidentiality]") => finding(
+            "lockdown",
+            Status::Problem,
+            "confidentiality: the kernel blocks BPF reads of kernel memory",
+            Some("boot with lockdown=integrity or none (often: disable Secure Boot)".into()),
+        ),
+        Ok(modes) => {
+            let mode = modes.split('[').nth(1).and_then(|m| m.split(']').next()).unwrap_or("none");
+            finding("lockdown", Status::Ok, format!("{mode}: BPF tracing allowed"), None)
+        }
+        Err(_) => finding("lockdown", Status::Ok, "not reported (no securityfs): no lockdown in force", None),
+    }
+}
+
+fn check_container() -> Option<Finding> {
+    let inside = Path::new("/.dockerenv").exists()
+        || Path::new("/run/.containerenv").exists()
+        || std::fs::read_to_string("/proc/1/cgroup").is_ok_and(|c| c.contains("docker") || c.contains("containerd"));
+    inside.then(|| {
+        finding(
+            "container",
+            Status::Note,
+            "inside a container: BPF needs a privileged container, and tracefs must be mounted inside it",
+            None,
+        )
+    })
+}
+
+/// Every check, in the order doctor prints them.
+pub fn findings() -> Vec<Finding> {
+    let mut all = vec![
+        check_privileges(),
+        check_btf(),
+        check_tracefs(),
+        check_clang(),
+        check_libraries(),
+        check_kprobes(),
+        check_lockdown(),
+    ];
+    all.extend(check_container());
+    all
+}
+
+/// The problems that stop a lesson with these needs from running here.
+pub fn preflight(needs: &Needs) -> Vec<Finding> {
+    let mut checks = vec![check_clang(), check_libraries()];
+    if needs.root {
+        checks.push(check_privileges());
+    }
+    if needs.btf {
+        checks.push(check_btf());
+    }
+    if needs.tracefs {
+        checks.push(check_tracefs());
+    }
+    if needs.kprobes && !kprobes_available() {
+        checks.push(finding("kprobes", Status::Problem, "this lesson needs kprobes, which this kernel lacks", None));
+    }
+    checks.extend(check_min_kernel(&needs.min_kernel));
+    checks.retain(|f| f.status == Status::Problem);
+    checks
+}
+
+/// `6.18.4-foo` → (6, 18).
+fn major_minor(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+fn check_min_kernel(min: &str) -> Option<Finding> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let (running, wanted) = (major_minor(release.trim())?, major_minor(min)?);
+    (running < wanted).then(|| {
+        finding("kernel", Status::Problem, format!("{} is older than the {min} this lesson needs", release.trim()), None)
+    })
+}
+
+pub fn mount_tracefs() -> Result<()> {
+    let status = Command::new("mount").args(["-t", "tracefs", "tracefs", TRACEFS]).status()?;
+    anyhow::ensure!(status.success(), "mount -t tracefs tracefs {TRACEFS} failed");
+    Ok(())
+}
+
+pub fn doctor(fix: bool) -> Result<ExitCode> {
+    if fix && !tracefs_mounted() {
+        if is_root() {
+            mount_tracefs()?;
+            println!("mounted tracefs at {TRACEFS}");
+        } else {
+            println!("--fix mounts tracefs only as root; run: sudo mount -t tracefs tracefs {TRACEFS}");
+        }
+    }
+    let findings = findings();
+    for finding in &findings {
+        println!("{finding}");
+    }
+    let problems = findings.iter().filter(|f| f.status == Status::Problem).count();
+    if problems == 0 {
+        println!("\nready: every lesson can run here");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("\n{problems} problem{} to fix first", if problems == 1 { "" } else { "s" });
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_versions_compare_by_major_then_minor() {
+        assert_eq!(major_minor("6.18.44-fc-v669"), Some((6, 18)));
+        assert_eq!(major_minor("5.10.0-33-amd64"), Some((5, 10)));
+        assert!(major_minor("5.8").unwrap() < major_minor("5.10").unwrap());
+        assert_eq!(major_minor("garbage"), None);
+    }
+
+    #[test]
+    fn a_finding_prints_its_fix_on_its_own_line() {
+        let f = finding("tracefs", Status::Problem, "not mounted", Some("mount it".into()));
+        assert_eq!(f.to_string(), "PROBLEM  tracefs      not mounted\n                      fix: mount it");
+    }
+}

@@ -1,0 +1,219 @@
+//! Lessons on disk: `lessons/NN-slug/` with a `lesson.toml`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::{progress, UsageError};
+
+/// `lesson.toml`: what a lesson is called, what it needs, and its layers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    pub title: String,
+    pub needs: Needs,
+    #[serde(rename = "layer")]
+    pub layers: Vec<Layer>,
+}
+
+/// What the machine must offer for the lesson to run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Needs {
+    pub root: bool,
+    pub btf: bool,
+    pub tracefs: bool,
+    pub kprobes: bool,
+    pub min_kernel: String,
+}
+
+/// One failure the learner peels off, in order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub name: String,
+    /// Text that appears in the transcript while this layer is the one failing.
+    pub symptom: String,
+    pub hint: String,
+    /// The edits that fix this layer; applied in order they lead to `solution/`.
+    pub fix: Vec<Edit>,
+}
+
+/// Replace the one occurrence of `find` in `file` by `replace`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edit {
+    pub file: String,
+    pub find: String,
+    pub replace: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    /// Two digits, e.g. "01".
+    pub number: String,
+    /// The folder name, e.g. "01-open-fails".
+    pub dir_name: String,
+    pub dir: PathBuf,
+    /// The cargo package, read from the lesson's Cargo.toml.
+    pub package: String,
+    pub meta: Meta,
+}
+
+impl Lesson {
+    /// The same lesson inside another copy of the workbook.
+    pub fn dir_in(&self, root: &Path) -> PathBuf {
+        root.join("lessons").join(&self.dir_name)
+    }
+
+    pub fn snapshots(&self) -> PathBuf {
+        self.dir.join("snapshots")
+    }
+}
+
+pub fn parse_meta(text: &str) -> Result<Meta> {
+    let meta: Meta = toml::from_str(text)?;
+    anyhow::ensure!(!meta.layers.is_empty(), "a lesson needs at least one layer");
+    for (i, layer) in meta.layers.iter().enumerate() {
+        let n = i + 1;
+        anyhow::ensure!(!layer.hint.trim().is_empty(), "layer {n} has an empty hint");
+        anyhow::ensure!(!layer.symptom.trim().is_empty(), "layer {n} has an empty symptom");
+        anyhow::ensure!(!layer.fix.is_empty(), "layer {n} has no fix");
+    }
+    Ok(meta)
+}
+
+/// Every lesson under `root/lessons`, in order.
+pub fn all(root: &Path) -> Result<Vec<Lesson>> {
+    let mut lessons = Vec::new();
+    for entry in std::fs::read_dir(root.join("lessons")).context("reading lessons/")? {
+        let dir = entry?.path();
+        let dir_name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let Some((number, _slug)) = dir_name.split_once('-') else { continue };
+        if number.len() != 2 || !number.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let toml_path = dir.join("lesson.toml");
+        let text = std::fs::read_to_string(&toml_path)
+            .with_context(|| format!("reading {}", toml_path.display()))?;
+        let meta = parse_meta(&text).with_context(|| format!("in {}", toml_path.display()))?;
+        let package = package_name(&dir)?;
+        lessons.push(Lesson { number: number.to_string(), dir_name, dir, package, meta });
+    }
+    lessons.sort_by(|a, b| a.number.cmp(&b.number));
+    Ok(lessons)
+}
+
+/// The lesson a user named: `3`, `03`, `einval` or `03-einval`.
+pub fn find(root: &Path, wanted: &str) -> Result<Lesson> {
+    let lessons = all(root)?;
+    let range = match (lessons.first(), lessons.last()) {
+        (Some(first), Some(last)) => format!("{} to {}", first.number, last.number),
+        _ => "none exist".to_string(),
+    };
+    let wanted = wanted.trim();
+    let by_number = wanted.parse::<u32>().ok().map(|n| format!("{n:02}"));
+    let position = lessons.iter().position(|l| {
+        Some(&l.number) == by_number.as_ref()
+            || l.dir_name == wanted
+            || l.dir_name.split_once('-').map(|(_, slug)| slug) == Some(wanted)
+    });
+    match position {
+        Some(i) => Ok(lessons.into_iter().nth(i).expect("position is in range")),
+        None if by_number.is_some() => {
+            Err(UsageError(format!("there is no lesson {wanted}; lessons are {range}")).into())
+        }
+        None => Err(UsageError(format!(
+            "'{wanted}' is not a lesson; give its number, {range} (see `cargo xtask list`)"
+        ))
+        .into()),
+    }
+}
+
+fn package_name(dir: &Path) -> Result<String> {
+    #[derive(Deserialize)]
+    struct Manifest {
+        package: Package,
+    }
+    #[derive(Deserialize)]
+    struct Package {
+        name: String,
+    }
+    let path = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let manifest: Manifest = toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+    Ok(manifest.package.name)
+}
+
+/// `cargo xtask list`: each lesson with its last known state.
+pub fn list(root: &Path) -> Result<ExitCode> {
+    let lessons = all(root)?;
+    let states = progress::load(root);
+    let mut next = None;
+    for lesson in &lessons {
+        let state = states.get(&lesson.number);
+        if next.is_none() && !matches!(state, Some(progress::State::Passed)) {
+            next = Some(lesson.number.clone());
+        }
+        let shown = state.map_or_else(|| "not started".to_string(), |s| s.describe(&lesson.meta));
+        println!("{}  {:<42} {shown}", lesson.number, lesson.meta.title);
+    }
+    match next {
+        Some(n) => println!("\nnext: cargo xtask check {n}"),
+        None => println!("\nevery lesson passes"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+title = "T"
+[needs]
+root = true
+btf = true
+tracefs = false
+kprobes = false
+min_kernel = "5.8"
+[[layer]]
+name = "one"
+symptom = "ENOENT"
+hint = "look"
+[[layer.fix]]
+file = "src/main.rs"
+find = "a"
+replace = "b"
+"#;
+
+    #[test]
+    fn parses_a_lesson() {
+        let meta = parse_meta(GOOD).unwrap();
+        assert_eq!(meta.title, "T");
+        assert_eq!(meta.layers[0].fix[0].file, "src/main.rs");
+        assert!(meta.needs.root && !meta.needs.kprobes);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_empty_hints_and_missing_layers() {
+        assert!(parse_meta(&GOOD.replace("title = \"T\"", "title = \"T\"\ncolour = 1")).is_err());
+        assert!(parse_meta(&GOOD.replace("hint = \"look\"", "hint = \" \"")).is_err());
+        let no_layers = GOOD.split("[[layer]]").next().unwrap();
+        assert!(parse_meta(no_layers).is_err());
+    }
+
+    #[test]
+    fn finds_lessons_by_number_or_slug_and_rejects_the_rest() {
+        let root = crate::root();
+        assert_eq!(find(&root, "1").unwrap().dir_name, "01-open-fails");
+        assert_eq!(find(&root, "01").unwrap().package, "open-fails");
+        assert_eq!(find(&root, "open-fails").unwrap().number, "01");
+        for bad in ["9", "99", "abc", ""] {
+            let error = find(&root, bad).unwrap_err();
+            assert!(error.downcast_ref::<UsageError>().is_some(), "{bad}: {error}");
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! `cargo xtask setup`: install what the lessons need (asking first), mount
+//! tracefs, then check lesson 01 so the learner sees a first real failure.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Result};
+
+use crate::doctor::{self, Status};
+
+/// Debian and Ubuntu packages for each doctor finding that a package fixes.
+fn packages_for(finding: &str) -> &'static [&'static str] {
+    match finding {
+        "clang" => &["clang", "llvm"],
+        "libraries" => &["pkg-config", "libelf-dev", "zlib1g-dev"],
+        _ => &[],
+    }
+}
+
+pub fn setup(root: &Path, yes: bool) -> Result<ExitCode> {
+    let findings = doctor::findings();
+    let mut packages: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.status == Status::Problem)
+        .flat_map(|f| packages_for(f.name).iter().copied())
+        .collect();
+    packages.dedup();
+
+    if !packages.is_empty() {
+        println!("the lessons need these packages: {}", packages.join(" "));
+        if !yes && !confirm("install them with apt-get?")? {
+            bail!("nothing installed; run `cargo xtask setup --yes` to install without asking");
+        }
+        let sudo: &[&str] = if doctor::is_root() { &[] } else { &["sudo"] };
+        let apt = |args: &[&str]| -> Result<()> {
+            let mut command: Vec<&str> = sudo.to_vec();
+            command.push("apt-get");
+            command.extend_from_slice(args);
+            let status = Command::new(command[0]).args(&command[1..]).env("DEBIAN_FRONTEND", "noninteractive").status()?;
+            anyhow::ensure!(status.success(), "`{}` failed", command.join(" "));
+            Ok(())
+        };
+        apt(&["update", "-q"])?;
+        let mut install = vec!["install", "-y", "-q"];
+        install.extend(&packages);
+        apt(&install)?;
+    }
+
+    if !doctor::tracefs_mounted() {
+        if doctor::is_root() {
+            doctor::mount_tracefs()?;
+            println!("mounted tracefs at {}", doctor::TRACEFS);
+        } else {
+            println!("tracefs is not mounted; run: sudo mount -t tracefs tracefs {}", doctor::TRACEFS);
+        }
+    }
+
+    println!("\nsetup done; now lesson 01, which starts broken on purpose:\n");
+    crate::check::check(root, "01")
+}
+
+fn confirm(question: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
