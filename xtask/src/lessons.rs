@@ -37,6 +37,10 @@ pub struct Layer {
     /// Text that appears in the transcript while this layer is the one failing.
     pub symptom: String,
     pub hint: String,
+    /// A kernel feature this layer needs (only "kprobes" so far); where it is
+    /// missing the layer is skipped, with the reason, instead of run.
+    #[serde(default)]
+    pub requires: Option<String>,
     /// The edits that fix this layer; applied in order they lead to `solution/`.
     pub fix: Vec<Edit>,
 }
@@ -62,6 +66,18 @@ pub struct Lesson {
     pub meta: Meta,
 }
 
+impl Layer {
+    /// Why this layer cannot run on this machine, if it cannot.
+    pub fn skip_reason(&self) -> Option<String> {
+        match self.requires.as_deref() {
+            Some("kprobes") if !crate::doctor::kprobes_available() => {
+                Some("this kernel has no kprobes (CONFIG_KPROBES unset)".to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
 impl Lesson {
     /// The same lesson inside another copy of the workbook.
     pub fn dir_in(&self, root: &Path) -> PathBuf {
@@ -81,6 +97,9 @@ pub fn parse_meta(text: &str) -> Result<Meta> {
         anyhow::ensure!(!layer.hint.trim().is_empty(), "layer {n} has an empty hint");
         anyhow::ensure!(!layer.symptom.trim().is_empty(), "layer {n} has an empty symptom");
         anyhow::ensure!(!layer.fix.is_empty(), "layer {n} has no fix");
+        if let Some(feature) = &layer.requires {
+            anyhow::ensure!(feature == "kprobes", "layer {n} requires unknown feature {feature:?}");
+        }
     }
     Ok(meta)
 }
