@@ -3,7 +3,7 @@
 //! snapshots say, the layer fixes must add up to `solution/`, and the solution
 //! must pass.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -30,16 +30,10 @@ pub fn verify(root: &Path, wanted: &[String], bless: bool) -> Result<ExitCode> {
         }
     }
 
-    let scratch = root.join("target/xtask/verify");
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch).context("clearing the scratch copy")?;
-    }
-    copy_tree(root, root, &scratch)?;
-
     let (mut passed, mut failed) = (0, 0);
     for lesson in &lessons {
         println!("lesson {} · {}", lesson.number, lesson.meta.title);
-        match verify_lesson(&scratch, lesson, bless) {
+        match scratch_copy(root, lesson).and_then(|scratch| verify_lesson(&scratch, lesson, bless)) {
             Ok(true) => passed += 1,
             Ok(false) => failed += 1,
             Err(error) => {
@@ -52,16 +46,25 @@ pub fn verify(root: &Path, wanted: &[String], bless: bool) -> Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Its own target folder: sharing the learner's would let cargo's uplifted
-/// binary of one copy stand in for the other's.
-fn target_dir(scratch: &Path) -> std::path::PathBuf {
-    scratch.with_file_name("verify-target")
+/// A fresh copy of the workbook for one lesson's self-test, so that verifying
+/// two lessons at once cannot disturb either.
+fn scratch_copy(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
+    let scratch = root.join("target/xtask/verify").join(&lesson.dir_name);
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch).context("clearing the scratch copy")?;
+    }
+    copy_tree(root, root, &scratch)?;
+    Ok(scratch)
+}
+
+/// Not the learner's target folder: cargo hashes workspace members by their
+/// path inside the workspace, so a copy's build would overwrite the learner's.
+fn target_dir(scratch: &Path) -> PathBuf {
+    scratch.parent().and_then(Path::parent).unwrap_or(scratch).join("verify-target")
 }
 
 fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
     let dir = lesson.dir_in(scratch);
-    std::fs::remove_dir_all(&dir)?;
-    copy_tree(&lesson.dir, &lesson.dir, &dir)?;
     let mut ok = true;
 
     for (i, layer) in lesson.meta.layers.iter().enumerate() {
@@ -132,7 +135,7 @@ fn apply(dir: &Path, edit: &Edit) -> Result<()> {
     }
 }
 
-fn files_under(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     if !dir.exists() {
         return Ok(files);
