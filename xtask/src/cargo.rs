@@ -115,7 +115,7 @@ fn relay_progress(stderr: impl std::io::Read) -> String {
 fn show_progress(terminal: bool, latest: &Mutex<String>, done: &AtomicBool) {
     let started = Instant::now();
     let mut next_plain_note = Duration::from_secs(10);
-    let mut shown_any = false;
+    let mut shown = String::new();
     while !done.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(200));
         let elapsed = started.elapsed();
@@ -125,14 +125,17 @@ fn show_progress(terminal: bool, latest: &Mutex<String>, done: &AtomicBool) {
         }
         if terminal {
             let time = if elapsed.as_secs() >= 2 { format!(" · {} s", elapsed.as_secs()) } else { String::new() };
-            let _ = write!(std::io::stderr(), "\r\x1b[2K  {current}{time}");
-            shown_any = true;
+            let line = format!("  {current}{time}");
+            if line != shown {
+                let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
+                shown = line;
+            }
         } else if elapsed >= next_plain_note {
             eprintln!("  still building after {} s: {current}", elapsed.as_secs());
             next_plain_note += Duration::from_secs(30);
         }
     }
-    if shown_any {
+    if !shown.is_empty() {
         let _ = write!(std::io::stderr(), "\r\x1b[2K");
     }
 }

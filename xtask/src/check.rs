@@ -119,7 +119,8 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
         return Ok(ExitCode::SUCCESS);
     }
 
-    if run.transcript.contains(TIMED_OUT) {
+    let timed_out = run.transcript.contains(TIMED_OUT);
+    if timed_out {
         println!(
             "\n{} the program did not finish within {} s, so the checker stopped it.",
             paint(FAIL, "not yet:"),
@@ -137,6 +138,7 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
             println!("layer {k} of {}: {}", lesson.meta.layers.len(), current.name);
             println!("{} {}", paint(WARN, "hint:"), current.hint.trim());
         }
+        None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
         None => {
             if let Some(fixed) = snapshot::contents(&lesson.snapshots(), "fixed") {
                 println!("a working program prints:\n{}", output::transcript(&fixed));

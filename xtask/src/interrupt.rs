@@ -30,7 +30,7 @@ pub struct Interrupted;
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("interrupted; the lesson's program was stopped, nothing it loaded stays in the kernel")
+        f.write_str("interrupted; nothing the lesson loaded stays in the kernel")
     }
 }
 

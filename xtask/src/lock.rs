@@ -6,8 +6,11 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
+
+use crate::interrupt;
 
 /// Held until dropped.
 pub struct Held {
@@ -51,7 +54,18 @@ fn acquire(path: &Path, doing: &str, waiting: impl Fn(&str) -> String) -> Result
             let holder = holder.trim();
             let holder = if holder.is_empty() { "another process" } else { holder };
             eprintln!("{}", waiting(holder));
-            file.lock().with_context(|| format!("locking {}", path.display()))?;
+            // Polled rather than blocking, so Ctrl-C still ends the wait.
+            loop {
+                std::thread::sleep(Duration::from_millis(100));
+                interrupt::check()?;
+                match file.try_lock() {
+                    Ok(()) => break,
+                    Err(TryLockError::WouldBlock) => continue,
+                    Err(TryLockError::Error(error)) => {
+                        return Err(error).with_context(|| format!("locking {}", path.display()));
+                    }
+                }
+            }
         }
         Err(TryLockError::Error(error)) => {
             return Err(error).with_context(|| format!("locking {}", path.display()));
@@ -68,7 +82,6 @@ fn acquire(path: &Path, doing: &str, waiting: impl Fn(&str) -> String) -> Result
 mod tests {
     use super::*;
     use std::sync::mpsc;
-    use std::time::Duration;
 
     #[test]
     fn a_second_holder_waits_until_the_first_lets_go() {
