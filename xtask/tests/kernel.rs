@@ -22,10 +22,10 @@ fn make_it_hang(root: &std::path::Path) {
 }
 
 /// Starts `args` in scratch `root` as a foreground job, and waits until the
-/// lesson's program is in the kernel (which proves the test can see it).
-fn start_and_wait_until_loaded(root: &std::path::Path, args: &[&str], before: &[u64]) -> std::process::Child {
+/// lesson's program is attached (which proves the test can see it).
+fn start_and_wait_until_loaded(root: &std::path::Path, args: &[&str], before: &[String]) -> std::process::Child {
     let (mut child, lines) = spawn_job(root, args, &[("WORKBOOK_TIMEOUT", "120")]);
-    let loaded = eventually(Duration::from_secs(180), || programs(PROGRAM).iter().any(|id| !before.contains(id)));
+    let loaded = eventually(Duration::from_secs(180), || held().iter().any(|h| h.starts_with("link") && !before.contains(h)));
     if !loaded {
         let _ = child.kill();
         let output: Vec<String> = lines.try_iter().collect();
@@ -41,7 +41,7 @@ fn no_bpf_program_stays_loaded_after_pass_failure_timeout_or_ctrl_c() {
     }
     let _one_at_a_time = serial();
     let root = scratch("no-programs-left", false);
-    let before = programs(PROGRAM);
+    let before = held();
 
     // Failure: the lesson as shipped stops at open.
     let failed = run(&root, &["check", "01"]);
@@ -59,16 +59,22 @@ fn no_bpf_program_stays_loaded_after_pass_failure_timeout_or_ctrl_c() {
     // Timeout: the program is seen loaded while it hangs, and gone after.
     make_it_hang(&root);
     let (mut child, lines) = spawn_job(&root, &["check", "01"], &[("WORKBOOK_TIMEOUT", "4")]);
-    let mut seen_loaded = false;
+    let mut seen = Vec::new();
     let code = loop {
-        seen_loaded |= programs(PROGRAM).iter().any(|id| !before.contains(id));
+        for object in held() {
+            if !before.contains(&object) && !seen.contains(&object) {
+                seen.push(object);
+            }
+        }
         if let Some(status) = child.try_wait().unwrap() {
             break status.code();
         }
         std::thread::sleep(Duration::from_millis(200));
     };
     let output: Vec<String> = lines.try_iter().collect();
-    assert!(seen_loaded, "the hanging program was never seen loaded:\n{}", output.join("\n"));
+    for kind in ["program", "link", "map"] {
+        assert!(seen.iter().any(|h| h.starts_with(kind)), "no {kind} seen while it hung: {seen:?}\n{}", output.join("\n"));
+    }
     assert_eq!(code, Some(1), "{}", output.join("\n"));
     assert!(output.iter().any(|l| l == "timeout  stopped after 4 s"), "{}", output.join("\n"));
     assert!(output.iter().any(|l| l.contains("did not finish within 4 s")), "{}", output.join("\n"));

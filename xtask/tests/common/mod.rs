@@ -10,8 +10,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 pub const LESSON: &str = "lessons/01-open-fails";
-/// The BPF program lesson 01 loads, as the kernel lists it.
+/// The BPF program and map lesson 01 loads, as the kernel lists them.
 pub const PROGRAM: &str = "count_openat";
+pub const MAP: &str = "openat_count";
 
 pub fn workbook() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -127,17 +128,33 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+fn bpftool(object: &str) -> Vec<serde_json::Value> {
+    let output = Command::new("bpftool").args([object, "show", "--json"]).output().unwrap();
+    assert!(output.status.success(), "bpftool {object} show failed");
+    let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    list.as_array().cloned().unwrap_or_default()
+}
+
 /// Ids of the loaded BPF programs named `name`, from the kernel via bpftool.
 pub fn programs(name: &str) -> Vec<u64> {
-    let output = Command::new("bpftool").args(["prog", "show", "--json"]).output().unwrap();
-    assert!(output.status.success(), "bpftool prog show failed");
-    let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    list.as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["name"] == name)
-        .filter_map(|p| p["id"].as_u64())
-        .collect()
+    bpftool("prog").iter().filter(|p| p["name"] == name).filter_map(|p| p["id"].as_u64()).collect()
+}
+
+/// What of lesson 01 the kernel holds: its programs, their links, its map.
+pub fn held() -> Vec<String> {
+    let programs = programs(PROGRAM);
+    let mut held: Vec<String> = programs.iter().map(|id| format!("program {id}")).collect();
+    for link in bpftool("link") {
+        if link["prog_id"].as_u64().is_some_and(|id| programs.contains(&id)) {
+            held.push(format!("link {}", link["id"]));
+        }
+    }
+    for map in bpftool("map") {
+        if map["name"] == MAP {
+            held.push(format!("map {}", map["id"]));
+        }
+    }
+    held
 }
 
 /// Polls `condition` every 100 ms for up to `limit`.
@@ -152,10 +169,10 @@ pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
     condition()
 }
 
-/// Asserts that no program of lesson 01 is loaded beyond those in `before`,
-/// allowing the kernel a moment to drop a program whose last holder just exited.
-pub fn assert_none_left(before: &[u64], after_what: &str) {
-    let left = || programs(PROGRAM).into_iter().filter(|id| !before.contains(id)).collect::<Vec<_>>();
+/// Asserts that the kernel holds nothing of lesson 01 beyond `before` (from
+/// [`held`]), allowing it a moment to drop what a just-exited process held.
+pub fn assert_none_left(before: &[String], after_what: &str) {
+    let left = || held().into_iter().filter(|h| !before.contains(h)).collect::<Vec<_>>();
     assert!(eventually(Duration::from_secs(5), || left().is_empty()), "after {after_what}, still loaded: {:?}", left());
 }
 
