@@ -69,7 +69,7 @@ pub fn confirm(question: &str, yes: bool, flag_hint: &str) -> anyhow::Result<()>
     if answer(question, &mut stdin.lock(), &mut std::io::stderr())? {
         Ok(())
     } else {
-        Err(NotConfirmed("not done; nothing was changed".to_string()).into())
+        Err(NotConfirmed("not done: you answered no".to_string()).into())
     }
 }
 
