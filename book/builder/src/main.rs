@@ -1,6 +1,7 @@
 //! `cargo xtask book [--serve] [--open]`: build the book into book/build/, checked.
 
 use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 
@@ -33,9 +34,8 @@ fn main() -> ExitCode {
 
     if cli.open {
         let target = if cli.serve { format!("http://127.0.0.1:{}/", cli.port) } else { index.display().to_string() };
-        let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-        if Command::new(opener).arg(&target).spawn().is_err() {
-            println!("could not run {opener}; open {target} in your browser");
+        if !open_in_browser(&target) {
+            println!("could not open a browser; open {target} yourself");
         }
     }
     if cli.serve {
@@ -45,4 +45,20 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Hands `target` to the desktop's opener. Openers usually return at once; one
+/// that is still running after a few seconds has started something, so it counts.
+fn open_in_browser(target: &str) -> bool {
+    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let Ok(mut child) = Command::new(opener).arg(target).spawn() else { return false };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(_) => return false,
+        }
+    }
+    true
 }
