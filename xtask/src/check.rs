@@ -24,7 +24,7 @@ pub fn run_lesson(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Run
     let lesson_dir = lesson.dir_in(root);
     let lesson = Lesson { dir: lesson_dir, ..lesson.clone() };
     match cargo::build(root, &lesson, target_dir)? {
-        Build::Failed(lines) => Ok(Run { transcript: lines.join("\n"), log: String::new() }),
+        Build::Failed { lines, output } => Ok(Run { transcript: lines.join("\n"), log: output }),
         Build::Built { binary, object } => {
             let compile = match object {
                 Some(path) => {
@@ -151,7 +151,7 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
         }
     }
     if let Some(log) = shown_log {
-        println!("{}", paint(DIM, format!("libbpf's full log: {log}")));
+        println!("{}", paint(DIM, format!("full log (libbpf, or the compilers): {log}")));
     }
     Ok(ExitCode::FAILURE)
 }

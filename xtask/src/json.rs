@@ -125,7 +125,7 @@ pub struct CheckReport {
     pub transcript: Vec<String>,
     /// The current layer's hint; null when passed or no layer matched.
     pub hint: Option<String>,
-    /// libbpf's full log, relative to the workbook; null when there is none.
+    /// The full log (libbpf's, or the compilers'), relative to the workbook; null when there is none.
     pub log: Option<String>,
     /// What stops the lesson from running here (outcome "cannot-run").
     pub problems: Vec<FindingReport>,

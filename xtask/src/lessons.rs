@@ -181,6 +181,7 @@ pub fn list(root: &Path, json: bool) -> Result<ExitCode> {
         crate::json::print(&report);
         return Ok(ExitCode::SUCCESS);
     }
+    let width = lessons.iter().map(|l| l.meta.title.chars().count()).max().unwrap_or(0);
     for (lesson, status) in lessons.iter().zip(&report.lessons) {
         let shown = match records.get(&lesson.number) {
             None => paint(DIM, "not started"),
@@ -190,7 +191,7 @@ pub fn list(root: &Path, json: bool) -> Result<ExitCode> {
             }
         };
         let marker = if report.next.as_ref() == Some(&status.number) { "→" } else { " " };
-        println!("{marker} {}  {:<42} {shown}", lesson.number, lesson.meta.title);
+        println!("{marker} {}  {:<width$}  {shown}", lesson.number, lesson.meta.title);
     }
     match &report.next {
         Some(n) => println!(

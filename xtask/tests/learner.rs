@@ -152,8 +152,19 @@ fn list_json_follows_the_progress_file_across_runs() {
 
     std::fs::write(root.join(".progress.toml"), "[lessons.01]\nstate = \"passed\"\n").unwrap();
     let passed = list(&root);
-    assert_eq!(passed["passed"], passed["total"]);
-    assert_eq!(passed["next"], Value::Null);
+    assert_eq!(passed["passed"], 1);
+    assert_eq!(passed["next"], passed["lessons"].get(1).map_or(Value::Null, |l| l["number"].clone()));
+    let every: String = fresh["lessons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| format!("[lessons.{}]\nstate = \"passed\"\n", l["number"].as_str().unwrap()))
+        .collect();
+    std::fs::write(root.join(".progress.toml"), every).unwrap();
+    let all = list(&root);
+    assert_eq!(all["passed"], all["total"]);
+    assert_eq!(all["next"], Value::Null);
+    assert!(run(&root, &["list"]).stdout.contains("every lesson passes"));
 
     // A damaged progress file reads as no progress, never as a crash.
     std::fs::write(root.join(".progress.toml"), "\u{0}garbage[[").unwrap();
