@@ -97,6 +97,7 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
     std::fs::write(&log, &run.log)?;
     let shown_log = (!run.log.is_empty()).then(|| log.strip_prefix(root).unwrap_or(&log).display().to_string());
 
+    // On a mismatch insta prints the diff against the fixed transcript (not under --json).
     let passed = snapshot::matches(&lesson.snapshots(), "fixed", &run.transcript);
     let layer = current_layer(&lesson.meta, &run.transcript);
     let state = if passed { State::Passed } else { State::Failing { layer } };
@@ -140,11 +141,8 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
         }
         None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
         None => {
-            if let Some(fixed) = snapshot::contents(&lesson.snapshots(), "fixed") {
-                println!("a working program prints:\n{}", output::transcript(&fixed));
-            }
             println!(
-                "{} compare the two transcripts; `cargo xtask hint {}` helps",
+                "{} the diff above shows how your transcript differs from a working program's; `cargo xtask hint {}` helps",
                 paint(WARN, "hint:"),
                 lesson.number
             );

@@ -178,9 +178,8 @@ fn main() -> ExitCode {
         Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } => json,
         _ => false,
     };
-    if !matches!(command, Command::Verify { .. }) {
-        // A learner sees the transcript and the hint, not a snapshot diff
-        // (and with --json, stdout holds only the JSON object).
+    if json {
+        // stdout holds only the JSON object, so insta must not print its diff.
         std::env::set_var("INSTA_OUTPUT", "none");
     }
     // Commands that run a lesson's loader stop it before they exit on Ctrl-C.

@@ -19,10 +19,3 @@ pub fn matches(dir: &Path, name: &str, transcript: &str) -> bool {
         outcome.is_ok()
     })
 }
-
-/// The transcript stored in `dir/<name>.snap`, without insta's header.
-pub fn contents(dir: &Path, name: &str) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join(format!("{name}.snap"))).ok()?;
-    let body = text.strip_prefix("---")?.split_once("\n---\n")?.1;
-    Some(body.trim_end().to_string())
-}
