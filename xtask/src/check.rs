@@ -130,8 +130,10 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
         println!("A loader that waits for an event that never comes, or handles events without end, does this.");
         println!("Nothing it loaded stays in the kernel.");
     } else {
-        let stage = stopped_at(&run.transcript).unwrap_or("observe (it ran, but did not see what it should)");
-        println!("\n{} stopped at {stage}", paint(FAIL, "not yet:"));
+        match stopped_at(&run.transcript) {
+            Some(stage) => println!("\n{} stopped at {stage}", paint(FAIL, "not yet:")),
+            None => println!("\n{} it ran to the end, but its transcript is not a working program's", paint(FAIL, "not yet:")),
+        }
     }
     match layer {
         Some(k) => {
