@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use crate::cargo::{self, Build};
 use crate::lessons::{self, Lesson, Meta};
 use crate::progress::{self, State};
-use crate::{doctor, object, runner, snapshot};
+use crate::kernels::{self, Choice, Kernel};
+use crate::{doctor, object, runner, snapshot, vm};
 
 /// One run of a lesson: its transcript and libbpf's full log.
 pub struct Run {
@@ -18,19 +19,32 @@ pub struct Run {
 
 /// Builds the lesson found in the workbook at `root` into `target_dir`, and runs it on this kernel.
 pub fn run_lesson(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Run> {
+    run_lesson_on(root, lesson, target_dir, None)
+}
+
+/// The transcript's first line, read from the `.bpf.o` the build left.
+pub fn compile_line(object: Option<&Path>) -> Result<String> {
+    Ok(match object {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            object::facts(&bytes)?.transcript_line()
+        }
+        None => "compile  ok      (the build left no .bpf.o in its OUT_DIR)".to_string(),
+    })
+}
+
+/// [`run_lesson`], run on this kernel or, given one, on a kernel under qemu.
+pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Option<&Kernel>) -> Result<Run> {
     let lesson_dir = lesson.dir_in(root);
     let lesson = Lesson { dir: lesson_dir, ..lesson.clone() };
     match cargo::build(root, &lesson, target_dir)? {
         Build::Failed(lines) => Ok(Run { transcript: lines.join("\n"), log: String::new() }),
         Build::Built { binary, object } => {
-            let compile = match object {
-                Some(path) => {
-                    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                    object::facts(&bytes)?.transcript_line()
-                }
-                None => "compile  ok      (the build left no .bpf.o in its OUT_DIR)".to_string(),
+            let compile = compile_line(object.as_deref())?;
+            let output = match kernel {
+                None => runner::run_privileged(&binary)?,
+                Some(kernel) => vm::run_one(kernel, &binary, object.as_deref())?,
             };
-            let output = runner::run_privileged(&binary)?;
             let mut lines = vec![compile];
             lines.extend(output.transcript_lines());
             Ok(Run { transcript: lines.join("\n"), log: output.stderr })
@@ -52,19 +66,31 @@ pub fn log_path(number: &str) -> PathBuf {
     crate::root().join("target/workbook/logs").join(format!("{number}.log"))
 }
 
-pub fn check(root: &Path, wanted: &str) -> Result<ExitCode> {
+pub fn check(root: &Path, wanted: &str, kernel: Option<&str>) -> Result<ExitCode> {
     let lesson = lessons::find(root, wanted)?;
-    let problems = doctor::preflight(&lesson.meta.needs);
+    let choice = kernel.map(kernels::choice).transpose()?.unwrap_or(Choice::Host);
+    let problems = match choice {
+        Choice::Host => doctor::preflight(&lesson.meta.needs),
+        Choice::Debian(_) => vm::preflight(),
+    };
     if !problems.is_empty() {
         eprintln!("lesson {} cannot run on this machine yet:", lesson.number);
         for problem in &problems {
             eprintln!("{problem}");
         }
+        if choice == Choice::Host {
+            eprintln!("{}", vm::offer(&lesson.number));
+        }
         return Ok(ExitCode::FAILURE);
     }
+    let kernel = match choice {
+        Choice::Host => None,
+        Choice::Debian(series) => Some(kernels::ensure(series)?),
+    };
 
-    println!("lesson {} · {}", lesson.number, lesson.meta.title);
-    let run = run_lesson(root, &lesson, &root.join("target"))?;
+    let on = kernel.as_ref().map(|k| format!(" · on {} under qemu", k.describe())).unwrap_or_default();
+    println!("lesson {} · {}{on}", lesson.number, lesson.meta.title);
+    let run = run_lesson_on(root, &lesson, &root.join("target"), kernel.as_ref())?;
     println!("{}", run.transcript);
     let log = log_path(&lesson.number);
     if let Some(parent) = log.parent() {
@@ -72,7 +98,8 @@ pub fn check(root: &Path, wanted: &str) -> Result<ExitCode> {
     }
     std::fs::write(&log, &run.log)?;
 
-    if snapshot::matches(&lesson.snapshots(), "fixed", &run.transcript) {
+    let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name());
+    if snapshot::matches(&lesson.snapshots(), &expected, &run.transcript) {
         progress::save(root, &lesson.number, State::Passed)?;
         println!("\nPASS  lesson {} works: it loads, attaches and sees what it exists for", lesson.number);
         return Ok(ExitCode::SUCCESS);

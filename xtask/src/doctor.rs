@@ -194,11 +194,27 @@ fn check_lockdown() -> Finding {
     }
 }
 
-fn check_container() -> Option<Finding> {
-    let inside = Path::new("/.dockerenv").exists()
+fn in_container() -> bool {
+    Path::new("/.dockerenv").exists()
         || Path::new("/run/.containerenv").exists()
-        || std::fs::read_to_string("/proc/1/cgroup").is_ok_and(|c| c.contains("docker") || c.contains("containerd"));
-    inside.then(|| {
+        || std::fs::read_to_string("/proc/1/cgroup").is_ok_and(|c| c.contains("docker") || c.contains("containerd"))
+}
+
+/// Why this machine cannot load BPF itself, if it cannot.
+fn host_blocked() -> Option<&'static str> {
+    if !is_root() && !has_sudo() {
+        Some("this machine cannot load BPF (not root, no sudo)")
+    } else if !Path::new(KERNEL_BTF).exists() {
+        Some("this kernel has no BTF")
+    } else if in_container() {
+        Some("inside a container BPF is often blocked")
+    } else {
+        None
+    }
+}
+
+fn check_container() -> Option<Finding> {
+    in_container().then(|| {
         finding(
             "container",
             Status::Note,
@@ -220,6 +236,7 @@ pub fn findings() -> Vec<Finding> {
         check_lockdown(),
     ];
     all.extend(check_container());
+    all.push(crate::vm::finding(host_blocked()));
     all
 }
 

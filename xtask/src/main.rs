@@ -2,14 +2,18 @@
 
 mod cargo;
 mod check;
+mod compatibility;
 mod doctor;
+mod kernels;
 mod lessons;
+mod matrix;
 mod object;
 mod progress;
 mod runner;
 mod setup;
 mod snapshot;
 mod verify;
+mod vm;
 mod vmlinux;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +40,9 @@ enum Command {
     Check {
         /// Lesson number, e.g. 01
         lesson: String,
+        /// Run it on another kernel under qemu, no root needed: 5.10, 6.1, 6.12 (or host)
+        #[arg(long)]
+        kernel: Option<String>,
     },
     /// The hint for the layer you are stuck on
     Hint {
@@ -55,6 +62,18 @@ enum Command {
         /// Write the observed transcripts as the new snapshots (for maintainers)
         #[arg(long)]
         bless: bool,
+        /// Run on these kernels too: `all`, or names like 5.10,6.1,6.12,host; prints the matrix
+        #[arg(long)]
+        kernels: Vec<String>,
+        /// With --kernels: report how long the builds and each boot took
+        #[arg(long)]
+        timings: bool,
+    },
+    /// Fetch Debian's 5.10, 6.1 and 6.12 kernels into a cache (once), and list every kernel
+    Kernels {
+        /// Only list; fetch nothing
+        #[arg(long)]
+        list: bool,
     },
     /// Regenerate vmlinux.h for this machine's architecture from the running kernel
     Vmlinux,
@@ -99,10 +118,15 @@ fn main() -> ExitCode {
     let root = root();
     let outcome = match cli.command.unwrap_or(Command::List) {
         Command::List => lessons::list(&root),
-        Command::Check { lesson } => check::check(&root, &lesson),
+        Command::Check { lesson, kernel } => check::check(&root, &lesson, kernel.as_deref()),
         Command::Hint { lesson } => check::hint(&root, &lesson),
         Command::Doctor { fix } => doctor::doctor(fix),
-        Command::Verify { lessons, bless } => verify::verify(&root, &lessons, bless),
+        Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
+            matrix::verify(&root, &lessons, &kernels, bless, timings)
+        }
+        Command::Verify { timings: true, .. } => Err(UsageError("--timings goes with --kernels".into()).into()),
+        Command::Verify { lessons, bless, .. } => verify::verify(&root, &lessons, bless),
+        Command::Kernels { list } => kernels::command(list),
         Command::Vmlinux => vmlinux::regenerate(&root),
         Command::Setup { yes } => setup::setup(&root, yes),
     };
