@@ -15,8 +15,12 @@ pub enum Build {
         /// The `.bpf.o` the build script left in its OUT_DIR.
         object: Option<PathBuf>,
     },
-    /// Transcript lines: what failed and its first diagnostic.
-    Failed(Vec<String>),
+    Failed {
+        /// Transcript lines: what failed and its first diagnostic.
+        lines: Vec<String>,
+        /// Everything the compilers said, for the learner's log file.
+        output: String,
+    },
 }
 
 /// `cargo build` of one lesson inside the workbook at `root`, as the invoking user.
@@ -47,7 +51,9 @@ pub fn build(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Build> {
             .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
             .filter_map(|m| m["message"]["rendered"].as_str())
             .collect();
-        return Ok(Build::Failed(failure_lines(&stderr, &rustc_errors, &lesson.dir)));
+        let lines = failure_lines(&stderr, &rustc_errors, &lesson.dir);
+        let output = rustc_errors.iter().copied().chain([stderr.as_str()]).collect::<Vec<_>>().join("\n");
+        return Ok(Build::Failed { lines, output });
     }
 
     let binary = messages

@@ -38,7 +38,7 @@ pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Op
     let lesson_dir = lesson.dir_in(root);
     let lesson = Lesson { dir: lesson_dir, ..lesson.clone() };
     match cargo::build(root, &lesson, target_dir)? {
-        Build::Failed(lines) => Ok(Run { transcript: lines.join("\n"), log: String::new() }),
+        Build::Failed { lines, output } => Ok(Run { transcript: lines.join("\n"), log: output }),
         Build::Built { binary, object } => {
             let compile = compile_line(object.as_deref())?;
             let output = match kernel {
@@ -118,7 +118,7 @@ pub fn check(root: &Path, wanted: &str, kernel: Option<&str>) -> Result<ExitCode
         None => println!("hint: compare your transcript with the fixed one above; `cargo xtask hint {}` helps", lesson.number),
     }
     if !run.log.is_empty() {
-        println!("libbpf's full log: {}", log.strip_prefix(root).unwrap_or(&log).display());
+        println!("full log (libbpf, or the compilers): {}", log.strip_prefix(root).unwrap_or(&log).display());
     }
     Ok(ExitCode::FAILURE)
 }

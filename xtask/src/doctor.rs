@@ -194,19 +194,13 @@ fn check_lockdown() -> Finding {
     }
 }
 
-fn in_container() -> bool {
-    Path::new("/.dockerenv").exists()
-        || Path::new("/run/.containerenv").exists()
-        || std::fs::read_to_string("/proc/1/cgroup").is_ok_and(|c| c.contains("docker") || c.contains("containerd"))
-}
-
 /// Why this machine cannot load BPF itself, if it cannot.
 fn host_blocked() -> Option<&'static str> {
     if !is_root() && !has_sudo() {
         Some("this machine cannot load BPF (not root, no sudo)")
     } else if !Path::new(KERNEL_BTF).exists() {
         Some("this kernel has no BTF")
-    } else if in_container() {
+    } else if check_container().is_some() {
         Some("inside a container BPF is often blocked")
     } else {
         None
@@ -214,14 +208,13 @@ fn host_blocked() -> Option<&'static str> {
 }
 
 fn check_container() -> Option<Finding> {
-    in_container().then(|| {
-        finding(
-            "container",
-            Status::Note,
-            "inside a container: BPF needs a privileged container, and tracefs must be mounted inside it",
-            None,
-        )
-    })
+    let marker = ["/.dockerenv", "/run/.containerenv"].into_iter().find(|m| Path::new(m).exists())?;
+    Some(finding(
+        "container",
+        Status::Note,
+        format!("{marker} exists: if loading fails here, the container needs --privileged (or CAP_BPF and CAP_PERFMON) and its own tracefs mount"),
+        None,
+    ))
 }
 
 /// Every check, in the order doctor prints them.

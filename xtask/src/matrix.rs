@@ -68,8 +68,8 @@ struct State {
 enum Artifact {
     /// No kernel of this run can run it (a kprobe layer, with no kprobes anywhere).
     NotBuilt,
-    /// The transcript of a failed build: the same on every kernel.
-    Failed(String),
+    /// A failed build: the same on every kernel.
+    Failed { transcript: String, log: String },
     Built { compile: String, job: vm::Job },
 }
 
@@ -273,7 +273,7 @@ fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>>
 /// in `kept`: the next state's build overwrites both.
 fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) -> Result<Artifact> {
     match cargo::build(scratch, lesson, target_dir)? {
-        Build::Failed(lines) => Ok(Artifact::Failed(lines.join("\n"))),
+        Build::Failed { lines, output } => Ok(Artifact::Failed { transcript: lines.join("\n"), log: output }),
         Build::Built { binary, object } => {
             let compile = check::compile_line(object.as_deref())?;
             std::fs::create_dir_all(kept)?;
@@ -293,7 +293,7 @@ fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) 
 fn run_on_host(artifact: &Artifact) -> Result<Outcome> {
     Ok(match artifact {
         Artifact::NotBuilt => Outcome::NotRun("not built".to_string()),
-        Artifact::Failed(transcript) => Outcome::Ran(Run { transcript: transcript.clone(), log: String::new() }),
+        Artifact::Failed { transcript, log } => Outcome::Ran(Run { transcript: transcript.clone(), log: log.clone() }),
         Artifact::Built { compile, job } => {
             // The build-time object is in place: this state was the last one built.
             let output = runner::run_privileged(&job.binary)?;
@@ -317,8 +317,8 @@ fn fill_without_boot(runs: &mut LessonRuns, targets: &[Target]) {
                 Some(Outcome::Skipped(reason))
             } else if too_old {
                 Some(Outcome::Skipped(format!("the lesson needs Linux {} or newer", runs.lesson.meta.needs.min_kernel)))
-            } else if let Artifact::Failed(transcript) = &state.artifact {
-                Some(Outcome::Ran(Run { transcript: transcript.clone(), log: String::new() }))
+            } else if let Artifact::Failed { transcript, log } = &state.artifact {
+                Some(Outcome::Ran(Run { transcript: transcript.clone(), log: log.clone() }))
             } else {
                 None
             };

@@ -1,0 +1,63 @@
+//! Lesson 02: attach a tracepoint and a kprobe, and count what each one sees.
+
+use std::fs::File;
+use std::mem::MaybeUninit;
+use std::path::Path;
+
+use anyhow::Context;
+use harness::Stage;
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::PrintLevel;
+
+include!(concat!(env!("OUT_DIR"), "/attach.skel.rs"));
+
+const OPENS: u64 = 5;
+const THREADS: u64 = 3;
+const NO_BSS: &str = "the object has no .bss";
+
+fn main() -> std::process::ExitCode {
+    harness::run(|lesson| {
+        libbpf_rs::set_print(Some((PrintLevel::Info, harness::libbpf_log)));
+        let file = std::env::current_exe()?;
+
+        let mut object = MaybeUninit::uninit();
+        let mut open = lesson.stage(Stage::Open, || AttachSkelBuilder::default().open(&mut object))?;
+        let rodata = open.maps.rodata_data.as_deref_mut().context("the object has no .rodata")?;
+        rodata.target_tgid = std::process::id();
+        // Load the kprobe program only where the kernel can attach it.
+        let kprobes = kernel_has_kprobes();
+        open.progs.count_clones.set_autoload(kprobes);
+        let skel = lesson.stage(Stage::Load, || open.load())?;
+
+        // The program stays attached only while its link lives.
+        let _opens_link = lesson.stage(Stage::Attach, || skel.progs.count_opens.attach())?;
+        for _ in 0..OPENS {
+            File::open(&file)?;
+        }
+        let opens = skel.maps.bss_data.as_deref().context(NO_BSS)?.opens;
+        let section = skel.progs.count_opens.section().to_string_lossy();
+        lesson.observed(format!("{opens} of {OPENS} file opens by this process ({section})"));
+        if opens != OPENS {
+            return Ok(()); // the kprobe part waits until the tracepoint part works
+        }
+
+        if !kprobes {
+            println!("kprobe   skipped: this kernel has no kprobes");
+            return Ok(());
+        }
+        let _clones_link = lesson.stage(Stage::Attach, || skel.progs.count_clones.attach())?;
+        for _ in 0..THREADS {
+            let _ = std::thread::spawn(|| {}).join();
+        }
+        let clones = skel.maps.bss_data.as_deref().context(NO_BSS)?.clones;
+        let section = skel.progs.count_clones.section().to_string_lossy();
+        lesson.observed(format!("{clones} of {THREADS} new threads of this process ({section})"));
+        Ok(())
+    })
+}
+
+/// libbpf attaches kprobes through the kprobe PMU, or through tracefs on older kernels.
+fn kernel_has_kprobes() -> bool {
+    Path::new("/sys/bus/event_source/devices/kprobe").exists()
+        || Path::new("/sys/kernel/tracing/kprobe_events").exists()
+}
