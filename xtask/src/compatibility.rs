@@ -260,12 +260,12 @@ pub fn staleness(root: &Path, results: &Results) -> Result<Vec<String>> {
         if recorded_states != states {
             problems.push(format!("lesson {} has states {states:?}, the run had {recorded_states:?}", lesson.number));
         }
-        for state in &recorded.states {
-            for kernel in kernels::names() {
-                if !state.cells.contains_key(kernel) {
-                    problems.push(format!("lesson {} {} has no outcome on {kernel}", lesson.number, state.name));
-                }
-            }
+        let missing: Vec<&str> = kernels::names()
+            .into_iter()
+            .filter(|kernel| recorded.states.iter().any(|s| !s.cells.contains_key(*kernel)))
+            .collect();
+        if !missing.is_empty() {
+            problems.push(format!("lesson {} has no outcomes on {}", lesson.number, missing.join(", ")));
         }
     }
     for recorded in &results.lessons {
@@ -308,7 +308,7 @@ mod tests {
         let mut missing = recorded();
         missing.lessons[0].states[0].cells.remove("5.10");
         let problems = staleness(&root, &missing).unwrap();
-        assert!(problems.iter().any(|p| p.contains("no outcome on 5.10")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("no outcomes on 5.10")), "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("is not what")), "the page no longer matches: {problems:?}");
 
         let mut dropped = recorded();
