@@ -178,6 +178,7 @@ pub fn ensure(series: &'static Series) -> Result<Kernel> {
 
 fn fetch(series: &'static Series) -> Result<()> {
     let cache = cache_dir()?;
+    remove_abandoned(&cache, series.name);
     let apt = Apt::prepare(&cache.join("apt"))?;
     apt.update()?;
     let record = apt.newest(series)?;
@@ -229,6 +230,20 @@ fn fetch(series: &'static Series) -> Result<()> {
     }
     eprintln!("kernel {}: verified against Debian's signed index and cached in {}", series.name, dir.display());
     Ok(())
+}
+
+/// Removes what interrupted fetches left: `<name>.partial-<pid>` of processes that are gone.
+fn remove_abandoned(cache: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(cache) else { return };
+    let prefix = format!("{name}.partial-");
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix) else { continue };
+        if !Path::new("/proc").join(pid).exists() {
+            eprintln!("kernel {name}: removing an interrupted download ({})", path.display());
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
 }
 
 /// Unpacks `boot/vmlinuz-*` and `boot/config-*` into `dir` as `vmlinuz` and
@@ -438,7 +453,17 @@ impl Apt {
         }
         let mut command = self.command("apt-get");
         command.arg("update");
-        self.run(command, "reading Debian's package index (apt-get update)")?;
+        let output = command.output().context("running apt-get update")?;
+        // apt-get update exits 0 when an index fails to download; its warnings say so.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let failures: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("E:") || l.contains("Failed to fetch") || l.contains("failed to download"))
+            .collect();
+        if !output.status.success() || !failures.is_empty() {
+            let detail = if failures.is_empty() { stderr.trim().to_string() } else { failures.join("\n") };
+            bail!("reading Debian's package index (apt-get update) failed:\n{detail}");
+        }
         UPDATED.store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
