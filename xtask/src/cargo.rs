@@ -30,6 +30,8 @@ pub fn build(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Build> {
         .args(["build", "--message-format=json", "--package", &lesson.package, "--manifest-path"])
         .arg(root.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target_dir)
+        // A build script's panic should not bury clang's diagnostics under a backtrace.
+        .env("RUST_BACKTRACE", "0")
         .env("CLANG", doctor::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -105,7 +107,7 @@ pub fn failure_lines(stderr: &str, rustc_errors: &[&str], lesson_dir: &Path) -> 
         .lines()
         .skip_while(|l| l.trim() != "--- stderr")
         .skip(1)
-        .map(|l| l.strip_prefix("  ").unwrap_or(l))
+        .map(without_indent)
         .collect();
     let clang_errors: Vec<&str> =
         build_script.iter().copied().filter(|l| is_diagnostic(l, "error")).collect();
@@ -146,6 +148,16 @@ pub fn failure_lines(stderr: &str, rustc_errors: &[&str], lesson_dir: &Path) -> 
     lines.extend(tail.into_iter().rev().map(|l| format!("         {}", short_paths(l.trim(), lesson_dir))));
     lines.push("stopped  at compile".to_string());
     lines
+}
+
+/// A build-script line without cargo's indent, nor the indent and `N: ` cause
+/// number that anyhow's `{:?}` puts before each line of clang's stderr.
+fn without_indent(line: &str) -> &str {
+    let line = line.trim_start();
+    match line.split_once(": ") {
+        Some((number, rest)) if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => line,
+    }
 }
 
 /// `file:line:col: error: …` (also `fatal error`).
@@ -215,6 +227,33 @@ Caused by:
         assert_eq!(
             failure_lines(stderr, &[], Path::new("/w/lessons/01-open-fails"))[..2],
             ["compile  FAILED  clang: 1 error", "         src/bpf/x.bpf.c:3:10: fatal error: 'vmlinux.h' file not found"]
+        );
+    }
+
+    /// What `SkeletonBuilder::build_and_generate(..).expect(..)` prints: anyhow's
+    /// `{:?}`, with clang's stderr as a numbered, indented cause.
+    const EXPECT_FAILURE: &str = "\
+  --- stderr
+
+  thread 'main' panicked at build.rs:9:10:
+  compiling the BPF program: failed to build `src/bpf/einval.bpf.c`
+
+  Caused by:
+      0: failed to compile /tmp/.tmpQ/einval.bpf.o from src/bpf/einval.bpf.c
+      1: src/bpf/einval.bpf.c:41:2: error: Looks like the BPF stack limit is exceeded.
+         1 error generated.
+  note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+";
+
+    #[test]
+    fn numbered_anyhow_causes_still_yield_clangs_error() {
+        assert_eq!(
+            failure_lines(EXPECT_FAILURE, &[], Path::new("/w/lessons/03-einval")),
+            [
+                "compile  FAILED  clang: 1 error",
+                "         src/bpf/einval.bpf.c:41:2: error: Looks like the BPF stack limit is exceeded.",
+                "stopped  at compile",
+            ]
         );
     }
 

@@ -1,5 +1,6 @@
 //! The workbook's checker: `cargo xtask <command>`.
 
+mod book;
 mod cargo;
 mod check;
 mod compatibility;
@@ -77,6 +78,21 @@ enum Command {
     },
     /// Regenerate vmlinux.h for this machine's architecture from the running kernel
     Vmlinux,
+    /// Build the book into book/build/, checking every include and link
+    Book {
+        /// Serve it on http://127.0.0.1:3000/
+        #[arg(long, conflicts_with = "test")]
+        serve: bool,
+        /// The port for --serve
+        #[arg(long, requires = "serve")]
+        port: Option<u16>,
+        /// Open it in a browser
+        #[arg(long, conflicts_with = "test")]
+        open: bool,
+        /// Test it: build it and read every lesson chapter in headless Chromium
+        #[arg(long)]
+        test: bool,
+    },
     /// Install what the lessons need (asks first), then check lesson 01
     Setup {
         /// Install without asking
@@ -128,6 +144,7 @@ fn main() -> ExitCode {
         Command::Verify { lessons, bless, .. } => verify::verify(&root, &lessons, bless),
         Command::Kernels { list } => kernels::command(list),
         Command::Vmlinux => vmlinux::regenerate(&root),
+        Command::Book { serve, port, open, test } => book::book(&root, serve, port, open, test),
         Command::Setup { yes } => setup::setup(&root, yes),
     };
     match outcome {

@@ -79,10 +79,22 @@ impl Lesson {
         }
     }
 
+    /// Records a step this kernel cannot run, and why, so nothing passes silently.
+    pub fn skipped(&mut self, label: &str, reason: impl fmt::Display) {
+        emit(label, &format!("skipped: {reason}"));
+    }
+
     /// Records what the program saw: the proof that it did its job.
     pub fn observed(&mut self, what: impl fmt::Display) {
         emit("observed", &what.to_string());
     }
+}
+
+/// Whether this kernel can attach kprobes: libbpf uses the kprobe PMU, or
+/// tracefs's `kprobe_events` on older kernels.
+pub fn kernel_has_kprobes() -> bool {
+    std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists()
+        || std::path::Path::new("/sys/kernel/tracing/kprobe_events").exists()
 }
 
 /// Runs a loader body and prints its transcript. Exit code 0 when the body

@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::mem::MaybeUninit;
-use std::path::Path;
 
 use anyhow::Context;
 use harness::Stage;
@@ -25,7 +24,7 @@ fn main() -> std::process::ExitCode {
         let rodata = open.maps.rodata_data.as_deref_mut().context("the object has no .rodata")?;
         rodata.target_tgid = std::process::id();
         // Load the kprobe program only where the kernel can attach it.
-        let kprobes = kernel_has_kprobes();
+        let kprobes = harness::kernel_has_kprobes();
         open.progs.count_clones.set_autoload(kprobes);
         let skel = lesson.stage(Stage::Load, || open.load())?;
 
@@ -42,7 +41,7 @@ fn main() -> std::process::ExitCode {
         }
 
         if !kprobes {
-            println!("kprobe   skipped: this kernel has no kprobes");
+            lesson.skipped("kprobe", "this kernel has no kprobes");
             return Ok(());
         }
         let _clones_link = lesson.stage(Stage::Attach, || skel.progs.count_clones.attach())?;
@@ -56,8 +55,3 @@ fn main() -> std::process::ExitCode {
     })
 }
 
-/// libbpf attaches kprobes through the kprobe PMU, or through tracefs on older kernels.
-fn kernel_has_kprobes() -> bool {
-    Path::new("/sys/bus/event_source/devices/kprobe").exists()
-        || Path::new("/sys/kernel/tracing/kprobe_events").exists()
-}

@@ -1,0 +1,76 @@
+//! A small static file server for the built book, on the loopback address only.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+pub fn serve(dir: &Path, port: u16) -> Result<()> {
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .with_context(|| format!("listening on 127.0.0.1:{port} (is another server there? try --port)"))?;
+    println!("serving the book at http://127.0.0.1:{port}/  (Ctrl-C stops it; run the command again after editing)");
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => {
+                if let Err(error) = answer(dir, stream) {
+                    eprintln!("serve: {error:#}");
+                }
+            }
+            Err(error) => eprintln!("serve: {error}"),
+        }
+    }
+    Ok(())
+}
+
+fn answer(dir: &Path, mut stream: TcpStream) -> Result<()> {
+    let mut request = String::new();
+    BufReader::new(&stream).read_line(&mut request)?;
+    let target = request.split_whitespace().nth(1).unwrap_or("/");
+    let (status, kind, body) = match file_for(dir, target).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b))) {
+        Some((path, body)) => ("200 OK", content_type(&path), body),
+        None => ("404 Not Found", "text/plain; charset=utf-8", b"not found\n".to_vec()),
+    };
+    write!(stream, "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
+    stream.write_all(&body)?;
+    Ok(())
+}
+
+/// The file under `dir` that a request path names; never one outside it.
+fn file_for(dir: &Path, target: &str) -> Option<PathBuf> {
+    let path = target.split(['?', '#']).next().unwrap_or("/");
+    let relative = Path::new(path.trim_start_matches('/'));
+    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    let file = dir.join(relative);
+    if file.is_dir() { Some(file.join("index.html")) } else { Some(file) }
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or_default() {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "ttf" => "font/ttf",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_requests_to_files_inside_the_book_only() {
+        let dir = Path::new("/book");
+        assert_eq!(file_for(dir, "/setup.html?x=1#top"), Some(PathBuf::from("/book/setup.html")));
+        assert_eq!(file_for(dir, "/../etc/passwd"), None);
+        assert_eq!(file_for(dir, "/a/../../b"), None);
+    }
+}

@@ -1,0 +1,133 @@
+//! The parts of the workbook the book is built from: its lessons and their snapshots.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+#[derive(Debug, Clone)]
+pub struct Workbook {
+    pub root: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    /// The folder name, e.g. `01-open-fails`; the book's chapter is `book/src/<dir_name>.md`.
+    pub dir_name: String,
+    pub dir: PathBuf,
+    /// From `lesson.toml`.
+    pub title: String,
+}
+
+/// A snapshot's transcript, without insta's header.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The file name without `.snap`, e.g. `layer-1` or `fixed`.
+    pub name: String,
+    pub transcript: String,
+}
+
+impl Workbook {
+    /// The workbook this builder belongs to.
+    pub fn here() -> Workbook {
+        let builder = Path::new(env!("CARGO_MANIFEST_DIR"));
+        Workbook { root: builder.ancestors().nth(2).expect("the builder lives in book/builder").to_path_buf() }
+    }
+
+    pub fn book_dir(&self) -> PathBuf {
+        self.root.join("book")
+    }
+
+    pub fn src_dir(&self) -> PathBuf {
+        self.book_dir().join("src")
+    }
+
+    /// Where the HTML goes; `build-dir` in book.toml says the same.
+    pub fn build_dir(&self) -> PathBuf {
+        self.book_dir().join("build")
+    }
+
+    /// Every `lessons/NN-slug/` with a `lesson.toml`, in order.
+    pub fn lessons(&self) -> Result<Vec<Lesson>> {
+        #[derive(Deserialize)]
+        struct Meta {
+            title: String,
+        }
+        let mut lessons = Vec::new();
+        let folder = self.root.join("lessons");
+        for entry in std::fs::read_dir(&folder).with_context(|| format!("reading {}", folder.display()))? {
+            let dir = entry?.path();
+            let dir_name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let numbered = dir_name.split_once('-').is_some_and(|(n, _)| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()));
+            let toml = dir.join("lesson.toml");
+            if !numbered || !toml.is_file() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&toml).with_context(|| format!("reading {}", toml.display()))?;
+            let meta: Meta = toml::from_str(&text).with_context(|| format!("in {}", toml.display()))?;
+            lessons.push(Lesson { dir_name, dir, title: meta.title });
+        }
+        lessons.sort_by(|a, b| a.dir_name.cmp(&b.dir_name));
+        Ok(lessons)
+    }
+}
+
+impl Lesson {
+    /// `01` from `01-open-fails`.
+    pub fn number(&self) -> &str {
+        &self.dir_name[..2]
+    }
+
+    pub fn chapter_file(&self) -> String {
+        format!("{}.md", self.dir_name)
+    }
+
+    pub fn snapshots(&self) -> Result<Vec<Snapshot>> {
+        let folder = self.dir.join("snapshots");
+        let mut snapshots = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&folder) else { return Ok(snapshots) };
+        for entry in entries {
+            let path = entry?.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap")) else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            snapshots.push(Snapshot { name: name.to_string(), transcript: transcript(&text).to_string() });
+        }
+        snapshots.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(snapshots)
+    }
+}
+
+/// An insta snapshot's content: what follows the `---` header block.
+pub fn transcript(snap: &str) -> &str {
+    let body = snap
+        .strip_prefix("---\n")
+        .and_then(|rest| rest.split_once("\n---\n"))
+        .map_or(snap, |(_header, body)| body);
+    body.trim_end_matches('\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_transcript_drops_the_insta_header() {
+        let snap = "---\nsource: xtask/src/snapshot.rs\n---\ncompile  ok\nopen     ok\n";
+        assert_eq!(transcript(snap), "compile  ok\nopen     ok");
+        assert_eq!(transcript("no header\n"), "no header");
+    }
+
+    #[test]
+    fn finds_the_lessons_with_their_titles_and_snapshots() {
+        let lessons = Workbook::here().lessons().unwrap();
+        let first = lessons.first().expect("the workbook has lessons");
+        assert_eq!(first.number(), "01");
+        assert!(!first.title.is_empty());
+        let snapshots = first.snapshots().unwrap();
+        assert!(snapshots.iter().any(|s| s.name == "layer-1"), "every lesson documents its first failure");
+        assert!(snapshots.iter().any(|s| s.name == "fixed"));
+        assert!(snapshots.iter().all(|s| s.transcript.starts_with("compile ")), "{snapshots:#?}");
+    }
+}

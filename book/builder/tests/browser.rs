@@ -1,0 +1,106 @@
+//! Builds the book and reads its pages in headless Chromium, as a reader's
+//! browser renders them: every lesson chapter must show its title, the
+//! lesson's broken and fixed transcripts, and every transcript it includes.
+
+use std::path::{Path, PathBuf};
+
+use book_builder::{browser, includes, Workbook};
+
+/// What one page must show.
+struct Expected {
+    page: String,
+    title: Option<String>,
+    transcripts: Vec<(String, String)>,
+}
+
+fn expectations(workbook: &Workbook) -> Vec<Expected> {
+    let src = workbook.src_dir();
+    let lessons = workbook.lessons().expect("reading the lessons");
+    let mut chapters: Vec<PathBuf> = std::fs::read_dir(&src)
+        .expect("reading book/src")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md") && !p.ends_with("SUMMARY.md"))
+        .collect();
+    chapters.sort();
+
+    let mut all = Vec::new();
+    for chapter in chapters {
+        let text = std::fs::read_to_string(&chapter).expect("reading a chapter");
+        let chapter_dir = chapter.parent().expect("a chapter has a folder");
+        let (found, _) = includes::find(&text);
+        let mut transcripts: Vec<(String, String)> = found
+            .iter()
+            .filter(|i| i.path.extension().is_some_and(|e| e == "snap"))
+            .map(|i| (i.path.display().to_string(), i.resolve(chapter_dir).unwrap_or_else(|why| panic!("{why}"))))
+            .collect();
+        let stem = chapter.file_stem().expect("a file name").to_string_lossy().into_owned();
+        let lesson = lessons.iter().find(|l| l.dir_name == stem);
+        if let Some(lesson) = lesson {
+            // Whatever the chapter includes, it must show how the lesson starts and how it ends.
+            for snapshot in lesson.snapshots().expect("reading snapshots") {
+                if snapshot.name == "layer-1" || snapshot.name == "fixed" {
+                    transcripts.push((format!("{}/snapshots/{}.snap", lesson.dir_name, snapshot.name), snapshot.transcript));
+                }
+            }
+        }
+        transcripts.sort_by(|a, b| a.1.cmp(&b.1));
+        transcripts.dedup_by(|a, b| a.1 == b.1);
+        if lesson.is_some() || !transcripts.is_empty() {
+            all.push(Expected { page: format!("{stem}.html"), title: lesson.map(|l| l.title.clone()), transcripts });
+        }
+    }
+    all
+}
+
+fn problems_on_page(chromium: &Path, out: &Path, profiles: &Path, expected: &Expected, lessons: &[String]) -> Vec<String> {
+    let profile = profiles.join(&expected.page);
+    let dom = match browser::dump_dom(chromium, &out.join(&expected.page), &profile) {
+        Ok(dom) => dom,
+        Err(error) => return vec![format!("{}: {error:#}", expected.page)],
+    };
+    let _ = std::fs::remove_dir_all(&profile);
+    let mut problems = Vec::new();
+    let Some(main) = browser::main_content(&dom) else {
+        return vec![format!("{}: the rendered page has no <main>", expected.page)];
+    };
+    if let Some(title) = &expected.title {
+        match browser::first_heading(main) {
+            Some(heading) if heading.contains(title.as_str()) => {}
+            other => problems.push(format!("{}: heading {other:?} lacks the title {title:?}", expected.page)),
+        }
+    }
+    let text = browser::text(main);
+    for (source, transcript) in &expected.transcripts {
+        if !text.contains(transcript.as_str()) {
+            problems.push(format!("{}: the rendered page lacks the transcript of {source}:\n{transcript}", expected.page));
+        }
+    }
+    // The sidebar is built by the page's own script: proof that a browser, not a parser, read it.
+    for lesson in lessons {
+        if !dom.contains(&format!("href=\"{lesson}.html\"")) {
+            problems.push(format!("{}: the script-built sidebar has no link to {lesson}.html", expected.page));
+        }
+    }
+    problems
+}
+
+#[test]
+fn lesson_chapters_render_their_titles_and_transcripts_in_chromium() {
+    let workbook = Workbook::here();
+    let chromium = browser::chromium().unwrap_or_else(|e| panic!("{e:#}"));
+    let out = book_builder::build(&workbook).unwrap_or_else(|e| panic!("the book does not build: {e:#}"));
+    let expected = expectations(&workbook);
+    let lessons: Vec<String> = workbook.lessons().unwrap().into_iter().map(|l| l.dir_name).collect();
+    assert!(expected.iter().filter(|e| e.title.is_some()).count() == lessons.len(), "every lesson has a chapter");
+
+    let profiles = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chromium-{}", std::process::id()));
+    let mut problems = Vec::new();
+    for page in &expected {
+        let found = problems_on_page(&chromium, &out, &profiles, page, &lessons);
+        let shown = format!("{}{} transcripts", if page.title.is_some() { "title and " } else { "" }, page.transcripts.len());
+        println!("{:<22} {}", page.page, if found.is_empty() { format!("ok: {shown}") } else { "FAILED".into() });
+        problems.extend(found);
+    }
+    let _ = std::fs::remove_dir_all(&profiles);
+    assert!(problems.is_empty(), "{} problem(s) in the rendered book:\n{}", problems.len(), problems.join("\n"));
+}

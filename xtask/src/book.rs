@@ -1,0 +1,25 @@
+//! `cargo xtask book`: builds the mdBook in book/ with the book-builder
+//! package, so that xtask, and with it `cargo xtask check`, never compiles mdBook.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result};
+
+pub fn book(root: &Path, serve: bool, port: Option<u16>, open: bool, test: bool) -> Result<ExitCode> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    if test {
+        // Unit tests, the README transcripts, and the built book read in Chromium.
+        command.args(["test", "--package", "book-builder", "--manifest-path"]).arg(root.join("Cargo.toml"));
+    } else {
+        command.args(["run", "--quiet", "--package", "book-builder", "--manifest-path"]).arg(root.join("Cargo.toml"));
+        command.arg("--");
+        command.args(serve.then_some("--serve")).args(open.then_some("--open"));
+        if let Some(port) = port {
+            command.arg(format!("--port={port}"));
+        }
+    }
+    let status = command.status().context("running cargo")?;
+    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
