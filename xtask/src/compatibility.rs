@@ -122,6 +122,8 @@ pub fn record(root: &Path, kernels_run: &[(String, String)], lessons_run: &[Less
                 results.lessons.last_mut().expect("just pushed")
             }
         };
+        entry.title = run.lesson.meta.title.clone();
+        entry.notes = notes(run.lesson);
         for (s, state) in entry.states.iter_mut().enumerate() {
             for (t, (kernel, _)) in kernels_run.iter().enumerate() {
                 state.cells.insert(kernel.clone(), run.cells[s][t].clone());
@@ -141,11 +143,15 @@ pub fn record(root: &Path, kernels_run: &[(String, String)], lessons_run: &[Less
     Ok(page_path)
 }
 
+/// The lesson's kernel notes, by state (layers in order, then the solution), then kernel.
 fn notes(lesson: &Lesson) -> Vec<Note> {
+    let states = (1..=lesson.meta.layers.len()).map(|k| format!("layer-{k}")).chain(["fixed".to_string()]);
     let mut notes = Vec::new();
-    for kernel in kernels::names() {
-        for (state, text) in lesson.meta.kernel_notes.get(kernel).into_iter().flatten() {
-            notes.push(Note { kernel: kernel.to_string(), state: state.clone(), text: text.trim().to_string() });
+    for state in states {
+        for kernel in kernels::names() {
+            if let Some(text) = lesson.meta.kernel_notes.get(kernel).and_then(|n| n.get(&state)) {
+                notes.push(Note { kernel: kernel.to_string(), state: state.clone(), text: text.trim().to_string() });
+            }
         }
     }
     notes
@@ -221,9 +227,12 @@ table.
                 .collect();
             let _ = writeln!(page, "| {} | {} |", state.label, cells.join(" | "));
         }
+        if !lesson.notes.is_empty() {
+            page.push_str("\nWhere a kernel differs:\n\n");
+        }
         for note in &lesson.notes {
             let label = lesson.states.iter().find(|s| s.name == note.state).map_or(note.state.as_str(), |s| &s.label);
-            let _ = writeln!(page, "\n**Note, {} on {}:** {}", label, note.kernel, note.text.replace('\n', " "));
+            let _ = writeln!(page, "- **{}, {label}.** {}", note.kernel, note.text.replace('\n', " "));
         }
     }
     page.push_str(

@@ -192,7 +192,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
     }
     let passed = runs.len() - failed;
     println!(
-        "\nverify --kernels: {passed} lessons passed, {failed} failed; {} updated",
+        "\nverify --kernels: {passed} passed, {failed} failed; {} updated",
         page.strip_prefix(root).unwrap_or(&page).display()
     );
     if timings {
