@@ -628,6 +628,51 @@ fn print_timings(timing: &Timings, total: f64) {
 mod tests {
     use super::*;
 
+    /// Lesson 01 with its snapshots in a scratch folder holding only `snapshots`.
+    fn lesson_with(snapshots: &[(&str, &str)], notes: &[(&str, &str)]) -> (Lesson, State) {
+        let mut lesson = lessons::find(&crate::root(), "01").unwrap();
+        let dir = std::env::temp_dir().join(format!("xtask-judge-{}-{}", std::process::id(), snapshots.len() + notes.len()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("snapshots")).unwrap();
+        for (name, body) in snapshots {
+            let text = format!("---\nsource: xtask/src/snapshot.rs\n---\n{body}\n");
+            std::fs::write(dir.join("snapshots").join(format!("{name}.snap")), text).unwrap();
+        }
+        for (kernel, text) in notes {
+            lesson.meta.kernel_notes.entry(kernel.to_string()).or_default().insert("layer-1".into(), text.to_string());
+        }
+        lesson.dir = dir;
+        let state = State { name: "layer-1".into(), label: "layer 1".into(), layer: Some(1), artifact: Artifact::NotBuilt };
+        (lesson, state)
+    }
+
+    const FAILS: &str = "open     FAILED  ENOENT (No such file or directory)\n         (libbpf logged nothing)\nstopped  at open";
+    const WORKS: &str = "open     ok\nobserved 5 of 5 openat calls by this process";
+
+    #[test]
+    fn a_layer_passes_with_its_snapshot_and_symptom() {
+        let (lesson, state) = lesson_with(&[("layer-1", FAILS)], &[]);
+        assert_eq!(judge(&lesson, &state, "6.1", FAILS, false).unwrap(), Ok(()));
+        let error = judge(&lesson, &state, "6.1", WORKS, false).unwrap().unwrap_err();
+        assert!(error.contains("differs from its snapshot"), "{error}");
+        std::fs::remove_dir_all(&lesson.dir).unwrap();
+    }
+
+    #[test]
+    fn a_kernel_where_the_layer_works_needs_its_snapshot_and_a_note() {
+        let (lesson, state) = lesson_with(&[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[]);
+        // The per-kernel snapshot is chosen, but without a note a working broken layer is wrong.
+        let error = judge(&lesson, &state, "5.10", WORKS, false).unwrap().unwrap_err();
+        assert!(error.contains("kernel_notes.\"5.10\""), "{error}");
+        // Other kernels still compare with the default snapshot.
+        assert_eq!(judge(&lesson, &state, "6.12", FAILS, false).unwrap(), Ok(()));
+        std::fs::remove_dir_all(&lesson.dir).unwrap();
+
+        let (lesson, state) = lesson_with(&[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[("5.10", "why")]);
+        assert_eq!(judge(&lesson, &state, "5.10", WORKS, false).unwrap(), Ok(()));
+        std::fs::remove_dir_all(&lesson.dir).unwrap();
+    }
+
     #[test]
     fn summaries_name_what_was_seen_and_where_it_stopped() {
         assert_eq!(summary("compile  ok\nopen     ok\nobserved 5 of 5 openat calls by this process"), "sees 5 of 5");
