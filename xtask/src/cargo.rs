@@ -3,11 +3,14 @@
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::doctor;
 use crate::lessons::Lesson;
+use crate::{doctor, interrupt};
 
 pub enum Build {
     Built {
@@ -25,6 +28,7 @@ pub enum Build {
 
 /// `cargo build` of one lesson inside the workbook at `root`, as the invoking user.
 pub fn build(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Build> {
+    interrupt::check()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut child = Command::new(cargo)
         .args(["build", "--message-format=json", "--package", &lesson.package, "--manifest-path"])
@@ -40,11 +44,28 @@ pub fn build(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Build> {
 
     let stderr = child.stderr.take().expect("stderr is piped");
     let progress = std::thread::spawn(move || relay_progress(stderr));
+    let finished = Arc::new(AtomicBool::new(false));
+    let stopper = {
+        let (finished, pid) = (finished.clone(), child.id());
+        // Ctrl-C reaches cargo from the terminal; a `kill` of the checker alone does not.
+        std::thread::spawn(move || {
+            while !finished.load(Ordering::SeqCst) {
+                if interrupt::requested() {
+                    interrupt::signal_process(pid, libc::SIGTERM);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
     let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
     let messages: Vec<serde_json::Value> =
         stdout.lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect();
     let stderr = progress.join().unwrap_or_default();
     let status = child.wait()?;
+    finished.store(true, Ordering::SeqCst);
+    let _ = stopper.join();
+    interrupt::check()?;
 
     let marker = format!("/{}#", lesson.dir_name);
     if !status.success() {
@@ -74,23 +95,57 @@ pub fn build(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Build> {
     Ok(Build::Built { binary, object })
 }
 
-/// Shows cargo's progress on a terminal, one line rewritten in place; returns all of stderr.
+/// Shows cargo's progress while a build runs, so a long first build never sits
+/// silent: on a terminal one line rewritten in place with the time so far,
+/// otherwise a plain line every half minute. Returns all of stderr.
 fn relay_progress(stderr: impl std::io::Read) -> String {
     let terminal = std::io::stderr().is_terminal();
+    let latest = Arc::new(Mutex::new(String::new()));
+    let done = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let (latest, done) = (latest.clone(), done.clone());
+        std::thread::spawn(move || show_progress(terminal, &latest, &done))
+    };
     let mut all = String::new();
     for line in BufReader::new(stderr).lines().map_while(Result::ok) {
         let trimmed = line.trim_start();
-        if terminal && (trimmed.starts_with("Compiling") || trimmed.starts_with("Building")) {
-            let shown: String = trimmed.chars().take(70).collect();
-            let _ = write!(std::io::stderr(), "\r\x1b[2K  {shown}");
+        if trimmed.starts_with("Compiling") || trimmed.starts_with("Building") {
+            *latest.lock().unwrap_or_else(|e| e.into_inner()) = trimmed.chars().take(60).collect();
         }
         all.push_str(&line);
         all.push('\n');
     }
-    if terminal {
+    done.store(true, Ordering::SeqCst);
+    let _ = ticker.join();
+    all
+}
+
+fn show_progress(terminal: bool, latest: &Mutex<String>, done: &AtomicBool) {
+    let started = Instant::now();
+    let mut next_plain_note = Duration::from_secs(10);
+    let mut shown = String::new();
+    while !done.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(200));
+        let elapsed = started.elapsed();
+        let current = latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if current.is_empty() {
+            continue;
+        }
+        if terminal {
+            let time = if elapsed.as_secs() >= 2 { format!(" · {} s", elapsed.as_secs()) } else { String::new() };
+            let line = format!("  {current}{time}");
+            if line != shown {
+                let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
+                shown = line;
+            }
+        } else if elapsed >= next_plain_note {
+            eprintln!("  still building after {} s: {current}", elapsed.as_secs());
+            next_plain_note += Duration::from_secs(30);
+        }
+    }
+    if !shown.is_empty() {
         let _ = write!(std::io::stderr(), "\r\x1b[2K");
     }
-    all
 }
 
 fn find_object(out_dir: &Path) -> Option<PathBuf> {

@@ -3,13 +3,16 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anstream::println;
 use anyhow::{Context, Result};
 
 use crate::cargo::{self, Build};
 use crate::lessons::{self, Lesson, Meta};
 use crate::progress::{self, State};
+use crate::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
+use crate::output::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
 use crate::kernels::{self, Choice, Kernel};
-use crate::{doctor, object, runner, snapshot, vm};
+use crate::{doctor, lock, object, runner, snapshot, vm};
 
 /// One run of a lesson: its transcript and libbpf's full log.
 pub struct Run {
@@ -62,18 +65,37 @@ pub fn stopped_at(transcript: &str) -> Option<&str> {
     transcript.lines().find_map(|l| l.strip_prefix("stopped  at "))
 }
 
-pub fn log_path(number: &str) -> PathBuf {
-    crate::root().join("target/workbook/logs").join(format!("{number}.log"))
+pub fn log_path(root: &Path, number: &str) -> PathBuf {
+    root.join("target/workbook/logs").join(format!("{number}.log"))
 }
 
-pub fn check(root: &Path, wanted: &str, kernel: Option<&str>) -> Result<ExitCode> {
+/// `kernel`: run on this one under qemu (`5.10`, `6.1`, `6.12`) instead of the host's.
+pub fn check(root: &Path, wanted: &str, json: bool, kernel: Option<&str>) -> Result<ExitCode> {
     let lesson = lessons::find(root, wanted)?;
     let choice = kernel.map(kernels::choice).transpose()?.unwrap_or(Choice::Host);
+    check_lesson_on(root, &lesson, json, "check", choice)
+}
+
+/// One check of `lesson`; `doing` names the command for anyone waiting on its lock.
+pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Result<ExitCode> {
+    check_lesson_on(root, lesson, json, doing, Choice::Host)
+}
+
+fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice: Choice) -> Result<ExitCode> {
     let problems = match choice {
         Choice::Host => doctor::preflight(&lesson.meta.needs),
         Choice::Debian(_) => vm::preflight(),
     };
     if !problems.is_empty() {
+        if json {
+            let record = progress::records(root).remove(&lesson.number);
+            json::print(&CheckReport {
+                outcome: "cannot-run",
+                problems: problems.iter().map(FindingReport::from).collect(),
+                ..report(lesson, record.as_ref(), "", None)
+            });
+            return Ok(ExitCode::FAILURE);
+        }
         eprintln!("lesson {} cannot run on this machine yet:", lesson.number);
         for problem in &problems {
             eprintln!("{problem}");
@@ -88,39 +110,109 @@ pub fn check(root: &Path, wanted: &str, kernel: Option<&str>) -> Result<ExitCode
         Choice::Debian(series) => Some(kernels::ensure(series)?),
     };
 
-    let on = kernel.as_ref().map(|k| format!(" · on {} under qemu", k.describe())).unwrap_or_default();
-    println!("lesson {} · {}{on}", lesson.number, lesson.meta.title);
-    let run = run_lesson_on(root, &lesson, &root.join("target"), kernel.as_ref())?;
-    println!("{}", run.transcript);
-    let log = log_path(&lesson.number);
+    if !json {
+        let on = kernel.as_ref().map(|k| format!(" · on {} under qemu", k.describe())).unwrap_or_default();
+        println!("{}", paint(TITLE, format!("lesson {} · {}{on}", lesson.number, lesson.meta.title)));
+    }
+    // Build, run and record as one step, so a second check or `watch` waits
+    // instead of rebuilding the binary under this one's feet.
+    let _held = lock::lesson(root, &lesson.number, doing)?;
+    let run = run_lesson_on(root, lesson, &root.join("target"), kernel.as_ref())?;
+    if !json {
+        println!("{}", output::transcript(&run.transcript));
+    }
+    let log = log_path(root, &lesson.number);
     if let Some(parent) = log.parent() {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(&log, &run.log)?;
+    let shown_log = (!run.log.is_empty()).then(|| log.strip_prefix(root).unwrap_or(&log).display().to_string());
 
+    // On a mismatch insta prints the diff against the fixed transcript (not under --json).
     let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name());
-    if snapshot::matches(&lesson.snapshots(), &expected, &run.transcript) {
-        progress::save(root, &lesson.number, State::Passed)?;
-        println!("\nPASS  lesson {} works: it loads, attaches and sees what it exists for", lesson.number);
+    let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
+    let layer = current_layer(&lesson.meta, &run.transcript);
+    let state = if passed { State::Passed } else { State::Failing { layer } };
+    progress::save(root, &lesson.number, state)?;
+    let record = progress::records(root).remove(&lesson.number);
+
+    if json {
+        json::print(&report(lesson, record.as_ref(), &run.transcript, shown_log));
+        return Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
+    if passed {
+        println!(
+            "\n{}  lesson {} works: it loads, attaches and sees what it exists for",
+            paint(PASS, "PASS"),
+            lesson.number
+        );
+        if let Some(next) = next_lesson(root) {
+            println!("next: cargo xtask check {next}");
+        }
         return Ok(ExitCode::SUCCESS);
     }
 
-    let layer = current_layer(&lesson.meta, &run.transcript);
-    progress::save(root, &lesson.number, State::Failing { layer })?;
-    let stage = stopped_at(&run.transcript).unwrap_or("observe (it ran, but did not see what it should)");
-    println!("\nnot yet: stopped at {stage}");
+    let timed_out = run.transcript.contains(TIMED_OUT);
+    if timed_out {
+        println!(
+            "\n{} the program did not finish within {} s, so the checker stopped it.",
+            paint(FAIL, "not yet:"),
+            runner::timeout().as_secs()
+        );
+        println!("A loader that waits for an event that never comes, or handles events without end, does this.");
+        println!("Nothing it loaded stays in the kernel.");
+    } else {
+        let stage = stopped_at(&run.transcript).unwrap_or("observe (it ran, but did not see what it should)");
+        println!("\n{} stopped at {stage}", paint(FAIL, "not yet:"));
+    }
     match layer {
         Some(k) => {
             let current = &lesson.meta.layers[k - 1];
             println!("layer {k} of {}: {}", lesson.meta.layers.len(), current.name);
-            println!("hint: {}", current.hint.trim());
+            println!("{} {}", paint(WARN, "hint:"), current.hint.trim());
         }
-        None => println!("hint: compare your transcript with the fixed one above; `cargo xtask hint {}` helps", lesson.number),
+        None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
+        None => {
+            println!(
+                "{} the diff above shows how your transcript differs from a working program's; `cargo xtask hint {}` helps",
+                paint(WARN, "hint:"),
+                lesson.number
+            );
+        }
     }
-    if !run.log.is_empty() {
-        println!("full log (libbpf, or the compilers): {}", log.strip_prefix(root).unwrap_or(&log).display());
+    if let Some(log) = shown_log {
+        println!("{}", paint(DIM, format!("full log (libbpf, or the compilers): {log}")));
     }
     Ok(ExitCode::FAILURE)
+}
+
+/// The closing line of a transcript whose program the timeout stopped.
+const TIMED_OUT: &str = "timeout  stopped after";
+
+/// The `--json` report of a check with this transcript.
+fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, log: Option<String>) -> CheckReport {
+    let status = LessonStatus::new(lesson, record);
+    let hint = status.layer.and_then(|k| lesson.meta.layers.get(k.wrapping_sub(1))).map(|l| l.hint.trim().to_string());
+    let hint = if status.state == "passed" { None } else { hint };
+    CheckReport {
+        schema: json::SCHEMA,
+        command: "check",
+        machine: Machine::this(),
+        outcome: if status.state == "passed" { "passed" } else { "failing" },
+        stopped_at: stopped_at(transcript).map(str::to_string),
+        timed_out: transcript.contains(TIMED_OUT),
+        transcript: transcript.lines().map(str::to_string).collect(),
+        hint,
+        log,
+        problems: Vec::new(),
+        lesson: status,
+    }
+}
+
+/// The first lesson that does not pass yet.
+fn next_lesson(root: &Path) -> Option<String> {
+    let states = progress::load(root);
+    lessons::all(root).ok()?.into_iter().map(|l| l.number).find(|n| states.get(n) != Some(&State::Passed))
 }
 
 pub fn hint(root: &Path, wanted: &str) -> Result<ExitCode> {

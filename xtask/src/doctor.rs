@@ -7,6 +7,7 @@ use std::process::{Command, ExitCode};
 use anyhow::Result;
 
 use crate::lessons::Needs;
+use crate::output::{paint, BAD, GOOD, WARN};
 
 pub const TRACEFS: &str = "/sys/kernel/tracing";
 pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
@@ -273,25 +274,38 @@ pub fn mount_tracefs() -> Result<()> {
     Ok(())
 }
 
-pub fn doctor(fix: bool) -> Result<ExitCode> {
+pub fn doctor(fix: bool, json: bool) -> Result<ExitCode> {
     if fix && !tracefs_mounted() {
         if is_root() {
             mount_tracefs()?;
-            println!("mounted tracefs at {TRACEFS}");
+            if !json {
+                println!("mounted tracefs at {TRACEFS}");
+            }
         } else {
-            println!("--fix mounts tracefs only as root; run: sudo mount -t tracefs tracefs {TRACEFS}");
+            eprintln!("--fix mounts tracefs only as root; run: sudo mount -t tracefs tracefs {TRACEFS}");
         }
     }
     let findings = findings();
-    for finding in &findings {
-        println!("{finding}");
-    }
     let problems = findings.iter().filter(|f| f.status == Status::Problem).count();
+    if json {
+        crate::json::print(&crate::json::DoctorReport::new(crate::json::Machine::this(), &findings));
+        return Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
+    for finding in &findings {
+        let style = match finding.status {
+            Status::Ok => GOOD,
+            Status::Problem => BAD,
+            Status::Note => WARN,
+        };
+        let text = finding.to_string();
+        let (status, rest) = text.split_at(8);
+        anstream::println!("{}{rest}", paint(style, status));
+    }
     if problems == 0 {
-        println!("\nready: every lesson can run here");
+        anstream::println!("\n{}", paint(GOOD, "ready: every lesson can run here"));
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("\n{problems} problem{} to fix first", if problems == 1 { "" } else { "s" });
+        anstream::println!("\n{}", paint(BAD, format!("{problems} problem{} to fix first", if problems == 1 { "" } else { "s" })));
         Ok(ExitCode::FAILURE)
     }
 }

@@ -7,6 +7,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+use anstream::println;
+
+use crate::json::{LessonStatus, ListReport, Machine};
+use crate::output::{paint, BAD, DIM, GOOD, TITLE};
 use crate::{progress, UsageError};
 
 /// `lesson.toml`: what a lesson is called, what it needs, and its layers.
@@ -185,22 +189,37 @@ fn package_name(dir: &Path) -> Result<String> {
     Ok(manifest.package.name)
 }
 
-/// `cargo xtask list`: each lesson with its last known state.
-pub fn list(root: &Path) -> Result<ExitCode> {
+/// `cargo xtask list`: each lesson with its last known state, and the next to do.
+pub fn list(root: &Path, json: bool) -> Result<ExitCode> {
     let lessons = all(root)?;
-    let states = progress::load(root);
-    let mut next = None;
-    for lesson in &lessons {
-        let state = states.get(&lesson.number);
-        if next.is_none() && !matches!(state, Some(progress::State::Passed)) {
-            next = Some(lesson.number.clone());
-        }
-        let shown = state.map_or_else(|| "not started".to_string(), |s| s.describe(&lesson.meta));
-        println!("{}  {:<42} {shown}", lesson.number, lesson.meta.title);
+    let records = progress::records(root);
+    let statuses: Vec<LessonStatus> =
+        lessons.iter().map(|l| LessonStatus::new(l, records.get(&l.number))).collect();
+    let report = ListReport::new(Machine::this(), statuses);
+    if json {
+        crate::json::print(&report);
+        return Ok(ExitCode::SUCCESS);
     }
-    match next {
-        Some(n) => println!("\nnext: cargo xtask check {n}"),
-        None => println!("\nevery lesson passes"),
+    let width = lessons.iter().map(|l| l.meta.title.chars().count()).max().unwrap_or(0);
+    for (lesson, status) in lessons.iter().zip(&report.lessons) {
+        let shown = match records.get(&lesson.number) {
+            None => paint(DIM, "not started"),
+            Some(record) => {
+                let style = if record.state == progress::State::Passed { GOOD } else { BAD };
+                paint(style, record.state.describe(&lesson.meta))
+            }
+        };
+        let marker = if report.next.as_ref() == Some(&status.number) { "→" } else { " " };
+        println!("{marker} {}  {:<width$}  {shown}", lesson.number, lesson.meta.title);
+    }
+    match &report.next {
+        Some(n) => println!(
+            "\n{} of {} passed · next: {}",
+            report.passed,
+            report.total,
+            paint(TITLE, format!("cargo xtask check {n}"))
+        ),
+        None => println!("\n{}", paint(GOOD, "every lesson passes")),
     }
     Ok(ExitCode::SUCCESS)
 }

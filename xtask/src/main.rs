@@ -5,17 +5,24 @@ mod cargo;
 mod check;
 mod compatibility;
 mod doctor;
+mod interrupt;
+mod json;
 mod kernels;
 mod lessons;
+mod lock;
 mod matrix;
 mod object;
+mod output;
 mod progress;
+mod reset;
 mod runner;
 mod setup;
 mod snapshot;
+mod solution;
 mod verify;
 mod vm;
 mod vmlinux;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,14 +43,63 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Every lesson, its title, and where you are with it (the default)
-    List,
+    List {
+        /// One JSON object instead of text (schema in the book's workshop guide)
+        #[arg(long)]
+        json: bool,
+    },
     /// Build a lesson, run it on the kernel, and compare with the fixed outcome
     Check {
         /// Lesson number, e.g. 01
         lesson: String,
+        /// One JSON object instead of text
+        #[arg(long)]
+        json: bool,
         /// Run it on another kernel under qemu, no root needed: 5.10, 6.1, 6.12 (or host)
         #[arg(long)]
         kernel: Option<String>,
+    },
+    /// Check a lesson again each time you save one of its files
+    Watch {
+        /// Lesson number, e.g. 01
+        lesson: String,
+        /// Poll for changes instead of waiting for file events
+        #[arg(long)]
+        poll: bool,
+    },
+    /// Put a lesson's starting files back (yours are saved in .backups/ first)
+    Reset {
+        /// Lesson number, e.g. 01
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        lesson: Option<String>,
+        /// Every lesson
+        #[arg(long)]
+        all: bool,
+        /// Do not ask first
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Bring back your files from the newest backup that reset or solution made
+    Restore {
+        /// Lesson number, e.g. 01
+        lesson: String,
+        /// A backup folder in .backups/ (default: the newest for the lesson)
+        #[arg(long, value_name = "BACKUP")]
+        from: Option<String>,
+        /// Do not ask first
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Show the solution as a diff against your files
+    Solution {
+        /// Lesson number, e.g. 01
+        lesson: String,
+        /// Write the solution over your files (yours are saved in .backups/ first)
+        #[arg(long)]
+        apply: bool,
+        /// Do not ask first
+        #[arg(long)]
+        yes: bool,
     },
     /// The hint for the layer you are stuck on
     Hint {
@@ -55,6 +111,9 @@ enum Command {
         /// Mount tracefs (needs root)
         #[arg(long)]
         fix: bool,
+        /// One JSON object instead of text
+        #[arg(long)]
+        json: bool,
     },
     /// Self-test: every lesson fails as documented, every solution passes
     Verify {
@@ -113,8 +172,11 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// The workbook's top folder.
+/// The workbook's top folder (`WORKBOOK_ROOT` points the checker at a copy, for its own tests).
 pub fn root() -> PathBuf {
+    if let Some(copy) = std::env::var_os("WORKBOOK_ROOT").filter(|r| !r.is_empty()) {
+        return PathBuf::from(copy);
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives inside the workbook")
@@ -123,20 +185,38 @@ pub fn root() -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::List { json: false });
     // Snapshots are compared, never written, unless a maintainer blesses them.
     // insta reads both once, so they are set before any comparison.
-    let bless = matches!(cli.command, Some(Command::Verify { bless: true, .. }));
+    let bless = matches!(command, Command::Verify { bless: true, .. });
     std::env::set_var("INSTA_WORKSPACE_ROOT", root());
     std::env::set_var("INSTA_UPDATE", if bless { "always" } else { "no" });
     // Only shortens insta's closing line, which otherwise suggests `cargo insta test`.
     std::env::set_var("INSTA_CARGO_INSTA", "1");
+    let json = match command {
+        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } => json,
+        _ => false,
+    };
+    if json {
+        // stdout holds only the JSON object, so insta must not print its diff.
+        std::env::set_var("INSTA_OUTPUT", "none");
+    }
+    // Commands that run a lesson's loader stop it before they exit on Ctrl-C.
+    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. }) {
+        interrupt::catch();
+    }
 
+    let name = command_name(&command);
     let root = root();
-    let outcome = match cli.command.unwrap_or(Command::List) {
-        Command::List => lessons::list(&root),
-        Command::Check { lesson, kernel } => check::check(&root, &lesson, kernel.as_deref()),
+    let outcome = match command {
+        Command::List { json } => lessons::list(&root, json),
+        Command::Check { lesson, json, kernel } => check::check(&root, &lesson, json, kernel.as_deref()),
+        Command::Watch { lesson, poll } => watch::watch(&root, &lesson, poll),
+        Command::Reset { lesson, all, yes } => reset::reset(&root, lesson.as_deref(), all, yes),
+        Command::Restore { lesson, from, yes } => reset::restore(&root, &lesson, from.as_deref(), yes),
+        Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
         Command::Hint { lesson } => check::hint(&root, &lesson),
-        Command::Doctor { fix } => doctor::doctor(fix),
+        Command::Doctor { fix, json } => doctor::doctor(fix, json),
         Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
             matrix::verify(&root, &lessons, &kernels, bless, timings)
         }
@@ -147,15 +227,42 @@ fn main() -> ExitCode {
         Command::Book { serve, port, open, test } => book::book(&root, serve, port, open, test),
         Command::Setup { yes } => setup::setup(&root, yes),
     };
-    match outcome {
-        Ok(code) => code,
-        Err(error) if error.downcast_ref::<UsageError>().is_some() => {
-            eprintln!("error: {error}");
-            ExitCode::from(2)
-        }
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
+    let error = match outcome {
+        Ok(code) => return code,
+        Err(error) => error,
+    };
+    let code = if error.downcast_ref::<UsageError>().is_some() {
+        2
+    } else if error.downcast_ref::<interrupt::Interrupted>().is_some() {
+        130
+    } else {
+        1
+    };
+    if json {
+        json::print(&json::ErrorReport::new(name, format!("{error:#}")));
+    }
+    if error.downcast_ref::<UsageError>().is_some() || error.downcast_ref::<output::NotConfirmed>().is_some() {
+        eprintln!("error: {error}");
+    } else {
+        eprintln!("error: {error:#}");
+    }
+    ExitCode::from(code)
+}
+
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::List { .. } => "list",
+        Command::Check { .. } => "check",
+        Command::Watch { .. } => "watch",
+        Command::Reset { .. } => "reset",
+        Command::Restore { .. } => "restore",
+        Command::Solution { .. } => "solution",
+        Command::Hint { .. } => "hint",
+        Command::Doctor { .. } => "doctor",
+        Command::Verify { .. } => "verify",
+        Command::Kernels { .. } => "kernels",
+        Command::Vmlinux => "vmlinux",
+        Command::Book { .. } => "book",
+        Command::Setup { .. } => "setup",
     }
 }

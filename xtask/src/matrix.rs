@@ -158,6 +158,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
 
     let booted = Instant::now();
     boot_all(&mut runs, &targets, &mut timing);
+    crate::interrupt::check()?;
     timing.boots_wall = booted.elapsed().as_secs_f64();
 
     let mut failed = 0;

@@ -1,17 +1,36 @@
 //! Running a built loader with BPF privileges: directly as root, otherwise
-//! through `sudo` (never `sudo cargo`), always under a timeout.
+//! through `sudo` (never `sudo cargo`), always under a timeout. However the
+//! run ends (its own exit, the timeout, Ctrl-C), the loader is gone when this
+//! returns, and with it every BPF program and link it held.
 
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::sync::Once;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::doctor;
+use crate::{doctor, interrupt};
 
 /// A loader must finish within this; the lessons take well under a second.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `WORKBOOK_TIMEOUT` (seconds) overrides [`TIMEOUT`], e.g. for slow machines.
+pub fn timeout() -> Duration {
+    std::env::var("WORKBOOK_TIMEOUT")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s))
+        .map_or(TIMEOUT, Duration::from_secs)
+}
+
+/// How much of the loader's stdout the transcript keeps; a loader that prints
+/// every event it sees can write gigabytes before the timeout stops it.
+const TRANSCRIPT_LIMIT: usize = 64 * 1024;
+/// How much of libbpf's log is kept (verifier logs can be long).
+const LOG_LIMIT: usize = 8 * 1024 * 1024;
 
 pub struct Output {
     /// The transcript lines the loader printed.
@@ -20,12 +39,38 @@ pub struct Output {
     pub stderr: String,
     pub timed_out: bool,
     pub panicked: bool,
+    /// Bytes of stdout dropped beyond [`TRANSCRIPT_LIMIT`].
+    pub dropped: u64,
+    /// The time limit it ran under.
+    pub limit: Duration,
 }
 
 pub fn run_privileged(binary: &Path) -> Result<Output> {
-    let timeout = ["--kill-after=5".to_string(), TIMEOUT.as_secs().to_string()];
-    let mut command = if doctor::is_root() {
-        Command::new("timeout")
+    run_with_limit(binary, timeout())
+}
+
+fn run_with_limit(binary: &Path, limit: Duration) -> Result<Output> {
+    interrupt::check()?;
+    let as_root = doctor::is_root();
+    let mut command = if as_root {
+        let mut timeout = Command::new("timeout");
+        // Its own process group, so Ctrl-C reaches only the checker, which then
+        // stops the whole group: `timeout` and the loader under it.
+        timeout.process_group(0);
+        // Should the checker die without a chance to clean up (kill -9), the
+        // kernel tells `timeout`, which stops the loader.
+        // SAFETY: prctl and getppid are async-signal-safe, as pre_exec requires.
+        let checker = std::process::id() as libc::pid_t;
+        unsafe {
+            timeout.pre_exec(move || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                if libc::getppid() != checker {
+                    libc::raise(libc::SIGTERM); // died before the line above took effect
+                }
+                Ok(())
+            });
+        }
+        timeout
     } else if doctor::has_sudo() {
         static NOTICE: Once = Once::new();
         NOTICE.call_once(|| eprintln!("note: loading BPF needs root, so the lesson's binary runs under sudo"));
@@ -35,25 +80,95 @@ pub fn run_privileged(binary: &Path) -> Result<Output> {
     } else {
         bail!("loading BPF needs root, and sudo is not installed; run as root, or see `cargo xtask doctor`");
     };
-    let output = command
-        .args(&timeout)
+    let mut child = command
+        .args(["--kill-after=5".to_string(), limit.as_secs().to_string()])
         .arg(binary)
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .with_context(|| format!("running {}", binary.display()))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let stdout = std::thread::spawn(move || read_capped(stdout, TRANSCRIPT_LIMIT));
+    let stderr = std::thread::spawn(move || read_capped(stderr, LOG_LIMIT));
+
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if interrupt::requested() {
+            stop(&mut child, as_root);
+            return Err(interrupt::Interrupted.into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (stdout, dropped) = stdout.join().unwrap_or_default();
+    let (stderr, _) = stderr.join().unwrap_or_default();
     Ok(Output {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        timed_out: matches!(output.status.code(), Some(124 | 137)),
-        panicked: output.status.code() == Some(101),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        timed_out: matches!(status.code(), Some(124 | 137)),
+        panicked: status.code() == Some(101),
+        dropped,
+        limit,
     })
+}
+
+/// Ends the run now and waits until the loader is gone.
+fn stop(child: &mut Child, as_root: bool) {
+    let pid = child.id();
+    if as_root {
+        interrupt::signal_group(pid, libc::SIGKILL);
+    } else {
+        // sudo passes SIGTERM on to `timeout`, which passes it to the loader
+        // (and follows with SIGKILL after 5 s if that is ignored).
+        interrupt::signal_process(pid, libc::SIGTERM);
+    }
+    let _ = child.wait();
+    // The loader is `timeout`'s child: wait until it has exited too, since its
+    // exit is what closes its BPF file descriptors.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while as_root && interrupt::group_alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Everything from `stream`, keeping at most `limit` bytes (cut at a line end)
+/// and counting the rest, which is read and dropped so the writer never blocks.
+fn read_capped(mut stream: impl Read, limit: usize) -> (Vec<u8>, u64) {
+    let mut kept = Vec::new();
+    let mut dropped = 0u64;
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                let room = limit.saturating_sub(kept.len()).min(n);
+                kept.extend_from_slice(&buffer[..room]);
+                dropped += (n - room) as u64;
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    if dropped > 0 {
+        let end = kept.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        dropped += (kept.len() - end) as u64;
+        kept.truncate(end);
+    }
+    (kept, dropped)
 }
 
 impl Output {
     /// The loader's transcript, with a closing line when it did not end on its own.
     pub fn transcript_lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self.stdout.lines().map(str::to_string).collect();
+        if self.dropped > 0 {
+            lines.push(format!("output   cut at {} KiB: the program printed far more", TRANSCRIPT_LIMIT / 1024));
+        }
         if self.timed_out {
-            lines.push(format!("timeout  stopped after {} s", TIMEOUT.as_secs()));
+            lines.push(format!("timeout  stopped after {} s", self.limit.as_secs()));
         } else if self.panicked {
             let message = self
                 .stderr
@@ -64,5 +179,67 @@ impl Output {
             lines.push(format!("panic    {message}"));
         }
         lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_flood_is_cut_at_a_line_end_and_counted() {
+        let flood = "event 123456\n".repeat(10_000);
+        let (kept, dropped) = read_capped(flood.as_bytes(), 1000);
+        assert!(kept.len() <= 1000 && kept.ends_with(b"\n"), "{} bytes kept", kept.len());
+        assert_eq!(kept.len() as u64 + dropped, flood.len() as u64);
+        assert_eq!(read_capped(&b"short\n"[..], 1000), (b"short\n".to_vec(), 0));
+    }
+
+    /// A stand-in loader: a shell script, so the test needs no BPF and no build.
+    fn script(name: &str, body: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("xtask-runner-{name}-{}", std::process::id()));
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn root_or_skip(test: &str) -> bool {
+        let root = doctor::is_root();
+        if !root {
+            eprintln!("skipped {test}: runs the loader directly only as root (CI runs as root)");
+        }
+        root
+    }
+
+    #[test]
+    fn a_program_that_hangs_is_stopped_with_a_clear_line() {
+        if !root_or_skip("a_program_that_hangs_is_stopped_with_a_clear_line") {
+            return;
+        }
+        let hang = script("hang", "echo 'attach   ok'\nexec sleep 600");
+        let started = Instant::now();
+        let output = run_with_limit(&hang, Duration::from_secs(1)).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert!(output.timed_out);
+        assert_eq!(output.transcript_lines(), ["attach   ok", "timeout  stopped after 1 s"]);
+        let _ = std::fs::remove_file(hang);
+    }
+
+    #[test]
+    fn a_program_that_floods_is_stopped_and_its_output_bounded() {
+        if !root_or_skip("a_program_that_floods_is_stopped_and_its_output_bounded") {
+            return;
+        }
+        let flood = script("flood", "exec yes 'observed another event'");
+        let output = run_with_limit(&flood, Duration::from_secs(1)).unwrap();
+        assert!(output.timed_out);
+        assert!(output.dropped > 0 && output.stdout.len() <= TRANSCRIPT_LIMIT);
+        let lines = output.transcript_lines();
+        assert_eq!(
+            lines[lines.len() - 2..],
+            ["output   cut at 64 KiB: the program printed far more", "timeout  stopped after 1 s"]
+        );
+        let _ = std::fs::remove_file(flood);
     }
 }

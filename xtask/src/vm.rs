@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,13 +21,21 @@ use anyhow::{bail, Context, Result};
 use crate::doctor::{Finding, Status};
 use crate::kernels::Kernel;
 use crate::lessons::Needs;
-use crate::runner::{Output, TIMEOUT};
+use crate::runner::{self, Output};
 
 pub const QEMU: &str = "qemu-system-x86_64";
 /// The guest gets this long without a word before it counts as hung: a boot
 /// takes 5 to 10 s under TCG, and each binary is stopped inside the guest
-/// after [`TIMEOUT`].
+/// after [`runner::timeout`].
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(120);
+/// What the guest sends back of a binary's stdout (its transcript) and stderr.
+const TRANSCRIPT_LIMIT: usize = 64 * 1024;
+const LOG_LIMIT: usize = 1024 * 1024;
+
+/// [`SILENCE_LIMIT`], or longer when a longer `WORKBOOK_TIMEOUT` lets one binary run longer.
+fn silence_limit() -> Duration {
+    SILENCE_LIMIT.max(runner::timeout() + Duration::from_secs(60))
+}
 const MARK: &str = "====";
 
 /// One binary to run in the guest.
@@ -149,6 +158,7 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
     if !problems.is_empty() {
         bail!("cannot boot a VM here: {}; fix: {}", problems.join("; "), install_hint());
     }
+    crate::interrupt::check()?;
     if work.exists() {
         std::fs::remove_dir_all(work)?;
     }
@@ -173,6 +183,8 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
         .arg("-serial")
         .arg(format!("file:{}", channel.display()))
         .stdin(Stdio::null())
+        // Its own process group: Ctrl-C reaches the checker, which stops qemu.
+        .process_group(0)
         .stdout(File::create(&qemu_log)?)
         .stderr(File::create(&qemu_log.with_extension("err"))?)
         .spawn()
@@ -189,7 +201,12 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
         if size != heard {
             (heard, last_heard) = (size, Instant::now());
         }
-        if last_heard.elapsed() > SILENCE_LIMIT {
+        if crate::interrupt::requested() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(crate::interrupt::Interrupted.into());
+        }
+        if last_heard.elapsed() > silence_limit() {
             hung = true;
             let _ = child.kill();
             let _ = child.wait();
@@ -209,7 +226,7 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
     } else if hung {
         Some(format!(
             "the guest hung: nothing from it for {} s; its console's last line: {} (console: {})",
-            SILENCE_LIMIT.as_secs(),
+            silence_limit().as_secs(),
             strip_timestamp(last_console_line),
             console.display()
         ))
@@ -249,14 +266,24 @@ fn section<'a>(transcripts: &'a str, job: usize, part: &str) -> Option<(&'a str,
 fn job_output(transcripts: &str, job: usize) -> Option<Output> {
     let (stdout, tail) = section(transcripts, job, "transcript")?;
     let (stderr, _) = section(transcripts, job, "log")?;
-    // The end marker carries the exit status: `... end (exit 1) ====`.
-    let code: i32 = tail.split("(exit ").nth(1)?.split(')').next()?.trim().parse().ok()?;
+    // The end marker carries the exit status and the full size: `... end (exit 1, 120 bytes) ====`.
+    let (code, size) = tail.split("(exit ").nth(1)?.split(')').next()?.split_once(", ")?;
+    let code: i32 = code.trim().parse().ok()?;
+    let size: u64 = size.trim().trim_end_matches(" bytes").parse().ok()?;
+    // A transcript cut mid-line loses that line, as the host's runner does.
+    let stdout = if size as usize > TRANSCRIPT_LIMIT {
+        stdout.trim_end_matches('\n').rfind('\n').map_or("", |end| &stdout[..=end])
+    } else {
+        stdout
+    };
     Some(Output {
+        dropped: size.saturating_sub(stdout.len() as u64),
         stdout: stdout.to_string(),
         stderr: stderr.to_string(),
         // busybox timeout kills with SIGKILL, which the shell reports as 137.
         timed_out: code == 137,
         panicked: code == 101,
+        limit: runner::timeout(),
     })
 }
 
@@ -286,18 +313,20 @@ job() {{
     code=$?
     {{
         echo "{MARK} job $1 transcript begin {MARK}"
-        cat /tmp/out
-        [ -n "$(tail -c 1 /tmp/out)" ] && echo
-        echo "{MARK} job $1 transcript end (exit $code) {MARK}"
+        head -c {transcript_limit} /tmp/out
+        [ -n "$(head -c {transcript_limit} /tmp/out | tail -c 1)" ] && echo
+        echo "{MARK} job $1 transcript end (exit $code, $(wc -c < /tmp/out) bytes) {MARK}"
         echo "{MARK} job $1 log begin {MARK}"
-        cat /tmp/err
-        [ -n "$(tail -c 1 /tmp/err)" ] && echo
+        head -c {log_limit} /tmp/err
+        [ -n "$(head -c {log_limit} /tmp/err | tail -c 1)" ] && echo
         echo "{MARK} job $1 log end {MARK}"
     }} > /dev/ttyS1
 }}
 "#,
         libraries = dirs.join(":"),
-        timeout = TIMEOUT.as_secs(),
+        timeout = runner::timeout().as_secs(),
+        transcript_limit = TRANSCRIPT_LIMIT,
+        log_limit = LOG_LIMIT,
     );
     for (i, (binary, files)) in jobs.iter().enumerate() {
         let n = i + 1;
@@ -453,12 +482,12 @@ mod tests {
 ==== job 1 transcript begin ====
 open     ok
 stopped  at load
-==== job 1 transcript end (exit 1) ====
+==== job 1 transcript end (exit 1, 29 bytes) ====
 ==== job 1 log begin ====
 libbpf: loading
 ==== job 1 log end ====
 ==== job 2 transcript begin ====
-==== job 2 transcript end (exit 137) ====
+==== job 2 transcript end (exit 137, 0 bytes) ====
 ==== job 2 log begin ====
 ==== job 2 log end ====
 ";
@@ -469,10 +498,15 @@ libbpf: loading
         assert_eq!(first.stdout, "open     ok\nstopped  at load\n");
         assert_eq!(first.stderr, "libbpf: loading\n");
         assert!(!first.timed_out && !first.panicked);
+        assert_eq!(first.dropped, 0);
         let second = job_output(CHANNEL, 2).unwrap();
         assert!(second.timed_out);
         assert_eq!(second.stdout, "");
         assert!(job_output(CHANNEL, 3).is_none(), "a job the guest never ran has no output");
+        let flood = "==== job 1 transcript begin ====\nopen     ok\nobserved 1\nobser\n==== job 1 transcript end (exit 0, 90000 bytes) ====\n==== job 1 log begin ====\n==== job 1 log end ====\n";
+        let cut = job_output(flood, 1).unwrap();
+        assert_eq!(cut.stdout, "open     ok\nobserved 1\n", "the line cut in half is dropped");
+        assert_eq!(cut.dropped, 90000 - cut.stdout.len() as u64);
         let cut = &CHANNEL[..CHANNEL.find("==== job 1 log end").unwrap()];
         assert!(job_output(cut, 1).is_none(), "a half-sent job has no output");
     }

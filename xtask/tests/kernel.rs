@@ -1,0 +1,195 @@
+//! What must hold on a real kernel, for a room full of learners: no BPF
+//! program of the workbook stays loaded after any way a run can end, two runs
+//! at once do not trip over each other, and watch re-checks on save. These
+//! load BPF, so they need root; elsewhere they skip and say why.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+/// Lesson 01's solution, changed to hang after attaching: a loader waiting
+/// for an event that never comes.
+fn make_it_hang(root: &std::path::Path) {
+    apply_solution(root);
+    let main = read(root, "src/main.rs");
+    let attach = "let _link = lesson.stage(Stage::Attach, || prog.attach())?;";
+    assert!(main.contains(attach));
+    let hanging = main.replace(attach, &format!("{attach}\n        std::thread::sleep(std::time::Duration::from_secs(3600));"));
+    write(root, "src/main.rs", &hanging);
+}
+
+/// Starts `args` in scratch `root` as a foreground job, and waits until the
+/// lesson's program is attached (which proves the test can see it).
+fn start_and_wait_until_loaded(root: &std::path::Path, args: &[&str], before: &[String]) -> std::process::Child {
+    let (mut child, lines) = spawn_job(root, args, &[("WORKBOOK_TIMEOUT", "120")]);
+    let loaded = eventually(Duration::from_secs(180), || held().iter().any(|h| h.starts_with("link") && !before.contains(h)));
+    if !loaded {
+        let _ = child.kill();
+        let output: Vec<String> = lines.try_iter().collect();
+        panic!("{args:?} never loaded {PROGRAM}:\n{}", output.join("\n"));
+    }
+    child
+}
+
+#[test]
+fn no_bpf_program_stays_loaded_after_pass_failure_timeout_or_ctrl_c() {
+    if !root_or_skip("no_bpf_program_stays_loaded_after_pass_failure_timeout_or_ctrl_c") {
+        return;
+    }
+    let _one_at_a_time = serial();
+    let root = scratch("no-programs-left", false);
+    let before = held();
+
+    // Failure: the lesson as shipped stops at open.
+    let failed = run(&root, &["check", "01"]);
+    assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
+    assert!(failed.stdout.contains("stopped  at open"), "{}", failed.stdout);
+    assert_none_left(&before, "a failed check");
+
+    // PASS.
+    apply_solution(&root);
+    let passed = run(&root, &["check", "01"]);
+    assert_eq!(passed.code, 0, "{}{}", passed.stdout, passed.stderr);
+    assert!(passed.stdout.contains("PASS"));
+    assert_none_left(&before, "a passing check");
+
+    // Timeout: the program is seen loaded while it hangs, and gone after.
+    make_it_hang(&root);
+    let (mut child, lines) = spawn_job(&root, &["check", "01"], &[("WORKBOOK_TIMEOUT", "4")]);
+    let mut seen = Vec::new();
+    let code = loop {
+        for object in held() {
+            if !before.contains(&object) && !seen.contains(&object) {
+                seen.push(object);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let output: Vec<String> = lines.try_iter().collect();
+    for kind in ["program", "link", "map"] {
+        assert!(seen.iter().any(|h| h.starts_with(kind)), "no {kind} seen while it hung: {seen:?}\n{}", output.join("\n"));
+    }
+    assert_eq!(code, Some(1), "{}", output.join("\n"));
+    assert!(output.iter().any(|l| l == "timeout  stopped after 4 s"), "{}", output.join("\n"));
+    assert!(output.iter().any(|l| l.contains("did not finish within 4 s")), "{}", output.join("\n"));
+    assert_none_left(&before, "a timeout");
+
+    // Ctrl-C during a check.
+    let mut child = start_and_wait_until_loaded(&root, &["check", "01"], &before);
+    ctrl_c(&child);
+    let code = wait_exit(&mut child, Duration::from_secs(5));
+    assert_none_left(&before, "Ctrl-C during check");
+    assert_eq!(code, Some(130), "check did not stop promptly on Ctrl-C");
+
+    // Ctrl-C during watch, while its check runs.
+    let mut child = start_and_wait_until_loaded(&root, &["watch", "01"], &before);
+    ctrl_c(&child);
+    let code = wait_exit(&mut child, Duration::from_secs(5));
+    assert_none_left(&before, "Ctrl-C during watch");
+    assert_eq!(code, Some(0), "watch did not stop cleanly on Ctrl-C");
+
+    // SIGTERM (an instructor's script, a closed session) during a check.
+    let mut child = start_and_wait_until_loaded(&root, &["check", "01"], &before);
+    // SAFETY: kill(2) of the child's own process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let code = wait_exit(&mut child, Duration::from_secs(5));
+    assert_none_left(&before, "SIGTERM during check");
+    assert_eq!(code, Some(130), "check did not stop promptly on SIGTERM");
+
+    // SIGKILL of the checker itself: no chance to clean up, yet the kernel's
+    // parent-death signal reaches `timeout`, which stops the loader.
+    let mut child = start_and_wait_until_loaded(&root, &["check", "01"], &before);
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_none_left(&before, "SIGKILL of the checker");
+}
+
+#[test]
+fn two_checks_at_once_both_finish_correctly_and_record_progress() {
+    if !root_or_skip("two_checks_at_once_both_finish_correctly_and_record_progress") {
+        return;
+    }
+    let _one_at_a_time = serial();
+    let root = scratch("two-checks", false);
+    apply_solution(&root);
+    let spawn = || xtask(&root, &["check", "01", "--json"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let (first, second) = (spawn(), spawn());
+    let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
+
+    let mut transcripts = Vec::new();
+    for output in &outputs {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+        assert_eq!(report["outcome"], "passed");
+        assert_eq!(report["lesson"]["state"], "passed");
+        transcripts.push(report["transcript"].clone());
+    }
+    assert_eq!(transcripts[0], transcripts[1]);
+    let waited = outputs.iter().filter(|o| String::from_utf8_lossy(&o.stderr).contains("waiting for another run of lesson 01")).count();
+    assert_eq!(waited, 1, "exactly one check should have waited for the other");
+    let progress: toml::Table = std::fs::read_to_string(root.join(".progress.toml")).unwrap().parse().unwrap();
+    assert_eq!(progress["lessons"]["01"]["state"].as_str(), Some("passed"));
+}
+
+#[test]
+fn check_json_reports_a_real_failure() {
+    if !root_or_skip("check_json_reports_a_real_failure") {
+        return;
+    }
+    let _one_at_a_time = serial();
+    let root = scratch("check-json", false);
+    let ran = run(&root, &["check", "01", "--json"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(ran.stdout.lines().count(), 1, "stdout holds the JSON object only:\n{}", ran.stdout);
+    let report: Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(report["schema"], 1);
+    assert_eq!(report["outcome"], "failing");
+    assert_eq!(report["stopped_at"], "open");
+    assert_eq!(report["timed_out"], false);
+    assert_eq!(report["lesson"]["layer"], 1);
+    assert_eq!(report["lesson"]["layer_name"], "silenced log");
+    assert_eq!(report["transcript"].as_array().unwrap().last().unwrap(), "stopped  at open");
+    assert!(report["hint"].as_str().unwrap().contains("set_print"));
+    assert!(report["lesson"]["checked_at"].as_u64().is_some());
+}
+
+#[test]
+fn watch_rechecks_once_per_save_with_file_events_and_with_polling() {
+    if !root_or_skip("watch_rechecks_once_per_save_with_file_events_and_with_polling") {
+        return;
+    }
+    let _one_at_a_time = serial();
+    for mode in [&["watch", "01"][..], &["watch", "01", "--poll"]] {
+        let root = scratch("watch", false);
+        let (mut child, lines) = spawn_job(&root, mode, &[]);
+        let mut seen = Vec::new();
+        let first = wait_for_line(&lines, "not yet: stopped at open", Duration::from_secs(180), &mut seen);
+        assert!(first, "{mode:?}: no first outcome:\n{}", seen.join("\n"));
+        assert!(wait_for_line(&lines, "watching lessons/01-open-fails", Duration::from_secs(5), &mut seen));
+
+        // Two files saved together: one check, naming both.
+        seen.clear();
+        apply_solution(&root);
+        let passed = wait_for_line(&lines, "PASS", Duration::from_secs(120), &mut seen);
+        assert!(passed, "{mode:?}: no PASS after saving the fix:\n{}", seen.join("\n"));
+        assert!(seen.iter().any(|l| l == "changed: build.rs, src/main.rs"), "{mode:?}:\n{}", seen.join("\n"));
+        assert_eq!(seen.iter().filter(|l| l.starts_with("lesson 01 ·")).count(), 1, "{mode:?}: more than one check:\n{}", seen.join("\n"));
+
+        // Saving without a change re-checks nothing.
+        seen.clear();
+        let main = root.join(LESSON).join("src/main.rs");
+        std::fs::write(&main, std::fs::read(&main).unwrap()).unwrap();
+        assert!(!wait_for_line(&lines, "lesson 01 ·", Duration::from_secs(3), &mut seen), "{mode:?}: re-checked an unchanged file");
+
+        ctrl_c(&child);
+        assert_eq!(wait_exit(&mut child, Duration::from_secs(5)), Some(0), "{mode:?}: watch did not exit cleanly");
+        assert!(wait_for_line(&lines, "stopped watching lesson 01", Duration::from_secs(2), &mut seen));
+    }
+}
