@@ -224,7 +224,7 @@ fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut T
             Some(layer) => (format!("layer-{k}"), format!("layer {k}: {}", layer.name)),
             None => ("fixed".to_string(), "solution".to_string()),
         };
-        let needed = layer.map_or(true, |l| targets.iter().any(|t| l.skip_reason_on(t.kprobes()).is_none()));
+        let needed = layer.is_none_or(|l| targets.iter().any(|t| l.skip_reason_on(t.kprobes()).is_none()));
         let artifact = if needed {
             build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name))?
         } else {

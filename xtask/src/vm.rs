@@ -186,7 +186,7 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
         // Its own process group: Ctrl-C reaches the checker, which stops qemu.
         .process_group(0)
         .stdout(File::create(&qemu_log)?)
-        .stderr(File::create(&qemu_log.with_extension("err"))?)
+        .stderr(File::create(qemu_log.with_extension("err"))?)
         .spawn()
         .with_context(|| format!("starting {QEMU}"))?;
 
