@@ -11,7 +11,8 @@ use crate::lessons::{self, Lesson, Meta};
 use crate::progress::{self, State};
 use crate::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
 use crate::output::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
-use crate::{doctor, lock, object, runner, snapshot};
+use crate::kernels::{self, Choice, Kernel};
+use crate::{doctor, lock, object, runner, snapshot, vm};
 
 /// One run of a lesson: its transcript and libbpf's full log.
 pub struct Run {
@@ -21,19 +22,32 @@ pub struct Run {
 
 /// Builds the lesson found in the workbook at `root` into `target_dir`, and runs it on this kernel.
 pub fn run_lesson(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Run> {
+    run_lesson_on(root, lesson, target_dir, None)
+}
+
+/// The transcript's first line, read from the `.bpf.o` the build left.
+pub fn compile_line(object: Option<&Path>) -> Result<String> {
+    Ok(match object {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            object::facts(&bytes)?.transcript_line()
+        }
+        None => "compile  ok      (the build left no .bpf.o in its OUT_DIR)".to_string(),
+    })
+}
+
+/// [`run_lesson`], run on this kernel or, given one, on a kernel under qemu.
+pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Option<&Kernel>) -> Result<Run> {
     let lesson_dir = lesson.dir_in(root);
     let lesson = Lesson { dir: lesson_dir, ..lesson.clone() };
     match cargo::build(root, &lesson, target_dir)? {
         Build::Failed { lines, output } => Ok(Run { transcript: lines.join("\n"), log: output }),
         Build::Built { binary, object } => {
-            let compile = match object {
-                Some(path) => {
-                    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                    object::facts(&bytes)?.transcript_line()
-                }
-                None => "compile  ok      (the build left no .bpf.o in its OUT_DIR)".to_string(),
+            let compile = compile_line(object.as_deref())?;
+            let output = match kernel {
+                None => runner::run_privileged(&binary)?,
+                Some(kernel) => vm::run_one(kernel, &binary, object.as_deref())?,
             };
-            let output = runner::run_privileged(&binary)?;
             let mut lines = vec![compile];
             lines.extend(output.transcript_lines());
             Ok(Run { transcript: lines.join("\n"), log: output.stderr })
@@ -55,14 +69,23 @@ pub fn log_path(root: &Path, number: &str) -> PathBuf {
     root.join("target/workbook/logs").join(format!("{number}.log"))
 }
 
-pub fn check(root: &Path, wanted: &str, json: bool) -> Result<ExitCode> {
+/// `kernel`: run on this one under qemu (`5.10`, `6.1`, `6.12`) instead of the host's.
+pub fn check(root: &Path, wanted: &str, json: bool, kernel: Option<&str>) -> Result<ExitCode> {
     let lesson = lessons::find(root, wanted)?;
-    check_lesson(root, &lesson, json, "check")
+    let choice = kernel.map(kernels::choice).transpose()?.unwrap_or(Choice::Host);
+    check_lesson_on(root, &lesson, json, "check", choice)
 }
 
 /// One check of `lesson`; `doing` names the command for anyone waiting on its lock.
 pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Result<ExitCode> {
-    let problems = doctor::preflight(&lesson.meta.needs);
+    check_lesson_on(root, lesson, json, doing, Choice::Host)
+}
+
+fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice: Choice) -> Result<ExitCode> {
+    let problems = match choice {
+        Choice::Host => doctor::preflight(&lesson.meta.needs),
+        Choice::Debian(_) => vm::preflight(),
+    };
     if !problems.is_empty() {
         if json {
             let record = progress::records(root).remove(&lesson.number);
@@ -77,16 +100,24 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
         for problem in &problems {
             eprintln!("{problem}");
         }
+        if choice == Choice::Host {
+            eprintln!("{}", vm::offer(&lesson.number));
+        }
         return Ok(ExitCode::FAILURE);
     }
+    let kernel = match choice {
+        Choice::Host => None,
+        Choice::Debian(series) => Some(kernels::ensure(series)?),
+    };
 
     if !json {
-        println!("{}", paint(TITLE, format!("lesson {} · {}", lesson.number, lesson.meta.title)));
+        let on = kernel.as_ref().map(|k| format!(" · on {} under qemu", k.describe())).unwrap_or_default();
+        println!("{}", paint(TITLE, format!("lesson {} · {}{on}", lesson.number, lesson.meta.title)));
     }
     // Build, run and record as one step, so a second check or `watch` waits
     // instead of rebuilding the binary under this one's feet.
     let _held = lock::lesson(root, &lesson.number, doing)?;
-    let run = run_lesson(root, lesson, &root.join("target"))?;
+    let run = run_lesson_on(root, lesson, &root.join("target"), kernel.as_ref())?;
     if !json {
         println!("{}", output::transcript(&run.transcript));
     }
@@ -98,7 +129,8 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
     let shown_log = (!run.log.is_empty()).then(|| log.strip_prefix(root).unwrap_or(&log).display().to_string());
 
     // On a mismatch insta prints the diff against the fixed transcript (not under --json).
-    let passed = snapshot::matches(&lesson.snapshots(), "fixed", &run.transcript);
+    let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name());
+    let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
     let layer = current_layer(&lesson.meta, &run.transcript);
     let state = if passed { State::Passed } else { State::Failing { layer } };
     progress::save(root, &lesson.number, state)?;

@@ -195,6 +195,19 @@ fn check_lockdown() -> Finding {
     }
 }
 
+/// Why this machine cannot load BPF itself, if it cannot.
+fn host_blocked() -> Option<&'static str> {
+    if !is_root() && !has_sudo() {
+        Some("this machine cannot load BPF (not root, no sudo)")
+    } else if !Path::new(KERNEL_BTF).exists() {
+        Some("this kernel has no BTF")
+    } else if check_container().is_some() {
+        Some("inside a container BPF is often blocked")
+    } else {
+        None
+    }
+}
+
 fn check_container() -> Option<Finding> {
     let marker = ["/.dockerenv", "/run/.containerenv"].into_iter().find(|m| Path::new(m).exists())?;
     Some(finding(
@@ -217,6 +230,7 @@ pub fn findings() -> Vec<Finding> {
         check_lockdown(),
     ];
     all.extend(check_container());
+    all.push(crate::vm::finding(host_blocked()));
     all
 }
 

@@ -1,5 +1,6 @@
 //! Lessons on disk: `lessons/NN-slug/` with a `lesson.toml`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -20,6 +21,10 @@ pub struct Meta {
     pub needs: Needs,
     #[serde(rename = "layer")]
     pub layers: Vec<Layer>,
+    /// Where a kernel really gives another outcome than the usual one, why:
+    /// kernel (`5.10`) → snapshot name (`layer-1`, `fixed`) → explanation.
+    #[serde(default)]
+    pub kernel_notes: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// What the machine must offer for the lesson to run.
@@ -73,8 +78,13 @@ pub struct Lesson {
 impl Layer {
     /// Why this layer cannot run on this machine, if it cannot.
     pub fn skip_reason(&self) -> Option<String> {
+        self.skip_reason_on(crate::doctor::kprobes_available())
+    }
+
+    /// Why this layer cannot run on a kernel with or without kprobes.
+    pub fn skip_reason_on(&self, kprobes: bool) -> Option<String> {
         match self.requires.as_deref() {
-            Some("kprobes") if !crate::doctor::kprobes_available() => {
+            Some("kprobes") if !kprobes => {
                 Some("this kernel has no kprobes (CONFIG_KPROBES unset)".to_string())
             }
             _ => None,
@@ -103,6 +113,15 @@ pub fn parse_meta(text: &str) -> Result<Meta> {
         anyhow::ensure!(!layer.fix.is_empty(), "layer {n} has no fix");
         if let Some(feature) = &layer.requires {
             anyhow::ensure!(feature == "kprobes", "layer {n} requires unknown feature {feature:?}");
+        }
+    }
+    for (kernel, notes) in &meta.kernel_notes {
+        crate::kernels::choice(kernel).map_err(|_| anyhow::anyhow!("kernel_notes names unknown kernel {kernel:?}"))?;
+        for (state, note) in notes {
+            let layer = state.strip_prefix("layer-").and_then(|k| k.parse::<usize>().ok());
+            let known = state == "fixed" || layer.is_some_and(|k| (1..=meta.layers.len()).contains(&k));
+            anyhow::ensure!(known, "kernel_notes.{kernel} names {state:?}, which is neither a layer-K nor fixed");
+            anyhow::ensure!(!note.trim().is_empty(), "kernel_notes.{kernel}.{state} is empty");
         }
     }
     Ok(meta)
@@ -241,6 +260,16 @@ replace = "b"
         assert!(parse_meta(&GOOD.replace("hint = \"look\"", "hint = \" \"")).is_err());
         let no_layers = GOOD.split("[[layer]]").next().unwrap();
         assert!(parse_meta(no_layers).is_err());
+    }
+
+    #[test]
+    fn kernel_notes_name_a_known_kernel_and_state() {
+        let note = |kernel: &str, state: &str| format!("{GOOD}\n[kernel_notes.\"{kernel}\"]\n{state} = \"why\"\n");
+        let meta = parse_meta(&note("5.10", "layer-1")).unwrap();
+        assert_eq!(meta.kernel_notes["5.10"]["layer-1"], "why");
+        assert!(parse_meta(&note("5.10", "fixed")).is_ok());
+        assert!(parse_meta(&note("4.19", "layer-1")).is_err());
+        assert!(parse_meta(&note("5.10", "layer-2")).is_err());
     }
 
     #[test]

@@ -3,11 +3,14 @@
 mod book;
 mod cargo;
 mod check;
+mod compatibility;
 mod doctor;
 mod interrupt;
 mod json;
+mod kernels;
 mod lessons;
 mod lock;
+mod matrix;
 mod object;
 mod output;
 mod progress;
@@ -17,6 +20,7 @@ mod setup;
 mod snapshot;
 mod solution;
 mod verify;
+mod vm;
 mod vmlinux;
 mod watch;
 
@@ -51,6 +55,9 @@ enum Command {
         /// One JSON object instead of text
         #[arg(long)]
         json: bool,
+        /// Run it on another kernel under qemu, no root needed: 5.10, 6.1, 6.12 (or host)
+        #[arg(long)]
+        kernel: Option<String>,
     },
     /// Check a lesson again each time you save one of its files
     Watch {
@@ -115,6 +122,18 @@ enum Command {
         /// Write the observed transcripts as the new snapshots (for maintainers)
         #[arg(long)]
         bless: bool,
+        /// Run on these kernels too: `all`, or names like 5.10,6.1,6.12,host; prints the matrix
+        #[arg(long)]
+        kernels: Vec<String>,
+        /// With --kernels: report how long the builds and each boot took
+        #[arg(long)]
+        timings: bool,
+    },
+    /// Fetch Debian's 5.10, 6.1 and 6.12 kernels into a cache (once), and list every kernel
+    Kernels {
+        /// Only list; fetch nothing
+        #[arg(long)]
+        list: bool,
     },
     /// Regenerate vmlinux.h for this machine's architecture from the running kernel
     Vmlinux,
@@ -191,14 +210,19 @@ fn main() -> ExitCode {
     let root = root();
     let outcome = match command {
         Command::List { json } => lessons::list(&root, json),
-        Command::Check { lesson, json } => check::check(&root, &lesson, json),
+        Command::Check { lesson, json, kernel } => check::check(&root, &lesson, json, kernel.as_deref()),
         Command::Watch { lesson, poll } => watch::watch(&root, &lesson, poll),
         Command::Reset { lesson, all, yes } => reset::reset(&root, lesson.as_deref(), all, yes),
         Command::Restore { lesson, from, yes } => reset::restore(&root, &lesson, from.as_deref(), yes),
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
         Command::Hint { lesson } => check::hint(&root, &lesson),
         Command::Doctor { fix, json } => doctor::doctor(fix, json),
-        Command::Verify { lessons, bless } => verify::verify(&root, &lessons, bless),
+        Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
+            matrix::verify(&root, &lessons, &kernels, bless, timings)
+        }
+        Command::Verify { timings: true, .. } => Err(UsageError("--timings goes with --kernels".into()).into()),
+        Command::Verify { lessons, bless, .. } => verify::verify(&root, &lessons, bless),
+        Command::Kernels { list } => kernels::command(list),
         Command::Vmlinux => vmlinux::regenerate(&root),
         Command::Book { serve, port, open, test } => book::book(&root, serve, port, open, test),
         Command::Setup { yes } => setup::setup(&root, yes),
@@ -236,6 +260,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Hint { .. } => "hint",
         Command::Doctor { .. } => "doctor",
         Command::Verify { .. } => "verify",
+        Command::Kernels { .. } => "kernels",
         Command::Vmlinux => "vmlinux",
         Command::Book { .. } => "book",
         Command::Setup { .. } => "setup",

@@ -19,3 +19,44 @@ pub fn matches(dir: &Path, name: &str, transcript: &str) -> bool {
         outcome.is_ok()
     })
 }
+
+/// The snapshot a run on `kernel` is compared with: `<name>@<kernel>` where
+/// the lesson keeps one for that kernel, otherwise the default `<name>`.
+pub fn name_for(dir: &Path, name: &str, kernel: &str) -> String {
+    let specific = format!("{name}@{kernel}");
+    if kernel != "host" && dir.join(format!("{specific}.snap")).exists() {
+        specific
+    } else {
+        name.to_string()
+    }
+}
+
+/// The text stored in `dir/<name>.snap`, if the file exists.
+pub fn stored(dir: &Path, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(format!("{name}.snap"))).ok()?;
+    // A header between two `---` lines, then the snapshot itself.
+    let body = text.strip_prefix("---\n")?.split_once("\n---\n")?.1;
+    Some(body.trim_end().to_string())
+}
+
+/// Whether `transcript` equals the stored snapshot, as insta compares them.
+pub fn same_as_stored(dir: &Path, name: &str, transcript: &str) -> bool {
+    stored(dir, name).is_some_and(|s| s == transcript.trim_end().replace("\r\n", "\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_kernel_snapshots_fall_back_to_the_default() {
+        let dir = crate::root().join("lessons/01-open-fails/snapshots");
+        assert_eq!(name_for(&dir, "layer-1", "5.10"), "layer-1");
+        assert_eq!(name_for(&dir, "fixed", "host"), "fixed");
+        let fixed = stored(&dir, "fixed").unwrap();
+        assert!(fixed.starts_with("compile  ok") && !fixed.ends_with('\n'));
+        assert!(same_as_stored(&dir, "fixed", &format!("{fixed}\n")));
+        assert!(!same_as_stored(&dir, "fixed", "open     ok"));
+        assert!(stored(&dir, "no-such-snapshot").is_none());
+    }
+}

@@ -48,7 +48,7 @@ pub fn verify(root: &Path, wanted: &[String], bless: bool) -> Result<ExitCode> {
 
 /// A fresh copy of the workbook for one lesson's self-test, so that verifying
 /// two lessons at once cannot disturb either.
-fn scratch_copy(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
+pub(crate) fn scratch_copy(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
     let scratch = root.join("target/xtask/verify").join(&lesson.dir_name);
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch).context("clearing the scratch copy")?;
@@ -59,7 +59,7 @@ fn scratch_copy(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
 
 /// Not the learner's target folder: cargo hashes workspace members by their
 /// path inside the workspace, so a copy's build would overwrite the learner's.
-fn target_dir(scratch: &Path) -> PathBuf {
+pub(crate) fn target_dir(scratch: &Path) -> PathBuf {
     scratch.parent().and_then(Path::parent).unwrap_or(scratch).join("verify-target")
 }
 
@@ -117,7 +117,7 @@ fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
     Ok(ok)
 }
 
-fn apply_fixes(dir: &Path, k: usize, layer: &Layer) -> Result<()> {
+pub(crate) fn apply_fixes(dir: &Path, k: usize, layer: &Layer) -> Result<()> {
     for edit in &layer.fix {
         apply(dir, edit).with_context(|| format!("layer {k}'s fix to {}", edit.file))?;
     }
@@ -135,7 +135,7 @@ fn apply(dir: &Path, edit: &Edit) -> Result<()> {
     }
 }
 
-fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     if !dir.exists() {
         return Ok(files);

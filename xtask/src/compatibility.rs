@@ -1,0 +1,341 @@
+//! The book's compatibility page: each lesson on each kernel, as the last
+//! matrix run measured it. `cargo xtask verify --kernels …` records its
+//! outcomes in `book/compatibility.json` and renders the page from that file;
+//! a test fails when the page, the record and the lessons on disk disagree.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::kernels;
+use crate::lessons::{self, Lesson};
+
+pub const RESULTS: &str = "book/compatibility.json";
+pub const PAGE: &str = "book/src/compatibility.md";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mark {
+    /// What the lesson documents for that kernel.
+    AsDocumented,
+    Unexpected,
+    Skipped,
+    NotRun,
+}
+
+impl Mark {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Mark::AsDocumented => "✓",
+            Mark::Unexpected => "✗",
+            Mark::Skipped => "–",
+            Mark::NotRun => "?",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    pub mark: Mark,
+    /// What happened, in a few words: `stops at load`, `sees 5 of 5`.
+    pub outcome: String,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Results {
+    /// Kernel name → what ran under that name.
+    pub kernels: BTreeMap<String, String>,
+    pub lessons: Vec<LessonResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LessonResult {
+    pub number: String,
+    pub title: String,
+    /// Of the lesson's files when it ran; any change makes the record stale.
+    pub fingerprint: String,
+    pub states: Vec<StateResult>,
+    pub notes: Vec<Note>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StateResult {
+    pub name: String,
+    pub label: String,
+    /// Kernel name → outcome.
+    pub cells: BTreeMap<String, Cell>,
+}
+
+/// A lesson's explanation of an outcome particular to one kernel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Note {
+    pub kernel: String,
+    pub state: String,
+    pub text: String,
+}
+
+/// One lesson's outcomes from a matrix run: `cells[state][kernel]`, kernels
+/// in the order given to [`record`].
+pub struct LessonRecord<'a> {
+    pub lesson: &'a Lesson,
+    /// (snapshot name, label) of each state.
+    pub states: Vec<(String, String)>,
+    pub cells: Vec<Vec<Cell>>,
+}
+
+pub fn load(root: &Path) -> Option<Results> {
+    serde_json::from_str(&std::fs::read_to_string(root.join(RESULTS)).ok()?).ok()
+}
+
+/// Merges a run's outcomes into the record (a lesson changed since its last
+/// run starts afresh), then rewrites the record and the page. Returns the page's path.
+pub fn record(root: &Path, kernels_run: &[(String, String)], lessons_run: &[LessonRecord]) -> Result<PathBuf> {
+    let mut results = load(root).unwrap_or_default();
+    for (name, description) in kernels_run {
+        results.kernels.insert(name.clone(), description.clone());
+    }
+    for run in lessons_run {
+        let fingerprint = fingerprint(&run.lesson.dir)?;
+        let fresh = LessonResult {
+            number: run.lesson.number.clone(),
+            title: run.lesson.meta.title.clone(),
+            fingerprint: fingerprint.clone(),
+            states: run
+                .states
+                .iter()
+                .map(|(name, label)| StateResult { name: name.clone(), label: label.clone(), cells: BTreeMap::new() })
+                .collect(),
+            notes: notes(run.lesson),
+        };
+        let position = results.lessons.iter().position(|l| l.number == run.lesson.number);
+        let entry = match position {
+            Some(i) if results.lessons[i].fingerprint == fingerprint => &mut results.lessons[i],
+            Some(i) => {
+                results.lessons[i] = fresh;
+                &mut results.lessons[i]
+            }
+            None => {
+                results.lessons.push(fresh);
+                results.lessons.last_mut().expect("just pushed")
+            }
+        };
+        entry.title = run.lesson.meta.title.clone();
+        entry.notes = notes(run.lesson);
+        for (s, state) in entry.states.iter_mut().enumerate() {
+            for (t, (kernel, _)) in kernels_run.iter().enumerate() {
+                state.cells.insert(kernel.clone(), run.cells[s][t].clone());
+            }
+        }
+    }
+    let on_disk: Vec<String> = lessons::all(root)?.into_iter().map(|l| l.number).collect();
+    results.lessons.retain(|l| on_disk.contains(&l.number));
+    results.lessons.sort_by(|a, b| a.number.cmp(&b.number));
+
+    let results_path = root.join(RESULTS);
+    let page_path = root.join(PAGE);
+    std::fs::create_dir_all(page_path.parent().expect("the page has a folder"))?;
+    std::fs::write(&results_path, serde_json::to_string_pretty(&results)? + "\n")
+        .with_context(|| format!("writing {}", results_path.display()))?;
+    std::fs::write(&page_path, render(&results)).with_context(|| format!("writing {}", page_path.display()))?;
+    Ok(page_path)
+}
+
+/// The lesson's kernel notes, by state (layers in order, then the solution), then kernel.
+fn notes(lesson: &Lesson) -> Vec<Note> {
+    let states = (1..=lesson.meta.layers.len()).map(|k| format!("layer-{k}")).chain(["fixed".to_string()]);
+    let mut notes = Vec::new();
+    for state in states {
+        for kernel in kernels::names() {
+            if let Some(text) = lesson.meta.kernel_notes.get(kernel).and_then(|n| n.get(&state)) {
+                notes.push(Note { kernel: kernel.to_string(), state: state.clone(), text: text.trim().to_string() });
+            }
+        }
+    }
+    notes
+}
+
+/// FNV-1a over the lesson's files (names and contents), all but its README.
+pub fn fingerprint(dir: &Path) -> Result<String> {
+    let mut files = crate::verify::files_under(dir)?;
+    files.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in files {
+        let relative = file.strip_prefix(dir)?;
+        if relative == Path::new("README.md") {
+            continue;
+        }
+        let name = relative.to_string_lossy().into_owned().into_bytes();
+        let content = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        for byte in name.into_iter().chain([0]).chain(content).chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    Ok(format!("{hash:016x}"))
+}
+
+/// The page, from the record alone.
+pub fn render(results: &Results) -> String {
+    let names = kernels::names();
+    let mut page = String::new();
+    let _ = writeln!(
+        page,
+        "<!-- Generated from {} by `cargo xtask verify --kernels all`. Edits here are overwritten. -->\n",
+        Path::new(RESULTS).file_name().unwrap_or_default().to_string_lossy()
+    );
+    page.push_str(
+        "# Compatibility: one build, many kernels
+
+CO-RE promises that one build runs on many kernels. This page is that promise,
+measured. Each lesson's broken layers and its solution were compiled once, on
+one machine, and the very same binaries ran on every kernel below: three of
+Debian's kernels, booted under qemu, and the kernel of the machine that ran the
+matrix.
+
+A cell says what the program did on that kernel. ✓ means it is what the lesson
+documents for that kernel: a broken layer fails the way the lesson says, and
+the solution works. ✗ means it is not, – that the layer was skipped because
+the kernel lacks what it needs, ? that it has not been run. Where a kernel
+really behaves differently, the lesson explains why, in the notes under its
+table.
+
+| kernel | what ran |
+|---|---|
+",
+    );
+    for name in &names {
+        let ran = results.kernels.get(*name).map_or("not measured yet", String::as_str);
+        let _ = writeln!(page, "| {name} | {ran} |");
+    }
+    for lesson in &results.lessons {
+        let _ = writeln!(page, "\n## {} · {}\n", lesson.number, lesson.title);
+        let _ = writeln!(page, "| | {} |", names.join(" | "));
+        let _ = writeln!(page, "|---|{}", "---|".repeat(names.len()));
+        for state in &lesson.states {
+            let cells: Vec<String> = names
+                .iter()
+                .map(|kernel| {
+                    let noted = lesson.notes.iter().any(|n| n.kernel == *kernel && n.state == state.name);
+                    match state.cells.get(*kernel) {
+                        Some(cell) => format!("{} {}{}", cell.mark.symbol(), cell.outcome, if noted { " (note)" } else { "" }),
+                        None => "? not run yet".to_string(),
+                    }
+                })
+                .collect();
+            let _ = writeln!(page, "| {} | {} |", state.label, cells.join(" | "));
+        }
+        if !lesson.notes.is_empty() {
+            page.push_str("\nWhere a kernel differs:\n\n");
+        }
+        for note in &lesson.notes {
+            let label = lesson.states.iter().find(|s| s.name == note.state).map_or(note.state.as_str(), |s| &s.label);
+            let _ = writeln!(page, "- **{}, {label}.** {}", note.kernel, note.text.replace('\n', " "));
+        }
+    }
+    page.push_str(
+        "
+## Run it yourself
+
+`cargo xtask check NN --kernel 6.1` runs one lesson on one of these kernels,
+without root: `cargo xtask kernels` fetches them from Debian's archive once.
+`cargo xtask verify --kernels all` reruns the whole matrix and rewrites this page.
+",
+    );
+    page
+}
+
+/// Everything that makes the page out of date, in words.
+pub fn staleness(root: &Path, results: &Results) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let page = std::fs::read_to_string(root.join(PAGE)).unwrap_or_default();
+    if page != render(results) {
+        problems.push(format!("{PAGE} is not what {RESULTS} renders to"));
+    }
+    let lessons = lessons::all(root)?;
+    for lesson in &lessons {
+        let Some(recorded) = results.lessons.iter().find(|l| l.number == lesson.number) else {
+            problems.push(format!("lesson {} is not in the last matrix run", lesson.number));
+            continue;
+        };
+        if recorded.fingerprint != fingerprint(&lesson.dir)? {
+            problems.push(format!("lesson {} changed since the last matrix run", lesson.number));
+        }
+        let states: Vec<String> =
+            (1..=lesson.meta.layers.len()).map(|k| format!("layer-{k}")).chain(["fixed".to_string()]).collect();
+        let recorded_states: Vec<&str> = recorded.states.iter().map(|s| s.name.as_str()).collect();
+        if recorded_states != states {
+            problems.push(format!("lesson {} has states {states:?}, the run had {recorded_states:?}", lesson.number));
+        }
+        let missing: Vec<&str> = kernels::names()
+            .into_iter()
+            .filter(|kernel| recorded.states.iter().any(|s| !s.cells.contains_key(*kernel)))
+            .collect();
+        if !missing.is_empty() {
+            problems.push(format!("lesson {} has no outcomes on {}", lesson.number, missing.join(", ")));
+        }
+    }
+    for recorded in &results.lessons {
+        if !lessons.iter().any(|l| l.number == recorded.number) {
+            problems.push(format!("lesson {} is in the record but not in lessons/", recorded.number));
+        }
+    }
+    Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded() -> Results {
+        let root = crate::root();
+        let text = std::fs::read_to_string(root.join(RESULTS))
+            .unwrap_or_else(|_| panic!("{RESULTS} is missing: run `cargo xtask verify --kernels all`"));
+        serde_json::from_str(&text).expect("the record parses")
+    }
+
+    #[test]
+    fn the_compatibility_page_is_current() {
+        let problems = staleness(&crate::root(), &recorded()).unwrap();
+        assert!(
+            problems.is_empty(),
+            "the compatibility page is stale; run `cargo xtask verify --kernels all` and commit {PAGE} and {RESULTS}:\n{}",
+            problems.join("\n")
+        );
+    }
+
+    #[test]
+    fn staleness_notices_a_changed_lesson_a_missing_cell_and_an_edited_page() {
+        let root = crate::root();
+        let mut changed = recorded();
+        changed.lessons[0].fingerprint = "0000000000000000".to_string();
+        let problems = staleness(&root, &changed).unwrap();
+        assert!(problems.iter().any(|p| p.contains("changed since")), "{problems:?}");
+
+        let mut missing = recorded();
+        missing.lessons[0].states[0].cells.remove("5.10");
+        let problems = staleness(&root, &missing).unwrap();
+        assert!(problems.iter().any(|p| p.contains("no outcomes on 5.10")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("is not what")), "the page no longer matches: {problems:?}");
+
+        let mut dropped = recorded();
+        dropped.lessons.remove(0);
+        let problems = staleness(&root, &dropped).unwrap();
+        assert!(problems.iter().any(|p| p.contains("not in the last matrix run")), "{problems:?}");
+    }
+
+    #[test]
+    fn fingerprints_ignore_the_readme_and_see_every_other_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-fingerprint-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();
+        let before = fingerprint(&dir).unwrap();
+        std::fs::write(dir.join("README.md"), "words").unwrap();
+        assert_eq!(fingerprint(&dir).unwrap(), before);
+        std::fs::write(dir.join("src/main.rs"), "fn main() { }").unwrap();
+        assert_ne!(fingerprint(&dir).unwrap(), before);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,621 @@
+//! The kernels a lesson can be checked on: the host's own, and Debian's 5.10,
+//! 6.1 and 6.12 kernels, which `vm` boots under qemu.
+//!
+//! A Debian kernel is fetched once with `apt-get download`, using a private
+//! sources list and state folder so the system's own package lists stay
+//! untouched. apt checks the package against Debian's signed index; this
+//! module checks its SHA256 against that index once more, extracts `vmlinuz`
+//! and the kernel's config with `dpkg-deb` (no root needed), and records their
+//! SHA256. Every later use re-checks the cached files against that record, so
+//! a damaged cache is reported and fetched again, never booted.
+//!
+//! The cache is per user, outside the workbook (`$XDG_CACHE_HOME`, else
+//! `~/.cache`): it survives `cargo clean`, and every clone of the workbook
+//! shares one download.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::UsageError;
+
+/// One kernel series from Debian's archive: the newest package whose name is
+/// `prefix` + digits + `suffix` (which leaves out the -rt, -cloud and debug flavours).
+#[derive(Debug)]
+pub struct Series {
+    pub name: &'static str,
+    /// The Debian release that ships it, as the kernel list shows it.
+    pub release: &'static str,
+    prefix: &'static str,
+    suffix: &'static str,
+}
+
+pub const SERIES: &[Series] = &[
+    Series { name: "5.10", release: "Debian 11 bullseye", prefix: "linux-image-5.10.0-", suffix: "-amd64" },
+    Series { name: "6.1", release: "Debian 12 bookworm", prefix: "linux-image-6.1.0-", suffix: "-amd64" },
+    Series { name: "6.12", release: "Debian 12 bookworm", prefix: "linux-image-6.12.", suffix: "+deb12-amd64" },
+];
+
+/// Every kernel name `--kernel` accepts, oldest first; `host` last.
+pub fn names() -> Vec<&'static str> {
+    SERIES.iter().map(|s| s.name).chain(["host"]).collect()
+}
+
+/// What a lesson runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Host,
+    Debian(&'static Series),
+}
+
+impl Choice {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Choice::Host => "host",
+            Choice::Debian(series) => series.name,
+        }
+    }
+}
+
+impl PartialEq for Series {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Series {}
+
+/// `5.10`, `6.1`, `6.12` or `host`.
+pub fn choice(name: &str) -> Result<Choice> {
+    let name = name.trim();
+    if name == "host" {
+        return Ok(Choice::Host);
+    }
+    SERIES.iter().find(|s| s.name == name).map(Choice::Debian).ok_or_else(|| {
+        UsageError(format!("'{name}' is not a kernel this workbook knows; choose one of {}", names().join(", "))).into()
+    })
+}
+
+/// `all`, or names separated by commas or given one by one, in the order of [`names`].
+pub fn choices(wanted: &[String]) -> Result<Vec<Choice>> {
+    let mut chosen = Vec::new();
+    for name in wanted.iter().flat_map(|w| w.split(',')).filter(|w| !w.trim().is_empty()) {
+        if name.trim() == "all" {
+            chosen.extend(names().into_iter().map(|n| choice(n).expect("known name")));
+        } else {
+            chosen.push(choice(name)?);
+        }
+    }
+    let order = names();
+    chosen.sort_by_key(|c| order.iter().position(|n| *n == c.name()));
+    chosen.dedup();
+    Ok(chosen)
+}
+
+/// A Debian kernel in the cache, its files checked.
+#[derive(Debug, Clone)]
+pub struct Kernel {
+    pub series: &'static Series,
+    pub manifest: Manifest,
+    pub vmlinuz: PathBuf,
+    config: String,
+}
+
+/// What the cache records about a fetched kernel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub package: String,
+    pub version: String,
+    /// `uname -r` inside the guest, e.g. `5.10.0-32-amd64`.
+    pub release: String,
+    /// The package's SHA256 in Debian's signed index.
+    pub deb_sha256: String,
+    pub vmlinuz_sha256: String,
+    pub config_sha256: String,
+}
+
+impl Kernel {
+    /// Whether the kernel was built with `CONFIG_<option>=y`.
+    pub fn has(&self, option: &str) -> bool {
+        self.config.lines().any(|l| l == format!("CONFIG_{option}=y"))
+    }
+
+    pub fn kprobes(&self) -> bool {
+        self.has("KPROBES")
+    }
+
+    /// `Debian 6.1.0-56-amd64 (6.1.192-2)`.
+    pub fn describe(&self) -> String {
+        format!("Debian {} ({})", self.manifest.release, self.manifest.version)
+    }
+}
+
+/// `$XDG_CACHE_HOME/libbpf-core-workbook/kernels`, else the same under `~/.cache`.
+pub fn cache_dir() -> Result<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .context("neither XDG_CACHE_HOME nor HOME is set, so there is no cache folder for kernels")?;
+    Ok(base.join("libbpf-core-workbook/kernels"))
+}
+
+/// The cached kernel of `series`, if it is there and its files match their record.
+/// A damaged entry is reported and removed.
+pub fn cached(series: &'static Series) -> Result<Option<Kernel>> {
+    let dir = cache_dir()?.join(series.name);
+    let Ok(text) = std::fs::read_to_string(dir.join("kernel.toml")) else { return Ok(None) };
+    let checked = (|| -> Result<Kernel> {
+        let manifest: Manifest = toml::from_str(&text)?;
+        let vmlinuz = dir.join("vmlinuz");
+        ensure!(sha256(&vmlinuz)? == manifest.vmlinuz_sha256, "vmlinuz does not match its recorded SHA256");
+        let config_path = dir.join("config");
+        ensure!(sha256(&config_path)? == manifest.config_sha256, "config does not match its recorded SHA256");
+        let config = std::fs::read_to_string(&config_path)?;
+        Ok(Kernel { series, manifest, vmlinuz, config })
+    })();
+    match checked {
+        Ok(kernel) => Ok(Some(kernel)),
+        Err(error) => {
+            eprintln!("kernel {}: the cached copy is damaged ({error:#}); removing it", series.name);
+            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+            Ok(None)
+        }
+    }
+}
+
+/// The kernel of `series`, from the cache or fetched now.
+pub fn ensure(series: &'static Series) -> Result<Kernel> {
+    if let Some(kernel) = cached(series)? {
+        return Ok(kernel);
+    }
+    fetch(series).with_context(|| format!("kernel {}: nothing was cached", series.name))?;
+    cached(series)?.context("the kernel was fetched, yet the cache does not hold it")
+}
+
+fn fetch(series: &'static Series) -> Result<()> {
+    let cache = cache_dir()?;
+    remove_abandoned(&cache, series.name);
+    let apt = Apt::prepare(&cache.join("apt"))?;
+    apt.update()?;
+    let record = apt.newest(series)?;
+    let size_mb = record.size as f64 / 1e6;
+    eprintln!(
+        "kernel {}: fetching {} {} ({size_mb:.1} MB) from Debian's archive",
+        series.name, record.package, record.version
+    );
+
+    // Everything happens in a private folder that becomes the cache entry
+    // only once complete, so an interrupted fetch leaves nothing usable behind.
+    let partial = cache.join(format!("{}.partial-{}", series.name, std::process::id()));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial)?;
+    }
+    std::fs::create_dir_all(&partial)?;
+    let outcome = (|| -> Result<()> {
+        let deb = apt.download(&record, &partial)?;
+        let actual = sha256(&deb)?;
+        ensure!(
+            actual == record.sha256,
+            "{} has SHA256 {actual}, but Debian's signed index says {}; the download was deleted",
+            deb.display(),
+            record.sha256
+        );
+        let release = extract_boot_files(&deb, &partial)?;
+        std::fs::remove_file(&deb)?;
+        let manifest = Manifest {
+            package: record.package.clone(),
+            version: record.version.clone(),
+            release,
+            deb_sha256: record.sha256.clone(),
+            vmlinuz_sha256: sha256(&partial.join("vmlinuz"))?,
+            config_sha256: sha256(&partial.join("config"))?,
+        };
+        std::fs::write(partial.join("kernel.toml"), toml::to_string(&manifest)?)?;
+        Ok(())
+    })();
+    if let Err(error) = outcome {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(error);
+    }
+    let dir = cache.join(series.name);
+    if dir.exists() {
+        // Another run finished the same fetch first; keep its copy.
+        std::fs::remove_dir_all(&partial)?;
+    } else {
+        std::fs::rename(&partial, &dir)?;
+    }
+    eprintln!("kernel {}: verified against Debian's signed index and cached in {}", series.name, dir.display());
+    Ok(())
+}
+
+/// Removes what interrupted fetches left: `<name>.partial-<pid>` of processes that are gone.
+fn remove_abandoned(cache: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(cache) else { return };
+    let prefix = format!("{name}.partial-");
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix) else { continue };
+        if !Path::new("/proc").join(pid).exists() {
+            eprintln!("kernel {name}: removing an interrupted download ({})", path.display());
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// Unpacks `boot/vmlinuz-*` and `boot/config-*` into `dir` as `vmlinuz` and
+/// `config`; returns the kernel release their names carry.
+fn extract_boot_files(deb: &Path, dir: &Path) -> Result<String> {
+    let unpacked = dir.join("unpacked");
+    std::fs::create_dir_all(&unpacked)?;
+    let mut dpkg = Command::new("dpkg-deb")
+        .arg("--fsys-tarfile")
+        .arg(deb)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running dpkg-deb (Debian's dpkg package)")?;
+    let tar = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(&unpacked)
+        .args(["--wildcards", "./boot/vmlinuz-*", "./boot/config-*"])
+        .stdin(dpkg.stdout.take().expect("stdout is piped"))
+        .output()
+        .context("running tar")?;
+    let dpkg_status = dpkg.wait()?;
+    ensure!(
+        dpkg_status.success() && tar.status.success(),
+        "unpacking {} failed: {}",
+        deb.display(),
+        String::from_utf8_lossy(&tar.stderr).trim()
+    );
+    let boot = unpacked.join("boot");
+    let mut release = None;
+    for entry in std::fs::read_dir(&boot)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if let Some(r) = name.strip_prefix("vmlinuz-") {
+            release = Some(r.to_string());
+            std::fs::rename(&path, dir.join("vmlinuz"))?;
+        } else if name.starts_with("config-") {
+            std::fs::rename(&path, dir.join("config"))?;
+        }
+    }
+    std::fs::remove_dir_all(&unpacked)?;
+    ensure!(dir.join("config").exists(), "{} holds no boot/config-*", deb.display());
+    release.with_context(|| format!("{} holds no boot/vmlinuz-*", deb.display()))
+}
+
+/// `sha256sum`'s digest of a file.
+pub fn sha256(path: &Path) -> Result<String> {
+    let output = Command::new("sha256sum").arg(path).output().context("running sha256sum")?;
+    ensure!(output.status.success(), "sha256sum {} failed", path.display());
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(text.split_whitespace().next().unwrap_or_default().to_string())
+}
+
+const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
+/// Where this machine's apt gets Debian packages from, and Debian's security
+/// updates: the first matching entry of its sources, else deb.debian.org.
+fn mirrors() -> (String, String) {
+    let entries = system_sources();
+    let is_debian = |suite: &str| {
+        let codename = suite.split('-').next().unwrap_or_default();
+        ["bullseye", "bookworm", "trixie", "forky", "sid", "stable", "oldstable", "testing", "unstable"].contains(&codename)
+    };
+    let find = |security: bool| {
+        entries
+            .iter()
+            .find(|(uri, suites)| {
+                uri.starts_with("http")
+                    && suites.iter().any(|s| is_debian(s) && s.ends_with("-security") == security)
+            })
+            .map(|(uri, _)| uri.trim_end_matches('/').to_string())
+    };
+    (
+        find(false).unwrap_or_else(|| "http://deb.debian.org/debian".to_string()),
+        find(true).unwrap_or_else(|| "http://deb.debian.org/debian-security".to_string()),
+    )
+}
+
+/// (URI, suites) of every entry in `/etc/apt/sources.list` and `sources.list.d`.
+fn system_sources() -> Vec<(String, Vec<String>)> {
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        let mut more: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        more.sort();
+        files.extend(more);
+    }
+    let mut entries = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        match file.extension().and_then(|e| e.to_str()) {
+            Some("sources") => entries.extend(parse_deb822(&text)),
+            Some("list") => entries.extend(parse_one_line(&text)),
+            _ => {}
+        }
+    }
+    entries
+}
+
+/// `deb [options] uri suite components…` lines.
+fn parse_one_line(text: &str) -> Vec<(String, Vec<String>)> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.split('#').next()?.trim();
+            let rest = line.strip_prefix("deb ")?.trim_start();
+            let rest = match rest.strip_prefix('[') {
+                Some(options) => options.split_once(']')?.1,
+                None => rest,
+            };
+            let mut words = rest.split_whitespace();
+            Some((words.next()?.to_string(), vec![words.next()?.to_string()]))
+        })
+        .collect()
+}
+
+/// Stanzas of `Types:`, `URIs:`, `Suites:` fields.
+fn parse_deb822(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut entries = Vec::new();
+    for stanza in text.split("\n\n") {
+        let field = |name: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(':')))
+                .map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        if !field("Types").iter().any(|t| t == "deb") || field("Enabled").iter().any(|e| e == "no") {
+            continue;
+        }
+        let suites = field("Suites");
+        entries.extend(field("URIs").into_iter().map(|uri| (uri, suites.clone())));
+    }
+    entries
+}
+
+/// apt with its own sources list, lists and archive folders under one folder.
+struct Apt {
+    dir: PathBuf,
+}
+
+/// A package's entry in Debian's index.
+#[derive(Debug)]
+struct Record {
+    package: String,
+    version: String,
+    sha256: String,
+    size: u64,
+}
+
+impl Apt {
+    fn prepare(dir: &Path) -> Result<Apt> {
+        if !Path::new(KEYRING).exists() {
+            bail!("{KEYRING} is missing, so Debian's signatures cannot be checked; install the debian-archive-keyring package");
+        }
+        for sub in ["lists/partial", "cache/archives/partial", "etc/sources.list.d"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+        }
+        let (debian, security) = mirrors();
+        let line = |uri: &str, suite: &str| {
+            format!("deb [arch=amd64 target=Packages signed-by={KEYRING}] {uri} {suite} main\n")
+        };
+        let sources = [
+            line(&debian, "bullseye"),
+            line(&debian, "bookworm"),
+            line(&security, "bookworm-security"),
+        ]
+        .concat();
+        std::fs::write(dir.join("etc/sources.list"), sources)?;
+        Ok(Apt { dir: dir.to_path_buf() })
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        let option = |name: &str, value: &Path| format!("{name}={}", value.display());
+        for (name, value) in [
+            ("Dir::State", self.dir.clone()),
+            ("Dir::State::Lists", self.dir.join("lists")),
+            ("Dir::Cache", self.dir.join("cache")),
+            ("Dir::Etc::SourceList", self.dir.join("etc/sources.list")),
+            ("Dir::Etc::SourceParts", self.dir.join("etc/sources.list.d")),
+        ] {
+            command.arg("-o").arg(option(name, &value));
+        }
+        command.args(["-o", "Acquire::Languages=none", "-o", "APT::Architectures=amd64", "-q"]);
+        if crate::doctor::is_root() {
+            // apt drops to the _apt user for downloads, who cannot write to this user's cache.
+            command.args(["-o", "APT::Sandbox::User=root"]);
+        }
+        command
+    }
+
+    fn run(&self, mut command: Command, what: &str) -> Result<String> {
+        let output = command.output().with_context(|| format!("running apt ({what})"))?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("E:") || l.starts_with("W:")).collect();
+        if !output.status.success() || errors.iter().any(|l| l.starts_with("E:")) {
+            let detail = if errors.is_empty() { stderr.trim().to_string() } else { errors.join("\n") };
+            bail!("{what} failed:\n{detail}");
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Once per run: later fetches in the same run reuse the fresh index.
+    fn update(&self) -> Result<()> {
+        static UPDATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if UPDATED.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut command = self.command("apt-get");
+        command.arg("update");
+        let output = command.output().context("running apt-get update")?;
+        // apt-get update exits 0 when an index fails to download; its warnings say so.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let failures: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("E:") || l.contains("Failed to fetch") || l.contains("failed to download"))
+            .collect();
+        if !output.status.success() || !failures.is_empty() {
+            let detail = if failures.is_empty() { stderr.trim().to_string() } else { failures.join("\n") };
+            bail!("reading Debian's package index (apt-get update) failed:\n{detail}");
+        }
+        UPDATED.store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn newest(&self, series: &Series) -> Result<Record> {
+        let pattern = format!("^{}[0-9]+{}$", regex_escape(series.prefix), regex_escape(series.suffix));
+        let mut search = self.command("apt-cache");
+        search.args(["search", "--names-only", &pattern]);
+        let found = self.run(search, "searching Debian's package index")?;
+        let names: Vec<&str> = found.lines().filter_map(|l| l.split(" - ").next()).collect();
+        if names.is_empty() {
+            bail!("Debian's index has no package named {}N{}", series.prefix, series.suffix);
+        }
+        let mut show = self.command("apt-cache");
+        show.arg("show").args(&names);
+        let records = self.run(show, "reading package records")?;
+        records
+            .split("\n\n")
+            .filter_map(parse_record)
+            .max_by(|a, b| version_order(&a.version, &b.version))
+            .context("apt-cache show gave no usable record")
+    }
+
+    fn download(&self, record: &Record, into: &Path) -> Result<PathBuf> {
+        let mut command = self.command("apt-get");
+        command.arg("download").arg(format!("{}={}", record.package, record.version)).current_dir(into);
+        self.run(command, &format!("downloading {}", record.package))?;
+        let deb = std::fs::read_dir(into)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|e| e == "deb"))
+            .context("apt-get download finished but left no .deb")?;
+        Ok(deb)
+    }
+}
+
+fn parse_record(text: &str) -> Option<Record> {
+    let fields: BTreeMap<&str, &str> =
+        text.lines().filter_map(|l| l.split_once(": ")).map(|(k, v)| (k, v.trim())).collect();
+    Some(Record {
+        package: fields.get("Package")?.to_string(),
+        version: fields.get("Version")?.to_string(),
+        sha256: fields.get("SHA256")?.to_string(),
+        size: fields.get("Size")?.parse().ok()?,
+    })
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| if ".+*?()[]{}|^$\\".contains(c) { vec!['\\', c] } else { vec![c] })
+        .collect()
+}
+
+/// Debian versions compared by their runs of digits and of other characters,
+/// numbers as numbers: enough to order one kernel series' releases.
+fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parts(v: &str) -> Vec<(bool, String)> {
+        let mut out: Vec<(bool, String)> = Vec::new();
+        for c in v.chars() {
+            let digit = c.is_ascii_digit();
+            match out.last_mut() {
+                Some((d, run)) if *d == digit => run.push(c),
+                _ => out.push((digit, c.to_string())),
+            }
+        }
+        out
+    }
+    let (pa, pb) = (parts(a), parts(b));
+    for (x, y) in pa.iter().zip(&pb) {
+        let order = match (x.0, y.0) {
+            (true, true) => x.1.parse::<u64>().unwrap_or(0).cmp(&y.1.parse::<u64>().unwrap_or(0)),
+            _ => x.1.cmp(&y.1),
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    pa.len().cmp(&pb.len())
+}
+
+/// `major.minor` of a release or version string.
+pub fn major_minor(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// The running kernel's release.
+pub fn host_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|r| r.trim().to_string()).unwrap_or_default()
+}
+
+/// `cargo xtask kernels`: fetch what is missing, then list every kernel.
+pub fn command(list_only: bool) -> Result<ExitCode> {
+    let mut failed = false;
+    for series in SERIES {
+        let kernel = if list_only { cached(series) } else { ensure(series).map(Some) };
+        match kernel {
+            Ok(Some(k)) => println!(
+                "{:<5} {:<21} {} {}   cached, verified",
+                series.name, series.release, k.manifest.package, k.manifest.version
+            ),
+            Ok(None) => println!("{:<5} {:<21} not fetched yet (cargo xtask kernels)", series.name, series.release),
+            Err(error) => {
+                failed = true;
+                println!("{:<5} {:<21} FAILED: {error:#}", series.name, series.release);
+            }
+        }
+    }
+    let (major, minor) = major_minor(&host_release()).unwrap_or_default();
+    println!("{:<5} {:<21} the running kernel, Linux {major}.{minor} (needs root or sudo)", "host", "this machine");
+    println!("\ncache: {}", cache_dir()?.display());
+    println!("use one: cargo xtask check NN --kernel 6.1");
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_kernel_versions_numerically() {
+        use std::cmp::Ordering::*;
+        assert_eq!(version_order("6.12.117-1~deb12u1", "6.12.74-2~deb12u1"), Greater);
+        assert_eq!(version_order("6.1.170-3", "6.1.192-2"), Less);
+        assert_eq!(version_order("5.10.223-1", "5.10.223-1"), Equal);
+    }
+
+    #[test]
+    fn reads_both_sources_formats() {
+        let one = "# comment\ndeb [signed-by=/k.gpg] http://mirror.example/debian bookworm main\ndeb-src http://x y main\n";
+        assert_eq!(parse_one_line(one), [("http://mirror.example/debian".to_string(), vec!["bookworm".to_string()])]);
+        let deb822 = "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\nTypes: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n";
+        let parsed = parse_deb822(deb822);
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[1], ("http://deb.debian.org/debian-security".to_string(), vec!["bookworm-security".to_string()]));
+    }
+
+    #[test]
+    fn parses_a_package_record() {
+        let text = "Package: linux-image-5.10.0-32-amd64\nVersion: 5.10.223-1\nSize: 55749416\nSHA256: 86a6\nDescription: Linux 5.10";
+        let record = parse_record(text).unwrap();
+        assert_eq!((record.package.as_str(), record.version.as_str(), record.size), ("linux-image-5.10.0-32-amd64", "5.10.223-1", 55749416));
+        assert!(parse_record("Package: x").is_none());
+    }
+
+    #[test]
+    fn kernel_names_parse_and_bad_ones_are_usage_errors() {
+        let all = choices(&["all".to_string()]).unwrap();
+        assert_eq!(all.iter().map(Choice::name).collect::<Vec<_>>(), ["5.10", "6.1", "6.12", "host"]);
+        let some = choices(&["host,5.10".to_string(), "5.10".to_string()]).unwrap();
+        assert_eq!(some.iter().map(Choice::name).collect::<Vec<_>>(), ["5.10", "host"]);
+        let error = choice("4.19").unwrap_err();
+        assert!(error.downcast_ref::<UsageError>().is_some());
+        assert_eq!(regex_escape("linux-image-6.12."), "linux-image-6\\.12\\.");
+    }
+}

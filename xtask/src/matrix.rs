@@ -1,0 +1,690 @@
+//! `cargo xtask verify --kernels …`: the matrix. Each lesson's broken layers
+//! and its solution are built once, on this machine, and the same binaries run
+//! on every chosen kernel: the host's own, and Debian's under qemu. Each run
+//! is judged against the lesson's snapshot for that kernel, the outcomes are
+//! printed as a table, and the book's compatibility page is rewritten.
+//!
+//! One boot per kernel and lesson runs all of the lesson's states in turn, and
+//! boots run side by side, one per CPU: a boot costs 5 to 10 s under TCG.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::cargo::{self, Build};
+use crate::check::{self, Run};
+use crate::compatibility::{self, Cell, Mark};
+use crate::kernels::{self, Choice, Kernel};
+use crate::lessons::{self, Lesson, Needs};
+use crate::{doctor, runner, snapshot, verify, vm, UsageError};
+
+/// A kernel the matrix runs on.
+enum Target {
+    Host,
+    Vm(Kernel),
+}
+
+impl Target {
+    fn name(&self) -> &'static str {
+        match self {
+            Target::Host => "host",
+            Target::Vm(kernel) => kernel.series.name,
+        }
+    }
+
+    fn kprobes(&self) -> bool {
+        match self {
+            Target::Host => doctor::kprobes_available(),
+            Target::Vm(kernel) => kernel.kprobes(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Target::Host => {
+                let (major, minor) = kernels::major_minor(&kernels::host_release()).unwrap_or_default();
+                format!("Linux {major}.{minor}, the machine that ran the matrix, natively")
+            }
+            Target::Vm(kernel) => format!(
+                "Debian's {} {} ({}), under qemu",
+                kernel.manifest.package, kernel.manifest.version, kernel.series.release
+            ),
+        }
+    }
+}
+
+/// A broken layer, or the solution.
+struct State {
+    /// The snapshot's name: `layer-K` or `fixed`.
+    name: String,
+    label: String,
+    layer: Option<usize>,
+    artifact: Artifact,
+}
+
+enum Artifact {
+    /// No kernel of this run can run it (a kprobe layer, with no kprobes anywhere).
+    NotBuilt,
+    /// A failed build: the same on every kernel.
+    Failed { transcript: String, log: String },
+    Built { compile: String, job: vm::Job },
+}
+
+/// What one state did on one kernel.
+enum Outcome {
+    Ran(Run),
+    Skipped(String),
+    NotRun(String),
+    /// The guest hung or crashed before the state's binary finished.
+    GuestFailed(String),
+}
+
+/// One lesson's row of the matrix.
+struct LessonRuns {
+    lesson: Lesson,
+    states: Vec<State>,
+    /// `outcomes[state][target]`.
+    outcomes: Vec<Vec<Option<Outcome>>>,
+    /// Problems found while building: fixes that do not add up to solution/.
+    problems: Vec<String>,
+}
+
+#[derive(Default)]
+struct Timings {
+    /// (lesson, states built, seconds)
+    builds: Vec<(String, usize, f64)>,
+    host_runs: usize,
+    host_seconds: f64,
+    /// (kernel, lesson, runs, seconds)
+    boots: Vec<(String, String, usize, f64)>,
+    boots_wall: f64,
+}
+
+pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: bool, timings: bool) -> Result<ExitCode> {
+    let started = Instant::now();
+    let lessons = if wanted.is_empty() {
+        lessons::all(root)?
+    } else {
+        wanted.iter().map(|w| lessons::find(root, w)).collect::<Result<_>>()?
+    };
+    let choices = kernels::choices(wanted_kernels)?;
+    if choices.is_empty() {
+        return Err(UsageError(format!("--kernels needs `all` or names from {}", kernels::names().join(", "))).into());
+    }
+    let uses_vm = choices.iter().any(|c| matches!(c, Choice::Debian(_)));
+    let problems = if uses_vm {
+        vm::preflight()
+    } else {
+        doctor::preflight(&Needs { root: false, btf: false, tracefs: false, kprobes: false, min_kernel: "0.0".into() })
+    };
+    if !problems.is_empty() {
+        eprintln!("the matrix cannot run on this machine yet:");
+        problems.iter().for_each(|p| eprintln!("{p}"));
+        return Ok(ExitCode::FAILURE);
+    }
+
+    let mut targets = Vec::new();
+    for choice in &choices {
+        match choice {
+            Choice::Host => targets.push(Target::Host),
+            Choice::Debian(series) => match kernels::ensure(series) {
+                Ok(kernel) => targets.push(Target::Vm(kernel)),
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            },
+        }
+    }
+    for target in &targets {
+        println!("kernel {:<5} {}", target.name(), target.describe());
+    }
+
+    let mut timing = Timings::default();
+    let mut runs = Vec::new();
+    for lesson in &lessons {
+        println!("lesson {} · {}: building each state once", lesson.number, lesson.meta.title);
+        let built = Instant::now();
+        let mut lesson_runs = build_lesson(root, lesson, &targets, &mut timing)?;
+        let count = lesson_runs.states.iter().filter(|s| !matches!(s.artifact, Artifact::NotBuilt)).count();
+        let seconds = built.elapsed().as_secs_f64();
+        timing.builds.push((lesson.number.clone(), count, seconds));
+        fill_without_boot(&mut lesson_runs, &targets);
+        runs.push(lesson_runs);
+    }
+
+    let booted = Instant::now();
+    boot_all(&mut runs, &targets, &mut timing);
+    crate::interrupt::check()?;
+    timing.boots_wall = booted.elapsed().as_secs_f64();
+
+    let mut failed = 0;
+    let mut results = Vec::new();
+    for lesson_runs in &runs {
+        let cells = judge_lesson(lesson_runs, &targets, bless)?;
+        let unexpected = cells.iter().flatten().filter(|c| c.mark == Mark::Unexpected).count();
+        let not_run = cells.iter().flatten().filter(|c| c.mark == Mark::NotRun).count();
+        if unexpected + not_run > 0 || !lesson_runs.problems.is_empty() {
+            failed += 1;
+        }
+        results.push((lesson_runs, cells));
+    }
+
+    println!();
+    print_table(&results, &targets);
+    let record: Vec<compatibility::LessonRecord> = results
+        .iter()
+        .map(|(runs, cells)| compatibility::LessonRecord {
+            lesson: &runs.lesson,
+            states: runs.states.iter().map(|s| (s.name.clone(), s.label.clone())).collect(),
+            cells: cells.clone(),
+        })
+        .collect();
+    let kernel_rows: Vec<(String, String)> = targets.iter().map(|t| (t.name().to_string(), t.describe())).collect();
+    let page = compatibility::record(root, &kernel_rows, &record)?;
+
+    let gaps = compatibility::staleness(root, &compatibility::load(root).unwrap_or_default())?;
+    if !gaps.is_empty() {
+        println!("\nthe compatibility page is not complete yet (a full run, --kernels all, fills it):");
+        gaps.iter().for_each(|g| println!("  {g}"));
+    }
+    let passed = runs.len() - failed;
+    println!(
+        "\nverify --kernels: {passed} passed, {failed} failed; {} updated",
+        page.strip_prefix(root).unwrap_or(&page).display()
+    );
+    if timings {
+        print_timings(&timing, started.elapsed().as_secs_f64());
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Builds every state of a lesson in a scratch copy, layer fixes applied one
+/// by one, and runs each on this machine right after its build.
+fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut Timings) -> Result<LessonRuns> {
+    let scratch = verify::scratch_copy(root, lesson)?;
+    let dir = lesson.dir_in(&scratch);
+    let scratch_lesson = Lesson { dir: dir.clone(), ..lesson.clone() };
+    let target_dir = verify::target_dir(&scratch);
+    let kept = root.join("target/xtask/matrix").join(&lesson.dir_name);
+    if kept.exists() {
+        std::fs::remove_dir_all(&kept)?;
+    }
+    let host = targets.iter().position(|t| matches!(t, Target::Host));
+    let host_blocked: Vec<String> = doctor::preflight(&lesson.meta.needs).iter().map(|f| f.detail.clone()).collect();
+
+    let mut runs = LessonRuns { lesson: lesson.clone(), states: Vec::new(), outcomes: Vec::new(), problems: Vec::new() };
+    let count = lesson.meta.layers.len();
+    for k in 1..=count + 1 {
+        let layer = lesson.meta.layers.get(k - 1);
+        let (name, label) = match layer {
+            Some(layer) => (format!("layer-{k}"), format!("layer {k}: {}", layer.name)),
+            None => ("fixed".to_string(), "solution".to_string()),
+        };
+        let needed = layer.is_none_or(|l| targets.iter().any(|t| l.skip_reason_on(t.kprobes()).is_none()));
+        let artifact = if needed {
+            build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name))?
+        } else {
+            Artifact::NotBuilt
+        };
+        let mut outcomes: Vec<Option<Outcome>> = targets.iter().map(|_| None).collect();
+        if let Some(h) = host {
+            let skip = layer.and_then(|l| l.skip_reason());
+            outcomes[h] = Some(if let Some(reason) = skip {
+                Outcome::Skipped(reason)
+            } else if !host_blocked.is_empty() {
+                Outcome::NotRun(host_blocked.join("; "))
+            } else {
+                let started = Instant::now();
+                let outcome = run_on_host(&artifact)?;
+                timing.host_seconds += started.elapsed().as_secs_f64();
+                timing.host_runs += 1;
+                outcome
+            });
+        }
+        runs.states.push(State { name, label, layer: layer.map(|_| k), artifact });
+        runs.outcomes.push(outcomes);
+        if let Some(layer) = layer {
+            verify::apply_fixes(&dir, k, layer)?;
+            if k == count {
+                runs.problems.extend(solution_mismatches(lesson, &dir)?);
+            }
+        }
+    }
+    Ok(runs)
+}
+
+/// The files of `solution/` that the layer fixes did not reproduce.
+fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>> {
+    let solution = lesson.dir.join("solution");
+    let mut problems = Vec::new();
+    for file in verify::files_under(&solution)? {
+        let relative = file.strip_prefix(&solution)?;
+        if std::fs::read(&file)? != std::fs::read(fixed_dir.join(relative)).unwrap_or_default() {
+            problems.push(format!("the layer fixes in lesson.toml do not produce solution/{}", relative.display()));
+        }
+    }
+    Ok(problems)
+}
+
+/// Builds the scratch copy as it stands, and keeps the binary and its object
+/// in `kept`: the next state's build overwrites both.
+fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) -> Result<Artifact> {
+    match cargo::build(scratch, lesson, target_dir)? {
+        Build::Failed { lines, output } => Ok(Artifact::Failed { transcript: lines.join("\n"), log: output }),
+        Build::Built { binary, object } => {
+            let compile = check::compile_line(object.as_deref())?;
+            std::fs::create_dir_all(kept)?;
+            let copy = kept.join(binary.file_name().context("a binary without a name")?);
+            std::fs::copy(&binary, &copy)?;
+            let mut files = Vec::new();
+            if let Some(object) = object {
+                let object_copy = kept.join(object.file_name().context("an object without a name")?);
+                std::fs::copy(&object, &object_copy)?;
+                files.push((object_copy, object));
+            }
+            Ok(Artifact::Built { compile, job: vm::Job { binary: copy, files } })
+        }
+    }
+}
+
+fn run_on_host(artifact: &Artifact) -> Result<Outcome> {
+    Ok(match artifact {
+        Artifact::NotBuilt => Outcome::NotRun("not built".to_string()),
+        Artifact::Failed { transcript, log } => Outcome::Ran(Run { transcript: transcript.clone(), log: log.clone() }),
+        Artifact::Built { compile, job } => {
+            // The build-time object is in place: this state was the last one built.
+            let output = runner::run_privileged(&job.binary)?;
+            let mut lines = vec![compile.clone()];
+            lines.extend(output.transcript_lines());
+            Outcome::Ran(Run { transcript: lines.join("\n"), log: output.stderr })
+        }
+    })
+}
+
+/// Fills in what needs no boot: skipped layers, kernels too old for the
+/// lesson, and failed builds (whose transcript is the same everywhere).
+fn fill_without_boot(runs: &mut LessonRuns, targets: &[Target]) {
+    let min = kernels::major_minor(&runs.lesson.meta.needs.min_kernel);
+    for (s, state) in runs.states.iter().enumerate() {
+        for (t, target) in targets.iter().enumerate() {
+            let Target::Vm(kernel) = target else { continue };
+            let layer = state.layer.map(|k| &runs.lesson.meta.layers[k - 1]);
+            let too_old = min.is_some_and(|m| kernels::major_minor(&kernel.manifest.release).is_some_and(|r| r < m));
+            runs.outcomes[s][t] = if let Some(reason) = layer.and_then(|l| l.skip_reason_on(target.kprobes())) {
+                Some(Outcome::Skipped(reason))
+            } else if too_old {
+                Some(Outcome::Skipped(format!("the lesson needs Linux {} or newer", runs.lesson.meta.needs.min_kernel)))
+            } else if let Artifact::Failed { transcript, log } = &state.artifact {
+                Some(Outcome::Ran(Run { transcript: transcript.clone(), log: log.clone() }))
+            } else {
+                None
+            };
+        }
+    }
+}
+
+/// One qemu boot: a lesson's remaining states on one kernel.
+struct Plan {
+    lesson: usize,
+    target: usize,
+    states: Vec<usize>,
+}
+
+fn boot_all(runs: &mut [LessonRuns], targets: &[Target], timing: &mut Timings) {
+    let mut plans = Vec::new();
+    for (l, lesson_runs) in runs.iter().enumerate() {
+        for (t, target) in targets.iter().enumerate() {
+            if !matches!(target, Target::Vm(_)) {
+                continue;
+            }
+            let states: Vec<usize> = (0..lesson_runs.states.len())
+                .filter(|&s| lesson_runs.outcomes[s][t].is_none())
+                .filter(|&s| matches!(lesson_runs.states[s].artifact, Artifact::Built { .. }))
+                .collect();
+            if !states.is_empty() {
+                plans.push(Plan { lesson: l, target: t, states });
+            }
+        }
+    }
+    if plans.is_empty() {
+        return;
+    }
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(plans.len());
+    println!("booting {} VMs, {workers} at a time", plans.len());
+    let queue = Mutex::new(plans.into_iter().enumerate().collect::<Vec<_>>());
+    let finished = Mutex::new(Vec::new());
+    let runs_ref = &*runs;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let Some((i, plan)) = queue.lock().expect("queue lock").pop() else { break };
+                let lesson_runs = &runs_ref[plan.lesson];
+                let Target::Vm(kernel) = &targets[plan.target] else { continue };
+                let jobs: Vec<vm::Job> = plan
+                    .states
+                    .iter()
+                    .filter_map(|&s| match &lesson_runs.states[s].artifact {
+                        Artifact::Built { job, .. } => Some(job.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let work = crate::root()
+                    .join("target/xtask/matrix/vm")
+                    .join(format!("{}-{}", kernel.series.name, lesson_runs.lesson.number));
+                let boot = vm::boot(kernel, &jobs, &work);
+                match &boot {
+                    Ok(b) => println!(
+                        "  {} · lesson {}: {} runs in {:.1} s{}",
+                        kernel.series.name,
+                        lesson_runs.lesson.number,
+                        jobs.len(),
+                        b.seconds,
+                        b.failure.as_ref().map(|f| format!(" ✗ {f}")).unwrap_or_default()
+                    ),
+                    Err(error) => println!("  {} · lesson {}: ✗ {error:#}", kernel.series.name, lesson_runs.lesson.number),
+                }
+                finished.lock().expect("results lock").push((i, plan, boot));
+            });
+        }
+    });
+
+    let mut finished = finished.into_inner().expect("results lock");
+    finished.sort_by_key(|(i, _, _)| *i);
+    for (_, plan, boot) in finished {
+        let lesson_runs = &mut runs[plan.lesson];
+        let kernel_name = targets[plan.target].name().to_string();
+        match boot {
+            Ok(mut boot) => {
+                timing.boots.push((kernel_name, lesson_runs.lesson.number.clone(), plan.states.len(), boot.seconds));
+                for (j, &s) in plan.states.iter().enumerate() {
+                    let Artifact::Built { compile, .. } = &lesson_runs.states[s].artifact else { continue };
+                    lesson_runs.outcomes[s][plan.target] = Some(match boot.outputs.get_mut(j).and_then(Option::take) {
+                        Some(output) => {
+                            let mut lines = vec![compile.clone()];
+                            lines.extend(output.transcript_lines());
+                            Outcome::Ran(Run { transcript: lines.join("\n"), log: output.stderr })
+                        }
+                        None => Outcome::GuestFailed(
+                            boot.failure.clone().unwrap_or_else(|| "the guest sent no transcript".to_string()),
+                        ),
+                    });
+                }
+            }
+            Err(error) => {
+                for &s in &plan.states {
+                    lesson_runs.outcomes[s][plan.target] = Some(Outcome::GuestFailed(format!("{error:#}")));
+                }
+            }
+        }
+    }
+}
+
+/// Judges every cell of a lesson; prints what is wrong, and with `bless`
+/// writes the snapshots. Kernels are judged host first, then newest to
+/// oldest, so a kernel-specific snapshot is written only where a kernel's
+/// transcript differs from the default one.
+fn judge_lesson(runs: &LessonRuns, targets: &[Target], bless: bool) -> Result<Vec<Vec<Cell>>> {
+    let lesson = &runs.lesson;
+    for problem in &runs.problems {
+        println!("lesson {}: ✗ {problem}", lesson.number);
+    }
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by_key(|&t| (!matches!(targets[t], Target::Host), std::cmp::Reverse(t)));
+
+    let mut cells = Vec::new();
+    for (s, state) in runs.states.iter().enumerate() {
+        let mut row: Vec<Cell> = targets.iter().map(|_| Cell { mark: Mark::NotRun, outcome: String::new() }).collect();
+        for &t in &order {
+            let kernel = targets[t].name();
+            let cell = match &runs.outcomes[s][t] {
+                None => Cell { mark: Mark::NotRun, outcome: "not run".to_string() },
+                Some(Outcome::Skipped(reason)) => {
+                    let short = reason.split(" (").next().unwrap_or(reason);
+                    Cell { mark: Mark::Skipped, outcome: format!("skipped: {short}") }
+                }
+                Some(Outcome::NotRun(reason)) => Cell { mark: Mark::NotRun, outcome: format!("not run: {reason}") },
+                Some(Outcome::GuestFailed(reason)) => {
+                    println!("lesson {} {} on {kernel}: ✗ {reason}", lesson.number, state.label);
+                    Cell { mark: Mark::Unexpected, outcome: "guest failed".to_string() }
+                }
+                Some(Outcome::Ran(run)) => {
+                    let verdict = judge(lesson, state, kernel, &run.transcript, bless)?;
+                    if let Err(why) = &verdict {
+                        println!("lesson {} {} on {kernel}: ✗ {why}", lesson.number, state.label);
+                        save_log(lesson, state, kernel, run);
+                    }
+                    let mark = if verdict.is_ok() { Mark::AsDocumented } else { Mark::Unexpected };
+                    Cell { mark, outcome: summary(&run.transcript) }
+                }
+            };
+            row[t] = cell;
+        }
+        cells.push(row);
+    }
+    Ok(cells)
+}
+
+/// Keeps the full transcript and libbpf log of a run that went wrong.
+fn save_log(lesson: &Lesson, state: &State, kernel: &str, run: &Run) {
+    let path = crate::root().join("target/xtask/matrix/logs").join(format!("{}-{}@{kernel}.log", lesson.number, state.name));
+    let text = format!("{}\n\n--- libbpf log ---\n{}", run.transcript, run.log);
+    if std::fs::create_dir_all(path.parent().expect("a parent")).is_ok() && std::fs::write(&path, text).is_ok() {
+        println!("    transcript and libbpf log: {}", path.strip_prefix(crate::root()).unwrap_or(&path).display());
+    }
+}
+
+/// Ok when the run on `kernel` is what the lesson documents; Err says why not.
+fn judge(lesson: &Lesson, state: &State, kernel: &str, transcript: &str, bless: bool) -> Result<Result<(), String>> {
+    let dir = lesson.snapshots();
+    let as_documented = if bless {
+        bless_snapshot(&dir, &state.name, kernel, transcript)?;
+        true
+    } else {
+        snapshot::matches(&dir, &snapshot::name_for(&dir, &state.name, kernel), transcript)
+    };
+    if !as_documented {
+        return Ok(Err("differs from its snapshot (diff above)".to_string()));
+    }
+    if lesson.meta.kernel_notes.get(kernel).is_some_and(|n| n.contains_key(&state.name)) {
+        // The lesson explains why this kernel differs; its snapshot is the whole expectation.
+        return Ok(Ok(()));
+    }
+    let Some(k) = state.layer else {
+        let works = !transcript.contains("stopped  at") && transcript.contains("observed ");
+        return Ok(if works {
+            Ok(())
+        } else {
+            Err("the solution does not work: its transcript shows nothing observed".to_string())
+        });
+    };
+    let layer = &lesson.meta.layers[k - 1];
+    let earlier = lesson.meta.layers[..k - 1].iter().find(|l| transcript.contains(&l.symptom));
+    Ok(if let Some(earlier) = earlier {
+        Err(format!(
+            "still shows an earlier layer's symptom {:?}; if this kernel really differs, explain it in lesson.toml under [kernel_notes.\"{kernel}\"]",
+            earlier.symptom
+        ))
+    } else if transcript.contains(&layer.symptom) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the transcript lacks the symptom {:?}; if this kernel really differs, explain it in lesson.toml under [kernel_notes.\"{kernel}\"]",
+            layer.symptom
+        ))
+    })
+}
+
+/// Writes the transcript as the default snapshot (host, or when there is
+/// none yet), otherwise as `<name>@<kernel>` only if it differs from the default.
+fn bless_snapshot(dir: &Path, name: &str, kernel: &str, transcript: &str) -> Result<()> {
+    let specific = dir.join(format!("{name}@{kernel}.snap"));
+    let remove_specific = || -> Result<()> {
+        if specific.exists() {
+            std::fs::remove_file(&specific)?;
+            println!("  removed {}: the default snapshot fits", specific.display());
+        }
+        Ok(())
+    };
+    if kernel == "host" || snapshot::stored(dir, name).is_none() {
+        // INSTA_UPDATE=always: insta writes it when it differs.
+        snapshot::matches(dir, name, transcript);
+        if kernel != "host" {
+            remove_specific()?;
+        }
+    } else if snapshot::same_as_stored(dir, name, transcript) {
+        remove_specific()?;
+    } else {
+        snapshot::matches(dir, &format!("{name}@{kernel}"), transcript);
+    }
+    Ok(())
+}
+
+/// A few words on what a transcript shows: `sees 5 of 5`, `stops at load`.
+pub fn summary(transcript: &str) -> String {
+    let mut parts = Vec::new();
+    for line in transcript.lines() {
+        if let Some(seen) = line.strip_prefix("observed ") {
+            let words: Vec<&str> = seen.split_whitespace().collect();
+            let counted = words.len() >= 3 && words[1] == "of" && words[0].parse::<u64>().is_ok();
+            parts.push(if counted { format!("sees {} of {}", words[0], words[2]) } else { "sees it".to_string() });
+        } else if let Some(stage) = line.strip_prefix("stopped  at ") {
+            parts.push(format!("stops at {stage}"));
+        } else if line.starts_with("timeout ") {
+            parts.push("times out".to_string());
+        } else if line.starts_with("panic ") {
+            parts.push("panics".to_string());
+        } else if line.starts_with("error ") {
+            parts.push("errors".to_string());
+        }
+    }
+    if parts.is_empty() {
+        "prints nothing it should".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn print_table(results: &[(&LessonRuns, Vec<Vec<Cell>>)], targets: &[Target]) {
+    let mut rows: Vec<Vec<String>> = vec![["lesson", "state"].iter().map(|s| s.to_string()).chain(targets.iter().map(|t| t.name().to_string())).collect()];
+    for (runs, cells) in results {
+        for (s, state) in runs.states.iter().enumerate() {
+            let lesson = if s == 0 { runs.lesson.number.clone() } else { String::new() };
+            let mut row = vec![lesson, state.label.clone()];
+            row.extend(cells[s].iter().map(|c| format!("{} {}", c.mark.symbol(), c.outcome)));
+            rows.push(row);
+        }
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0).min(if c == 1 { 44 } else { 40 }))
+        .collect();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(text, &w)| {
+                let shown: String = text.chars().take(w).collect();
+                format!("{shown:<w$}")
+            })
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    println!("\n✓ as the lesson documents   ✗ not as documented   – skipped   ? not run");
+}
+
+fn print_timings(timing: &Timings, total: f64) {
+    println!("\ntimings");
+    println!("  total                 {total:6.1} s");
+    let build_total: f64 = timing.builds.iter().map(|b| b.2).sum();
+    let states: usize = timing.builds.iter().map(|b| b.1).sum();
+    println!("  builds and host runs  {build_total:6.1} s   {states} states built; {} host runs took {:.1} s", timing.host_runs, timing.host_seconds);
+    for (lesson, count, seconds) in &timing.builds {
+        println!("    lesson {lesson}           {seconds:6.1} s   {count} states");
+    }
+    if timing.boots.is_empty() {
+        return;
+    }
+    let mut per_boot: Vec<f64> = timing.boots.iter().map(|b| b.3).collect();
+    per_boot.sort_by(f64::total_cmp);
+    let runs: usize = timing.boots.iter().map(|b| b.2).sum();
+    println!(
+        "  VM boots              {:6.1} s   {} boots, {runs} runs; per boot min {:.1} s, median {:.1} s, max {:.1} s",
+        timing.boots_wall,
+        per_boot.len(),
+        per_boot[0],
+        per_boot[per_boot.len() / 2],
+        per_boot[per_boot.len() - 1]
+    );
+    let mut boots = timing.boots.clone();
+    boots.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    for (kernel, lesson, count, seconds) in boots {
+        println!("    {kernel:<5} · lesson {lesson}    {seconds:6.1} s   {count} runs");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lesson 01 with its snapshots in a scratch folder holding only `snapshots`.
+    fn lesson_with(snapshots: &[(&str, &str)], notes: &[(&str, &str)]) -> (Lesson, State) {
+        let mut lesson = lessons::find(&crate::root(), "01").unwrap();
+        let dir = std::env::temp_dir().join(format!("xtask-judge-{}-{}", std::process::id(), snapshots.len() + notes.len()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("snapshots")).unwrap();
+        for (name, body) in snapshots {
+            let text = format!("---\nsource: xtask/src/snapshot.rs\n---\n{body}\n");
+            std::fs::write(dir.join("snapshots").join(format!("{name}.snap")), text).unwrap();
+        }
+        for (kernel, text) in notes {
+            lesson.meta.kernel_notes.entry(kernel.to_string()).or_default().insert("layer-1".into(), text.to_string());
+        }
+        lesson.dir = dir;
+        let state = State { name: "layer-1".into(), label: "layer 1".into(), layer: Some(1), artifact: Artifact::NotBuilt };
+        (lesson, state)
+    }
+
+    const FAILS: &str = "open     FAILED  ENOENT (No such file or directory)\n         (libbpf logged nothing)\nstopped  at open";
+    const WORKS: &str = "open     ok\nobserved 5 of 5 openat calls by this process";
+
+    #[test]
+    fn a_layer_passes_with_its_snapshot_and_symptom() {
+        let (lesson, state) = lesson_with(&[("layer-1", FAILS)], &[]);
+        assert_eq!(judge(&lesson, &state, "6.1", FAILS, false).unwrap(), Ok(()));
+        let error = judge(&lesson, &state, "6.1", WORKS, false).unwrap().unwrap_err();
+        assert!(error.contains("differs from its snapshot"), "{error}");
+        std::fs::remove_dir_all(&lesson.dir).unwrap();
+    }
+
+    #[test]
+    fn a_kernel_where_the_layer_works_needs_its_snapshot_and_a_note() {
+        let (lesson, state) = lesson_with(&[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[]);
+        // The per-kernel snapshot is chosen, but without a note a working broken layer is wrong.
+        let error = judge(&lesson, &state, "5.10", WORKS, false).unwrap().unwrap_err();
+        assert!(error.contains("kernel_notes.\"5.10\""), "{error}");
+        // Other kernels still compare with the default snapshot.
+        assert_eq!(judge(&lesson, &state, "6.12", FAILS, false).unwrap(), Ok(()));
+        std::fs::remove_dir_all(&lesson.dir).unwrap();
+
+        let (lesson, state) = lesson_with(&[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[("5.10", "why")]);
+        assert_eq!(judge(&lesson, &state, "5.10", WORKS, false).unwrap(), Ok(()));
+        std::fs::remove_dir_all(&lesson.dir).unwrap();
+    }
+
+    #[test]
+    fn summaries_name_what_was_seen_and_where_it_stopped() {
+        assert_eq!(summary("compile  ok\nopen     ok\nobserved 5 of 5 openat calls by this process"), "sees 5 of 5");
+        assert_eq!(summary("open     FAILED  ENOENT\nstopped  at open"), "stops at open");
+        assert_eq!(
+            summary("observed 0 of 5 file opens\nattach   FAILED  ENOENT\nstopped  at attach"),
+            "sees 0 of 5, stops at attach"
+        );
+        assert_eq!(summary("compile  FAILED  clang: 2 errors\nstopped  at compile"), "stops at compile");
+        assert_eq!(summary("observed the event"), "sees it");
+        assert_eq!(summary("open     ok\ntimeout  stopped after 30 s"), "times out");
+        assert_eq!(summary("compile  ok"), "prints nothing it should");
+    }
+}
