@@ -129,7 +129,8 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
     let shown_log = (!run.log.is_empty()).then(|| log.strip_prefix(root).unwrap_or(&log).display().to_string());
 
     // On a mismatch insta prints the diff against the fixed transcript (not under --json).
-    let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name());
+    let kprobes = kernel.as_ref().map_or_else(doctor::kprobes_available, |k| k.kprobes());
+    let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name(), kprobes);
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
     let layer = current_layer(&lesson.meta, &run.transcript);
     let state = if passed { State::Passed } else { State::Failing { layer } };

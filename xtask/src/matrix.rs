@@ -452,7 +452,7 @@ fn judge_lesson(runs: &LessonRuns, targets: &[Target], bless: bool) -> Result<Ve
                     Cell { mark: Mark::Unexpected, outcome: "guest failed".to_string() }
                 }
                 Some(Outcome::Ran(run)) => {
-                    let verdict = judge(lesson, state, kernel, &run.transcript, bless)?;
+                    let verdict = judge(lesson, state, targets[t].name(), targets[t].kprobes(), &run.transcript, bless)?;
                     if let Err(why) = &verdict {
                         println!("lesson {} {} on {kernel}: ✗ {why}", lesson.number, state.label);
                         save_log(lesson, state, kernel, run);
@@ -478,13 +478,14 @@ fn save_log(lesson: &Lesson, state: &State, kernel: &str, run: &Run) {
 }
 
 /// Ok when the run on `kernel` is what the lesson documents; Err says why not.
-fn judge(lesson: &Lesson, state: &State, kernel: &str, transcript: &str, bless: bool) -> Result<Result<(), String>> {
+fn judge(lesson: &Lesson, state: &State, kernel: &str, kprobes: bool, transcript: &str, bless: bool) -> Result<Result<(), String>> {
     let dir = lesson.snapshots();
     let as_documented = if bless {
-        bless_snapshot(&dir, &state.name, kernel, transcript)?;
+        let variant = (kprobes && has_kprobe_layer(lesson)).then(|| format!("{}@kprobes", state.name));
+        bless_snapshot(&dir, &state.name, variant.as_deref(), kernel, transcript)?;
         true
     } else {
-        snapshot::matches(&dir, &snapshot::name_for(&dir, &state.name, kernel), transcript)
+        snapshot::matches(&dir, &snapshot::name_for(&dir, &state.name, kernel, kprobes), transcript)
     };
     if !as_documented {
         return Ok(Err("differs from its snapshot (diff above)".to_string()));
@@ -518,29 +519,47 @@ fn judge(lesson: &Lesson, state: &State, kernel: &str, transcript: &str, bless: 
     })
 }
 
-/// Writes the transcript as the default snapshot (host, or when there is
-/// none yet), otherwise as `<name>@<kernel>` only if it differs from the default.
-fn bless_snapshot(dir: &Path, name: &str, kernel: &str, transcript: &str) -> Result<()> {
-    let specific = dir.join(format!("{name}@{kernel}.snap"));
-    let remove_specific = || -> Result<()> {
-        if specific.exists() {
-            std::fs::remove_file(&specific)?;
-            println!("  removed {}: the default snapshot fits", specific.display());
+fn has_kprobe_layer(lesson: &Lesson) -> bool {
+    lesson.meta.layers.iter().any(|l| l.requires.as_deref() == Some("kprobes"))
+}
+
+/// Writes the transcript where a later run will look for it, as generally as
+/// it holds: the host writes `<name>` (or `variant`, `<name>@kprobes`, when it
+/// has kprobes and the lesson a kprobe layer). A kernel under qemu writes
+/// nothing when `<name>` already fits, else `variant` when that is free or
+/// fits, else `<name>@<kernel>`.
+fn bless_snapshot(dir: &Path, name: &str, variant: Option<&str>, kernel: &str, transcript: &str) -> Result<()> {
+    let specific = format!("{name}@{kernel}");
+    let remove = |snapshot: &str| -> Result<()> {
+        let path = dir.join(format!("{snapshot}.snap"));
+        if path.exists() {
+            std::fs::remove_file(&path)?;
+            println!("  removed {}: a more general snapshot fits", path.display());
         }
         Ok(())
     };
-    if kernel == "host" || snapshot::stored(dir, name).is_none() {
-        // INSTA_UPDATE=always: insta writes it when it differs.
-        snapshot::matches(dir, name, transcript);
-        if kernel != "host" {
-            remove_specific()?;
-        }
-    } else if snapshot::same_as_stored(dir, name, transcript) {
-        remove_specific()?;
-    } else {
-        snapshot::matches(dir, &format!("{name}@{kernel}"), transcript);
+    // INSTA_UPDATE=always: `matches` writes the snapshot when it differs.
+    if kernel == "host" {
+        snapshot::matches(dir, variant.unwrap_or(name), transcript);
+        return Ok(());
     }
-    Ok(())
+    if snapshot::stored(dir, name).is_none() || snapshot::same_as_stored(dir, name, transcript) {
+        snapshot::matches(dir, name, transcript);
+        if let Some(variant) = variant {
+            remove(variant)?;
+        }
+        return remove(&specific);
+    }
+    match variant {
+        Some(variant) if snapshot::stored(dir, variant).is_none() || snapshot::same_as_stored(dir, variant, transcript) => {
+            snapshot::matches(dir, variant, transcript);
+            remove(&specific)
+        }
+        _ => {
+            snapshot::matches(dir, &specific, transcript);
+            Ok(())
+        }
+    }
 }
 
 /// A few words on what a transcript shows: `sees 5 of 5`, `stops at load`.
@@ -653,8 +672,8 @@ mod tests {
     #[test]
     fn a_layer_passes_with_its_snapshot_and_symptom() {
         let (lesson, state) = lesson_with(&[("layer-1", FAILS)], &[]);
-        assert_eq!(judge(&lesson, &state, "6.1", FAILS, false).unwrap(), Ok(()));
-        let error = judge(&lesson, &state, "6.1", WORKS, false).unwrap().unwrap_err();
+        assert_eq!(judge(&lesson, &state, "6.1", true, FAILS, false).unwrap(), Ok(()));
+        let error = judge(&lesson, &state, "6.1", true, WORKS, false).unwrap().unwrap_err();
         assert!(error.contains("differs from its snapshot"), "{error}");
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
@@ -663,14 +682,14 @@ mod tests {
     fn a_kernel_where_the_layer_works_needs_its_snapshot_and_a_note() {
         let (lesson, state) = lesson_with(&[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[]);
         // The per-kernel snapshot is chosen, but without a note a working broken layer is wrong.
-        let error = judge(&lesson, &state, "5.10", WORKS, false).unwrap().unwrap_err();
+        let error = judge(&lesson, &state, "5.10", true, WORKS, false).unwrap().unwrap_err();
         assert!(error.contains("kernel_notes.\"5.10\""), "{error}");
         // Other kernels still compare with the default snapshot.
-        assert_eq!(judge(&lesson, &state, "6.12", FAILS, false).unwrap(), Ok(()));
+        assert_eq!(judge(&lesson, &state, "6.12", true, FAILS, false).unwrap(), Ok(()));
         std::fs::remove_dir_all(&lesson.dir).unwrap();
 
         let (lesson, state) = lesson_with(&[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[("5.10", "why")]);
-        assert_eq!(judge(&lesson, &state, "5.10", WORKS, false).unwrap(), Ok(()));
+        assert_eq!(judge(&lesson, &state, "5.10", true, WORKS, false).unwrap(), Ok(()));
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
 

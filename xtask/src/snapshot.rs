@@ -20,15 +20,17 @@ pub fn matches(dir: &Path, name: &str, transcript: &str) -> bool {
     })
 }
 
-/// The snapshot a run on `kernel` is compared with: `<name>@<kernel>` where
-/// the lesson keeps one for that kernel, otherwise the default `<name>`.
-pub fn name_for(dir: &Path, name: &str, kernel: &str) -> String {
-    let specific = format!("{name}@{kernel}");
-    if kernel != "host" && dir.join(format!("{specific}.snap")).exists() {
-        specific
-    } else {
-        name.to_string()
-    }
+/// The snapshot a run is compared with, most specific first: `<name>@<kernel>`
+/// (a Debian kernel under qemu), then `<name>@kprobes` where the kernel has
+/// kprobes (a lesson with a kprobe layer runs further there), then `<name>`.
+pub fn name_for(dir: &Path, name: &str, kernel: &str, kprobes: bool) -> String {
+    let specific = (kernel != "host").then(|| format!("{name}@{kernel}"));
+    let variant = kprobes.then(|| format!("{name}@kprobes"));
+    specific
+        .into_iter()
+        .chain(variant)
+        .find(|candidate| dir.join(format!("{candidate}.snap")).exists())
+        .unwrap_or_else(|| name.to_string())
 }
 
 /// The text stored in `dir/<name>.snap`, if the file exists.
@@ -51,12 +53,21 @@ mod tests {
     #[test]
     fn per_kernel_snapshots_fall_back_to_the_default() {
         let dir = crate::root().join("lessons/01-open-fails/snapshots");
-        assert_eq!(name_for(&dir, "layer-1", "5.10"), "layer-1");
-        assert_eq!(name_for(&dir, "fixed", "host"), "fixed");
+        assert_eq!(name_for(&dir, "layer-1", "5.10", true), "layer-1");
+        assert_eq!(name_for(&dir, "fixed", "host", false), "fixed");
         let fixed = stored(&dir, "fixed").unwrap();
         assert!(fixed.starts_with("compile  ok") && !fixed.ends_with('\n'));
         assert!(same_as_stored(&dir, "fixed", &format!("{fixed}\n")));
         assert!(!same_as_stored(&dir, "fixed", "open     ok"));
         assert!(stored(&dir, "no-such-snapshot").is_none());
+    }
+
+    #[test]
+    fn kernels_with_kprobes_prefer_the_kprobes_variant() {
+        let dir = crate::root().join("lessons/02-attach/snapshots");
+        assert_eq!(name_for(&dir, "fixed", "host", true), "fixed@kprobes");
+        assert_eq!(name_for(&dir, "fixed", "6.1", true), "fixed@kprobes");
+        assert_eq!(name_for(&dir, "fixed", "host", false), "fixed");
+        assert_eq!(name_for(&dir, "layer-1", "host", true), "layer-1");
     }
 }

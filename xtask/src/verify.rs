@@ -65,6 +65,7 @@ pub(crate) fn target_dir(scratch: &Path) -> PathBuf {
 
 fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
     let dir = lesson.dir_in(scratch);
+    let kprobes = doctor::kprobes_available();
     let mut ok = true;
 
     for (i, layer) in lesson.meta.layers.iter().enumerate() {
@@ -75,7 +76,8 @@ fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
             continue;
         }
         let run = run_lesson(scratch, lesson, &target_dir(scratch))?;
-        let as_documented = snapshot::matches(&lesson.snapshots(), &format!("layer-{k}"), &run.transcript);
+        let expected = snapshot::name_for(&lesson.snapshots(), &format!("layer-{k}"), "host", kprobes);
+        let as_documented = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
         let earlier = lesson.meta.layers[..i].iter().find(|l| run.transcript.contains(&l.symptom));
         let verdict = if !as_documented && !bless {
             "✗ differs from its snapshot (diff above)".to_string()
@@ -101,7 +103,8 @@ fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
     }
 
     let run = run_lesson(scratch, lesson, &target_dir(scratch))?;
-    let passes = snapshot::matches(&lesson.snapshots(), "fixed", &run.transcript);
+    let expected = snapshot::name_for(&lesson.snapshots(), "fixed", "host", kprobes);
+    let passes = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
     let fakes_fail = !run.transcript.contains("stopped  at") && run.transcript.contains("observed ");
     match (passes || bless, fakes_fail) {
         (true, true) => println!("  solution: ✓ passes"),
