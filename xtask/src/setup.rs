@@ -9,12 +9,21 @@ use anyhow::{bail, Result};
 
 use crate::doctor::{self, Status};
 
+/// The clang the snapshots were made with, where the archive has it (Debian 12
+/// does); otherwise the distribution's default clang.
+const PREFERRED_CLANG: [&str; 2] = ["clang-19", "llvm-19"];
+
+fn archive_has(package: &str) -> bool {
+    Command::new("apt-cache").args(["show", "--quiet=2", package]).output().is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
+}
+
 /// Debian and Ubuntu packages for each doctor finding that a package fixes.
-fn packages_for(finding: &str) -> &'static [&'static str] {
+fn packages_for(finding: &str) -> Vec<&'static str> {
     match finding {
-        "clang" => &["clang", "llvm"],
-        "libraries" => &["pkg-config", "libelf-dev", "zlib1g-dev"],
-        _ => &[],
+        "clang" if archive_has(PREFERRED_CLANG[0]) => PREFERRED_CLANG.to_vec(),
+        "clang" => vec!["clang", "llvm"],
+        "libraries" => vec!["pkg-config", "libelf-dev", "zlib1g-dev"],
+        _ => vec![],
     }
 }
 
@@ -23,7 +32,7 @@ pub fn setup(root: &Path, yes: bool) -> Result<ExitCode> {
     let mut packages: Vec<&str> = findings
         .iter()
         .filter(|f| f.status == Status::Problem)
-        .flat_map(|f| packages_for(f.name).iter().copied())
+        .flat_map(|f| packages_for(f.name))
         .collect();
     packages.dedup();
 
