@@ -1,0 +1,13 @@
+// BPF_CORE_READ records a relocation, which needs debug information.
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+SEC("raw_tp/sys_enter")
+int read_pid(void *ctx)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	return BPF_CORE_READ(task, pid) < 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

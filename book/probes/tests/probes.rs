@@ -1,0 +1,30 @@
+//! Every probe still fails exactly as its snapshot says, and every snapshot has a probe.
+//! The kernel probes load BPF programs, so this test needs root.
+
+use std::os::unix::fs::MetadataExt;
+use std::process::Command;
+
+fn probes(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_probes")).args(args).output().expect("running probes");
+    String::from_utf8(output.stdout).expect("transcripts are UTF-8")
+}
+
+#[test]
+fn every_probe_matches_its_snapshot() {
+    let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    assert!(root, "the probes load BPF programs: run this test as root");
+
+    let names: Vec<String> = probes(&["list"]).lines().map(String::from).collect();
+    for name in &names {
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(name.as_str(), probes(&[name]));
+        });
+    }
+
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots");
+    for entry in std::fs::read_dir(folder).expect("the snapshots folder") {
+        let file = entry.unwrap().file_name().into_string().unwrap();
+        let stem = file.strip_suffix(".snap").unwrap_or(&file);
+        assert!(names.iter().any(|n| n == stem), "{file} belongs to no probe");
+    }
+}
