@@ -22,6 +22,11 @@ pub use workbook::{Lesson, Snapshot, Workbook};
 /// Everything wrong with the book's sources, one line each, `file:line: what`.
 pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
     let src = workbook.src_dir();
+    let lessons = workbook.lessons()?;
+    let mut reproduced: Vec<String> = workbook.probe_snapshots()?.into_iter().map(|s| s.transcript).collect();
+    for lesson in &lessons {
+        reproduced.extend(lesson.snapshots()?.into_iter().map(|s| s.transcript));
+    }
     let mut problems = Vec::new();
     for chapter in markdown_files(&src)? {
         let text = std::fs::read_to_string(&chapter).with_context(|| format!("reading {}", chapter.display()))?;
@@ -29,10 +34,19 @@ pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
         for problem in includes::check(&text, dir) {
             problems.push(format!("{}:{}: {}", shown(workbook, &chapter), problem.line, problem.message));
         }
+        let is_lesson = lessons.iter().any(|l| src.join(l.chapter_file()) == chapter);
+        if !is_lesson {
+            for quote in quotes::unverified(&text, &reproduced) {
+                problems.push(format!(
+                    "{}: quotes `{quote}` as a message, but no lesson or probe snapshot contains it",
+                    shown(workbook, &chapter)
+                ));
+            }
+        }
     }
 
     let summary = std::fs::read_to_string(src.join("SUMMARY.md")).context("reading book/src/SUMMARY.md")?;
-    for lesson in workbook.lessons()? {
+    for lesson in &lessons {
         let chapter = src.join(lesson.chapter_file());
         let where_ = shown(workbook, &chapter);
         let Ok(text) = std::fs::read_to_string(&chapter) else {

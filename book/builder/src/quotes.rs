@@ -1,6 +1,6 @@
-//! A lesson chapter may quote an error message in its prose only if the
-//! lesson's snapshots, which `cargo xtask verify` reproduces on a real kernel,
-//! contain it word for word.
+//! The book may quote an error message in its prose only if a snapshot the
+//! tests reproduce contains it word for word: a lesson's (`cargo xtask verify`
+//! runs them on a real kernel) or a probe's (`book/probes`).
 
 use std::sync::LazyLock;
 

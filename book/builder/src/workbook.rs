@@ -83,9 +83,22 @@ impl Lesson {
     }
 
     pub fn snapshots(&self) -> Result<Vec<Snapshot>> {
-        let folder = self.dir.join("snapshots");
+        snapshots_in(&self.dir.join("snapshots"))
+    }
+}
+
+impl Workbook {
+    /// The transcripts of `book/probes`, which reproduce what the book quotes outside the lessons.
+    pub fn probe_snapshots(&self) -> Result<Vec<Snapshot>> {
+        snapshots_in(&self.book_dir().join("probes/snapshots"))
+    }
+}
+
+/// Every `*.snap` in `folder`, by name; none when there is no such folder.
+fn snapshots_in(folder: &Path) -> Result<Vec<Snapshot>> {
+    {
         let mut snapshots = Vec::new();
-        let Ok(entries) = std::fs::read_dir(&folder) else { return Ok(snapshots) };
+        let Ok(entries) = std::fs::read_dir(folder) else { return Ok(snapshots) };
         for entry in entries {
             let path = entry?.path();
             let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap")) else {
