@@ -225,10 +225,11 @@ pub fn list(root: &Path, json: bool) -> Result<ExitCode> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const GOOD: &str = r#"
+    /// A minimal valid lesson.toml: one layer whose fix turns `a` into `b` in src/main.rs.
+    pub(crate) const GOOD: &str = r#"
 title = "T"
 [needs]
 root = true

@@ -381,26 +381,10 @@ mod tests {
 
     #[test]
     fn only_untouched_starting_files_lead_to_the_solution() {
-        let meta = crate::lessons::parse_meta(
-            r#"
-title = "T"
-[needs]
-root = true
-btf = true
-tracefs = false
-kprobes = false
-min_kernel = "5.8"
-[[layer]]
-name = "one"
-symptom = "s"
-hint = "h"
-[[layer.fix]]
-file = "build.rs"
-find = "-O2"
-replace = "-g -O2"
-"#,
-        )
-        .unwrap();
+        let toml = crate::lessons::tests::GOOD.replace("src/main.rs", "build.rs");
+        let toml = toml.replace("find = \"a\"", "find = \"-O2\"").replace("replace = \"b\"", "replace = \"-g -O2\"");
+        let meta = crate::lessons::parse_meta(&toml).unwrap();
+        assert_eq!(meta.layers[0].fix[0].replace, "-g -O2");
         let files = |build: &str| -> Files {
             [("build.rs", build), ("src/main.rs", "fn main() {}")].map(|(p, c)| (PathBuf::from(p), c.as_bytes().to_vec())).into()
         };
