@@ -1,28 +1,14 @@
 //! The workbook's checker: `cargo xtask <command>`.
 
-mod book;
-mod cargo;
-mod check;
-mod compatibility;
-mod doctor;
-mod interrupt;
-mod json;
-mod kernels;
-mod lessons;
-mod lock;
-mod matrix;
-mod object;
-mod output;
-mod progress;
-mod reset;
-mod runner;
-mod setup;
-mod snapshot;
-mod solution;
-mod verify;
-mod vm;
-mod vmlinux;
-mod watch;
+mod commands;
+mod machine;
+mod report;
+mod workbook;
+
+use commands::{book, check, matrix, reset, setup, solution, verify, vmlinux, watch};
+use machine::{host, interrupt, kernels};
+use report::{json, terminal};
+use workbook::lessons;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -216,7 +202,7 @@ fn main() -> ExitCode {
         Command::Restore { lesson, from, yes } => reset::restore(&root, &lesson, from.as_deref(), yes),
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
         Command::Hint { lesson } => check::hint(&root, &lesson),
-        Command::Doctor { fix, json } => doctor::doctor(fix, json),
+        Command::Doctor { fix, json } => host::doctor(fix, json),
         Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
             matrix::verify(&root, &lessons, &kernels, bless, timings)
         }
@@ -241,7 +227,7 @@ fn main() -> ExitCode {
     if json {
         json::print(&json::ErrorReport::new(name, format!("{error:#}")));
     }
-    if error.downcast_ref::<UsageError>().is_some() || error.downcast_ref::<output::NotConfirmed>().is_some() {
+    if error.downcast_ref::<UsageError>().is_some() || error.downcast_ref::<terminal::NotConfirmed>().is_some() {
         eprintln!("error: {error}");
     } else {
         eprintln!("error: {error:#}");

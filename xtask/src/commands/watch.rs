@@ -14,10 +14,10 @@ use anstream::println;
 use anyhow::Result;
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use crate::interrupt::{self, Interrupted};
-use crate::lessons::{self, Lesson};
-use crate::output::{paint, DIM, WARN};
-use crate::reset::{self, Files};
+use crate::machine::interrupt::{self, Interrupted};
+use crate::workbook::lessons::{self, Lesson};
+use crate::report::terminal::{paint, DIM, WARN};
+use crate::commands::reset::{self, Files};
 
 /// Saves come in bursts (an editor writes a temp file, renames it, touches
 /// another); the check waits until the folder has been quiet this long.
@@ -170,7 +170,7 @@ fn run(root: &Path, lesson: &Lesson, terminal: bool, changed: Option<&str>) -> R
     if let Some(changed) = changed {
         println!("{}", paint(DIM, format!("changed: {changed}")));
     }
-    match crate::check::check_lesson(root, lesson, false, "watch") {
+    match crate::commands::check::check_lesson(root, lesson, false, "watch") {
         Ok(_) => Ok(true),
         Err(error) if error.downcast_ref::<Interrupted>().is_some() => Ok(false),
         Err(error) => {

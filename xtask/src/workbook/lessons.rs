@@ -9,9 +9,10 @@ use serde::Deserialize;
 
 use anstream::println;
 
-use crate::json::{LessonStatus, ListReport, Machine};
-use crate::output::{paint, BAD, DIM, GOOD, TITLE};
-use crate::{progress, UsageError};
+use crate::report::json::{LessonStatus, ListReport, Machine};
+use crate::report::terminal::{paint, BAD, DIM, GOOD, TITLE};
+use crate::workbook::progress;
+use crate::UsageError;
 
 /// `lesson.toml`: what a lesson is called, what it needs, and its layers.
 #[derive(Debug, Clone, Deserialize)]
@@ -78,7 +79,7 @@ pub struct Lesson {
 impl Layer {
     /// Why this layer cannot run on this machine, if it cannot.
     pub fn skip_reason(&self) -> Option<String> {
-        self.skip_reason_on(crate::doctor::kprobes_available())
+        self.skip_reason_on(crate::machine::host::kprobes_available())
     }
 
     /// Why this layer cannot run on a kernel with or without kprobes.
@@ -116,7 +117,7 @@ pub fn parse_meta(text: &str) -> Result<Meta> {
         }
     }
     for (kernel, notes) in &meta.kernel_notes {
-        crate::kernels::choice(kernel).map_err(|_| anyhow::anyhow!("kernel_notes names unknown kernel {kernel:?}"))?;
+        crate::machine::kernels::choice(kernel).map_err(|_| anyhow::anyhow!("kernel_notes names unknown kernel {kernel:?}"))?;
         for (state, note) in notes {
             let layer = state.strip_prefix("layer-").and_then(|k| k.parse::<usize>().ok());
             let known = state == "fixed" || layer.is_some_and(|k| (1..=meta.layers.len()).contains(&k));
@@ -197,7 +198,7 @@ pub fn list(root: &Path, json: bool) -> Result<ExitCode> {
         lessons.iter().map(|l| LessonStatus::new(l, records.get(&l.number))).collect();
     let report = ListReport::new(Machine::this(), statuses);
     if json {
-        crate::json::print(&report);
+        crate::report::json::print(&report);
         return Ok(ExitCode::SUCCESS);
     }
     let width = lessons.iter().map(|l| l.meta.title.chars().count()).max().unwrap_or(0);

@@ -10,9 +10,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anstream::println;
 use anyhow::{bail, Context, Result};
 
-use crate::lessons::{self, Lesson, Meta};
-use crate::output::{self, paint, DIM, TITLE, WARN};
-use crate::{lock, progress, UsageError};
+use crate::workbook::lessons::{self, Lesson, Meta};
+use crate::report::terminal::{self, paint, DIM, TITLE, WARN};
+use crate::machine::lock;
+use crate::workbook::progress;
+use crate::UsageError;
 
 /// A lesson's files: path inside the lesson folder → contents.
 pub type Files = BTreeMap<PathBuf, Vec<u8>>;
@@ -288,7 +290,7 @@ pub fn reset(root: &Path, wanted: Option<&str>, all: bool, yes: bool) -> Result<
         format!("reset these {} lessons to their starting files? Yours are saved first.", plans.len())
     };
     let again = if all { "reset --all --yes".to_string() } else { format!("reset {} --yes", plans[0].lesson.number) };
-    output::confirm(&question, yes, &format!("run `cargo xtask {again}` to reset without asking"))?;
+    terminal::confirm(&question, yes, &format!("run `cargo xtask {again}` to reset without asking"))?;
     for plan in &plans {
         let saved = replace(root, &plan.lesson, &plan.current, &plan.start.files, &plan.changed)?;
         progress::forget(root, &plan.lesson.number)?;
@@ -347,7 +349,7 @@ pub fn restore(root: &Path, wanted: &str, from: Option<&str>, yes: bool) -> Resu
         return Ok(ExitCode::SUCCESS);
     }
     println!("lesson {}: differs from {}/ in {}", lesson.number, chosen.display(), names(&changed));
-    output::confirm(
+    terminal::confirm(
         &format!("restore them from {}/? Your current files are saved first.", chosen.display()),
         yes,
         &format!("run `cargo xtask restore {} --yes` to restore without asking", lesson.number),
@@ -381,9 +383,9 @@ mod tests {
 
     #[test]
     fn only_untouched_starting_files_lead_to_the_solution() {
-        let toml = crate::lessons::tests::GOOD.replace("src/main.rs", "build.rs");
+        let toml = crate::workbook::lessons::tests::GOOD.replace("src/main.rs", "build.rs");
         let toml = toml.replace("find = \"a\"", "find = \"-O2\"").replace("replace = \"b\"", "replace = \"-g -O2\"");
-        let meta = crate::lessons::parse_meta(&toml).unwrap();
+        let meta = crate::workbook::lessons::parse_meta(&toml).unwrap();
         assert_eq!(meta.layers[0].fix[0].replace, "-g -O2");
         let files = |build: &str| -> Files {
             [("build.rs", build), ("src/main.rs", "fn main() {}")].map(|(p, c)| (PathBuf::from(p), c.as_bytes().to_vec())).into()

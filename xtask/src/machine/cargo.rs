@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::lessons::Lesson;
-use crate::{doctor, interrupt};
+use crate::workbook::lessons::Lesson;
+use crate::machine::host;
+use crate::machine::interrupt;
 
 pub enum Build {
     Built {
@@ -36,7 +37,7 @@ pub fn build(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Build> {
         .env("CARGO_TARGET_DIR", target_dir)
         // A build script's panic should not bury clang's diagnostics under a backtrace.
         .env("RUST_BACKTRACE", "0")
-        .env("CLANG", doctor::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()))
+        .env("CLANG", host::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

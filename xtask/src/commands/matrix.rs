@@ -14,12 +14,17 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::cargo::{self, Build};
-use crate::check::{self, Run};
-use crate::compatibility::{self, Cell, Mark};
-use crate::kernels::{self, Choice, Kernel};
-use crate::lessons::{self, Lesson, Needs};
-use crate::{doctor, runner, snapshot, verify, vm, UsageError};
+use crate::machine::cargo::{self, Build};
+use crate::commands::check::{self, Run};
+use crate::report::compatibility::{self, Cell, Mark};
+use crate::machine::kernels::{self, Choice, Kernel};
+use crate::workbook::lessons::{self, Lesson, Needs};
+use crate::machine::host;
+use crate::machine::runner;
+use crate::workbook::snapshot;
+use crate::commands::verify;
+use crate::machine::vm;
+use crate::UsageError;
 
 /// A kernel the matrix runs on.
 enum Target {
@@ -37,7 +42,7 @@ impl Target {
 
     fn kprobes(&self) -> bool {
         match self {
-            Target::Host => doctor::kprobes_available(),
+            Target::Host => host::kprobes_available(),
             Target::Vm(kernel) => kernel.kprobes(),
         }
     }
@@ -118,7 +123,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
     let problems = if uses_vm {
         vm::preflight()
     } else {
-        doctor::preflight(&Needs { root: false, btf: false, tracefs: false, kprobes: false, min_kernel: "0.0".into() })
+        host::preflight(&Needs { root: false, btf: false, tracefs: false, kprobes: false, min_kernel: "0.0".into() })
     };
     if !problems.is_empty() {
         eprintln!("the matrix cannot run on this machine yet:");
@@ -158,7 +163,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
 
     let booted = Instant::now();
     boot_all(&mut runs, &targets, &mut timing);
-    crate::interrupt::check()?;
+    crate::machine::interrupt::check()?;
     timing.boots_wall = booted.elapsed().as_secs_f64();
 
     let mut failed = 0;
@@ -214,7 +219,7 @@ fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut T
         std::fs::remove_dir_all(&kept)?;
     }
     let host = targets.iter().position(|t| matches!(t, Target::Host));
-    let host_blocked: Vec<String> = doctor::preflight(&lesson.meta.needs).iter().map(|f| f.detail.clone()).collect();
+    let host_blocked: Vec<String> = host::preflight(&lesson.meta.needs).iter().map(|f| f.detail.clone()).collect();
 
     let mut runs = LessonRuns { lesson: lesson.clone(), states: Vec::new(), outcomes: Vec::new(), problems: Vec::new() };
     let count = lesson.meta.layers.len();

@@ -6,8 +6,8 @@ use std::process::{Command, ExitCode};
 
 use anyhow::Result;
 
-use crate::lessons::Needs;
-use crate::output::{paint, BAD, GOOD, WARN};
+use crate::workbook::lessons::Needs;
+use crate::report::terminal::{paint, BAD, GOOD, WARN};
 
 pub const TRACEFS: &str = "/sys/kernel/tracing";
 pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
@@ -230,7 +230,7 @@ pub fn findings() -> Vec<Finding> {
         check_lockdown(),
     ];
     all.extend(check_container());
-    all.push(crate::vm::finding(host_blocked()));
+    all.push(crate::machine::vm::finding(host_blocked()));
     all
 }
 
@@ -288,7 +288,7 @@ pub fn doctor(fix: bool, json: bool) -> Result<ExitCode> {
     let findings = findings();
     let problems = findings.iter().filter(|f| f.status == Status::Problem).count();
     if json {
-        crate::json::print(&crate::json::DoctorReport::new(crate::json::Machine::this(), &findings));
+        crate::report::json::print(&crate::report::json::DoctorReport::new(crate::report::json::Machine::this(), &findings));
         return Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE });
     }
     for finding in &findings {

@@ -10,10 +10,10 @@ use anstyle::AnsiColor;
 use anyhow::Result;
 use similar::{ChangeTag, TextDiff};
 
-use crate::lessons::{self, Lesson};
-use crate::output::{self, paint, BAD, DIM, GOOD, TITLE};
-use crate::progress::{self, State};
-use crate::reset::{self, Files};
+use crate::workbook::lessons::{self, Lesson};
+use crate::report::terminal::{self, paint, BAD, DIM, GOOD, TITLE};
+use crate::workbook::progress::{self, State};
+use crate::commands::reset::{self, Files};
 
 pub fn solution(root: &Path, wanted: &str, apply: bool, yes: bool) -> Result<ExitCode> {
     let lesson = lessons::find(root, wanted)?;
@@ -39,7 +39,7 @@ pub fn solution(root: &Path, wanted: &str, apply: bool, yes: bool) -> Result<Exi
                 format!("run `cargo xtask solution {n} --yes` to see it anyway"),
             )
         };
-        output::confirm(&question, yes, &flag_hint)?;
+        terminal::confirm(&question, yes, &flag_hint)?;
     }
 
     for path in &changed {
@@ -50,7 +50,7 @@ pub fn solution(root: &Path, wanted: &str, apply: bool, yes: bool) -> Result<Exi
         return Ok(ExitCode::SUCCESS);
     }
     if passed {
-        output::confirm(
+        terminal::confirm(
             "write the solution over your files? Yours are saved first.",
             yes,
             &format!("run `cargo xtask solution {n} --apply --yes` to write it without asking"),
@@ -69,7 +69,7 @@ fn write_solution(
     solution: &Files,
     changed: &[std::path::PathBuf],
 ) -> Result<std::path::PathBuf> {
-    let _held = crate::lock::lesson(root, &lesson.number, "solution --apply")?;
+    let _held = crate::machine::lock::lesson(root, &lesson.number, "solution --apply")?;
     let saved = reset::backup(root, lesson, current)?;
     for path in changed {
         let target = lesson.dir.join(path);

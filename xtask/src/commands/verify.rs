@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
-use crate::check::run_lesson;
-use crate::lessons::{self, Edit, Layer, Lesson};
-use crate::{doctor, snapshot};
+use crate::commands::check::run_lesson;
+use crate::workbook::lessons::{self, Edit, Layer, Lesson};
+use crate::machine::host;
+use crate::workbook::snapshot;
 
 /// Folders of the workbook that a scratch copy leaves out.
 const NOT_COPIED: &[&str] = &["target", ".git", "book/build", ".progress.toml"];
@@ -22,7 +23,7 @@ pub fn verify(root: &Path, wanted: &[String], bless: bool) -> Result<ExitCode> {
         wanted.iter().map(|w| lessons::find(root, w)).collect::<Result<_>>()?
     };
     for lesson in &lessons {
-        let problems = doctor::preflight(&lesson.meta.needs);
+        let problems = host::preflight(&lesson.meta.needs);
         if !problems.is_empty() {
             eprintln!("lesson {} cannot run on this machine:", lesson.number);
             problems.iter().for_each(|p| eprintln!("{p}"));
@@ -65,7 +66,7 @@ pub(crate) fn target_dir(scratch: &Path) -> PathBuf {
 
 fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
     let dir = lesson.dir_in(scratch);
-    let kprobes = doctor::kprobes_available();
+    let kprobes = host::kprobes_available();
     let mut ok = true;
 
     for (i, layer) in lesson.meta.layers.iter().enumerate() {

@@ -6,13 +6,18 @@ use std::process::ExitCode;
 use anstream::println;
 use anyhow::{Context, Result};
 
-use crate::cargo::{self, Build};
-use crate::lessons::{self, Lesson, Meta};
-use crate::progress::{self, State};
-use crate::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
-use crate::output::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
-use crate::kernels::{self, Choice, Kernel};
-use crate::{doctor, lock, object, runner, snapshot, vm};
+use crate::machine::cargo::{self, Build};
+use crate::workbook::lessons::{self, Lesson, Meta};
+use crate::workbook::progress::{self, State};
+use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
+use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
+use crate::machine::kernels::{self, Choice, Kernel};
+use crate::machine::host;
+use crate::machine::lock;
+use crate::workbook::object;
+use crate::machine::runner;
+use crate::workbook::snapshot;
+use crate::machine::vm;
 
 /// One run of a lesson: its transcript and libbpf's full log.
 pub struct Run {
@@ -83,7 +88,7 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
 
 fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice: Choice) -> Result<ExitCode> {
     let problems = match choice {
-        Choice::Host => doctor::preflight(&lesson.meta.needs),
+        Choice::Host => host::preflight(&lesson.meta.needs),
         Choice::Debian(_) => vm::preflight(),
     };
     if !problems.is_empty() {
@@ -119,7 +124,7 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
     let _held = lock::lesson(root, &lesson.number, doing)?;
     let run = run_lesson_on(root, lesson, &root.join("target"), kernel.as_ref())?;
     if !json {
-        println!("{}", output::transcript(&run.transcript));
+        println!("{}", terminal::transcript(&run.transcript));
     }
     let log = log_path(root, &lesson.number);
     if let Some(parent) = log.parent() {
@@ -129,7 +134,7 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
     let shown_log = (!run.log.is_empty()).then(|| log.strip_prefix(root).unwrap_or(&log).display().to_string());
 
     // On a mismatch insta prints the diff against the fixed transcript (not under --json).
-    let kprobes = kernel.as_ref().map_or_else(doctor::kprobes_available, |k| k.kprobes());
+    let kprobes = kernel.as_ref().map_or_else(host::kprobes_available, |k| k.kprobes());
     let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name(), kprobes);
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
     let layer = current_layer(&lesson.meta, &run.transcript);

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::doctor::{Finding, Status};
-use crate::kernels::Kernel;
-use crate::lessons::Needs;
-use crate::runner::{self, Output};
+use crate::machine::host::{Finding, Status};
+use crate::machine::kernels::Kernel;
+use crate::workbook::lessons::Needs;
+use crate::machine::runner::{self, Output};
 
 pub const QEMU: &str = "qemu-system-x86_64";
 /// The guest gets this long without a word before it counts as hung: a boot
@@ -73,7 +73,7 @@ pub fn problems() -> Vec<String> {
 
 /// The fix for [`problems`] as one command.
 pub fn install_hint() -> String {
-    let sudo = if crate::doctor::is_root() { "" } else { "sudo " };
+    let sudo = if crate::machine::host::is_root() { "" } else { "sudo " };
     format!("{sudo}apt-get install qemu-system-x86 busybox-static")
 }
 
@@ -102,7 +102,7 @@ pub fn finding(host_blocked: Option<&str>) -> Finding {
 /// the build's needs, and qemu's.
 pub fn preflight() -> Vec<Finding> {
     let build_only = Needs { root: false, btf: false, tracefs: false, kprobes: false, min_kernel: "0.0".into() };
-    let mut found = crate::doctor::preflight(&build_only);
+    let mut found = crate::machine::host::preflight(&build_only);
     found.extend(problems().into_iter().map(|p| Finding { name: "vm", status: Status::Problem, detail: p, fix: Some(install_hint()) }));
     found
 }
@@ -158,7 +158,7 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
     if !problems.is_empty() {
         bail!("cannot boot a VM here: {}; fix: {}", problems.join("; "), install_hint());
     }
-    crate::interrupt::check()?;
+    crate::machine::interrupt::check()?;
     if work.exists() {
         std::fs::remove_dir_all(work)?;
     }
@@ -201,10 +201,10 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
         if size != heard {
             (heard, last_heard) = (size, Instant::now());
         }
-        if crate::interrupt::requested() {
+        if crate::machine::interrupt::requested() {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(crate::interrupt::Interrupted.into());
+            return Err(crate::machine::interrupt::Interrupted.into());
         }
         if last_heard.elapsed() > silence_limit() {
             hung = true;

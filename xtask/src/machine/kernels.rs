@@ -427,7 +427,7 @@ impl Apt {
             command.arg("-o").arg(option(name, &value));
         }
         command.args(["-o", "Acquire::Languages=none", "-o", "APT::Architectures=amd64", "-q"]);
-        if crate::doctor::is_root() {
+        if crate::machine::host::is_root() {
             // apt drops to the _apt user for downloads, who cannot write to this user's cache.
             command.args(["-o", "APT::Sandbox::User=root"]);
         }

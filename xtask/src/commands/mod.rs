@@ -1,0 +1,11 @@
+//! One module per subcommand, each a short composition of the layers below (report, workbook, machine).
+
+pub mod book;
+pub mod check;
+pub mod matrix;
+pub mod reset;
+pub mod setup;
+pub mod solution;
+pub mod verify;
+pub mod vmlinux;
+pub mod watch;
