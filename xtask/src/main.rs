@@ -5,10 +5,9 @@ mod machine;
 mod report;
 mod workbook;
 
-use commands::{book, check, matrix, reset, setup, solution, verify, vmlinux, watch};
-use machine::{host, interrupt, kernels};
+use commands::{book, check, doctor, hint, list, matrix, reset, setup, solution, verify, vmlinux, watch};
+use machine::{interrupt, kernels};
 use report::{json, terminal};
-use workbook::lessons;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -195,14 +194,14 @@ fn main() -> ExitCode {
     let name = command_name(&command);
     let root = root();
     let outcome = match command {
-        Command::List { json } => lessons::list(&root, json),
+        Command::List { json } => list::list(&root, json),
         Command::Check { lesson, json, kernel } => check::check(&root, &lesson, json, kernel.as_deref()),
         Command::Watch { lesson, poll } => watch::watch(&root, &lesson, poll),
         Command::Reset { lesson, all, yes } => reset::reset(&root, lesson.as_deref(), all, yes),
         Command::Restore { lesson, from, yes } => reset::restore(&root, &lesson, from.as_deref(), yes),
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
-        Command::Hint { lesson } => check::hint(&root, &lesson),
-        Command::Doctor { fix, json } => host::doctor(fix, json),
+        Command::Hint { lesson } => hint::hint(&root, &lesson),
+        Command::Doctor { fix, json } => doctor::doctor(fix, json),
         Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
             matrix::verify(&root, &lessons, &kernels, bless, timings)
         }

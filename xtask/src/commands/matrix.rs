@@ -15,14 +15,14 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::machine::cargo::{self, Build};
-use crate::commands::check::{self, Run};
+use crate::workbook::run::{self, Run};
 use crate::report::compatibility::{self, Cell, Mark};
 use crate::machine::kernels::{self, Choice, Kernel};
-use crate::workbook::lessons::{self, Lesson, Needs};
+use crate::workbook::lessons::{self, Lesson};
 use crate::machine::host;
 use crate::machine::runner;
 use crate::workbook::snapshot;
-use crate::commands::verify;
+use crate::workbook::scratch;
 use crate::machine::vm;
 use crate::UsageError;
 
@@ -123,7 +123,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
     let problems = if uses_vm {
         vm::preflight()
     } else {
-        host::preflight(&Needs { root: false, btf: false, tracefs: false, kprobes: false, min_kernel: "0.0".into() })
+        host::build_problems()
     };
     if !problems.is_empty() {
         eprintln!("the matrix cannot run on this machine yet:");
@@ -210,16 +210,16 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
 /// Builds every state of a lesson in a scratch copy, layer fixes applied one
 /// by one, and runs each on this machine right after its build.
 fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut Timings) -> Result<LessonRuns> {
-    let scratch = verify::scratch_copy(root, lesson)?;
+    let scratch = scratch::scratch_copy(root, lesson)?;
     let dir = lesson.dir_in(&scratch);
     let scratch_lesson = Lesson { dir: dir.clone(), ..lesson.clone() };
-    let target_dir = verify::target_dir(&scratch);
+    let target_dir = scratch::target_dir(&scratch);
     let kept = root.join("target/xtask/matrix").join(&lesson.dir_name);
     if kept.exists() {
         std::fs::remove_dir_all(&kept)?;
     }
     let host = targets.iter().position(|t| matches!(t, Target::Host));
-    let host_blocked: Vec<String> = host::preflight(&lesson.meta.needs).iter().map(|f| f.detail.clone()).collect();
+    let host_blocked: Vec<String> = lesson.meta.needs.problems_here().iter().map(|f| f.detail.clone()).collect();
 
     let mut runs = LessonRuns { lesson: lesson.clone(), states: Vec::new(), outcomes: Vec::new(), problems: Vec::new() };
     let count = lesson.meta.layers.len();
@@ -253,7 +253,7 @@ fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut T
         runs.states.push(State { name, label, layer: layer.map(|_| k), artifact });
         runs.outcomes.push(outcomes);
         if let Some(layer) = layer {
-            verify::apply_fixes(&dir, k, layer)?;
+            scratch::apply_fixes(&dir, k, layer)?;
             if k == count {
                 runs.problems.extend(solution_mismatches(lesson, &dir)?);
             }
@@ -266,7 +266,7 @@ fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut T
 fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>> {
     let solution = lesson.dir.join("solution");
     let mut problems = Vec::new();
-    for file in verify::files_under(&solution)? {
+    for file in scratch::files_under(&solution)? {
         let relative = file.strip_prefix(&solution)?;
         if std::fs::read(&file)? != std::fs::read(fixed_dir.join(relative)).unwrap_or_default() {
             problems.push(format!("the layer fixes in lesson.toml do not produce solution/{}", relative.display()));
@@ -278,10 +278,10 @@ fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>>
 /// Builds the scratch copy as it stands, and keeps the binary and its object
 /// in `kept`: the next state's build overwrites both.
 fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) -> Result<Artifact> {
-    match cargo::build(scratch, lesson, target_dir)? {
+    match cargo::build(scratch, &lesson.package, &lesson.dir, target_dir)? {
         Build::Failed { lines, output } => Ok(Artifact::Failed { transcript: lines.join("\n"), log: output }),
         Build::Built { binary, object } => {
-            let compile = check::compile_line(object.as_deref())?;
+            let compile = run::compile_line(object.as_deref())?;
             std::fs::create_dir_all(kept)?;
             let copy = kept.join(binary.file_name().context("a binary without a name")?);
             std::fs::copy(&binary, &copy)?;

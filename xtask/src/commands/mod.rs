@@ -2,6 +2,9 @@
 
 pub mod book;
 pub mod check;
+pub mod doctor;
+pub mod hint;
+pub mod list;
 pub mod matrix;
 pub mod reset;
 pub mod setup;

@@ -28,7 +28,7 @@ fn packages_for(finding: &str) -> Vec<&'static str> {
 }
 
 pub fn setup(root: &Path, yes: bool) -> Result<ExitCode> {
-    let findings = host::findings();
+    let findings = crate::machine::findings();
     let mut packages: Vec<&str> = findings
         .iter()
         .filter(|f| f.status == Status::Problem)

@@ -20,7 +20,6 @@ use anyhow::{bail, Context, Result};
 
 use crate::machine::host::{Finding, Status};
 use crate::machine::kernels::Kernel;
-use crate::workbook::lessons::Needs;
 use crate::machine::runner::{self, Output};
 
 pub const QEMU: &str = "qemu-system-x86_64";
@@ -101,8 +100,7 @@ pub fn finding(host_blocked: Option<&str>) -> Finding {
 /// What keeps `check --kernel` from running here, as doctor findings:
 /// the build's needs, and qemu's.
 pub fn preflight() -> Vec<Finding> {
-    let build_only = Needs { root: false, btf: false, tracefs: false, kprobes: false, min_kernel: "0.0".into() };
-    let mut found = crate::machine::host::preflight(&build_only);
+    let mut found = crate::machine::host::build_problems();
     found.extend(problems().into_iter().map(|p| Finding { name: "vm", status: Status::Problem, detail: p, fix: Some(install_hint()) }));
     found
 }

@@ -159,7 +159,7 @@ fn notes(lesson: &Lesson) -> Vec<Note> {
 
 /// FNV-1a over the lesson's files (names and contents), all but its README.
 pub fn fingerprint(dir: &Path) -> Result<String> {
-    let mut files = crate::commands::verify::files_under(dir)?;
+    let mut files = crate::workbook::scratch::files_under(dir)?;
     files.sort();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for file in files {

@@ -3,4 +3,6 @@
 pub mod lessons;
 pub mod object;
 pub mod progress;
+pub mod run;
+pub mod scratch;
 pub mod snapshot;
