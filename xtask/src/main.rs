@@ -1,18 +1,27 @@
 //! The workbook's checker: `cargo xtask <command>`.
+//!
+//! Layers, each importing only from the ones below it (the `layers` test checks this):
+//! - `commands/`: one file per subcommand, a short composition of the layers below;
+//! - `report/`: terminal text, `--json` objects and the compatibility record;
+//! - `workbook/`: lessons, progress, snapshots, scratch copies, lesson runs; may use `machine/`;
+//! - `machine/`: this machine's facts, cargo, the runner, kernels, the VM, locks; knows nothing of lessons;
+//! - `usage_error`: bad input from the user, which any layer may report.
 
 mod commands;
 mod machine;
 mod report;
+mod usage_error;
 mod workbook;
 
-use commands::{book, check, doctor, hint, list, matrix, reset, setup, solution, verify, vmlinux, watch};
-use machine::{interrupt, kernels};
-use report::{json, terminal};
-
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, setup, solution, verify, vmlinux, watch};
+use machine::interrupt;
+use report::{json, terminal};
+use usage_error::UsageError;
+use workbook::root;
 
 #[derive(Parser)]
 #[command(
@@ -145,28 +154,6 @@ enum Command {
     },
 }
 
-/// Bad input from the user: reported in one line, exit code 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-/// The workbook's top folder (`WORKBOOK_ROOT` points the checker at a copy, for its own tests).
-pub fn root() -> PathBuf {
-    if let Some(copy) = std::env::var_os("WORKBOOK_ROOT").filter(|r| !r.is_empty()) {
-        return PathBuf::from(copy);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives inside the workbook")
-        .to_path_buf()
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -198,7 +185,7 @@ fn main() -> ExitCode {
         Command::Check { lesson, json, kernel } => check::check(&root, &lesson, json, kernel.as_deref()),
         Command::Watch { lesson, poll } => watch::watch(&root, &lesson, poll),
         Command::Reset { lesson, all, yes } => reset::reset(&root, lesson.as_deref(), all, yes),
-        Command::Restore { lesson, from, yes } => reset::restore(&root, &lesson, from.as_deref(), yes),
+        Command::Restore { lesson, from, yes } => restore::restore(&root, &lesson, from.as_deref(), yes),
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
         Command::Hint { lesson } => hint::hint(&root, &lesson),
         Command::Doctor { fix, json } => doctor::doctor(fix, json),
@@ -207,7 +194,7 @@ fn main() -> ExitCode {
         }
         Command::Verify { timings: true, .. } => Err(UsageError("--timings goes with --kernels".into()).into()),
         Command::Verify { lessons, bless, .. } => verify::verify(&root, &lessons, bless),
-        Command::Kernels { list } => kernels::command(list),
+        Command::Kernels { list } => kernels::kernels(list),
         Command::Vmlinux => vmlinux::regenerate(&root),
         Command::Book { serve, port, open, test } => book::book(&root, serve, port, open, test),
         Command::Setup { yes } => setup::setup(&root, yes),

@@ -24,7 +24,7 @@ use crate::machine::runner;
 use crate::workbook::snapshot;
 use crate::workbook::scratch;
 use crate::machine::vm;
-use crate::UsageError;
+use crate::usage_error::UsageError;
 
 /// A kernel the matrix runs on.
 enum Target {
@@ -377,7 +377,7 @@ fn boot_all(runs: &mut [LessonRuns], targets: &[Target], timing: &mut Timings) {
                         _ => None,
                     })
                     .collect();
-                let work = crate::root()
+                let work = crate::workbook::root()
                     .join("target/xtask/matrix/vm")
                     .join(format!("{}-{}", kernel.series.name, lesson_runs.lesson.number));
                 let boot = vm::boot(kernel, &jobs, &work);
@@ -475,10 +475,10 @@ fn judge_lesson(runs: &LessonRuns, targets: &[Target], bless: bool) -> Result<Ve
 
 /// Keeps the full transcript and libbpf log of a run that went wrong.
 fn save_log(lesson: &Lesson, state: &State, kernel: &str, run: &Run) {
-    let path = crate::root().join("target/xtask/matrix/logs").join(format!("{}-{}@{kernel}.log", lesson.number, state.name));
+    let path = crate::workbook::root().join("target/xtask/matrix/logs").join(format!("{}-{}@{kernel}.log", lesson.number, state.name));
     let text = format!("{}\n\n--- libbpf log ---\n{}", run.transcript, run.log);
     if std::fs::create_dir_all(path.parent().expect("a parent")).is_ok() && std::fs::write(&path, text).is_ok() {
-        println!("    transcript and libbpf log: {}", path.strip_prefix(crate::root()).unwrap_or(&path).display());
+        println!("    transcript and libbpf log: {}", path.strip_prefix(crate::workbook::root()).unwrap_or(&path).display());
     }
 }
 
@@ -655,7 +655,7 @@ mod tests {
 
     /// Lesson 01 with its snapshots in a scratch folder holding only `snapshots`.
     fn lesson_with(snapshots: &[(&str, &str)], notes: &[(&str, &str)]) -> (Lesson, State) {
-        let mut lesson = lessons::find(&crate::root(), "01").unwrap();
+        let mut lesson = lessons::find(&crate::workbook::root(), "01").unwrap();
         let dir = std::env::temp_dir().join(format!("xtask-judge-{}-{}", std::process::id(), snapshots.len() + notes.len()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("snapshots")).unwrap();

@@ -116,10 +116,11 @@ pub fn offer(number: &str) -> String {
 }
 
 /// Runs one lesson binary on `kernel` and returns what it printed; a guest
-/// that hangs or crashes is an error that says so.
-pub fn run_one(kernel: &Kernel, binary: &Path, object: Option<&Path>) -> Result<Output> {
+/// that hangs or crashes is an error that says so. The guest's files go under
+/// the workbook's `root`.
+pub fn run_one(root: &Path, kernel: &Kernel, binary: &Path, object: Option<&Path>) -> Result<Output> {
     let files = object.map(|o| vec![(o.to_path_buf(), o.to_path_buf())]).unwrap_or_default();
-    let work = crate::root().join("target/workbook/vm").join(kernel.series.name);
+    let work = root.join("target/workbook/vm").join(kernel.series.name);
     eprintln!("booting {} under qemu (about 10 s)", kernel.describe());
     let boot = boot(kernel, &[Job { binary: binary.to_path_buf(), files }], &work)?;
     if let Some(failure) = boot.failure {

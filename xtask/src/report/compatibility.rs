@@ -290,7 +290,7 @@ mod tests {
     use super::*;
 
     fn recorded() -> Results {
-        let root = crate::root();
+        let root = crate::workbook::root();
         let text = std::fs::read_to_string(root.join(RESULTS))
             .unwrap_or_else(|_| panic!("{RESULTS} is missing: run `cargo xtask verify --kernels all`"));
         serde_json::from_str(&text).expect("the record parses")
@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn the_compatibility_page_is_current() {
-        let problems = staleness(&crate::root(), &recorded()).unwrap();
+        let problems = staleness(&crate::workbook::root(), &recorded()).unwrap();
         assert!(
             problems.is_empty(),
             "the compatibility page is stale; run `cargo xtask verify --kernels all` and commit {PAGE} and {RESULTS}:\n{}",
@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn staleness_notices_a_changed_lesson_a_missing_cell_and_an_edited_page() {
-        let root = crate::root();
+        let root = crate::workbook::root();
         let mut changed = recorded();
         changed.lessons[0].fingerprint = "0000000000000000".to_string();
         let problems = staleness(&root, &changed).unwrap();

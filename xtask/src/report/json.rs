@@ -206,7 +206,7 @@ mod tests {
     }
 
     fn lesson() -> Lesson {
-        crate::workbook::lessons::find(&crate::root(), "01").unwrap()
+        crate::workbook::lessons::find(&crate::workbook::root(), "01").unwrap()
     }
 
     #[test]

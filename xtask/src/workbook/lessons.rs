@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::machine::host::{self, Finding, Status};
 use crate::machine::kernels;
-use crate::UsageError;
+use crate::usage_error::UsageError;
 
 /// `lesson.toml`: what a lesson is called, what it needs, and its layers.
 #[derive(Debug, Clone, Deserialize)]
@@ -259,7 +259,7 @@ replace = "b"
 
     #[test]
     fn finds_lessons_by_number_or_slug_and_rejects_the_rest() {
-        let root = crate::root();
+        let root = crate::workbook::root();
         assert_eq!(find(&root, "1").unwrap().dir_name, "01-open-fails");
         assert_eq!(find(&root, "01").unwrap().package, "open-fails");
         assert_eq!(find(&root, "open-fails").unwrap().number, "01");

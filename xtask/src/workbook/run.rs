@@ -40,7 +40,7 @@ pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Op
             let compile = compile_line(object.as_deref())?;
             let output = match kernel {
                 None => runner::run_privileged(&binary)?,
-                Some(kernel) => vm::run_one(kernel, &binary, object.as_deref())?,
+                Some(kernel) => vm::run_one(root, kernel, &binary, object.as_deref())?,
             };
             let mut lines = vec![compile];
             lines.extend(output.transcript_lines());
@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn finds_the_layer_and_stage_from_a_transcript() {
-        let lesson = crate::workbook::lessons::find(&crate::root(), "01").unwrap();
+        let lesson = crate::workbook::lessons::find(&crate::workbook::root(), "01").unwrap();
         let silenced = "open     FAILED  ENOENT (No such file or directory)\n         (libbpf logged nothing)\nstopped  at open";
         assert_eq!(current_layer(&lesson.meta, silenced), Some(1));
         assert_eq!(stopped_at(silenced), Some("open"));
