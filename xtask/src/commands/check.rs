@@ -6,17 +6,17 @@ use std::process::ExitCode;
 use anstream::println;
 use anyhow::Result;
 
-use crate::workbook::lessons::{self, Lesson};
-use crate::workbook::progress::{self, State};
-use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
-use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
-use crate::machine::kernels::{self, Choice};
 use crate::machine::host;
+use crate::machine::kernels::{self, Choice};
 use crate::machine::lock;
 use crate::machine::runner;
+use crate::machine::vm;
+use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
+use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
+use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::progress::{self, State};
 use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
 use crate::workbook::snapshot;
-use crate::machine::vm;
 
 /// `kernel`: run on this one under qemu (`5.10`, `6.1`, `6.12`) instead of the host's.
 pub fn check(root: &Path, wanted: &str, json: bool, kernel: Option<&str>) -> Result<ExitCode> {

@@ -15,16 +15,16 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::machine::cargo::{self, Build};
-use crate::workbook::run::{self, Run};
-use crate::report::compatibility::{self, Cell, Mark};
-use crate::machine::kernels::{self, Choice, Kernel};
-use crate::workbook::lessons::{self, Lesson};
 use crate::machine::host;
+use crate::machine::kernels::{self, Choice, Kernel};
 use crate::machine::runner;
-use crate::workbook::snapshot;
-use crate::workbook::scratch;
 use crate::machine::vm;
+use crate::report::compatibility::{self, Cell, Mark};
 use crate::usage_error::UsageError;
+use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::run::{self, Run};
+use crate::workbook::scratch;
+use crate::workbook::snapshot;
 
 /// A kernel the matrix runs on.
 enum Target {

@@ -7,10 +7,10 @@ use anstream::println;
 use anyhow::Result;
 
 use crate::report::terminal::{self, paint, DIM, TITLE, WARN};
+use crate::usage_error::UsageError;
 use crate::workbook::files::{current_files, differing, names, replace, starting_files, Files, Start};
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::progress;
-use crate::usage_error::UsageError;
 
 /// One lesson's planned reset.
 struct Plan {

@@ -7,9 +7,9 @@ use anstream::println;
 use anyhow::Result;
 
 use crate::report::terminal::{self, paint, TITLE};
+use crate::usage_error::UsageError;
 use crate::workbook::files::{backups_of, collect_all, current_files, differing, names, replace, Files, BACKUPS};
 use crate::workbook::lessons;
-use crate::usage_error::UsageError;
 
 /// `cargo xtask restore NN [--from BACKUP]`: the learner's files back from a backup.
 pub fn restore(root: &Path, wanted: &str, from: Option<&str>, yes: bool) -> Result<ExitCode> {

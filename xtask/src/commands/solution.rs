@@ -10,10 +10,10 @@ use anstyle::AnsiColor;
 use anyhow::Result;
 use similar::{ChangeTag, TextDiff};
 
-use crate::workbook::lessons::{self, Lesson};
 use crate::report::terminal::{self, paint, BAD, DIM, GOOD, TITLE};
-use crate::workbook::progress::{self, State};
 use crate::workbook::files::{self, Files};
+use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::progress::{self, State};
 
 pub fn solution(root: &Path, wanted: &str, apply: bool, yes: bool) -> Result<ExitCode> {
     let lesson = lessons::find(root, wanted)?;

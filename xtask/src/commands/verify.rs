@@ -8,10 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::workbook::run::run_lesson;
-use crate::workbook::lessons::{self, Lesson};
-use crate::workbook::scratch::{apply_fixes, files_under, scratch_copy, target_dir};
 use crate::machine::host;
+use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::run::run_lesson;
+use crate::workbook::scratch::{apply_fixes, files_under, scratch_copy, target_dir};
 use crate::workbook::snapshot;
 
 

@@ -15,9 +15,9 @@ use anyhow::Result;
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::machine::interrupt::{self, Interrupted};
-use crate::workbook::lessons::{self, Lesson};
 use crate::report::terminal::{paint, DIM, WARN};
 use crate::workbook::files::{self, Files};
+use crate::workbook::lessons::{self, Lesson};
 
 /// Saves come in bursts (an editor writes a temp file, renames it, touches
 /// another); the check waits until the folder has been quiet this long.
