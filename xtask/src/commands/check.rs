@@ -13,6 +13,7 @@ use crate::machine::runner;
 use crate::machine::vm;
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
+use crate::workbook::kernel_lock;
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::progress::{self, State};
 use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
@@ -56,7 +57,7 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
     }
     let kernel = match choice {
         Choice::Host => None,
-        Choice::Debian(series) => Some(kernels::ensure(series)?),
+        Choice::Debian(series) => Some(kernels::ensure(series, &kernel_lock::pin(root, series)?)?),
     };
 
     if !json {

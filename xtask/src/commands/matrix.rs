@@ -2,7 +2,8 @@
 //! and its solution are built once, on this machine, and the same binaries run
 //! on every chosen kernel: the host's own, and Debian's under qemu. Each run
 //! is judged against the lesson's snapshot for that kernel, the outcomes are
-//! printed as a table, and the book's compatibility page is rewritten.
+//! printed as a table, and checked against the book's compatibility page,
+//! which only `--bless` rewrites.
 //!
 //! One boot per kernel runs every lesson's states in turn (a boot costs 5 to
 //! 10 s under TCG), and the kernels boot side by side, one per CPU. What a
@@ -23,6 +24,7 @@ use crate::machine::runner;
 use crate::machine::vm;
 use crate::report::compatibility::{self, Cell, Mark};
 use crate::usage_error::UsageError;
+use crate::workbook::kernel_lock;
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::run::{self, Run};
 use crate::workbook::scratch;
@@ -137,7 +139,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
     for choice in &choices {
         match choice {
             Choice::Host => targets.push(Target::Host),
-            Choice::Debian(series) => match kernels::ensure(series) {
+            Choice::Debian(series) => match kernel_lock::pin(root, series).and_then(|pin| kernels::ensure(series, &pin)) {
                 Ok(kernel) => targets.push(Target::Vm(kernel)),
                 Err(error) => {
                     eprintln!("error: {error:#}");
@@ -191,22 +193,36 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
         })
         .collect();
     let kernel_rows: Vec<(String, String)> = targets.iter().map(|t| (t.name().to_string(), t.describe())).collect();
-    let page = compatibility::record(root, &kernel_rows, &record)?;
-
-    let gaps = compatibility::staleness(root, &compatibility::load(root).unwrap_or_default())?;
+    let measured = compatibility::merge(root, &kernel_rows, &record)?;
+    let recorded = compatibility::load(root).unwrap_or_default();
+    let page = format!("{} and {}", compatibility::RESULTS, compatibility::PAGE);
+    let mut stale = false;
+    let verdict = if bless {
+        compatibility::write(root, &measured)?;
+        format!("{page} rewritten")
+    } else {
+        let differences = compatibility::differences(&recorded, &measured);
+        if differences.is_empty() {
+            format!("{page} agree with this run")
+        } else {
+            stale = true;
+            println!("\n{page} do not say what this run measured:");
+            differences.iter().for_each(|d| println!("  {d}"));
+            println!("if that is what the workbook should say now: cargo xtask verify --kernels all --bless, and commit both");
+            format!("{page} are stale")
+        }
+    };
+    let gaps = compatibility::staleness(root, if bless { &measured } else { &recorded })?;
     if !gaps.is_empty() {
         println!("\nthe compatibility page is not complete yet (a full run, --kernels all, fills it):");
         gaps.iter().for_each(|g| println!("  {g}"));
     }
     let passed = runs.len() - failed;
-    println!(
-        "\nverify --kernels: {passed} passed, {failed} failed; {} updated",
-        page.strip_prefix(root).unwrap_or(&page).display()
-    );
+    println!("\nverify --kernels: {passed} passed, {failed} failed; {verdict}");
     if timings {
         print_timings(&timing, started.elapsed().as_secs_f64());
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 && !stale { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Builds every state of a lesson in a scratch copy, layer fixes applied one
