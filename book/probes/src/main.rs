@@ -50,6 +50,7 @@ const PROBES: &[Probe] = &[
     Probe { name: "attach-twice", setup: None, run: attach_twice },
     Probe { name: "tracepoint-program-limit", setup: None, run: tracepoint_program_limit },
     Probe { name: "user-pointer-reads", setup: None, run: user_pointer_reads },
+    Probe { name: "kernel-read-under-lockdown", setup: None, run: |l| quoting_log(&["unknown func"], l, "core_read", "read_pid") },
     Probe { name: "pin-tracepoint-link", setup: Some(PRIVATE_BPFFS), run: |l| pin_tracepoint_link(l, Attach::Usual) },
     Probe { name: "pin-ioctl-attached-tracepoint", setup: Some(PRIVATE_BPFFS), run: |l| pin_tracepoint_link(l, Attach::Ioctl) },
 ];
