@@ -38,9 +38,11 @@ fn silence_limit() -> Duration {
 const MARK: &str = "====";
 
 /// One binary to run in the guest.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Job {
     pub binary: PathBuf,
+    /// Its command-line arguments.
+    pub args: Vec<String>,
     /// Files the binary opens at run time by their build-time path (a loader
     /// may open its `.bpf.o` from OUT_DIR): (copy on this machine, path in the guest).
     pub files: Vec<(PathBuf, PathBuf)>,
@@ -122,7 +124,7 @@ pub fn run_one(root: &Path, kernel: &Kernel, binary: &Path, object: Option<&Path
     let files = object.map(|o| vec![(o.to_path_buf(), o.to_path_buf())]).unwrap_or_default();
     let work = root.join("target/workbook/vm").join(kernel.series.name);
     eprintln!("booting {} under qemu (about 10 s)", kernel.describe());
-    let boot = boot(kernel, &[Job { binary: binary.to_path_buf(), files }], &work)?;
+    let boot = boot(kernel, &[Job { binary: binary.to_path_buf(), files, args: Vec::new() }], &work)?;
     if let Some(failure) = boot.failure {
         bail!("{failure}");
     }
@@ -153,6 +155,11 @@ fn has_interpreter(elf: &[u8]) -> bool {
 
 /// Boots `kernel` with `jobs`, keeping its files in `work` (emptied first).
 pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
+    boot_with(kernel, "", jobs, work)
+}
+
+/// [`boot`], with `parameters` added to the kernel's command line.
+pub fn boot_with(kernel: &Kernel, parameters: &str, jobs: &[Job], work: &Path) -> Result<Boot> {
     let problems = problems();
     if !problems.is_empty() {
         bail!("cannot boot a VM here: {}; fix: {}", problems.join("; "), install_hint());
@@ -176,7 +183,8 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
         .arg(&kernel.vmlinuz)
         .arg("-initrd")
         .arg(&initramfs)
-        .args(["-append", "console=ttyS0 panic=1 mitigations=off"])
+        .arg("-append")
+        .arg(format!("console=ttyS0 panic=1 mitigations=off {parameters}").trim_end())
         .arg("-serial")
         .arg(format!("file:{}", console.display()))
         .arg("-serial")
@@ -293,7 +301,7 @@ fn quoted(path: &Path) -> String {
 
 /// The init script: mount what libbpf needs, run each job with its output
 /// between markers on ttyS1, power off.
-fn init_script(jobs: &[(String, Vec<(String, PathBuf)>)], library_dirs: &BTreeSet<PathBuf>) -> String {
+fn init_script(jobs: &[(String, Vec<String>, Vec<(String, PathBuf)>)], library_dirs: &BTreeSet<PathBuf>) -> String {
     let dirs: Vec<String> = library_dirs.iter().map(|d| d.display().to_string()).collect();
     let mut script = format!(
         r#"#!/bin/busybox sh
@@ -305,20 +313,22 @@ mount -t sysfs sysfs /sys
 mount -t tracefs tracefs /sys/kernel/tracing
 echo "{MARK} guest $(uname -r) up {MARK}" > /dev/ttyS1
 
-# job N BINARY: run it, then send its stdout and stderr between markers.
+# job N BINARY ARGS...: run it, then send its stdout and stderr between markers.
 job() {{
+    n=$1
+    shift
     cd /tmp
-    timeout -s KILL {timeout} "$2" > /tmp/out 2> /tmp/err < /dev/null
+    timeout -s KILL {timeout} "$@" > /tmp/out 2> /tmp/err < /dev/null
     code=$?
     {{
-        echo "{MARK} job $1 transcript begin {MARK}"
+        echo "{MARK} job $n transcript begin {MARK}"
         head -c {transcript_limit} /tmp/out
         [ -n "$(head -c {transcript_limit} /tmp/out | tail -c 1)" ] && echo
-        echo "{MARK} job $1 transcript end (exit $code, $(wc -c < /tmp/out) bytes) {MARK}"
-        echo "{MARK} job $1 log begin {MARK}"
+        echo "{MARK} job $n transcript end (exit $code, $(wc -c < /tmp/out) bytes) {MARK}"
+        echo "{MARK} job $n log begin {MARK}"
         head -c {log_limit} /tmp/err
         [ -n "$(head -c {log_limit} /tmp/err | tail -c 1)" ] && echo
-        echo "{MARK} job $1 log end {MARK}"
+        echo "{MARK} job $n log end {MARK}"
     }} > /dev/ttyS1
 }}
 "#,
@@ -327,7 +337,7 @@ job() {{
         transcript_limit = TRANSCRIPT_LIMIT,
         log_limit = LOG_LIMIT,
     );
-    for (i, (binary, files)) in jobs.iter().enumerate() {
+    for (i, (binary, args, files)) in jobs.iter().enumerate() {
         let n = i + 1;
         for (copy, guest) in files {
             if let Some(parent) = guest.parent() {
@@ -335,7 +345,8 @@ job() {{
             }
             let _ = writeln!(script, "cp /jobs/{n}/{copy} {}", quoted(guest));
         }
-        let _ = writeln!(script, "job {n} /jobs/{n}/{binary}");
+        let args: String = args.iter().map(|a| format!(" {}", quoted(Path::new(a)))).collect();
+        let _ = writeln!(script, "job {n} /jobs/{n}/{binary}{args}");
     }
     let _ = writeln!(script, "echo \"{MARK} all jobs done {MARK}\" > /dev/ttyS1\npoweroff -f");
     script
@@ -389,7 +400,7 @@ fn write_initramfs(path: &Path, jobs: &[Job]) -> Result<()> {
             cpio.file(&dir.join(&stored), &std::fs::read(copy)?, false)?;
             files.push((stored, guest.clone()));
         }
-        described.push((name, files));
+        described.push((name, job.args.clone(), files));
     }
     cpio.file(Path::new("init"), init_script(&described, &library_dirs).as_bytes(), true)?;
     cpio.finish()
@@ -534,12 +545,16 @@ libbpf: loading
 
     #[test]
     fn the_init_script_places_files_then_runs_each_job() {
-        let jobs = vec![("lesson".to_string(), vec![("file-0".to_string(), PathBuf::from("/w/out/x.bpf.o"))])];
+        let jobs = vec![
+            ("lesson".to_string(), vec![], vec![("file-0".to_string(), PathBuf::from("/w/out/x.bpf.o"))]),
+            ("probes".to_string(), vec!["pin-tracepoint-link".to_string()], vec![]),
+        ];
         let dirs = BTreeSet::from([PathBuf::from("/lib/x86_64-linux-gnu")]);
         let script = init_script(&jobs, &dirs);
         let place = script.find("cp /jobs/1/file-0 '/w/out/x.bpf.o'").unwrap();
         let run = script.find("job 1 /jobs/1/lesson").unwrap();
         assert!(place < run && run < script.find("poweroff -f").unwrap());
+        assert!(script.contains("job 2 /jobs/2/probes 'pin-tracepoint-link'"), "arguments follow the binary");
         assert!(script.contains("LD_LIBRARY_PATH=/lib/x86_64-linux-gnu"));
     }
 }
