@@ -30,4 +30,10 @@ fn every_probe_matches_its_snapshot() {
         let probe = stem.split('@').next().unwrap_or(stem);
         assert!(names.iter().any(|n| n == probe), "{file} belongs to no probe");
     }
+
+    let vm_runs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/vm.toml")).expect("vm.toml");
+    for line in vm_runs.lines().filter_map(|l| l.strip_prefix("probe = ")) {
+        let probe = line.trim_matches('"');
+        assert!(names.iter().any(|n| n == probe), "vm.toml runs `{probe}`, which is not a probe");
+    }
 }
