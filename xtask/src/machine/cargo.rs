@@ -69,6 +69,9 @@ pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Resul
 
     let marker = format!("/{}#", dir.file_name().unwrap_or_default().to_string_lossy());
     if !status.success() {
+        if let Some(problem) = machine_problem(&stderr, &messages, package) {
+            return Err(problem.into());
+        }
         let rustc_errors: Vec<&str> = messages
             .iter()
             .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
@@ -93,6 +96,85 @@ pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Resul
         .find_map(|m| m["out_dir"].as_str())
         .and_then(|out_dir| find_object(Path::new(out_dir)));
     Ok(Build::Built { binary, object })
+}
+
+/// A build that failed because of this machine (a missing tool, a dependency
+/// that does not build, no network), not because of the code being built.
+#[derive(Debug)]
+pub struct MachineProblem {
+    pub cause: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for MachineProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\nfix: {}", self.cause, self.fix)
+    }
+}
+
+impl std::error::Error for MachineProblem {}
+
+/// Why a failed build of `package` is this machine's fault, if it is: the
+/// failure lies outside `package`'s own build script and code.
+pub fn machine_problem(stderr: &str, messages: &[serde_json::Value], package: &str) -> Option<MachineProblem> {
+    let problem = |cause: String, fix: String| Some(MachineProblem { cause, fix });
+    let setup = "   (or: cargo xtask setup, which installs everything the lessons need)";
+    let install = |packages: &str| format!("{}apt-get install {packages}{setup}", if host::is_root() { "" } else { "sudo " });
+    if let Some(line) = stderr.lines().find(|l| l.contains(bpf_build::NO_CLANG)) {
+        let cause = line.trim().trim_start_matches("error: ");
+        return problem(format!("cannot compile the BPF program: {cause}"), install(bpf_build::INSTALL_CLANG.trim_start_matches("apt-get install ")));
+    }
+    if stderr.contains("linker `cc` not found") {
+        return problem("cannot link: there is no C compiler (cc), which Rust uses as its linker".into(), install("gcc"));
+    }
+    let failed_dependency = stderr
+        .lines()
+        .filter_map(|l| l.split("failed to run custom build command for `").nth(1))
+        .filter_map(|rest| rest.split(' ').next())
+        .find(|name| *name != package);
+    if let Some(dependency) = failed_dependency {
+        let needs = [
+            ("make is required", "make", "make"),
+            ("could not execute make", "make", "make"),
+            ("a C compiler is required", "a C compiler (cc)", "gcc"),
+            ("failed to find tool", "a C compiler (cc)", "gcc"),
+            ("gelf.h: No such file", "libelf's headers", "libelf-dev"),
+            ("libelf.h: No such file", "libelf's headers", "libelf-dev"),
+            ("cannot find -lelf", "libelf", "libelf-dev"),
+            ("zlib.h: No such file", "zlib's headers", "zlib1g-dev"),
+            ("cannot find -lz", "zlib", "zlib1g-dev"),
+            ("pkg-config is required", "pkg-config", "pkg-config"),
+        ];
+        return match needs.iter().find(|(symptom, _, _)| stderr.contains(symptom)) {
+            Some((_, what, package)) => {
+                problem(format!("the dependency {dependency} cannot build: this machine lacks {what}"), install(package))
+            }
+            None => problem(
+                format!("the dependency {dependency} failed to build (its output is in the log)"),
+                "cargo xtask doctor   (it names what this machine lacks)".into(),
+            ),
+        };
+    }
+    let dependency_error = messages
+        .iter()
+        .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
+        .filter_map(|m| m["package_id"].as_str())
+        // Not the workbook's own code (`path+file://…`): a crate from crates.io.
+        .find_map(|id| id.strip_prefix("registry+")?.split('#').nth(1)?.split('@').next());
+    if let Some(dependency) = dependency_error {
+        return problem(
+            format!("the dependency {dependency} does not compile with this Rust"),
+            "rustup update   (the workspace's rust-version in Cargo.toml is the oldest that works)".into(),
+        );
+    }
+    let download = ["failed to download", "failed to get `", "Unable to update registry", "failed to query replaced source"];
+    if let Some(line) = stderr.lines().find(|l| download.iter().any(|d| l.contains(d))) {
+        return problem(
+            format!("cargo could not download the crates the lessons use: {}", line.trim().trim_start_matches("error: ")),
+            "check the network connection (and proxy settings), then run the command again".into(),
+        );
+    }
+    None
 }
 
 /// Shows cargo's progress while a build runs, so a long first build never sits

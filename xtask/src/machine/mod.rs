@@ -16,6 +16,7 @@ pub fn findings() -> Vec<Finding> {
         host::check_privileges(),
         host::check_btf(),
         host::check_tracefs(),
+        host::check_build_tools(),
         host::check_clang(),
         host::check_libraries(),
         host::check_kprobes(),
