@@ -28,11 +28,22 @@ pub enum Build {
 
 /// `cargo build` of the `package` in `dir` inside the workbook at `root`, as the invoking user.
 pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Result<Build> {
+    build_with(root, package, dir, target_dir, &[])
+}
+
+/// [`build`], going on with the package's dependencies after its own build
+/// fails, so that they are all built, as they would be for a working lesson.
+pub fn build_dependencies(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Result<Build> {
+    build_with(root, package, dir, target_dir, &["--keep-going"])
+}
+
+fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: &[&str]) -> Result<Build> {
     interrupt::check()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut child = Command::new(cargo)
         .args(["build", "--message-format=json", "--package", package, "--manifest-path"])
         .arg(root.join("Cargo.toml"))
+        .args(extra)
         .env("CARGO_TARGET_DIR", target_dir)
         // A build script's panic should not bury clang's diagnostics under a backtrace.
         .env("RUST_BACKTRACE", "0")
@@ -414,4 +425,61 @@ Caused by:
         assert!(is_diagnostic("src/x.c:1:2: error: bad", "error"));
         assert!(!is_diagnostic("Error: failed to build", "error"));
     }
+
+    /// What a build of lesson 01 printed on a minimal Debian 12 with Rust and gcc only.
+    const NO_MAKE: &str = "\
+error: failed to run custom build command for `libbpf-sys v1.7.0+v1.7.0`
+
+Caused by:
+  process didn't exit successfully: `/w/target/debug/build/libbpf-sys-11f35c6ed7e10a71/build-script-build` (exit status: 101)
+  --- stderr
+
+  thread 'main' (8886) panicked at /r/libbpf-sys-1.7.0+v1.7.0/build.rs:113:9:
+  make is required to compile libbpf-sys with the selected set of features
+  note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+";
+
+    /// The same with make and pkg-config, without libelf-dev.
+    const NO_LIBELF: &str = "\
+error: failed to run custom build command for `libbpf-sys v1.7.0+v1.7.0`
+  --- stderr
+  Package libelf was not found in the pkg-config search path.
+  libbpf_internal.h:20:10: fatal error: libelf.h: No such file or directory
+  make: *** [Makefile:137: /w/target/debug/build/libbpf-sys-5/out/obj/staticobjs/btf.o] Error 1
+  thread 'main' (9801) panicked at /r/libbpf-sys-1.7.0+v1.7.0/build.rs:434:5:
+  make failed
+";
+
+    /// The same with every library, without clang: the lesson's own build script speaks.
+    const NO_CLANG: &str = "\
+error: failed to run custom build command for `open-fails v0.1.0 (/w/lessons/01-open-fails)`
+  --- stderr
+  error: no clang found (none on PATH): install the clang-19 package (`apt-get install clang-19 llvm-19`, or clang where there is no clang-19), or run `cargo xtask setup`
+";
+
+    #[test]
+    fn a_missing_tool_is_the_machines_problem_with_its_package() {
+        let cause = |stderr| machine_problem(stderr, &[], "open-fails").map(|p| (p.cause, p.fix));
+        let (cause_text, fix) = cause(NO_MAKE).unwrap();
+        assert_eq!(cause_text, "the dependency libbpf-sys cannot build: this machine lacks make");
+        assert!(fix.contains("apt-get install make "), "{fix}");
+        let (cause_text, fix) = cause(NO_LIBELF).unwrap();
+        assert_eq!(cause_text, "the dependency libbpf-sys cannot build: this machine lacks libelf's headers");
+        assert!(fix.contains("apt-get install libelf-dev "), "{fix}");
+        let (cause_text, fix) = cause(NO_CLANG).unwrap();
+        assert!(cause_text.starts_with("cannot compile the BPF program: no clang found (none on PATH)"), "{cause_text}");
+        assert!(fix.contains("apt-get install clang-19 llvm-19 "), "{fix}");
+    }
+
+    #[test]
+    fn the_lessons_own_failures_are_not_the_machines() {
+        assert!(machine_problem(CLANG_FAILURE, &[], "macros").is_none());
+        assert!(machine_problem(EXPECT_FAILURE, &[], "einval").is_none());
+        let lesson_error = serde_json::json!({"reason": "compiler-message", "package_id": "path+file:///w/lessons/01-open-fails#open-fails@0.1.0", "message": {"level": "error"}});
+        assert!(machine_problem("error: could not compile `open-fails`", &[lesson_error], "open-fails").is_none());
+        let dependency_error = serde_json::json!({"reason": "compiler-message", "package_id": "registry+https://github.com/rust-lang/crates.io-index#notify-types@2.3.0", "message": {"level": "error"}});
+        let problem = machine_problem("error: could not compile `notify-types`", &[dependency_error], "open-fails").unwrap();
+        assert_eq!(problem.cause, "the dependency notify-types does not compile with this Rust");
+    }
+
 }
