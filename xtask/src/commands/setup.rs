@@ -86,6 +86,7 @@ pub fn prebuild(root: &Path) -> Result<()> {
     let started = Instant::now();
     println!("building every lesson's dependencies (once; a few minutes the first time)");
     for lesson in lessons::all(root)? {
+        println!("  lesson {}", lesson.dir_name);
         match cargo::build_dependencies(root, &lesson.package, &lesson.dir, &root.join("target"))? {
             Build::Built { .. } | Build::Failed { .. } => {}
         }
