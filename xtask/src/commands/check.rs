@@ -13,6 +13,7 @@ use crate::machine::runner;
 use crate::machine::vm;
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
+use crate::workbook::kernel_lock;
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::progress::{self, State};
 use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
@@ -48,10 +49,16 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
 
 /// One check of `lesson` on this kernel (`Choice::Host`) or under qemu.
 pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice: Choice) -> Result<Outcome> {
-    let problems = match choice {
+    // A sudo that wants a password asks now, so the pre-flight can look with the loader's privileges.
+    let refused = (choice == Choice::Host && lesson.meta.needs.root).then(host::ask_for_sudo).flatten();
+    let mut problems = match choice {
         Choice::Host => lesson.meta.needs.problems_here(),
         Choice::Debian(_) => vm::preflight(),
     };
+    if let Some(said) = refused {
+        let detail = format!("sudo refused to run the loader as root: {said}");
+        problems.push(host::finding("privileges", host::Status::Problem, detail, None));
+    }
     if !problems.is_empty() {
         if json {
             let record = progress::records(root).remove(&lesson.number);
@@ -75,7 +82,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     }
     let kernel = match choice {
         Choice::Host => None,
-        Choice::Debian(series) => Some(kernels::ensure(series)?),
+        Choice::Debian(series) => Some(kernels::ensure(series, &kernel_lock::pin(root, series)?)?),
     };
 
     if !json {
@@ -102,7 +109,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
     let layer = current_layer(&lesson.meta, &run.transcript);
     let state = if passed { State::Passed } else { State::Failing { layer } };
-    progress::save(root, &lesson.number, state)?;
+    progress::save(root, lesson, state)?;
     let record = progress::records(root).remove(&lesson.number);
 
     if json {

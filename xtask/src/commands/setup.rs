@@ -37,7 +37,7 @@ pub fn setup(root: &Path, yes: bool, vm: bool) -> Result<ExitCode> {
     }
     prebuild(root)?;
     if vm {
-        if kernels::kernels(false)? != ExitCode::SUCCESS {
+        if kernels::kernels(root, false, false)? != ExitCode::SUCCESS {
             bail!("fetching the kernels failed (above)");
         }
     }

@@ -1,4 +1,4 @@
-//! Building a lesson's package with cargo, and turning a failed build into the few lines that matter.
+//! Building a lesson's package with cargo (its JSON messages read with `cargo_metadata`), and turning a failed build into the few lines that matter.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use cargo_metadata::diagnostic::DiagnosticLevel;
+use cargo_metadata::{Message, PackageId};
 
 use crate::machine::host;
 use crate::machine::interrupt;
@@ -40,6 +42,7 @@ pub fn build_dependencies(root: &Path, package: &str, dir: &Path, target_dir: &P
 fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: &[&str]) -> Result<Build> {
     interrupt::check()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    clean_if_moved(&cargo, root, package, target_dir)?;
     let mut child = Command::new(cargo)
         .args(["build", "--message-format=json", "--package", package, "--manifest-path"])
         .arg(root.join("Cargo.toml"))
@@ -70,8 +73,7 @@ fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: 
         })
     };
     let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
-    let messages: Vec<serde_json::Value> =
-        stdout.lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect();
+    let messages: Vec<Message> = Message::parse_stream(stdout).map_while(Result::ok).collect();
     let stderr = progress.join().unwrap_or_default();
     let status = child.wait()?;
     finished.store(true, Ordering::SeqCst);
@@ -80,32 +82,44 @@ fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: 
 
     let marker = format!("/{}#", dir.file_name().unwrap_or_default().to_string_lossy());
     if !status.success() {
-        if let Some(problem) = machine_problem(&stderr, &messages, package) {
+        let failed_packages: Vec<&str> = messages
+            .iter()
+            .filter_map(|m| match m {
+                Message::CompilerMessage(m) if m.message.level == DiagnosticLevel::Error => Some(m.package_id.repr.as_str()),
+                _ => None,
+            })
+            .collect();
+        if let Some(problem) = machine_problem(&stderr, &failed_packages, package) {
             return Err(problem.into());
         }
         let rustc_errors: Vec<&str> = messages
             .iter()
-            .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
-            .filter_map(|m| m["message"]["rendered"].as_str())
+            .filter_map(|m| match m {
+                Message::CompilerMessage(m) if m.message.level == DiagnosticLevel::Error => m.message.rendered.as_deref(),
+                _ => None,
+            })
             .collect();
         let lines = failure_lines(&stderr, &rustc_errors, dir);
         let output = rustc_errors.iter().copied().chain([stderr.as_str()]).collect::<Vec<_>>().join("\n");
         return Ok(Build::Failed { lines, output });
     }
 
+    let ours = |id: &PackageId| id.repr.contains(&marker);
     let binary = messages
         .iter()
-        .filter(|m| m["reason"] == "compiler-artifact")
-        .filter(|m| m["package_id"].as_str().is_some_and(|id| id.contains(&marker)))
-        .find_map(|m| m["executable"].as_str())
+        .find_map(|m| match m {
+            Message::CompilerArtifact(artifact) if ours(&artifact.package_id) => artifact.executable.clone(),
+            _ => None,
+        })
         .map(PathBuf::from)
         .context("cargo built no executable for the lesson")?;
     let object = messages
         .iter()
-        .filter(|m| m["reason"] == "build-script-executed")
-        .filter(|m| m["package_id"].as_str().is_some_and(|id| id.contains(&marker)))
-        .find_map(|m| m["out_dir"].as_str())
-        .and_then(|out_dir| find_object(Path::new(out_dir)));
+        .find_map(|m| match m {
+            Message::BuildScriptExecuted(script) if ours(&script.package_id) => Some(script.out_dir.clone()),
+            _ => None,
+        })
+        .and_then(|out_dir| find_object(out_dir.as_std_path()));
     Ok(Build::Built { binary, object })
 }
 
@@ -127,7 +141,8 @@ impl std::error::Error for MachineProblem {}
 
 /// Why a failed build of `package` is this machine's fault, if it is: the
 /// failure lies outside `package`'s own build script and code.
-pub fn machine_problem(stderr: &str, messages: &[serde_json::Value], package: &str) -> Option<MachineProblem> {
+/// `failed_packages`: the package ids of rustc's errors.
+pub fn machine_problem(stderr: &str, failed_packages: &[&str], package: &str) -> Option<MachineProblem> {
     let problem = |cause: String, fix: String| Some(MachineProblem { cause, fix });
     let setup = "   (or: cargo xtask setup, which installs everything the lessons need)";
     let install = |packages: &str| format!("{}apt-get install {packages}{setup}", if host::is_root() { "" } else { "sudo " });
@@ -166,10 +181,8 @@ pub fn machine_problem(stderr: &str, messages: &[serde_json::Value], package: &s
             ),
         };
     }
-    let dependency_error = messages
+    let dependency_error = failed_packages
         .iter()
-        .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
-        .filter_map(|m| m["package_id"].as_str())
         // Not the workbook's own code (`path+file://…`): a crate from crates.io.
         .find_map(|id| id.strip_prefix("registry+")?.split('#').nth(1)?.split('@').next());
     if let Some(dependency) = dependency_error {
@@ -186,6 +199,35 @@ pub fn machine_problem(stderr: &str, messages: &[serde_json::Value], package: &s
         );
     }
     None
+}
+
+/// Cargo names a workspace member's build by its path inside the workspace,
+/// so once the workbook folder has moved (or was copied with its target
+/// folder), cargo calls the old build fresh, and a loader that opens its
+/// `.bpf.o` by the OUT_DIR path compiled into it looks in the old place. Each
+/// package's build records where its target folder was; a package built
+/// elsewhere, or before this record existed, is cleaned first.
+fn clean_if_moved(cargo: &std::ffi::OsStr, root: &Path, package: &str, target_dir: &Path) -> Result<()> {
+    let records = target_dir.join("xtask-built-in");
+    std::fs::create_dir_all(&records).with_context(|| format!("creating {}", records.display()))?;
+    let here = target_dir.canonicalize()?.display().to_string();
+    let record = records.join(package);
+    let built_before = target_dir.join("debug").exists();
+    if std::fs::read_to_string(&record).is_ok_and(|there| there == here) || !built_before {
+        return Ok(std::fs::write(&record, &here)?);
+    }
+    let output = Command::new(cargo)
+        .args(["clean", "--quiet", "--package", package, "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir)
+        .output()
+        .context("running cargo clean")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "cargo clean --package {package} failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(std::fs::write(&record, &here)?)
 }
 
 /// Shows cargo's progress while a build runs, so a long first build never sits
@@ -475,9 +517,9 @@ error: failed to run custom build command for `open-fails v0.1.0 (/w/lessons/01-
     fn the_lessons_own_failures_are_not_the_machines() {
         assert!(machine_problem(CLANG_FAILURE, &[], "macros").is_none());
         assert!(machine_problem(EXPECT_FAILURE, &[], "einval").is_none());
-        let lesson_error = serde_json::json!({"reason": "compiler-message", "package_id": "path+file:///w/lessons/01-open-fails#open-fails@0.1.0", "message": {"level": "error"}});
+        let lesson_error = "path+file:///w/lessons/01-open-fails#open-fails@0.1.0";
         assert!(machine_problem("error: could not compile `open-fails`", &[lesson_error], "open-fails").is_none());
-        let dependency_error = serde_json::json!({"reason": "compiler-message", "package_id": "registry+https://github.com/rust-lang/crates.io-index#notify-types@2.3.0", "message": {"level": "error"}});
+        let dependency_error = "registry+https://github.com/rust-lang/crates.io-index#notify-types@2.3.0";
         let problem = machine_problem("error: could not compile `notify-types`", &[dependency_error], "open-fails").unwrap();
         assert_eq!(problem.cause, "the dependency notify-types does not compile with this Rust");
     }

@@ -46,7 +46,7 @@ pub fn for_vm() -> Vec<Need> {
 }
 
 /// What the maintainers' tests need on top: Chromium reads the book, bpftool
-/// lists what the lessons left in the kernel.
+/// lists what the lessons left in the kernel, sudo serves the sudo user's test.
 pub fn for_tests() -> Vec<Need> {
     let chromium = ["chromium", "chromium-browser"].iter().any(|c| on_path(c).is_some()) || std::env::var_os("CHROMIUM").is_some();
     vec![
@@ -54,6 +54,7 @@ pub fn for_tests() -> Vec<Need> {
         need("bpftool", on_path("bpftool").is_some() || std::path::Path::new("/usr/sbin/bpftool").is_file(), || {
             vec![if archive_has("bpftool") { "bpftool" } else { "linux-tools-common" }]
         }),
+        need("sudo", host::has_sudo(), || vec!["sudo"]),
     ]
 }
 
