@@ -298,7 +298,7 @@ fn init_script(jobs: &[(String, Vec<(String, PathBuf)>)], library_dirs: &BTreeSe
     let mut script = format!(
         r#"#!/bin/busybox sh
 /bin/busybox --install -s /bin
-export PATH=/bin LD_LIBRARY_PATH={libraries}
+export PATH=/bin LD_LIBRARY_PATH={libraries} {check}=1
 mount -t devtmpfs devtmpfs /dev
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -323,6 +323,7 @@ job() {{
 }}
 "#,
         libraries = dirs.join(":"),
+        check = runner::CHECK_VARIABLE,
         timeout = runner::timeout().as_secs(),
         transcript_limit = TRANSCRIPT_LIMIT,
         log_limit = LOG_LIMIT,
@@ -541,5 +542,6 @@ libbpf: loading
         let run = script.find("job 1 /jobs/1/lesson").unwrap();
         assert!(place < run && run < script.find("poweroff -f").unwrap());
         assert!(script.contains("LD_LIBRARY_PATH=/lib/x86_64-linux-gnu"));
+        assert!(script.contains(" WORKBOOK_CHECK=1\n"), "lesson binaries know the checker runs them");
     }
 }
