@@ -31,22 +31,20 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 pub fn run(lesson: &mut Lesson) -> anyhow::Result<()> {
     let script = Script::create()?;
+    let events = RefCell::new(Vec::new());
 
     let mut object = MaybeUninit::uninit();
     let skel = start(lesson, &mut object, Duration::ZERO)?;
-    let events = RefCell::new(Vec::new());
     let ring = ring_buffer(&skel, &events)?;
     lesson.note("child", format!("{} exits with code {SHOWN_CODE}", script.shown()));
     let child = script.run(SHOWN_CODE, Duration::ZERO)?;
-    wait_for(&ring, &events, |e| e.kind == event_kind::EVENT_EXIT && e.pid == child)?;
+    wait_for(&ring, &events, |e| is_exit_of(e, child))?;
     let seen: Vec<event> = events.take().into_iter().filter(|e| e.pid == child).collect();
     lesson.note("session", HEADER);
     for event in &seen {
-        lesson.note("session", script.masked(event, child));
+        lesson.note("session", script.session_line(event, child));
     }
-    for finding in script.judge_first(&seen) {
-        lesson.observed(finding);
-    }
+    script.judge_child(&seen, child).report(lesson, "about the child");
     drop(ring);
     drop(skel); // detaches the programs
 
@@ -59,25 +57,21 @@ pub fn run(lesson: &mut Lesson) -> anyhow::Result<()> {
     lesson.note("child", format!("runs twice: exits at once, then after {} ms with a random code", LONG_LIFE.as_millis()));
     let short = script.run(SHOWN_CODE, Duration::ZERO)?;
     let long = script.run(code, LONG_LIFE)?;
-    wait_for(&ring, &events, |e| e.kind == event_kind::EVENT_EXIT && e.pid == long)?;
+    wait_for(&ring, &events, |e| is_exit_of(e, long))?;
     let seen = events.take();
-    let execs = seen.iter().filter(|e| e.kind == event_kind::EVENT_EXEC).count();
-    let short_seen = seen.iter().any(|e| e.pid == short);
-    let long_exit = seen.iter().find(|e| e.kind == event_kind::EVENT_EXIT && e.pid == long);
-    lesson.observed(match execs {
-        0 => "no exec events".to_string(),
-        n => format!("{} exec events, where --duration allows none", if n == 1 { "an" } else { "some" }),
-    });
-    lesson.observed(if short_seen { "the short-lived child, which --duration drops" } else { "the short-lived child dropped" });
-    lesson.observed(match long_exit {
-        None => "no exit of the long-lived child".to_string(),
-        Some(e) if e.exit_code != u32::from(code) => "the long-lived child's exit, without its random exit code".to_string(),
-        Some(e) if e.duration_ns < FILTER.as_nanos() as u64 => {
-            format!("the long-lived child's exit, with a lifetime under {ms} ms")
-        }
-        Some(_) => "the long-lived child's exit, with its random exit code".to_string(),
-    });
+    let long_exit = seen.iter().find(|e| is_exit_of(e, long));
+    let mut facts = Facts::default();
+    facts.check(!seen.iter().any(|e| e.kind == event_kind::EVENT_EXEC), "exec events, where --duration allows none");
+    facts.check(!seen.iter().any(|e| e.pid == short), "the short-lived child, which --duration drops");
+    facts.check(long_exit.is_some(), "no exit of the long-lived child");
+    facts.check(long_exit.is_none_or(|e| e.exit_code == u32::from(code)), "the long-lived child's exit code is not its random one");
+    facts.check(long_exit.is_none_or(|e| e.duration_ns >= FILTER.as_nanos() as u64), "the long-lived child's lifetime is too short");
+    facts.report(lesson, "of the --duration run");
     Ok(())
+}
+
+fn is_exit_of(event: &event, pid: i32) -> bool {
+    event.kind == event_kind::EVENT_EXIT && event.pid == pid
 }
 
 /// A ring buffer that collects every event into `events`.
@@ -97,6 +91,31 @@ fn wait_for(ring: &RingBuffer, events: &RefCell<Vec<event>>, wanted: impl Fn(&ev
         ring.poll(Duration::from_millis(50))?;
     }
     Ok(())
+}
+
+/// What a run got right, and what it got wrong, in words the same in every run.
+#[derive(Default)]
+struct Facts {
+    right: usize,
+    wrong: Vec<String>,
+}
+
+impl Facts {
+    fn check(&mut self, holds: bool, otherwise: impl Into<String>) {
+        if holds {
+            self.right += 1;
+        } else {
+            self.wrong.push(otherwise.into());
+        }
+    }
+
+    fn report(self, lesson: &mut Lesson, about: &str) {
+        let total = self.right + self.wrong.len();
+        lesson.observed(format!("{} of {total} facts {about} right", self.right));
+        for wrong in self.wrong {
+            lesson.note("wrong", wrong);
+        }
+    }
 }
 
 /// The child: a script in a fresh folder with a random name, which exits with
@@ -131,73 +150,68 @@ impl Script {
         Ok(i32::try_from(child.id())?)
     }
 
+    /// `text` with the random part of the script's folder named instead.
+    fn masked(&self, text: &str) -> String {
+        text.replace(&self.random, "XXXXXXXX")
+    }
+
     /// The script's path as the transcript shows it, the same in every run.
     fn shown(&self) -> String {
-        self.path.display().to_string().replace(&self.random, "XXXXXXXX")
+        self.masked(&self.path.display().to_string())
     }
 
     /// The line `bootstrap` prints for `event`, with what changes between runs
     /// named instead: the time, the pids, the random folder, the lifetime.
-    fn masked(&self, event: &event, child: i32) -> String {
-        let loader = std::process::id() as i32;
-        let id = |pid: i32| match pid {
-            _ if pid == child => "CHILD".to_string(),
-            _ if pid == loader => "LOADER".to_string(),
-            _ => pid.to_string(),
-        };
+    fn session_line(&self, event: &event, child: i32) -> String {
         let lifetime = format!("({}ms)", event.duration_ns / 1_000_000);
-        let mut line = line("HH:MM:SS", event, &id(event.pid), &id(event.ppid))
-            .replace(&self.random, "XXXXXXXX")
-            .replace(&lifetime, "(Nms)");
+        let mut line = self.masked(&line("HH:MM:SS", event, &who(event.pid, child), &who(event.ppid, child)));
+        line = line.replace(&lifetime, "(Nms)");
         if event.kind == event_kind::EVENT_EXEC && text(&event.filename).is_empty() {
             line.push_str("\"\""); // so that an empty filename shows
         }
         line
     }
 
-    /// What the first run shows about the child, which must be everything right.
-    fn judge_first(&self, seen: &[event]) -> Vec<String> {
-        let loader = std::process::id() as i32;
+    /// Whether the first run reported the child as it happened.
+    fn judge_child(&self, seen: &[event], child: i32) -> Facts {
+        let loader = i32::try_from(std::process::id()).unwrap_or_default();
         let exec = seen.iter().find(|e| e.kind == event_kind::EVENT_EXEC);
         let exit = seen.iter().find(|e| e.kind == event_kind::EVENT_EXIT);
-        let mut findings = Vec::new();
+        let mut facts = Facts::default();
         match exec {
-            None => findings.push("no exec event for the child".to_string()),
+            None => facts.check(false, "no exec event for the child"),
             Some(e) => {
                 let filename = text(&e.filename);
-                if filename != self.path.display().to_string() {
-                    findings.push(format!("the child's exec with filename {:?}, not its path", filename.replace(&self.random, "XXXXXXXX")));
-                }
-                if e.ppid != loader {
-                    findings.push(format!("the child's exec with parent {}, not this loader", e.ppid));
-                }
+                let path = self.path.display().to_string();
+                facts.check(filename == path, format!("filename {:?}, not the child's path", self.masked(&filename)));
+                facts.check(e.ppid == loader, format!("parent {} at exec, not this loader", who(e.ppid, child)));
             }
         }
         match exit {
-            None => findings.push("no exit event for the child".to_string()),
+            None => facts.check(false, "no exit event for the child"),
             Some(e) => {
-                if e.exit_code != u32::from(SHOWN_CODE) {
-                    findings.push(format!("the child's exit with exit code {}, not {SHOWN_CODE}", e.exit_code));
-                }
-                if e.ppid != loader {
-                    findings.push(format!("the child's exit with parent {}, not this loader", e.ppid));
-                }
-                if e.duration_ns == 0 {
-                    findings.push("the child's exit with a lifetime of 0".to_string());
-                }
+                let code = u32::from(SHOWN_CODE);
+                facts.check(e.exit_code == code, format!("exit code {}, not {code}", e.exit_code));
+                facts.check(e.ppid == loader, format!("parent {} at exit, not this loader", who(e.ppid, child)));
+                facts.check(e.duration_ns > 0, "a lifetime of 0");
             }
         }
-        if findings.is_empty() {
-            findings.push(format!(
-                "the child's exec and exit: its path, its parent (this loader), exit code {SHOWN_CODE}, a lifetime"
-            ));
-        }
-        findings
+        facts
     }
 }
 
 impl Drop for Script {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.folder);
+    }
+}
+
+/// A pid as the transcript shows it: by its role when it is the child's or
+/// this loader's, which change from run to run.
+fn who(pid: i32, child: i32) -> String {
+    match pid {
+        _ if pid == child => "CHILD".to_string(),
+        _ if u32::try_from(pid) == Ok(std::process::id()) => "LOADER".to_string(),
+        _ => pid.to_string(),
     }
 }
