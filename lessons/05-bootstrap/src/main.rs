@@ -3,6 +3,7 @@
 
 mod check;
 
+use std::io::Write;
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,16 +49,21 @@ fn main() -> ExitCode {
         let stop = running.clone();
         ctrlc::set_handler(move || stop.store(false, Ordering::SeqCst))?;
 
+        let output_open = running.clone();
         let mut builder = RingBufferBuilder::new();
-        builder.add(&skel.maps.events, |data| {
+        builder.add(&skel.maps.events, move |data| {
             if let Some(event) = parse(data) {
                 let time = chrono::Local::now().format("%H:%M:%S").to_string();
-                println!("{}", line(&time, &event, &event.pid.to_string(), &event.ppid.to_string()));
+                let shown = line(&time, &event, &event.pid.to_string(), &event.ppid.to_string());
+                // A closed pipe, as in `bootstrap | head`, ends the run quietly.
+                if writeln!(std::io::stdout(), "{shown}").is_err() {
+                    output_open.store(false, Ordering::SeqCst);
+                }
             }
             0
         })?;
         let ring = builder.build()?;
-        println!("{HEADER}");
+        writeln!(std::io::stdout(), "{HEADER}")?;
         while running.load(Ordering::SeqCst) {
             match ring.poll(Duration::from_millis(100)) {
                 Err(error) if error.kind() == ErrorKind::Interrupted => {} // Ctrl-C
