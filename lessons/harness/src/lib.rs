@@ -88,6 +88,20 @@ impl Lesson {
     pub fn observed(&mut self, what: impl fmt::Display) {
         emit("observed", &what.to_string());
     }
+
+    /// Records anything else the reader needs to follow the run, under `label`.
+    pub fn note(&mut self, label: &str, what: impl fmt::Display) {
+        emit(label, &what.to_string());
+    }
+}
+
+/// The variable `cargo xtask check` sets when it runs a lesson's binary.
+pub const CHECK_VARIABLE: &str = "WORKBOOK_CHECK";
+
+/// Whether the checker runs this binary. A lesson that is also a tool runs
+/// its self-check then, and its normal command line otherwise.
+pub fn checking() -> bool {
+    std::env::var_os(CHECK_VARIABLE).is_some_and(|value| value == "1")
 }
 
 /// Whether this kernel can attach kprobes: libbpf uses the kprobe PMU, or

@@ -16,6 +16,10 @@ use crate::machine::host;
 
 use crate::machine::interrupt;
 
+/// Set to 1 for every lesson binary the checker runs: a lesson that is also a
+/// tool (lesson 05's `bootstrap`) runs its self-check then, not its command line.
+pub const CHECK_VARIABLE: &str = "WORKBOOK_CHECK";
+
 /// A loader must finish within this; the lessons take well under a second.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -77,12 +81,14 @@ fn run_with_limit(binary: &Path, limit: Duration) -> Result<Output> {
         static NOTICE: Once = Once::new();
         NOTICE.call_once(|| eprintln!("note: loading BPF needs root, so the lesson's binary runs under sudo"));
         let mut sudo = Command::new("sudo");
-        sudo.args(["--", "timeout"]);
+        // sudo resets the environment; `env` sets the variable again under it.
+        sudo.args(["--", "env", &format!("{CHECK_VARIABLE}=1"), "timeout"]);
         sudo
     } else {
         bail!("loading BPF needs root, and sudo is not installed; run as root, or see `cargo xtask doctor`");
     };
     let mut child = command
+        .env(CHECK_VARIABLE, "1")
         .args(["--kill-after=5".to_string(), limit.as_secs().to_string()])
         .arg(binary)
         .stdin(Stdio::null())
@@ -212,6 +218,17 @@ mod tests {
             eprintln!("skipped {test}: runs the loader directly only as root (CI runs as root)");
         }
         root
+    }
+
+    #[test]
+    fn the_program_knows_the_checker_runs_it() {
+        if !root_or_skip("the_program_knows_the_checker_runs_it") {
+            return;
+        }
+        let tell = script("tell", "echo \"observed WORKBOOK_CHECK=$WORKBOOK_CHECK\"");
+        let output = run_with_limit(&tell, Duration::from_secs(5)).unwrap();
+        assert_eq!(output.transcript_lines(), ["observed WORKBOOK_CHECK=1"]);
+        let _ = std::fs::remove_file(tell);
     }
 
     #[test]

@@ -319,7 +319,7 @@ fn init_script(jobs: &[Packed], library_dirs: &BTreeSet<PathBuf>) -> String {
     let mut script = format!(
         r#"#!/bin/busybox sh
 /bin/busybox --install -s /bin
-export PATH=/bin LD_LIBRARY_PATH={libraries}
+export PATH=/bin LD_LIBRARY_PATH={libraries} {check}=1
 mount -t devtmpfs devtmpfs /dev
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -346,6 +346,7 @@ job() {{
 }}
 "#,
         libraries = dirs.join(":"),
+        check = runner::CHECK_VARIABLE,
         timeout = runner::timeout().as_secs(),
         transcript_limit = TRANSCRIPT_LIMIT,
         log_limit = LOG_LIMIT,
@@ -581,5 +582,6 @@ libbpf: loading
         assert!(run_again < script.find("poweroff -f").unwrap());
         assert!(script.contains("job 3 /jobs/3/probes 'pin-tracepoint-link'"), "arguments follow the binary");
         assert!(script.contains("LD_LIBRARY_PATH=/lib/x86_64-linux-gnu"));
+        assert!(script.contains(" WORKBOOK_CHECK=1\n"), "lesson binaries know the checker runs them");
     }
 }
