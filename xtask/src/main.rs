@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, setup, solution, verify, vmlinux, watch};
+use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, room, setup, solution, verify, vmlinux, watch};
 use machine::interrupt;
 use report::{json, terminal};
 use usage_error::UsageError;
@@ -146,6 +146,11 @@ enum Command {
         #[arg(long)]
         test: bool,
     },
+    /// A workshop's live view: the instructor serves it, learners join it
+    Room {
+        #[command(subcommand)]
+        action: RoomAction,
+    },
     /// Install what the lessons need (asks first), then check lesson 01
     Setup {
         /// Install without asking
@@ -154,6 +159,37 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum RoomAction {
+    /// Serve the room's page (instructor); prints the token learners join with
+    Serve {
+        /// Address and port to listen on; 0.0.0.0:7878 lets the room's laptops reach it
+        #[arg(long, value_name = "ADDR", default_value = room::DEFAULT_LISTEN)]
+        listen: String,
+        /// Reuse this token (e.g. after a restart) instead of a new random one
+        #[arg(long)]
+        token: Option<String>,
+        /// Print each record received as one line of JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Join a room (learner): each check then sends it where you are, never your code
+    Join {
+        /// The room's address, as `room serve` printed it
+        url: String,
+        /// Your name on the instructor's page
+        #[arg(long)]
+        name: String,
+        /// The room's token, as `room serve` printed it
+        #[arg(long)]
+        token: String,
+    },
+    /// Leave the room: checks send nothing any more
+    Leave,
+    /// (internal) send one record read from stdin; a check runs it in the background
+    #[command(hide = true)]
+    Send,
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -174,7 +210,7 @@ fn main() -> ExitCode {
         std::env::set_var("INSTA_OUTPUT", "none");
     }
     // Commands that run a lesson's loader stop it before they exit on Ctrl-C.
-    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. }) {
+    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. } | Command::Room { .. }) {
         interrupt::catch();
     }
 
@@ -198,6 +234,12 @@ fn main() -> ExitCode {
         Command::Vmlinux => vmlinux::regenerate(&root),
         Command::Book { serve, port, open, test } => book::book(&root, serve, port, open, test),
         Command::Setup { yes } => setup::setup(&root, yes),
+        Command::Room { action } => match action {
+            RoomAction::Serve { listen, token, json } => room::serve(&listen, token, json),
+            RoomAction::Join { url, name, token } => room::join(&root, &url, &name, &token),
+            RoomAction::Leave => room::leave(&root),
+            RoomAction::Send => room::send(&root),
+        },
     };
     let error = match outcome {
         Ok(code) => return code,
@@ -236,5 +278,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::Vmlinux => "vmlinux",
         Command::Book { .. } => "book",
         Command::Setup { .. } => "setup",
+        Command::Room { .. } => "room",
     }
 }

@@ -15,6 +15,7 @@ use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machin
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::progress::{self, State};
+use crate::workbook::room;
 use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
 use crate::workbook::snapshot;
 
@@ -83,7 +84,8 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
     let layer = current_layer(&lesson.meta, &run.transcript);
     let state = if passed { State::Passed } else { State::Failing { layer } };
-    progress::save(root, &lesson.number, state)?;
+    progress::save(root, &lesson.number, state.clone())?;
+    room::tell(root, lesson, &state, choice.name());
     let record = progress::records(root).remove(&lesson.number);
 
     if json {

@@ -13,14 +13,11 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result};
 use tiny_http::{Header, Method, Request, Response};
 
-use crate::commands::reset;
-use crate::machine::{interrupt, lock};
-use crate::machine::room::{self as client, Delivery, RECORD_LIMIT, SEND_TIMEOUT};
+use crate::machine::interrupt;
+use crate::machine::room::{self as client, SEND_TIMEOUT};
 use crate::report::room as page;
-use crate::workbook::lessons::Lesson;
-use crate::workbook::progress::State;
-use crate::workbook::room::{self, Membership, Record, Room};
-use crate::UsageError;
+use crate::usage_error::UsageError;
+use crate::workbook::room::{self, Delivery, Membership, Record, Room, RECORD_LIMIT};
 
 /// Where `room serve` listens unless told otherwise: this machine only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
@@ -203,7 +200,7 @@ pub fn join(root: &Path, url: &str, name: &str, token: &str) -> Result<ExitCode>
     let name = name.trim();
     let delivery = Delivery { url: url.to_string(), token: token.to_string(), record: Record::joined(name) };
     // Once, in the foreground, so a wrong address or token shows now rather than never.
-    client::post(&delivery, SEND_TIMEOUT)?;
+    delivery.post(SEND_TIMEOUT)?;
     let membership = Membership { url: url.to_string(), name: name.to_string(), token: token.to_string(), lessons: Default::default() };
     room::save(root, &membership)?;
     println!("joined the room at {url} as {name}");
@@ -222,68 +219,12 @@ pub fn leave(root: &Path) -> Result<ExitCode> {
 }
 
 /// `room send`, run detached by a check: one record from stdin to the room.
-/// Its outcome goes to a log file only; nobody is waiting for it.
 pub fn send(root: &Path) -> Result<ExitCode> {
     let mut text = String::new();
     std::io::stdin().take(4 * RECORD_LIMIT).read_to_string(&mut text)?;
     let delivery: Delivery = serde_json::from_str(&text).context("room send reads what a check writes")?;
-    let outcome = match client::post(&delivery, SEND_TIMEOUT) {
-        Ok(()) => format!("{} sent {} to {}\n", room::now(), delivery.record.describe(), delivery.url),
-        Err(error) => format!("{} NOT sent ({error:#}): {}\n", room::now(), delivery.record.describe()),
-    };
-    let log = root.join("target/workbook/logs/room.log");
-    if let Some(dir) = log.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(log, outcome)?;
+    room::deliver(root, &delivery);
     Ok(ExitCode::SUCCESS)
-}
-
-/// After a check: counts it, and sends the room a record if the learner joined one.
-/// Never fails the check; a problem goes to the room log instead.
-pub fn tell(root: &Path, lesson: &Lesson, state: &State, kernel: &str) {
-    if room::membership(root).is_none() {
-        return;
-    }
-    if let Err(error) = try_tell(root, lesson, state, kernel) {
-        let log = root.join("target/workbook/logs/room.log");
-        let _ = std::fs::write(log, format!("{} NOT sent: {error:#}\n", room::now()));
-    }
-}
-
-fn try_tell(root: &Path, lesson: &Lesson, state: &State, kernel: &str) -> Result<()> {
-    let now = room::now();
-    let (membership, stint) = {
-        // The progress lock also guards the room file's read-modify-write.
-        let _held = lock::progress(root)?;
-        let Some(mut membership) = room::membership(root) else { return Ok(()) };
-        let stint = membership.count_check(&lesson.number, state, now).clone();
-        room::save(root, &membership)?;
-        (membership, stint)
-    };
-    let solution_applied = matches!(
-        (reset::current_files(&lesson.dir), reset::solution_files(lesson)),
-        (Ok(current), Ok(solution)) if reset::differing(&current, &solution).is_empty()
-    );
-    let (state_name, layer) = match state {
-        State::Passed => ("passed", None),
-        State::Failing { layer } => ("failing", *layer),
-    };
-    let record = Record {
-        name: membership.name.clone(),
-        lesson: Some(lesson.number.clone()),
-        title: Some(lesson.meta.title.clone()),
-        state: state_name.into(),
-        layer,
-        layer_name: layer.and_then(|k| lesson.meta.layers.get(k.wrapping_sub(1))).map(|l| l.name.clone()),
-        layers: lesson.meta.layers.len(),
-        attempts: stint.attempts,
-        minutes: now.saturating_sub(stint.since) / 60,
-        kernel: kernel.to_string(),
-        solution_applied,
-        sent_at: now,
-    };
-    client::send_in_background(&Delivery { url: membership.url, token: membership.token, record })
 }
 
 #[cfg(test)]
@@ -326,7 +267,7 @@ mod tests {
                     for attempt in 1..=CHECKS {
                         let delivery = Delivery { url: url.clone(), token: "loadtesttoken".into(), record: learner_record(&format!("learner {n:03}"), attempt) };
                         let sent = Instant::now();
-                        client::post(&delivery, Duration::from_secs(30)).unwrap();
+                        delivery.post(Duration::from_secs(30)).unwrap();
                         latencies.push(sent.elapsed());
                     }
                     latencies
@@ -361,7 +302,7 @@ mod tests {
         let server = Server::start("127.0.0.1:0", "righttoken".into(), false).unwrap();
         let url = format!("http://{}/", server.address);
         let wrong = Delivery { url: url.clone(), token: "wrongtoken".into(), record: learner_record("ada", 1) };
-        let error = client::post(&wrong, SEND_TIMEOUT).unwrap_err();
+        let error = wrong.post(SEND_TIMEOUT).unwrap_err();
         assert!(error.to_string().contains("refused the token"), "{error}");
         assert_eq!(server.received(), 0);
 
@@ -371,7 +312,7 @@ mod tests {
         assert_eq!(get(&format!("{url}status.json")).0, 401);
 
         let right = Delivery { token: "righttoken".into(), ..wrong };
-        client::post(&right, SEND_TIMEOUT).unwrap();
+        right.post(SEND_TIMEOUT).unwrap();
         let (status, body) = get(&format!("{url}?token=righttoken"));
         assert_eq!(status, 200);
         assert!(body.contains("<td>ada</td><td>02 layer 2 of 3: wrong target</td>"), "{body}");
@@ -403,7 +344,7 @@ mod tests {
         // A port nobody listens on: bind one, then close it.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let delivery = Delivery { url: format!("http://127.0.0.1:{port}/"), token: "t".into(), record: Record::joined("ada") };
-        let error = client::post(&delivery, SEND_TIMEOUT).unwrap_err();
+        let error = delivery.post(SEND_TIMEOUT).unwrap_err();
         assert!(format!("{error:#}").contains("cannot reach the room"), "{error:#}");
     }
 }

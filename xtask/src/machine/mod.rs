@@ -5,6 +5,7 @@ pub mod host;
 pub mod interrupt;
 pub mod kernels;
 pub mod lock;
+pub mod room;
 pub mod runner;
 pub mod vm;
 

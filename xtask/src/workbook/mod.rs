@@ -4,6 +4,7 @@ pub mod files;
 pub mod lessons;
 pub mod object;
 pub mod progress;
+pub mod room;
 pub mod run;
 pub mod scratch;
 pub mod snapshot;

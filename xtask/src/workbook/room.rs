@@ -10,7 +10,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::machine::lock;
+use crate::machine::room::{self as http, SEND_TIMEOUT};
+use crate::workbook::files::{current_files, differing, solution_files};
+use crate::workbook::lessons::Lesson;
 use crate::workbook::progress::State;
+
+/// Records are small; anything bigger is not a record.
+pub const RECORD_LIMIT: u64 = 4096;
 
 /// Longest name a learner may give; the instructor's page has one line per learner.
 pub const NAME_LIMIT: usize = 40;
@@ -144,6 +151,90 @@ impl Record {
             _ => format!("{lesson} failing, at no known layer{on}"),
         }
     }
+}
+
+/// A record and where it goes: what a check hands to the detached `room send`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Delivery {
+    pub url: String,
+    pub token: String,
+    pub record: Record,
+}
+
+impl Delivery {
+    /// Posts the record now, waiting at most `timeout`.
+    pub fn post(&self, timeout: std::time::Duration) -> Result<()> {
+        http::post(&self.url, "record", &self.token, &serde_json::to_string(&self.record)?, timeout)
+    }
+}
+
+/// The room log: what became of the last record (nobody waits for the sender to say).
+pub fn log_path(root: &Path) -> PathBuf {
+    root.join("target/workbook/logs/room.log")
+}
+
+fn log(root: &Path, line: &str) {
+    let path = log_path(root);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(path, format!("{} {line}\n", now()));
+}
+
+/// `room send`: one delivery, posted now; its outcome goes to the room log.
+pub fn deliver(root: &Path, delivery: &Delivery) {
+    match delivery.post(SEND_TIMEOUT) {
+        Ok(()) => log(root, &format!("sent {} to {}", delivery.record.describe(), delivery.url)),
+        Err(error) => log(root, &format!("NOT sent ({error:#}): {}", delivery.record.describe())),
+    }
+}
+
+/// After a check: counts it, and if the learner joined a room, sends the room
+/// a record from a detached process. Never fails or slows the check; a problem
+/// goes to the room log instead.
+pub fn tell(root: &Path, lesson: &Lesson, state: &State, kernel: &str) {
+    if membership(root).is_none() {
+        return;
+    }
+    if let Err(error) = try_tell(root, lesson, state, kernel) {
+        log(root, &format!("NOT sent: {error:#}"));
+    }
+}
+
+fn try_tell(root: &Path, lesson: &Lesson, state: &State, kernel: &str) -> Result<()> {
+    let at = now();
+    let (membership, stint) = {
+        // The progress lock also guards the room file's read-modify-write.
+        let _held = lock::progress(root)?;
+        let Some(mut membership) = membership(root) else { return Ok(()) };
+        let stint = membership.count_check(&lesson.number, state, at).clone();
+        save(root, &membership)?;
+        (membership, stint)
+    };
+    let solution_applied = matches!(
+        (current_files(&lesson.dir), solution_files(lesson)),
+        (Ok(current), Ok(solution)) if differing(&current, &solution).is_empty()
+    );
+    let (state_name, layer) = match state {
+        State::Passed => ("passed", None),
+        State::Failing { layer } => ("failing", *layer),
+    };
+    let record = Record {
+        name: membership.name.clone(),
+        lesson: Some(lesson.number.clone()),
+        title: Some(lesson.meta.title.clone()),
+        state: state_name.into(),
+        layer,
+        layer_name: layer.and_then(|k| lesson.meta.layers.get(k.wrapping_sub(1))).map(|l| l.name.clone()),
+        layers: lesson.meta.layers.len(),
+        attempts: stint.attempts,
+        minutes: at.saturating_sub(stint.since) / 60,
+        kernel: kernel.to_string(),
+        solution_applied,
+        sent_at: at,
+    };
+    let delivery = Delivery { url: membership.url, token: membership.token, record };
+    http::run_detached(&["room", "send"], serde_json::to_string(&delivery)?.as_bytes())
 }
 
 /// Every learner's latest record, kept by the instructor's server.
