@@ -105,6 +105,9 @@ enum Command {
         /// Mount tracefs (needs root)
         #[arg(long)]
         fix: bool,
+        /// Also build lesson 01's solution and load, attach and observe it, as a check would
+        #[arg(long)]
+        deep: bool,
         /// One JSON object instead of text
         #[arg(long)]
         json: bool,
@@ -224,7 +227,7 @@ fn main() -> ExitCode {
         Command::Restore { lesson, from, yes } => restore::restore(&root, &lesson, from.as_deref(), yes),
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
         Command::Hint { lesson } => hint::hint(&root, &lesson),
-        Command::Doctor { fix, json } => doctor::doctor(fix, json),
+        Command::Doctor { fix, json, deep } => doctor::doctor(&root, fix, json, deep),
         Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
             matrix::verify(&root, &lessons, &kernels, bless, timings)
         }

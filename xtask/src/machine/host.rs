@@ -106,6 +106,55 @@ pub fn check_privileges() -> Finding {
     }
 }
 
+/// Whether sudo runs without asking: `sudo -n true` never prompts, it fails instead.
+pub fn check_sudo() -> Option<Finding> {
+    if is_root() || !has_sudo() {
+        return None;
+    }
+    let output = Command::new("sudo").args(["-n", "true"]).stdin(std::process::Stdio::null()).output().ok()?;
+    if output.status.success() {
+        return Some(finding("sudo", Status::Ok, "`sudo -n true` works: checks run the loaders under sudo without asking", None));
+    }
+    let said = String::from_utf8_lossy(&output.stderr).trim().trim_start_matches("sudo: ").to_string();
+    Some(finding(
+        "sudo",
+        Status::Note,
+        format!("`sudo -n true` says \"{said}\": each check asks for your password, and fails if sudo then refuses you"),
+        Some("sudo true   (to see whether you may; if not: cargo xtask check NN --kernel 6.1 needs no root)".into()),
+    ))
+}
+
+/// This machine's architecture, as `uname -m` names it.
+pub fn architecture() -> String {
+    // SAFETY: uname fills the struct it is given; its fields are NUL-terminated.
+    let mut names: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut names) } != 0 {
+        return std::env::consts::ARCH.to_string();
+    }
+    let machine = unsafe { std::ffi::CStr::from_ptr(names.machine.as_ptr()) };
+    machine.to_string_lossy().into_owned()
+}
+
+pub fn check_architecture() -> Finding {
+    architecture_finding(&architecture())
+}
+
+/// The lessons are built and run on x86_64 only; anything else is refused
+/// with the route that works, and no claim about what has never run there.
+fn architecture_finding(arch: &str) -> Finding {
+    if arch == "x86_64" {
+        return finding("arch", Status::Ok, "x86_64: the architecture every lesson is built and tested on", None);
+    }
+    finding(
+        "arch",
+        Status::Problem,
+        format!(
+            "{arch}: the lessons are built and tested on x86_64 only (the workbook ships vmlinux/x86_64 alone); nothing has run on {arch}, and --kernel cannot help since it boots x86_64 kernels"
+        ),
+        Some("use an x86_64 Linux machine: a laptop, or an x86_64 cloud VM (Debian or Ubuntu), then cargo xtask setup".into()),
+    )
+}
+
 pub fn check_btf() -> Finding {
     if Path::new(KERNEL_BTF).exists() {
         finding("kernel BTF", Status::Ok, KERNEL_BTF, None)
@@ -206,8 +255,13 @@ pub fn host_blocked() -> Option<&'static str> {
     }
 }
 
+/// The file a container runtime leaves, if this is a container.
+pub fn container_marker() -> Option<&'static str> {
+    ["/.dockerenv", "/run/.containerenv"].into_iter().find(|m| Path::new(m).exists())
+}
+
 pub fn check_container() -> Option<Finding> {
-    let marker = ["/.dockerenv", "/run/.containerenv"].into_iter().find(|m| Path::new(m).exists())?;
+    let marker = container_marker()?;
     Some(finding(
         "container",
         Status::Note,
@@ -218,7 +272,7 @@ pub fn check_container() -> Option<Finding> {
 
 /// The problems that stop any lesson from building here.
 pub fn build_problems() -> Vec<Finding> {
-    let mut checks = vec![check_clang(), check_libraries()];
+    let mut checks = vec![check_architecture(), check_clang(), check_libraries()];
     checks.retain(|f| f.status == Status::Problem);
     checks
 }
@@ -230,11 +284,18 @@ fn major_minor(release: &str) -> Option<(u32, u32)> {
 }
 
 pub fn check_min_kernel(min: &str) -> Option<Finding> {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
-    let (running, wanted) = (major_minor(release.trim())?, major_minor(min)?);
-    (running < wanted).then(|| {
-        finding("kernel", Status::Problem, format!("{} is older than the {min} this lesson needs", release.trim()), None)
-    })
+    let release = older_than(min)?;
+    Some(finding("kernel", Status::Problem, format!("{release} is older than the {min} this lesson needs"), None))
+}
+
+/// The running kernel's release, if it is older than `min` (e.g. "5.8").
+pub fn older_than(min: &str) -> Option<String> {
+    let release = kernel_release()?;
+    (major_minor(&release)? < major_minor(min)?).then_some(release)
+}
+
+pub fn kernel_release() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|r| r.trim().to_string())
 }
 
 pub fn mount_tracefs() -> Result<()> {
@@ -253,6 +314,16 @@ mod tests {
         assert_eq!(major_minor("5.10.0-33-amd64"), Some((5, 10)));
         assert!(major_minor("5.8").unwrap() < major_minor("5.10").unwrap());
         assert_eq!(major_minor("garbage"), None);
+    }
+
+    #[test]
+    fn only_x86_64_is_claimed_and_others_are_shown_the_way_that_works() {
+        assert_eq!(architecture_finding("x86_64").status, Status::Ok);
+        let arm = architecture_finding("aarch64");
+        assert_eq!(arm.status, Status::Problem);
+        assert!(arm.detail.contains("nothing has run on aarch64"), "{}", arm.detail);
+        assert!(arm.fix.unwrap().contains("x86_64 cloud VM"));
+        assert_eq!(architecture(), std::env::consts::ARCH);
     }
 
     #[test]
