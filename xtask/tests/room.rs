@@ -23,7 +23,8 @@ fn serve(extra: &[&str]) -> (std::process::Child, Receiver<String>, String) {
     let mut seen = Vec::new();
     assert!(wait_for_line(&lines, "room open on", Duration::from_secs(30), &mut seen), "{seen:?}");
     let opened = seen.iter().find(|l| l.contains("room open on")).unwrap();
-    let url = opened.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
+    let address = opened.split_whitespace().nth(3).unwrap();
+    let url = format!("http://{address}/");
     (child, lines, url)
 }
 

@@ -158,31 +158,32 @@ pub fn serve(listen: &str, token: Option<String>, json: bool) -> Result<ExitCode
     };
     let server = Server::start(listen, token.clone(), json)?;
     let address = server.address;
-    let here = format!("http://{address}");
-    let learners = if address.ip().is_unspecified() {
-        format!("http://THIS-MACHINE:{}/  (THIS-MACHINE: your address on the room's network, see `ip -brief address`)", address.port())
+    let port = address.port();
+    // Listening on every address: the instructor's page is on this machine, learners use its network address.
+    let (here, learners) = if address.ip().is_unspecified() {
+        (format!("http://127.0.0.1:{port}"), format!("http://THIS-MACHINE:{port}"))
     } else {
-        format!("{here}/")
+        (format!("http://{address}"), format!("http://{address}"))
     };
-    // With --json, stdout carries only the records, one JSON object a line.
     let banner = [
-        format!("room open on {here}/ (Ctrl-C closes it)"),
+        format!("room open on {address} (Ctrl-C closes it)"),
         format!("token:      {token}"),
-        format!("learners:   cargo xtask room join {} --name THEIR-NAME --token {token}", learners.split_whitespace().next().unwrap_or(&learners)),
+        format!("learners:   cargo xtask room join {learners}/ --name THEIR-NAME --token {token}"),
         format!("your page:  {here}/?token={token}"),
         format!("as JSON:    {here}/status.json?token={token}"),
     ];
-    if address.ip().is_loopback() {
-        eprintln!("note: only this machine can reach it; for a room of laptops: cargo xtask room serve --listen 0.0.0.0:{}", address.port());
-    } else if address.ip().is_unspecified() {
-        eprintln!("note: learners use {learners}");
-    }
     for line in banner {
+        // With --json, stdout carries only the records, one JSON object a line.
         if json {
             eprintln!("{line}");
         } else {
             println!("{line}");
         }
+    }
+    if address.ip().is_loopback() {
+        eprintln!("note: only this machine can reach it; for a room of laptops: cargo xtask room serve --listen 0.0.0.0:{port}");
+    } else if address.ip().is_unspecified() {
+        eprintln!("note: THIS-MACHINE is this machine's address on the room's network (`ip -brief address` lists them)");
     }
     while !interrupt::requested() {
         std::thread::sleep(std::time::Duration::from_millis(200));
