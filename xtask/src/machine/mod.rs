@@ -13,16 +13,16 @@ use host::Finding;
 
 /// Every check, in the order doctor prints them.
 pub fn findings() -> Vec<Finding> {
-    let mut all = vec![host::check_architecture(), host::check_privileges()];
-    all.extend(host::check_sudo());
-    all.extend([
+    let mut all = vec![
+        host::check_architecture(),
+        host::check_privileges(),
         host::check_btf(),
         host::check_tracefs(),
         host::check_clang(),
         host::check_libraries(),
         host::check_kprobes(),
         host::check_lockdown(),
-    ]);
+    ];
     all.extend(host::check_container());
     all.push(vm::finding(host::host_blocked()));
     all
