@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, setup, solution, test, verify, vmlinux, watch};
+use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, room, setup, solution, test, verify, vmlinux, watch};
 use machine::interrupt;
 use report::{json, terminal};
 use usage_error::UsageError;
@@ -104,6 +104,9 @@ enum Command {
         /// Mount tracefs (needs root)
         #[arg(long)]
         fix: bool,
+        /// Also build lesson 01's solution and load, attach and observe it, as a check would
+        #[arg(long)]
+        deep: bool,
         /// One JSON object instead of text
         #[arg(long)]
         json: bool,
@@ -148,6 +151,11 @@ enum Command {
         #[arg(long)]
         test: bool,
     },
+    /// A workshop's live view: the instructor serves it, learners join it
+    Room {
+        #[command(subcommand)]
+        action: RoomAction,
+    },
     /// Install what the lessons need (asks first), build their dependencies, then check lesson 01
     Setup {
         /// Install without asking
@@ -166,6 +174,37 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum RoomAction {
+    /// Serve the room's page (instructor); prints the token learners join with
+    Serve {
+        /// Address and port to listen on; 0.0.0.0:7878 lets the room's laptops reach it
+        #[arg(long, value_name = "ADDR", default_value = room::DEFAULT_LISTEN)]
+        listen: String,
+        /// Reuse this token (e.g. after a restart) instead of a new random one
+        #[arg(long)]
+        token: Option<String>,
+        /// Print each record received as one line of JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Join a room (learner): each check then sends it where you are, never your code
+    Join {
+        /// The room's address, as `room serve` printed it
+        url: String,
+        /// Your name on the instructor's page
+        #[arg(long)]
+        name: String,
+        /// The room's token, as `room serve` printed it
+        #[arg(long)]
+        token: String,
+    },
+    /// Leave the room: checks send nothing any more
+    Leave,
+    /// (internal) send one record read from stdin; a check runs it in the background
+    #[command(hide = true)]
+    Send,
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -193,7 +232,7 @@ fn main() -> ExitCode {
         std::env::set_var("INSTA_OUTPUT", "none");
     }
     // Commands that run a lesson's loader stop it before they exit on Ctrl-C.
-    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. } | Command::Test { .. }) {
+    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. } | Command::Test { .. } | Command::Room { .. }) {
         interrupt::catch();
     }
 
@@ -206,7 +245,7 @@ fn main() -> ExitCode {
         Command::Restore { lesson, from, yes } => restore::restore(&root, &lesson, from.as_deref(), yes),
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
         Command::Hint { lesson } => hint::hint(&root, &lesson),
-        Command::Doctor { fix, json } => doctor::doctor(fix, json),
+        Command::Doctor { fix, json, deep } => doctor::doctor(&root, fix, json, deep),
         Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
             matrix::verify(&root, &lessons, &kernels, bless, timings)
         }
@@ -217,6 +256,12 @@ fn main() -> ExitCode {
         Command::Book { serve, port, open, test } => book::book(&root, serve, port, open, test),
         Command::Setup { yes, vm } => setup::setup(&root, yes, vm),
         Command::Test { yes } => test::test(&root, yes),
+        Command::Room { action } => match action {
+            RoomAction::Serve { listen, token, json } => room::serve(&listen, token, json),
+            RoomAction::Join { url, name, token } => room::join(&root, &url, &name, &token),
+            RoomAction::Leave => room::leave(&root),
+            RoomAction::Send => room::send(&root),
+        },
     };
     let error = match outcome {
         Ok(code) => return code,
@@ -256,5 +301,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::Book { .. } => "book",
         Command::Setup { .. } => "setup",
         Command::Test { .. } => "test",
+        Command::Room { .. } => "room",
     }
 }

@@ -16,6 +16,7 @@ use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
 use crate::workbook::kernel_lock;
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::progress::{self, State};
+use crate::workbook::room;
 use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
 use crate::workbook::snapshot;
 
@@ -109,7 +110,8 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
     let layer = current_layer(&lesson.meta, &run.transcript);
     let state = if passed { State::Passed } else { State::Failing { layer } };
-    progress::save(root, lesson, state)?;
+    progress::save(root, lesson, state.clone())?;
+    room::tell(root, lesson, &state, choice.name());
     let record = progress::records(root).remove(&lesson.number);
 
     if json {
