@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use crate::commands::check;
 use crate::workbook::lessons;
 use crate::workbook::progress::{self, State};
 
@@ -18,8 +19,10 @@ pub fn hint(root: &Path, wanted: &str) -> Result<ExitCode> {
         }
         Some(State::Failing { layer: Some(k) }) => *k,
         Some(State::Failing { layer: None }) => {
-            println!("(your last check failed in a way no layer describes; here is the first layer's hint)");
-            1
+            // Not layer 1's hint: the learner may be far past it.
+            let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
+            println!("{}", check::unlayered_hint(&transcript, &lesson.number));
+            return Ok(ExitCode::SUCCESS);
         }
         None => {
             println!("(you have not checked lesson {} yet; here is the first layer's hint)", lesson.number);

@@ -15,6 +15,8 @@ use crate::machine::interrupt;
 pub enum Build {
     Built {
         binary: PathBuf,
+        /// rustc's warnings about the lesson's own code, rendered as rustc prints them.
+        warnings: Vec<String>,
         /// The `.bpf.o` the build script left in its OUT_DIR.
         object: Option<PathBuf>,
     },
@@ -92,7 +94,16 @@ pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Resul
         .filter(|m| m["package_id"].as_str().is_some_and(|id| id.contains(&marker)))
         .find_map(|m| m["out_dir"].as_str())
         .and_then(|out_dir| find_object(Path::new(out_dir)));
-    Ok(Build::Built { binary, object })
+    let warnings = messages
+        .iter()
+        .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "warning")
+        .filter(|m| m["package_id"].as_str().is_some_and(|id| id.contains(&marker)))
+        // The closing "N warnings emitted" summary has no code span.
+        .filter(|m| m["message"]["spans"].as_array().is_some_and(|s| !s.is_empty()))
+        .filter_map(|m| m["message"]["rendered"].as_str())
+        .map(|r| short_paths_all(r, dir))
+        .collect();
+    Ok(Build::Built { binary, warnings, object })
 }
 
 /// Shows cargo's progress while a build runs, so a long first build never sits
@@ -239,6 +250,12 @@ fn short_paths(line: &str, lesson_dir: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Every line of a rendered diagnostic with [`short_paths`] applied.
+fn short_paths_all(rendered: &str, lesson_dir: &Path) -> String {
+    let line = |l: &str| if l.trim_start().starts_with("-->") { short_paths(l, lesson_dir) } else { l.to_string() };
+    rendered.lines().map(line).collect::<Vec<_>>().join("\n")
 }
 
 fn plural(n: usize, word: &str) -> String {

@@ -278,6 +278,7 @@ fn job_output(transcripts: &str, job: usize) -> Option<Output> {
     Some(Output {
         dropped: size.saturating_sub(stdout.len() as u64),
         stdout: stdout.to_string(),
+        prints: String::new(),
         stderr: stderr.to_string(),
         // busybox timeout kills with SIGKILL, which the shell reports as 137.
         timed_out: code == 137,
@@ -305,11 +306,14 @@ mount -t sysfs sysfs /sys
 mount -t tracefs tracefs /sys/kernel/tracing
 echo "{MARK} guest $(uname -r) up {MARK}" > /dev/ttyS1
 
-# job N BINARY: run it, then send its stdout and stderr between markers.
+# job N BINARY: run it, then send its transcript, and its stderr and own
+# prints, between markers.
 job() {{
     cd /tmp
-    timeout -s KILL {timeout} "$2" > /tmp/out 2> /tmp/err < /dev/null
+    : > /tmp/out
+    WORKBOOK_TRANSCRIPT=/tmp/out timeout -s KILL {timeout} "$2" > /tmp/prints 2> /tmp/err < /dev/null
     code=$?
+    cat /tmp/prints >> /tmp/err
     {{
         echo "{MARK} job $1 transcript begin {MARK}"
         head -c {transcript_limit} /tmp/out

@@ -22,6 +22,20 @@ pub struct Meta {
     /// kernel (`5.10`) → snapshot name (`layer-1`, `fixed`) → explanation.
     #[serde(default)]
     pub kernel_notes: BTreeMap<String, BTreeMap<String, String>>,
+    /// Kernels whose BTF the lesson's object must relocate against, besides
+    /// the running kernel's: `check` proves it on every run.
+    #[serde(default)]
+    pub portability: Option<Portability>,
+}
+
+/// `[portability]` in `lesson.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Portability {
+    /// Debian kernels (`5.10`) whose BTF the object is relocated against.
+    pub kernels: Vec<String>,
+    /// What those kernels stand for, for the transcript (`the pre-5.14 task_struct`).
+    pub layout: String,
 }
 
 /// What the machine must offer for the lesson to run.

@@ -1,8 +1,10 @@
 //! The workbook's content: lessons and their `lesson.toml`, the learner's files and progress, snapshots, `.bpf.o` facts, scratch copies, lesson runs.
 
+pub mod cases;
 pub mod files;
 pub mod lessons;
 pub mod object;
+pub mod portability;
 pub mod progress;
 pub mod run;
 pub mod scratch;
