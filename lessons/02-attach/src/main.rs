@@ -33,7 +33,7 @@ fn main() -> std::process::ExitCode {
         // A number of opens chosen for this run; another process opens files too.
         let opens = harness::open_files()?;
         let seen = skel.maps.bss_data.as_deref().context(NO_BSS)?.opens;
-        lesson.observed(format!("{seen} of {opens} file opens by this process"));
+        lesson.observed_count(seen, opens, "file opens by this process");
         if opens != seen {
             return Ok(()); // the kprobe part waits until the tracepoint part works
         }
@@ -45,7 +45,7 @@ fn main() -> std::process::ExitCode {
         let _clones_link = lesson.stage(Stage::Attach, || skel.progs.count_clones.attach())?;
         let threads = harness::start_threads()?;
         let seen = skel.maps.bss_data.as_deref().context(NO_BSS)?.clones;
-        lesson.observed(format!("{seen} of {threads} new threads of this process"));
+        lesson.observed_count(seen, threads, "new threads of this process");
         Ok(())
     })
 }

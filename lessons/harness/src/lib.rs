@@ -73,6 +73,9 @@ impl Lesson {
         match step() {
             Ok(value) => {
                 emit(&stage.to_string(), "ok");
+                if stage == Stage::Attach {
+                    self.note_attached();
+                }
                 if stage == Stage::Load && std::env::var_os(RELOCATE_ONLY_VAR).is_some() {
                     // Exit, not return: the loader's body would go on to attach and run.
                     std::process::exit(0);
@@ -106,9 +109,16 @@ impl Lesson {
 
     /// Records what the program saw: the proof that it did its job. This
     /// run's chosen values (see [`workload`]) become placeholders. Then a note,
-    /// not compared, says what the kernel reports attached at this moment.
+    /// not compared, says what the kernel reports attached at this moment (as
+    /// after each attach).
     pub fn observed(&mut self, what: impl fmt::Display) {
         emit("observed", &workload::normalize(&what.to_string()));
+        self.note_attached();
+    }
+
+    /// A note, not compared, of what the kernel reports attached now, when
+    /// that changed since the last note.
+    fn note_attached(&mut self) {
         let attached = workload::attached();
         if self.attached.as_ref() == Some(&attached) {
             return; // said already

@@ -22,6 +22,8 @@ const CHILD_ARG: &str = "--workbook-helper";
 
 /// How long a program gets to see a change of the watched child's state.
 const PATIENCE: Duration = Duration::from_secs(2);
+/// How long a reading must stay the same to count.
+const SETTLE: Duration = Duration::from_millis(50);
 
 /// Values chosen for this run, and what the transcript shows instead, so that
 /// transcripts stay comparable between runs.
@@ -230,9 +232,16 @@ impl SleepingChild {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let seen = StateSeen { program: read(), kernel: self.proc_state() };
-            let settled = seen.kernel == Some(change.letter()) && seen.agrees();
-            if settled || Instant::now() >= deadline {
+            if Instant::now() >= deadline {
                 return seen;
+            }
+            if seen.kernel == Some(change.letter()) && seen.agrees() {
+                // It must stay so: the child does nothing more, while this
+                // process and others go on being switched out.
+                std::thread::sleep(SETTLE);
+                if read() == seen.program {
+                    return seen;
+                }
             }
             std::thread::sleep(Duration::from_millis(10));
         }

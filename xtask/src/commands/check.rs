@@ -13,7 +13,7 @@ use crate::machine::runner;
 use crate::machine::vm;
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
-use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::lessons::{self, Lesson, Meta};
 use crate::workbook::progress::{self, State};
 use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
 use crate::workbook::snapshot;
@@ -107,12 +107,27 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
             paint(PASS, "PASS"),
             lesson.number
         );
+        let untested: Vec<&str> = lesson.meta.layers.iter().filter(|l| l.skip_reason_on(kprobes).is_some()).map(|l| l.name.as_str()).collect();
+        if !untested.is_empty() {
+            println!(
+                "{} untested here, where the kernel has no kprobes: {}. `cargo xtask check {} --kernel 6.12` tests it under qemu.",
+                paint(WARN, "note:"),
+                untested.join(", "),
+                lesson.number
+            );
+        }
         if let Some(next) = next_lesson(root) {
             println!("next: cargo xtask check {next}");
         }
         return Ok(ExitCode::SUCCESS);
     }
 
+    if let Some(working) = snapshot::stored(&lesson.snapshots(), &expected) {
+        let diff = terminal::learner_diff(&working, &snapshot::compared(&run.transcript), &lesson.meta.conceal);
+        if !diff.is_empty() {
+            println!("\n{diff}");
+        }
+    }
     let timed_out = run.transcript.contains(TIMED_OUT);
     if timed_out {
         println!(
@@ -141,7 +156,10 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
             println!("{} {}", paint(WARN, "hint:"), current.hint.trim());
         }
         None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
-        None => println!("{} {}", paint(WARN, "hint:"), unlayered_hint(&run.transcript, &lesson.number)),
+        None => println!("{} {}", paint(WARN, "hint:"), unlayered_hint(&lesson.meta, &run.transcript, &lesson.number)),
+    }
+    if layer.is_some_and(|k| lesson.meta.layers[k - 1].more.is_some()) {
+        println!("{}", paint(DIM, format!("stuck? `cargo xtask hint {}` says more", lesson.number)));
     }
     if let Some(log) = shown_log {
         println!("{}", paint(DIM, format!("full log (libbpf, or the compilers): {log}")));
@@ -159,7 +177,10 @@ pub fn transcript_path(root: &Path, number: &str) -> std::path::PathBuf {
 
 /// The hint for a failure that no layer describes: about that failure, never
 /// an earlier layer's hint.
-pub fn unlayered_hint(transcript: &str, number: &str) -> String {
+pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str) -> String {
+    if let Some(slip) = meta.slips.iter().find(|s| transcript.contains(&s.symptom)) {
+        return slip.hint.trim().to_string();
+    }
     let first_error = || transcript.lines().skip(1).take_while(|l| l.starts_with(' ')).map(str::trim).collect::<Vec<_>>().join("\n  ");
     if transcript.starts_with("compile  FAILED") {
         return format!(

@@ -4,6 +4,8 @@
 //! returns, and with it every BPF program and link it held.
 
 use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -83,16 +85,18 @@ fn transcript_pipe() -> Result<std::path::PathBuf> {
 fn run_with_limit(binary: &Path, limit: Duration, vars: &[(&str, &str)]) -> Result<Output> {
     interrupt::check()?;
     let channel = transcript_pipe()?;
-    // Held open for writing while the loader runs, so the reader never waits
-    // for a loader that does not open the pipe, and sees its end once this
-    // and the loader have closed it.
-    let held = std::fs::OpenOptions::new().read(true).write(true).open(&channel)?;
-    let transcript = {
-        let channel = channel.clone();
-        std::thread::spawn(move || {
-            std::fs::File::open(&channel).map(|pipe| read_capped(pipe, TRANSCRIPT_LIMIT)).unwrap_or_default()
-        })
-    };
+    // The reading end first (non-blocking, so opening it waits for nobody),
+    // then a writing end held while the loader runs: the reader sees the end
+    // of the transcript only once this and the loader have closed it, and
+    // never waits for a loader that does not open the pipe.
+    let reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&channel)?;
+    let held = std::fs::OpenOptions::new().write(true).open(&channel)?;
+    // SAFETY: fcntl on a descriptor this process owns.
+    unsafe {
+        let fd = reader.as_raw_fd();
+        libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) & !libc::O_NONBLOCK);
+    }
+    let transcript = std::thread::spawn(move || read_capped(reader, TRANSCRIPT_LIMIT));
     let mut vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     vars.push((TRANSCRIPT_VAR.to_string(), channel.display().to_string()));
     let as_root = host::is_root();
