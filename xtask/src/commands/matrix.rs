@@ -593,6 +593,8 @@ pub fn summary(transcript: &str) -> String {
             parts.push("errors".to_string());
         }
     }
+    // Many lines of one kind (a program that reports every event) read as one.
+    parts.dedup();
     if parts.is_empty() {
         "prints nothing it should".to_string()
     } else {
