@@ -101,9 +101,9 @@ impl PartialEq<u64> for Count {
     }
 }
 
-fn count_for_this_run() -> Count {
-    // Three digits: no small constant a loader might print can match.
-    let count = fastrand::u64(100..1000);
+/// A count from `range`, chosen for this run.
+fn count_for_this_run(range: std::ops::Range<u64>) -> Count {
+    let count = fastrand::u64(range);
     remember(count.to_string(), "N");
     Count(count)
 }
@@ -114,7 +114,8 @@ pub fn open_files() -> Result<Count> {
     let file = std::env::current_exe()?;
     let others = fastrand::u64(3..10).to_string();
     helper(&["open", &file.to_string_lossy(), &others])?;
-    let count = count_for_this_run();
+    // Three digits: no small constant a loader might print can match.
+    let count = count_for_this_run(100..1000);
     for _ in 0..count.0 {
         File::open(&file)?;
     }
@@ -123,7 +124,8 @@ pub fn open_files() -> Result<Count> {
 
 /// Starts and joins a number of threads chosen for this run.
 pub fn start_threads() -> Result<Count> {
-    let count = count_for_this_run();
+    // Two digits: threads are slow to start under qemu's emulation.
+    let count = count_for_this_run(10..100);
     for _ in 0..count.0 {
         std::thread::spawn(|| {}).join().ok().context("a thread panicked")?;
     }
