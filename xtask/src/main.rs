@@ -98,6 +98,12 @@ enum Command {
     Hint {
         /// Lesson number, e.g. 01
         lesson: String,
+        /// The second hint right away: the API and where to look
+        #[arg(long)]
+        more: bool,
+        /// One JSON object instead of text, with the hint's level
+        #[arg(long)]
+        json: bool,
     },
     /// Check this machine for what the lessons need, with the fix for each problem
     Doctor {
@@ -224,11 +230,12 @@ fn main() -> ExitCode {
     // Only shortens insta's closing line, which otherwise suggests `cargo insta test`.
     std::env::set_var("INSTA_CARGO_INSTA", "1");
     let json = match command {
-        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } => json,
+        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } | Command::Hint { json, .. } => json,
         _ => false,
     };
-    if json {
-        // stdout holds only the JSON object, so insta must not print its diff.
+    // With --json stdout holds only the JSON object; check and watch show
+    // their own diff, in the learner's terms, instead of insta's.
+    if json || matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Setup { .. }) {
         std::env::set_var("INSTA_OUTPUT", "none");
     }
     // Commands that run a lesson's loader stop it before they exit on Ctrl-C.
@@ -244,7 +251,7 @@ fn main() -> ExitCode {
         Command::Reset { lesson, all, yes } => reset::reset(&root, lesson.as_deref(), all, yes),
         Command::Restore { lesson, from, yes } => restore::restore(&root, &lesson, from.as_deref(), yes),
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
-        Command::Hint { lesson } => hint::hint(&root, &lesson),
+        Command::Hint { lesson, more, json } => hint::hint(&root, &lesson, more, json),
         Command::Doctor { fix, json, deep } => doctor::doctor(&root, fix, json, deep),
         Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
             matrix::verify(&root, &lessons, &kernels, bless, timings)

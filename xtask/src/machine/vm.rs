@@ -290,6 +290,7 @@ fn job_output(transcripts: &str, job: usize) -> Option<Output> {
     Some(Output {
         dropped: size.saturating_sub(stdout.len() as u64),
         stdout: stdout.to_string(),
+        prints: String::new(),
         stderr: stderr.to_string(),
         // busybox timeout kills with SIGKILL, which the shell reports as 137.
         timed_out: code == 137,
@@ -326,13 +327,16 @@ mount -t sysfs sysfs /sys
 mount -t tracefs tracefs /sys/kernel/tracing
 echo "{MARK} guest $(uname -r) up {MARK}" > /dev/ttyS1
 
-# job N [NAME=VALUE...] BINARY [ARGS...]: run it, then send its stdout and stderr between markers.
+# job N [NAME=VALUE...] BINARY [ARGS...]: run it, then send its transcript,
+# and its stderr and own prints, between markers.
 job() {{
     n=$1
     shift
     cd /tmp
-    timeout -s KILL {timeout} env "$@" > /tmp/out 2> /tmp/err < /dev/null
+    : > /tmp/out
+    WORKBOOK_TRANSCRIPT=/tmp/out timeout -s KILL {timeout} env "$@" > /tmp/prints 2> /tmp/err < /dev/null
     code=$?
+    cat /tmp/prints >> /tmp/err
     {{
         echo "{MARK} job $n transcript begin {MARK}"
         head -c {transcript_limit} /tmp/out
