@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (source, extra flags): every object is built the usual way except where a probe needs otherwise.
-const OBJECTS: [(&str, &[&str]); 5] = [
+const OBJECTS: [(&str, &[&str]); 6] = [
     ("src/bpf/tracepoints.bpf.c", &["-O2"]),
     ("src/bpf/core_read.bpf.c", &["-O2"]),
     ("src/bpf/missing_field.bpf.c", &["-O2"]),
     ("src/bpf/percpu_too_big.bpf.c", &["-O2"]),
     ("src/bpf/unoptimised.bpf.c", &["-O0"]),
+    ("src/bpf/xdp_pass.bpf.c", &["-O2"]),
 ];
 
 fn main() {

@@ -3,6 +3,8 @@
 //!
 //! `probes list` names them all; `probes <name>` runs one. Kernel probes need root.
 
+mod xdp;
+
 use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::sync::OnceLock;
@@ -33,6 +35,7 @@ const PROBES: &[Probe] = &[
     Probe { name: "relocation-debug-log", setup: None, run: |l| quoting_log("no matching targets", l, "missing_field", "read_missing") },
     Probe { name: "percpu-value-too-big", setup: None, run: |l| attach(l, "percpu_too_big", "use_scratch") },
     Probe { name: "compiled-at-o0", setup: None, run: |l| quoting_log("invalid mem access", l, "unoptimised", "count_openat") },
+    Probe { name: "xdp-attach-twice", setup: None, run: xdp::attach_twice },
 ];
 
 /// Hides tracefs wherever libbpf looks for it, in this mount namespace only.

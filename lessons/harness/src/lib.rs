@@ -6,7 +6,7 @@
 //! key libbpf log lines where a stage failed, and what the program observed.
 //! The full libbpf log goes to stderr.
 
-mod errno;
+pub mod errno;
 mod log;
 pub mod redact;
 
