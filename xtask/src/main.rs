@@ -1,33 +1,27 @@
 //! The workbook's checker: `cargo xtask <command>`.
+//!
+//! Layers, each importing only from the ones below it (the `layers` test checks this):
+//! - `commands/`: one file per subcommand, a short composition of the layers below;
+//! - `report/`: terminal text, `--json` objects and the compatibility record;
+//! - `workbook/`: lessons, progress, snapshots, scratch copies, lesson runs; may use `machine/`;
+//! - `machine/`: this machine's facts, cargo, the runner, kernels, the VM, locks; knows nothing of lessons;
+//! - `usage_error`: bad input from the user, which any layer may report.
 
-mod book;
-mod cargo;
-mod check;
-mod compatibility;
-mod doctor;
-mod interrupt;
-mod json;
-mod kernels;
-mod lessons;
-mod lock;
-mod matrix;
-mod object;
-mod output;
-mod progress;
-mod reset;
-mod runner;
-mod setup;
-mod snapshot;
-mod solution;
-mod verify;
-mod vm;
-mod vmlinux;
-mod watch;
+mod commands;
+mod machine;
+mod report;
+mod usage_error;
+mod workbook;
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, setup, solution, verify, vmlinux, watch};
+use machine::interrupt;
+use report::{json, terminal};
+use usage_error::UsageError;
+use workbook::root;
 
 #[derive(Parser)]
 #[command(
@@ -160,28 +154,6 @@ enum Command {
     },
 }
 
-/// Bad input from the user: reported in one line, exit code 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-/// The workbook's top folder (`WORKBOOK_ROOT` points the checker at a copy, for its own tests).
-pub fn root() -> PathBuf {
-    if let Some(copy) = std::env::var_os("WORKBOOK_ROOT").filter(|r| !r.is_empty()) {
-        return PathBuf::from(copy);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives inside the workbook")
-        .to_path_buf()
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -209,20 +181,20 @@ fn main() -> ExitCode {
     let name = command_name(&command);
     let root = root();
     let outcome = match command {
-        Command::List { json } => lessons::list(&root, json),
+        Command::List { json } => list::list(&root, json),
         Command::Check { lesson, json, kernel } => check::check(&root, &lesson, json, kernel.as_deref()),
         Command::Watch { lesson, poll } => watch::watch(&root, &lesson, poll),
         Command::Reset { lesson, all, yes } => reset::reset(&root, lesson.as_deref(), all, yes),
-        Command::Restore { lesson, from, yes } => reset::restore(&root, &lesson, from.as_deref(), yes),
+        Command::Restore { lesson, from, yes } => restore::restore(&root, &lesson, from.as_deref(), yes),
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
-        Command::Hint { lesson } => check::hint(&root, &lesson),
+        Command::Hint { lesson } => hint::hint(&root, &lesson),
         Command::Doctor { fix, json } => doctor::doctor(fix, json),
         Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
             matrix::verify(&root, &lessons, &kernels, bless, timings)
         }
         Command::Verify { timings: true, .. } => Err(UsageError("--timings goes with --kernels".into()).into()),
         Command::Verify { lessons, bless, .. } => verify::verify(&root, &lessons, bless),
-        Command::Kernels { list } => kernels::command(list),
+        Command::Kernels { list } => kernels::kernels(list),
         Command::Vmlinux => vmlinux::regenerate(&root),
         Command::Book { serve, port, open, test } => book::book(&root, serve, port, open, test),
         Command::Setup { yes } => setup::setup(&root, yes),
@@ -241,7 +213,7 @@ fn main() -> ExitCode {
     if json {
         json::print(&json::ErrorReport::new(name, format!("{error:#}")));
     }
-    if error.downcast_ref::<UsageError>().is_some() || error.downcast_ref::<output::NotConfirmed>().is_some() {
+    if error.downcast_ref::<UsageError>().is_some() || error.downcast_ref::<terminal::NotConfirmed>().is_some() {
         eprintln!("error: {error}");
     } else {
         eprintln!("error: {error:#}");

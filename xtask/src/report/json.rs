@@ -6,9 +6,9 @@
 
 use serde::Serialize;
 
-use crate::doctor::{Finding, Status};
-use crate::lessons::Lesson;
-use crate::progress::{Record, State};
+use crate::machine::host::{Finding, Status};
+use crate::workbook::lessons::Lesson;
+use crate::workbook::progress::{Record, State};
 
 pub const SCHEMA: u32 = 1;
 
@@ -206,7 +206,7 @@ mod tests {
     }
 
     fn lesson() -> Lesson {
-        crate::lessons::find(&crate::root(), "01").unwrap()
+        crate::workbook::lessons::find(&crate::workbook::root(), "01").unwrap()
     }
 
     #[test]

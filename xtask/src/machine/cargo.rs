@@ -1,4 +1,4 @@
-//! Building a lesson with cargo, and turning a failed build into the few lines that matter.
+//! Building a lesson's package with cargo, and turning a failed build into the few lines that matter.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::lessons::Lesson;
-use crate::{doctor, interrupt};
+use crate::machine::host;
+use crate::machine::interrupt;
 
 pub enum Build {
     Built {
@@ -26,17 +26,17 @@ pub enum Build {
     },
 }
 
-/// `cargo build` of one lesson inside the workbook at `root`, as the invoking user.
-pub fn build(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Build> {
+/// `cargo build` of the `package` in `dir` inside the workbook at `root`, as the invoking user.
+pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Result<Build> {
     interrupt::check()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut child = Command::new(cargo)
-        .args(["build", "--message-format=json", "--package", &lesson.package, "--manifest-path"])
+        .args(["build", "--message-format=json", "--package", package, "--manifest-path"])
         .arg(root.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target_dir)
         // A build script's panic should not bury clang's diagnostics under a backtrace.
         .env("RUST_BACKTRACE", "0")
-        .env("CLANG", doctor::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()))
+        .env("CLANG", host::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -67,14 +67,14 @@ pub fn build(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Build> {
     let _ = stopper.join();
     interrupt::check()?;
 
-    let marker = format!("/{}#", lesson.dir_name);
+    let marker = format!("/{}#", dir.file_name().unwrap_or_default().to_string_lossy());
     if !status.success() {
         let rustc_errors: Vec<&str> = messages
             .iter()
             .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
             .filter_map(|m| m["message"]["rendered"].as_str())
             .collect();
-        let lines = failure_lines(&stderr, &rustc_errors, &lesson.dir);
+        let lines = failure_lines(&stderr, &rustc_errors, dir);
         let output = rustc_errors.iter().copied().chain([stderr.as_str()]).collect::<Vec<_>>().join("\n");
         return Ok(Build::Failed { lines, output });
     }

@@ -5,7 +5,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context, Result};
 
-use crate::doctor::KERNEL_BTF;
+use crate::machine::host::KERNEL_BTF;
 
 pub fn regenerate(root: &Path) -> Result<ExitCode> {
     if !Path::new(KERNEL_BTF).exists() {

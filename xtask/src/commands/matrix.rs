@@ -14,12 +14,17 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::cargo::{self, Build};
-use crate::check::{self, Run};
-use crate::compatibility::{self, Cell, Mark};
-use crate::kernels::{self, Choice, Kernel};
-use crate::lessons::{self, Lesson, Needs};
-use crate::{doctor, runner, snapshot, verify, vm, UsageError};
+use crate::machine::cargo::{self, Build};
+use crate::machine::host;
+use crate::machine::kernels::{self, Choice, Kernel};
+use crate::machine::runner;
+use crate::machine::vm;
+use crate::report::compatibility::{self, Cell, Mark};
+use crate::usage_error::UsageError;
+use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::run::{self, Run};
+use crate::workbook::scratch;
+use crate::workbook::snapshot;
 
 /// A kernel the matrix runs on.
 enum Target {
@@ -37,7 +42,7 @@ impl Target {
 
     fn kprobes(&self) -> bool {
         match self {
-            Target::Host => doctor::kprobes_available(),
+            Target::Host => host::kprobes_available(),
             Target::Vm(kernel) => kernel.kprobes(),
         }
     }
@@ -118,7 +123,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
     let problems = if uses_vm {
         vm::preflight()
     } else {
-        doctor::preflight(&Needs { root: false, btf: false, tracefs: false, kprobes: false, min_kernel: "0.0".into() })
+        host::build_problems()
     };
     if !problems.is_empty() {
         eprintln!("the matrix cannot run on this machine yet:");
@@ -158,7 +163,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
 
     let booted = Instant::now();
     boot_all(&mut runs, &targets, &mut timing);
-    crate::interrupt::check()?;
+    crate::machine::interrupt::check()?;
     timing.boots_wall = booted.elapsed().as_secs_f64();
 
     let mut failed = 0;
@@ -205,16 +210,16 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
 /// Builds every state of a lesson in a scratch copy, layer fixes applied one
 /// by one, and runs each on this machine right after its build.
 fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut Timings) -> Result<LessonRuns> {
-    let scratch = verify::scratch_copy(root, lesson)?;
+    let scratch = scratch::scratch_copy(root, lesson)?;
     let dir = lesson.dir_in(&scratch);
     let scratch_lesson = Lesson { dir: dir.clone(), ..lesson.clone() };
-    let target_dir = verify::target_dir(&scratch);
+    let target_dir = scratch::target_dir(&scratch);
     let kept = root.join("target/xtask/matrix").join(&lesson.dir_name);
     if kept.exists() {
         std::fs::remove_dir_all(&kept)?;
     }
     let host = targets.iter().position(|t| matches!(t, Target::Host));
-    let host_blocked: Vec<String> = doctor::preflight(&lesson.meta.needs).iter().map(|f| f.detail.clone()).collect();
+    let host_blocked: Vec<String> = lesson.meta.needs.problems_here().iter().map(|f| f.detail.clone()).collect();
 
     let mut runs = LessonRuns { lesson: lesson.clone(), states: Vec::new(), outcomes: Vec::new(), problems: Vec::new() };
     let count = lesson.meta.layers.len();
@@ -248,7 +253,7 @@ fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut T
         runs.states.push(State { name, label, layer: layer.map(|_| k), artifact });
         runs.outcomes.push(outcomes);
         if let Some(layer) = layer {
-            verify::apply_fixes(&dir, k, layer)?;
+            scratch::apply_fixes(&dir, k, layer)?;
             if k == count {
                 runs.problems.extend(solution_mismatches(lesson, &dir)?);
             }
@@ -261,7 +266,7 @@ fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut T
 fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>> {
     let solution = lesson.dir.join("solution");
     let mut problems = Vec::new();
-    for file in verify::files_under(&solution)? {
+    for file in scratch::files_under(&solution)? {
         let relative = file.strip_prefix(&solution)?;
         if std::fs::read(&file)? != std::fs::read(fixed_dir.join(relative)).unwrap_or_default() {
             problems.push(format!("the layer fixes in lesson.toml do not produce solution/{}", relative.display()));
@@ -273,10 +278,10 @@ fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>>
 /// Builds the scratch copy as it stands, and keeps the binary and its object
 /// in `kept`: the next state's build overwrites both.
 fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) -> Result<Artifact> {
-    match cargo::build(scratch, lesson, target_dir)? {
+    match cargo::build(scratch, &lesson.package, &lesson.dir, target_dir)? {
         Build::Failed { lines, output } => Ok(Artifact::Failed { transcript: lines.join("\n"), log: output }),
         Build::Built { binary, object } => {
-            let compile = check::compile_line(object.as_deref())?;
+            let compile = run::compile_line(object.as_deref())?;
             std::fs::create_dir_all(kept)?;
             let copy = kept.join(binary.file_name().context("a binary without a name")?);
             std::fs::copy(&binary, &copy)?;
@@ -372,7 +377,7 @@ fn boot_all(runs: &mut [LessonRuns], targets: &[Target], timing: &mut Timings) {
                         _ => None,
                     })
                     .collect();
-                let work = crate::root()
+                let work = crate::workbook::root()
                     .join("target/xtask/matrix/vm")
                     .join(format!("{}-{}", kernel.series.name, lesson_runs.lesson.number));
                 let boot = vm::boot(kernel, &jobs, &work);
@@ -470,10 +475,10 @@ fn judge_lesson(runs: &LessonRuns, targets: &[Target], bless: bool) -> Result<Ve
 
 /// Keeps the full transcript and libbpf log of a run that went wrong.
 fn save_log(lesson: &Lesson, state: &State, kernel: &str, run: &Run) {
-    let path = crate::root().join("target/xtask/matrix/logs").join(format!("{}-{}@{kernel}.log", lesson.number, state.name));
+    let path = crate::workbook::root().join("target/xtask/matrix/logs").join(format!("{}-{}@{kernel}.log", lesson.number, state.name));
     let text = format!("{}\n\n--- libbpf log ---\n{}", run.transcript, run.log);
     if std::fs::create_dir_all(path.parent().expect("a parent")).is_ok() && std::fs::write(&path, text).is_ok() {
-        println!("    transcript and libbpf log: {}", path.strip_prefix(crate::root()).unwrap_or(&path).display());
+        println!("    transcript and libbpf log: {}", path.strip_prefix(crate::workbook::root()).unwrap_or(&path).display());
     }
 }
 
@@ -650,7 +655,7 @@ mod tests {
 
     /// Lesson 01 with its snapshots in a scratch folder holding only `snapshots`.
     fn lesson_with(snapshots: &[(&str, &str)], notes: &[(&str, &str)]) -> (Lesson, State) {
-        let mut lesson = lessons::find(&crate::root(), "01").unwrap();
+        let mut lesson = lessons::find(&crate::workbook::root(), "01").unwrap();
         let dir = std::env::temp_dir().join(format!("xtask-judge-{}-{}", std::process::id(), snapshots.len() + notes.len()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("snapshots")).unwrap();

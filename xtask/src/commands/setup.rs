@@ -7,7 +7,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Result};
 
-use crate::doctor::{self, Status};
+use crate::machine::host::{self, Status};
 
 /// The clang the snapshots were made with, where the archive has it (Debian 12
 /// does); otherwise the distribution's default clang.
@@ -28,7 +28,7 @@ fn packages_for(finding: &str) -> Vec<&'static str> {
 }
 
 pub fn setup(root: &Path, yes: bool) -> Result<ExitCode> {
-    let findings = doctor::findings();
+    let findings = crate::machine::findings();
     let mut packages: Vec<&str> = findings
         .iter()
         .filter(|f| f.status == Status::Problem)
@@ -41,7 +41,7 @@ pub fn setup(root: &Path, yes: bool) -> Result<ExitCode> {
         if !yes && !confirm("install them with apt-get?")? {
             bail!("nothing installed; run `cargo xtask setup --yes` to install without asking");
         }
-        let sudo: &[&str] = if doctor::is_root() { &[] } else { &["sudo"] };
+        let sudo: &[&str] = if host::is_root() { &[] } else { &["sudo"] };
         let apt = |args: &[&str]| -> Result<()> {
             let mut command: Vec<&str> = sudo.to_vec();
             command.push("apt-get");
@@ -56,17 +56,17 @@ pub fn setup(root: &Path, yes: bool) -> Result<ExitCode> {
         apt(&install)?;
     }
 
-    if !doctor::tracefs_mounted() {
-        if doctor::is_root() {
-            doctor::mount_tracefs()?;
-            println!("mounted tracefs at {}", doctor::TRACEFS);
+    if !host::tracefs_mounted() {
+        if host::is_root() {
+            host::mount_tracefs()?;
+            println!("mounted tracefs at {}", host::TRACEFS);
         } else {
-            println!("tracefs is not mounted; run: sudo mount -t tracefs tracefs {}", doctor::TRACEFS);
+            println!("tracefs is not mounted; run: sudo mount -t tracefs tracefs {}", host::TRACEFS);
         }
     }
 
     println!("\nsetup done; now lesson 01, which starts broken on purpose:\n");
-    crate::check::check(root, "01", false, None)
+    crate::commands::check::check(root, "01", false, None)
 }
 
 fn confirm(question: &str) -> Result<bool> {

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::{doctor, interrupt};
+use crate::machine::host;
+
+use crate::machine::interrupt;
 
 /// A loader must finish within this; the lessons take well under a second.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,7 +53,7 @@ pub fn run_privileged(binary: &Path) -> Result<Output> {
 
 fn run_with_limit(binary: &Path, limit: Duration) -> Result<Output> {
     interrupt::check()?;
-    let as_root = doctor::is_root();
+    let as_root = host::is_root();
     let mut command = if as_root {
         let mut timeout = Command::new("timeout");
         // Its own process group, so Ctrl-C reaches only the checker, which then
@@ -71,7 +73,7 @@ fn run_with_limit(binary: &Path, limit: Duration) -> Result<Output> {
             });
         }
         timeout
-    } else if doctor::has_sudo() {
+    } else if host::has_sudo() {
         static NOTICE: Once = Once::new();
         NOTICE.call_once(|| eprintln!("note: loading BPF needs root, so the lesson's binary runs under sudo"));
         let mut sudo = Command::new("sudo");
@@ -205,7 +207,7 @@ mod tests {
     }
 
     fn root_or_skip(test: &str) -> bool {
-        let root = doctor::is_root();
+        let root = host::is_root();
         if !root {
             eprintln!("skipped {test}: runs the loader directly only as root (CI runs as root)");
         }

@@ -13,7 +13,7 @@ pub fn book(root: &Path, serve: bool, port: Option<u16>, open: bool, test: bool)
         // Unit tests, the README transcripts, the built book read in Chromium, and
         // the probes that reproduce the messages the book quotes outside the lessons.
         command.args(["test", "--package", "book-builder", "--package", "probes", "--manifest-path"]).arg(root.join("Cargo.toml"));
-        command.env("CLANG", crate::doctor::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()));
+        command.env("CLANG", crate::machine::host::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()));
     } else {
         command.args(["run", "--quiet", "--package", "book-builder", "--manifest-path"]).arg(root.join("Cargo.toml"));
         command.arg("--");

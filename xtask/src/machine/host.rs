@@ -1,13 +1,11 @@
-//! `cargo xtask doctor`: what this machine offers the lessons, and the exact fix for what it lacks.
+//! Facts about this machine (root, sudo, BTF, tracefs, clang, libraries, kprobes, lockdown), each as a doctor finding with its fix.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use anyhow::Result;
 
-use crate::lessons::Needs;
-use crate::output::{paint, BAD, GOOD, WARN};
 
 pub const TRACEFS: &str = "/sys/kernel/tracing";
 pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
@@ -42,7 +40,7 @@ impl fmt::Display for Finding {
     }
 }
 
-fn finding(name: &'static str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Finding {
+pub fn finding(name: &'static str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Finding {
     Finding { name, status, detail: detail.into(), fix }
 }
 
@@ -93,7 +91,7 @@ fn major(version: &str) -> u32 {
     version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0)
 }
 
-fn check_privileges() -> Finding {
+pub fn check_privileges() -> Finding {
     if is_root() {
         finding("privileges", Status::Ok, "running as root", None)
     } else if has_sudo() {
@@ -108,7 +106,7 @@ fn check_privileges() -> Finding {
     }
 }
 
-fn check_btf() -> Finding {
+pub fn check_btf() -> Finding {
     if Path::new(KERNEL_BTF).exists() {
         finding("kernel BTF", Status::Ok, KERNEL_BTF, None)
     } else {
@@ -121,7 +119,7 @@ fn check_btf() -> Finding {
     }
 }
 
-fn check_tracefs() -> Finding {
+pub fn check_tracefs() -> Finding {
     if tracefs_mounted() {
         finding("tracefs", Status::Ok, format!("mounted at {TRACEFS}"), None)
     } else {
@@ -134,7 +132,7 @@ fn check_tracefs() -> Finding {
     }
 }
 
-fn check_clang() -> Finding {
+pub fn check_clang() -> Finding {
     let install = as_root("apt-get install clang llvm");
     match clang() {
         Some(c) if major(&c.version) >= 11 => {
@@ -145,7 +143,7 @@ fn check_clang() -> Finding {
     }
 }
 
-fn check_libraries() -> Finding {
+pub fn check_libraries() -> Finding {
     if on_path("pkg-config").is_none() {
         return finding(
             "libraries",
@@ -171,7 +169,7 @@ pub fn kprobes_available() -> bool {
     Path::new("/sys/bus/event_source/devices/kprobe").exists() || Path::new(TRACEFS).join("kprobe_events").exists()
 }
 
-fn check_kprobes() -> Finding {
+pub fn check_kprobes() -> Finding {
     if kprobes_available() {
         finding("kprobes", Status::Ok, "available", None)
     } else {
@@ -179,7 +177,7 @@ fn check_kprobes() -> Finding {
     }
 }
 
-fn check_lockdown() -> Finding {
+pub fn check_lockdown() -> Finding {
     match std::fs::read_to_string("/sys/kernel/security/lockdown") {
         Ok(modes) if modes.contains("[confidentiality]") => finding(
             "lockdown",
@@ -196,7 +194,7 @@ fn check_lockdown() -> Finding {
 }
 
 /// Why this machine cannot load BPF itself, if it cannot.
-fn host_blocked() -> Option<&'static str> {
+pub fn host_blocked() -> Option<&'static str> {
     if !is_root() && !has_sudo() {
         Some("this machine cannot load BPF (not root, no sudo)")
     } else if !Path::new(KERNEL_BTF).exists() {
@@ -208,7 +206,7 @@ fn host_blocked() -> Option<&'static str> {
     }
 }
 
-fn check_container() -> Option<Finding> {
+pub fn check_container() -> Option<Finding> {
     let marker = ["/.dockerenv", "/run/.containerenv"].into_iter().find(|m| Path::new(m).exists())?;
     Some(finding(
         "container",
@@ -218,38 +216,9 @@ fn check_container() -> Option<Finding> {
     ))
 }
 
-/// Every check, in the order doctor prints them.
-pub fn findings() -> Vec<Finding> {
-    let mut all = vec![
-        check_privileges(),
-        check_btf(),
-        check_tracefs(),
-        check_clang(),
-        check_libraries(),
-        check_kprobes(),
-        check_lockdown(),
-    ];
-    all.extend(check_container());
-    all.push(crate::vm::finding(host_blocked()));
-    all
-}
-
-/// The problems that stop a lesson with these needs from running here.
-pub fn preflight(needs: &Needs) -> Vec<Finding> {
+/// The problems that stop any lesson from building here.
+pub fn build_problems() -> Vec<Finding> {
     let mut checks = vec![check_clang(), check_libraries()];
-    if needs.root {
-        checks.push(check_privileges());
-    }
-    if needs.btf {
-        checks.push(check_btf());
-    }
-    if needs.tracefs {
-        checks.push(check_tracefs());
-    }
-    if needs.kprobes && !kprobes_available() {
-        checks.push(finding("kprobes", Status::Problem, "this lesson needs kprobes, which this kernel lacks", None));
-    }
-    checks.extend(check_min_kernel(&needs.min_kernel));
     checks.retain(|f| f.status == Status::Problem);
     checks
 }
@@ -260,7 +229,7 @@ fn major_minor(release: &str) -> Option<(u32, u32)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
-fn check_min_kernel(min: &str) -> Option<Finding> {
+pub fn check_min_kernel(min: &str) -> Option<Finding> {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
     let (running, wanted) = (major_minor(release.trim())?, major_minor(min)?);
     (running < wanted).then(|| {
@@ -272,42 +241,6 @@ pub fn mount_tracefs() -> Result<()> {
     let status = Command::new("mount").args(["-t", "tracefs", "tracefs", TRACEFS]).status()?;
     anyhow::ensure!(status.success(), "mount -t tracefs tracefs {TRACEFS} failed");
     Ok(())
-}
-
-pub fn doctor(fix: bool, json: bool) -> Result<ExitCode> {
-    if fix && !tracefs_mounted() {
-        if is_root() {
-            mount_tracefs()?;
-            if !json {
-                println!("mounted tracefs at {TRACEFS}");
-            }
-        } else {
-            eprintln!("--fix mounts tracefs only as root; run: sudo mount -t tracefs tracefs {TRACEFS}");
-        }
-    }
-    let findings = findings();
-    let problems = findings.iter().filter(|f| f.status == Status::Problem).count();
-    if json {
-        crate::json::print(&crate::json::DoctorReport::new(crate::json::Machine::this(), &findings));
-        return Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE });
-    }
-    for finding in &findings {
-        let style = match finding.status {
-            Status::Ok => GOOD,
-            Status::Problem => BAD,
-            Status::Note => WARN,
-        };
-        let text = finding.to_string();
-        let (status, rest) = text.split_at(8);
-        anstream::println!("{}{rest}", paint(style, status));
-    }
-    if problems == 0 {
-        anstream::println!("\n{}", paint(GOOD, "ready: every lesson can run here"));
-        Ok(ExitCode::SUCCESS)
-    } else {
-        anstream::println!("\n{}", paint(BAD, format!("{problems} problem{} to fix first", if problems == 1 { "" } else { "s" })));
-        Ok(ExitCode::FAILURE)
-    }
 }
 
 #[cfg(test)]

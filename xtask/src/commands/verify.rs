@@ -3,17 +3,17 @@
 //! snapshots say, the layer fixes must add up to `solution/`, and the solution
 //! must pass.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
-use crate::check::run_lesson;
-use crate::lessons::{self, Edit, Layer, Lesson};
-use crate::{doctor, snapshot};
+use crate::machine::host;
+use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::run::run_lesson;
+use crate::workbook::scratch::{apply_fixes, files_under, scratch_copy, target_dir};
+use crate::workbook::snapshot;
 
-/// Folders of the workbook that a scratch copy leaves out.
-const NOT_COPIED: &[&str] = &["target", ".git", "book/build", ".progress.toml"];
 
 pub fn verify(root: &Path, wanted: &[String], bless: bool) -> Result<ExitCode> {
     let lessons = if wanted.is_empty() {
@@ -22,7 +22,7 @@ pub fn verify(root: &Path, wanted: &[String], bless: bool) -> Result<ExitCode> {
         wanted.iter().map(|w| lessons::find(root, w)).collect::<Result<_>>()?
     };
     for lesson in &lessons {
-        let problems = doctor::preflight(&lesson.meta.needs);
+        let problems = lesson.meta.needs.problems_here();
         if !problems.is_empty() {
             eprintln!("lesson {} cannot run on this machine:", lesson.number);
             problems.iter().for_each(|p| eprintln!("{p}"));
@@ -46,26 +46,9 @@ pub fn verify(root: &Path, wanted: &[String], bless: bool) -> Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// A fresh copy of the workbook for one lesson's self-test, so that verifying
-/// two lessons at once cannot disturb either.
-pub(crate) fn scratch_copy(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
-    let scratch = root.join("target/xtask/verify").join(&lesson.dir_name);
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch).context("clearing the scratch copy")?;
-    }
-    copy_tree(root, root, &scratch)?;
-    Ok(scratch)
-}
-
-/// Not the learner's target folder: cargo hashes workspace members by their
-/// path inside the workspace, so a copy's build would overwrite the learner's.
-pub(crate) fn target_dir(scratch: &Path) -> PathBuf {
-    scratch.parent().and_then(Path::parent).unwrap_or(scratch).join("verify-target")
-}
-
 fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
     let dir = lesson.dir_in(scratch);
-    let kprobes = doctor::kprobes_available();
+    let kprobes = host::kprobes_available();
     let mut ok = true;
 
     for (i, layer) in lesson.meta.layers.iter().enumerate() {
@@ -118,58 +101,4 @@ fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
         }
     }
     Ok(ok)
-}
-
-pub(crate) fn apply_fixes(dir: &Path, k: usize, layer: &Layer) -> Result<()> {
-    for edit in &layer.fix {
-        apply(dir, edit).with_context(|| format!("layer {k}'s fix to {}", edit.file))?;
-    }
-    Ok(())
-}
-
-/// Replaces the single occurrence of `edit.find`.
-fn apply(dir: &Path, edit: &Edit) -> Result<()> {
-    let path = dir.join(&edit.file);
-    let text = std::fs::read_to_string(&path)?;
-    match text.matches(edit.find.as_str()).count() {
-        1 => Ok(std::fs::write(&path, text.replacen(&edit.find, &edit.replace, 1))?),
-        0 => bail!("its text is not in the file"),
-        n => bail!("its text is in the file {n} times"),
-    }
-}
-
-pub(crate) fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    if !dir.exists() {
-        return Ok(files);
-    }
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            files.extend(files_under(&path)?);
-        } else {
-            files.push(path);
-        }
-    }
-    Ok(files)
-}
-
-/// Copies `from` to `to`, leaving out [`NOT_COPIED`] (relative to `top`).
-pub fn copy_tree(top: &Path, from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let path = entry.path();
-        let relative = path.strip_prefix(top)?;
-        if NOT_COPIED.iter().any(|skip| relative == Path::new(skip)) {
-            continue;
-        }
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(top, &path, &target)?;
-        } else {
-            std::fs::copy(&path, &target)?;
-        }
-    }
-    Ok(())
 }

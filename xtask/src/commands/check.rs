@@ -1,73 +1,22 @@
-//! `cargo xtask check NN` and `cargo xtask hint NN`.
+//! `cargo xtask check NN`: build a lesson, run it, compare with the fixed outcome, and record where the learner is.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anstream::println;
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::cargo::{self, Build};
-use crate::lessons::{self, Lesson, Meta};
-use crate::progress::{self, State};
-use crate::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
-use crate::output::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
-use crate::kernels::{self, Choice, Kernel};
-use crate::{doctor, lock, object, runner, snapshot, vm};
-
-/// One run of a lesson: its transcript and libbpf's full log.
-pub struct Run {
-    pub transcript: String,
-    pub log: String,
-}
-
-/// Builds the lesson found in the workbook at `root` into `target_dir`, and runs it on this kernel.
-pub fn run_lesson(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Run> {
-    run_lesson_on(root, lesson, target_dir, None)
-}
-
-/// The transcript's first line, read from the `.bpf.o` the build left.
-pub fn compile_line(object: Option<&Path>) -> Result<String> {
-    Ok(match object {
-        Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            object::facts(&bytes)?.transcript_line()
-        }
-        None => "compile  ok      (the build left no .bpf.o in its OUT_DIR)".to_string(),
-    })
-}
-
-/// [`run_lesson`], run on this kernel or, given one, on a kernel under qemu.
-pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Option<&Kernel>) -> Result<Run> {
-    let lesson_dir = lesson.dir_in(root);
-    let lesson = Lesson { dir: lesson_dir, ..lesson.clone() };
-    match cargo::build(root, &lesson, target_dir)? {
-        Build::Failed { lines, output } => Ok(Run { transcript: lines.join("\n"), log: output }),
-        Build::Built { binary, object } => {
-            let compile = compile_line(object.as_deref())?;
-            let output = match kernel {
-                None => runner::run_privileged(&binary)?,
-                Some(kernel) => vm::run_one(kernel, &binary, object.as_deref())?,
-            };
-            let mut lines = vec![compile];
-            lines.extend(output.transcript_lines());
-            Ok(Run { transcript: lines.join("\n"), log: output.stderr })
-        }
-    }
-}
-
-/// The layer whose symptom the transcript shows, 1-based.
-pub fn current_layer(meta: &Meta, transcript: &str) -> Option<usize> {
-    meta.layers.iter().position(|l| transcript.contains(&l.symptom)).map(|i| i + 1)
-}
-
-/// The stage named by the transcript's `stopped  at <stage>` line.
-pub fn stopped_at(transcript: &str) -> Option<&str> {
-    transcript.lines().find_map(|l| l.strip_prefix("stopped  at "))
-}
-
-pub fn log_path(root: &Path, number: &str) -> PathBuf {
-    root.join("target/workbook/logs").join(format!("{number}.log"))
-}
+use crate::machine::host;
+use crate::machine::kernels::{self, Choice};
+use crate::machine::lock;
+use crate::machine::runner;
+use crate::machine::vm;
+use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
+use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
+use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::progress::{self, State};
+use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
+use crate::workbook::snapshot;
 
 /// `kernel`: run on this one under qemu (`5.10`, `6.1`, `6.12`) instead of the host's.
 pub fn check(root: &Path, wanted: &str, json: bool, kernel: Option<&str>) -> Result<ExitCode> {
@@ -83,7 +32,7 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
 
 fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice: Choice) -> Result<ExitCode> {
     let problems = match choice {
-        Choice::Host => doctor::preflight(&lesson.meta.needs),
+        Choice::Host => lesson.meta.needs.problems_here(),
         Choice::Debian(_) => vm::preflight(),
     };
     if !problems.is_empty() {
@@ -119,7 +68,7 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
     let _held = lock::lesson(root, &lesson.number, doing)?;
     let run = run_lesson_on(root, lesson, &root.join("target"), kernel.as_ref())?;
     if !json {
-        println!("{}", output::transcript(&run.transcript));
+        println!("{}", terminal::transcript(&run.transcript));
     }
     let log = log_path(root, &lesson.number);
     if let Some(parent) = log.parent() {
@@ -129,7 +78,7 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
     let shown_log = (!run.log.is_empty()).then(|| log.strip_prefix(root).unwrap_or(&log).display().to_string());
 
     // On a mismatch insta prints the diff against the fixed transcript (not under --json).
-    let kprobes = kernel.as_ref().map_or_else(doctor::kprobes_available, |k| k.kprobes());
+    let kprobes = kernel.as_ref().map_or_else(host::kprobes_available, |k| k.kprobes());
     let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name(), kprobes);
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
     let layer = current_layer(&lesson.meta, &run.transcript);
@@ -216,45 +165,4 @@ fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, 
 fn next_lesson(root: &Path) -> Option<String> {
     let states = progress::load(root);
     lessons::all(root).ok()?.into_iter().map(|l| l.number).find(|n| states.get(n) != Some(&State::Passed))
-}
-
-pub fn hint(root: &Path, wanted: &str) -> Result<ExitCode> {
-    let lesson = lessons::find(root, wanted)?;
-    let layers = &lesson.meta.layers;
-    let k = match progress::load(root).get(&lesson.number) {
-        Some(State::Passed) => {
-            println!("lesson {} already passes. The book's chapter explains the fix in full.", lesson.number);
-            return Ok(ExitCode::SUCCESS);
-        }
-        Some(State::Failing { layer: Some(k) }) => *k,
-        Some(State::Failing { layer: None }) => {
-            println!("(your last check failed in a way no layer describes; here is the first layer's hint)");
-            1
-        }
-        None => {
-            println!("(you have not checked lesson {} yet; here is the first layer's hint)", lesson.number);
-            1
-        }
-    };
-    let layer = &layers[k.clamp(1, layers.len()) - 1];
-    println!("layer {k} of {}: {}", layers.len(), layer.name);
-    println!("{}", layer.hint.trim());
-    Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_layer_and_stage_from_a_transcript() {
-        let lesson = lessons::find(&crate::root(), "01").unwrap();
-        let silenced = "open     FAILED  ENOENT (No such file or directory)\n         (libbpf logged nothing)\nstopped  at open";
-        assert_eq!(current_layer(&lesson.meta, silenced), Some(1));
-        assert_eq!(stopped_at(silenced), Some("open"));
-        let no_btf = "         libbpf: BTF is required, but is missing or corrupted.\nstopped  at open";
-        assert_eq!(current_layer(&lesson.meta, no_btf), Some(2));
-        assert_eq!(current_layer(&lesson.meta, "observed 5 of 5"), None);
-        assert_eq!(stopped_at("observed 5 of 5"), None);
-    }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::interrupt;
+use crate::machine::interrupt;
 
 /// Held until dropped.
 pub struct Held {

@@ -15,12 +15,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::UsageError;
+use crate::usage_error::UsageError;
 
 /// One kernel series from Debian's archive: the newest package whose name is
 /// `prefix` + digits + `suffix` (which leaves out the -rt, -cloud and debug flavours).
@@ -427,7 +427,7 @@ impl Apt {
             command.arg("-o").arg(option(name, &value));
         }
         command.args(["-o", "Acquire::Languages=none", "-o", "APT::Architectures=amd64", "-q"]);
-        if crate::doctor::is_root() {
+        if crate::machine::host::is_root() {
             // apt drops to the _apt user for downloads, who cannot write to this user's cache.
             command.args(["-o", "APT::Sandbox::User=root"]);
         }
@@ -552,30 +552,6 @@ pub fn major_minor(release: &str) -> Option<(u32, u32)> {
 /// The running kernel's release.
 pub fn host_release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|r| r.trim().to_string()).unwrap_or_default()
-}
-
-/// `cargo xtask kernels`: fetch what is missing, then list every kernel.
-pub fn command(list_only: bool) -> Result<ExitCode> {
-    let mut failed = false;
-    for series in SERIES {
-        let kernel = if list_only { cached(series) } else { ensure(series).map(Some) };
-        match kernel {
-            Ok(Some(k)) => println!(
-                "{:<5} {:<21} {} {}   cached, verified",
-                series.name, series.release, k.manifest.package, k.manifest.version
-            ),
-            Ok(None) => println!("{:<5} {:<21} not fetched yet (cargo xtask kernels)", series.name, series.release),
-            Err(error) => {
-                failed = true;
-                println!("{:<5} {:<21} FAILED: {error:#}", series.name, series.release);
-            }
-        }
-    }
-    let (major, minor) = major_minor(&host_release()).unwrap_or_default();
-    println!("{:<5} {:<21} the running kernel, Linux {major}.{minor} (needs root or sudo)", "host", "this machine");
-    println!("\ncache: {}", cache_dir()?.display());
-    println!("use one: cargo xtask check NN --kernel 6.1");
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 #[cfg(test)]

@@ -2,16 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use anstream::println;
-
-use crate::json::{LessonStatus, ListReport, Machine};
-use crate::output::{paint, BAD, DIM, GOOD, TITLE};
-use crate::{progress, UsageError};
+use crate::machine::host::{self, Finding, Status};
+use crate::machine::kernels;
+use crate::usage_error::UsageError;
 
 /// `lesson.toml`: what a lesson is called, what it needs, and its layers.
 #[derive(Debug, Clone, Deserialize)]
@@ -78,7 +75,7 @@ pub struct Lesson {
 impl Layer {
     /// Why this layer cannot run on this machine, if it cannot.
     pub fn skip_reason(&self) -> Option<String> {
-        self.skip_reason_on(crate::doctor::kprobes_available())
+        self.skip_reason_on(host::kprobes_available())
     }
 
     /// Why this layer cannot run on a kernel with or without kprobes.
@@ -89,6 +86,28 @@ impl Layer {
             }
             _ => None,
         }
+    }
+}
+
+impl Needs {
+    /// The problems that stop a lesson with these needs from running here.
+    pub fn problems_here(&self) -> Vec<Finding> {
+        let mut checks = host::build_problems();
+        if self.root {
+            checks.push(host::check_privileges());
+        }
+        if self.btf {
+            checks.push(host::check_btf());
+        }
+        if self.tracefs {
+            checks.push(host::check_tracefs());
+        }
+        if self.kprobes && !host::kprobes_available() {
+            checks.push(host::finding("kprobes", Status::Problem, "this lesson needs kprobes, which this kernel lacks", None));
+        }
+        checks.extend(host::check_min_kernel(&self.min_kernel));
+        checks.retain(|f| f.status == Status::Problem);
+        checks
     }
 }
 
@@ -116,7 +135,7 @@ pub fn parse_meta(text: &str) -> Result<Meta> {
         }
     }
     for (kernel, notes) in &meta.kernel_notes {
-        crate::kernels::choice(kernel).map_err(|_| anyhow::anyhow!("kernel_notes names unknown kernel {kernel:?}"))?;
+        kernels::choice(kernel).map_err(|_| anyhow::anyhow!("kernel_notes names unknown kernel {kernel:?}"))?;
         for (state, note) in notes {
             let layer = state.strip_prefix("layer-").and_then(|k| k.parse::<usize>().ok());
             let known = state == "fixed" || layer.is_some_and(|k| (1..=meta.layers.len()).contains(&k));
@@ -189,41 +208,6 @@ fn package_name(dir: &Path) -> Result<String> {
     Ok(manifest.package.name)
 }
 
-/// `cargo xtask list`: each lesson with its last known state, and the next to do.
-pub fn list(root: &Path, json: bool) -> Result<ExitCode> {
-    let lessons = all(root)?;
-    let records = progress::records(root);
-    let statuses: Vec<LessonStatus> =
-        lessons.iter().map(|l| LessonStatus::new(l, records.get(&l.number))).collect();
-    let report = ListReport::new(Machine::this(), statuses);
-    if json {
-        crate::json::print(&report);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let width = lessons.iter().map(|l| l.meta.title.chars().count()).max().unwrap_or(0);
-    for (lesson, status) in lessons.iter().zip(&report.lessons) {
-        let shown = match records.get(&lesson.number) {
-            None => paint(DIM, "not started"),
-            Some(record) => {
-                let style = if record.state == progress::State::Passed { GOOD } else { BAD };
-                paint(style, record.state.describe(&lesson.meta))
-            }
-        };
-        let marker = if report.next.as_ref() == Some(&status.number) { "→" } else { " " };
-        println!("{marker} {}  {:<width$}  {shown}", lesson.number, lesson.meta.title);
-    }
-    match &report.next {
-        Some(n) => println!(
-            "\n{} of {} passed · next: {}",
-            report.passed,
-            report.total,
-            paint(TITLE, format!("cargo xtask check {n}"))
-        ),
-        None => println!("\n{}", paint(GOOD, "every lesson passes")),
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -275,7 +259,7 @@ replace = "b"
 
     #[test]
     fn finds_lessons_by_number_or_slug_and_rejects_the_rest() {
-        let root = crate::root();
+        let root = crate::workbook::root();
         assert_eq!(find(&root, "1").unwrap().dir_name, "01-open-fails");
         assert_eq!(find(&root, "01").unwrap().package, "open-fails");
         assert_eq!(find(&root, "open-fails").unwrap().number, "01");

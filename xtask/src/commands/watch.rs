@@ -14,10 +14,10 @@ use anstream::println;
 use anyhow::Result;
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use crate::interrupt::{self, Interrupted};
-use crate::lessons::{self, Lesson};
-use crate::output::{paint, DIM, WARN};
-use crate::reset::{self, Files};
+use crate::machine::interrupt::{self, Interrupted};
+use crate::report::terminal::{paint, DIM, WARN};
+use crate::workbook::files::{self, Files};
+use crate::workbook::lessons::{self, Lesson};
 
 /// Saves come in bursts (an editor writes a temp file, renames it, touches
 /// another); the check waits until the folder has been quiet this long.
@@ -38,7 +38,7 @@ pub fn watch(root: &Path, wanted: &str, poll: bool) -> Result<ExitCode> {
     let mut source = if poll { Source::Polling } else { events(&lesson) };
     let terminal = std::io::stdout().is_terminal();
 
-    let mut checked = reset::current_files(&lesson.dir)?;
+    let mut checked = files::current_files(&lesson.dir)?;
     if !run(root, &lesson, terminal, None)? {
         return Ok(stopped(&lesson));
     }
@@ -67,7 +67,7 @@ pub fn watch(root: &Path, wanted: &str, poll: bool) -> Result<ExitCode> {
         let interval = if matches!(source, Source::Polling) { POLL_INTERVAL } else { EVENT_MODE_SCAN };
         if last_scan.elapsed() >= interval {
             last_scan = Instant::now();
-            let now = reset::current_files(&lesson.dir)?;
+            let now = files::current_files(&lesson.dir)?;
             let changed = now != seen;
             if changed {
                 seen = now;
@@ -84,7 +84,7 @@ pub fn watch(root: &Path, wanted: &str, poll: bool) -> Result<ExitCode> {
 
         if quiet_since.is_some_and(|t| t.elapsed() >= DEBOUNCE) {
             quiet_since = None;
-            let now = reset::current_files(&lesson.dir)?;
+            let now = files::current_files(&lesson.dir)?;
             if now != checked {
                 let changed = changed_names(&checked, &now);
                 checked = now.clone();
@@ -148,7 +148,7 @@ fn wait_for_events(events: &Receiver<notify::Result<notify::Event>>, dir: &Path)
         match events.recv_timeout(timeout) {
             Ok(Ok(event)) => {
                 relevant |= !matches!(event.kind, EventKind::Access(_))
-                    && event.paths.iter().any(|p| p.strip_prefix(dir).is_ok_and(reset::is_learners));
+                    && event.paths.iter().any(|p| p.strip_prefix(dir).is_ok_and(files::is_learners));
             }
             Ok(Err(_)) => {}
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return relevant,
@@ -170,7 +170,7 @@ fn run(root: &Path, lesson: &Lesson, terminal: bool, changed: Option<&str>) -> R
     if let Some(changed) = changed {
         println!("{}", paint(DIM, format!("changed: {changed}")));
     }
-    match crate::check::check_lesson(root, lesson, false, "watch") {
+    match crate::commands::check::check_lesson(root, lesson, false, "watch") {
         Ok(_) => Ok(true),
         Err(error) if error.downcast_ref::<Interrupted>().is_some() => Ok(false),
         Err(error) => {
@@ -198,9 +198,9 @@ fn stopped(lesson: &Lesson) -> ExitCode {
 }
 
 fn changed_names(before: &Files, after: &Files) -> String {
-    let mut paths = reset::differing(before, after);
+    let mut paths = files::differing(before, after);
     paths.extend(before.keys().filter(|p| !after.contains_key(*p)).cloned());
-    reset::names(&paths)
+    files::names(&paths)
 }
 
 #[cfg(test)]

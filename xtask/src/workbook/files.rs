@@ -1,18 +1,15 @@
-//! `cargo xtask reset` and `cargo xtask restore`: back to a lesson's starting
-//! (broken) files, and back again to the learner's own. Nothing is overwritten
-//! before it is saved under `.backups/`, and nothing without asking.
+//! A lesson's files: the learner's, the starting (broken) ones, the solution's, and their backups in `.backups/`.
+//! Nothing is overwritten before it is saved under `.backups/`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anstream::println;
 use anyhow::{bail, Context, Result};
 
-use crate::lessons::{self, Lesson, Meta};
-use crate::output::{self, paint, DIM, TITLE, WARN};
-use crate::{lock, progress, UsageError};
+use crate::machine::lock;
+use crate::workbook::lessons::{Lesson, Meta};
 
 /// A lesson's files: path inside the lesson folder → contents.
 pub type Files = BTreeMap<PathBuf, Vec<u8>>;
@@ -109,7 +106,7 @@ pub fn names(paths: &[PathBuf]) -> String {
 }
 
 /// Writes `files` into the lesson (only those in `changed`) after saving the learner's current files.
-fn replace(root: &Path, lesson: &Lesson, current: &Files, files: &Files, changed: &[PathBuf]) -> Result<PathBuf> {
+pub fn replace(root: &Path, lesson: &Lesson, current: &Files, files: &Files, changed: &[PathBuf]) -> Result<PathBuf> {
     let _held = lock::lesson(root, &lesson.number, "reset")?;
     let saved = backup(root, lesson, current)?;
     let chosen: Files = changed.iter().map(|p| (p.clone(), files[p].clone())).collect();
@@ -226,7 +223,7 @@ pub fn solution_files(lesson: &Lesson) -> Result<Files> {
     Ok(files)
 }
 
-fn collect_all(top: &Path, dir: &Path, files: &mut Files) -> Result<()> {
+pub fn collect_all(top: &Path, dir: &Path, files: &mut Files) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         if path.is_dir() {
@@ -236,66 +233,6 @@ fn collect_all(top: &Path, dir: &Path, files: &mut Files) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// One lesson's planned reset.
-struct Plan {
-    lesson: Lesson,
-    start: Start,
-    current: Files,
-    changed: Vec<PathBuf>,
-}
-
-fn plan(root: &Path, lesson: Lesson) -> Result<Plan> {
-    let start = starting_files(root, &lesson)?;
-    let current = current_files(&lesson.dir)?;
-    let changed = differing(&current, &start.files);
-    Ok(Plan { lesson, start, current, changed })
-}
-
-/// `cargo xtask reset NN` or `reset --all`.
-pub fn reset(root: &Path, wanted: Option<&str>, all: bool, yes: bool) -> Result<ExitCode> {
-    let chosen = match (wanted, all) {
-        (Some(wanted), false) => vec![lessons::find(root, wanted)?],
-        (None, true) => lessons::all(root)?,
-        _ => return Err(UsageError("name one lesson (`reset 01`) or all of them (`reset --all`)".into()).into()),
-    };
-    let mut plans = Vec::new();
-    for lesson in chosen {
-        let plan = plan(root, lesson)?;
-        if plan.changed.is_empty() {
-            println!("lesson {} is at its starting files already", plan.lesson.number);
-        } else {
-            println!("lesson {}: changed since the start: {}", plan.lesson.number, names(&plan.changed));
-            if !plan.start.at_head {
-                println!(
-                    "  {}",
-                    paint(DIM, format!("(your commits changed the lesson; its starting files are those of commit {})", plan.start.commit))
-                );
-            }
-            if !plan.start.verified {
-                println!("  {}", paint(WARN, "(the lesson's fixes no longer lead from these files to its solution; they are HEAD's)"));
-            }
-            plans.push(plan);
-        }
-    }
-    if plans.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    let question = if plans.len() == 1 {
-        format!("reset lesson {} to its starting files? Yours are saved first.", plans[0].lesson.number)
-    } else {
-        format!("reset these {} lessons to their starting files? Yours are saved first.", plans.len())
-    };
-    let again = if all { "reset --all --yes".to_string() } else { format!("reset {} --yes", plans[0].lesson.number) };
-    output::confirm(&question, yes, &format!("run `cargo xtask {again}` to reset without asking"))?;
-    for plan in &plans {
-        let saved = replace(root, &plan.lesson, &plan.current, &plan.start.files, &plan.changed)?;
-        progress::forget(root, &plan.lesson.number)?;
-        println!("saved your files of lesson {} in {}/", plan.lesson.number, paint(TITLE, saved.display()));
-        println!("reset {}; get yours back with: cargo xtask restore {}", names(&plan.changed), plan.lesson.number);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The backups of lesson `number`, oldest first.
@@ -310,52 +247,6 @@ pub fn backups_of(root: &Path, number: &str) -> Vec<PathBuf> {
         .collect();
     found.sort();
     found
-}
-
-/// `cargo xtask restore NN [--from BACKUP]`: the learner's files back from a backup.
-pub fn restore(root: &Path, wanted: &str, from: Option<&str>, yes: bool) -> Result<ExitCode> {
-    let lesson = lessons::find(root, wanted)?;
-    let backups = backups_of(root, &lesson.number);
-    let chosen = match from {
-        Some(name) => {
-            let name = Path::new(name).file_name().map(PathBuf::from).unwrap_or_default();
-            let path = Path::new(BACKUPS).join(&name);
-            if !backups.contains(&path) {
-                return Err(UsageError(format!(
-                    "{} is not a backup of lesson {}; its backups are: {}",
-                    path.display(),
-                    lesson.number,
-                    if backups.is_empty() { "none".to_string() } else { names(&backups) }
-                ))
-                .into());
-            }
-            path
-        }
-        None => match backups.last() {
-            Some(newest) => newest.clone(),
-            None => {
-                return Err(UsageError(format!("lesson {} has no backups in {BACKUPS}/ to restore", lesson.number)).into())
-            }
-        },
-    };
-    let mut saved = Files::new();
-    collect_all(&root.join(&chosen), &root.join(&chosen), &mut saved)?;
-    let current = current_files(&lesson.dir)?;
-    let changed = differing(&current, &saved);
-    if changed.is_empty() {
-        println!("lesson {}'s files already match {}/", lesson.number, chosen.display());
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("lesson {}: differs from {}/ in {}", lesson.number, chosen.display(), names(&changed));
-    output::confirm(
-        &format!("restore them from {}/? Your current files are saved first.", chosen.display()),
-        yes,
-        &format!("run `cargo xtask restore {} --yes` to restore without asking", lesson.number),
-    )?;
-    let backup = replace(root, &lesson, &current, &saved, &changed)?;
-    println!("saved your current files in {}/", paint(TITLE, backup.display()));
-    println!("restored {} from {}/", names(&changed), chosen.display());
-    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
@@ -381,9 +272,9 @@ mod tests {
 
     #[test]
     fn only_untouched_starting_files_lead_to_the_solution() {
-        let toml = crate::lessons::tests::GOOD.replace("src/main.rs", "build.rs");
+        let toml = crate::workbook::lessons::tests::GOOD.replace("src/main.rs", "build.rs");
         let toml = toml.replace("find = \"a\"", "find = \"-O2\"").replace("replace = \"b\"", "replace = \"-g -O2\"");
-        let meta = crate::lessons::parse_meta(&toml).unwrap();
+        let meta = crate::workbook::lessons::parse_meta(&toml).unwrap();
         assert_eq!(meta.layers[0].fix[0].replace, "-g -O2");
         let files = |build: &str| -> Files {
             [("build.rs", build), ("src/main.rs", "fn main() {}")].map(|(p, c)| (PathBuf::from(p), c.as_bytes().to_vec())).into()

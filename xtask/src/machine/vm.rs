@@ -18,10 +18,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::doctor::{Finding, Status};
-use crate::kernels::Kernel;
-use crate::lessons::Needs;
-use crate::runner::{self, Output};
+use crate::machine::host::{Finding, Status};
+use crate::machine::kernels::Kernel;
+use crate::machine::runner::{self, Output};
 
 pub const QEMU: &str = "qemu-system-x86_64";
 /// The guest gets this long without a word before it counts as hung: a boot
@@ -73,7 +72,7 @@ pub fn problems() -> Vec<String> {
 
 /// The fix for [`problems`] as one command.
 pub fn install_hint() -> String {
-    let sudo = if crate::doctor::is_root() { "" } else { "sudo " };
+    let sudo = if crate::machine::host::is_root() { "" } else { "sudo " };
     format!("{sudo}apt-get install qemu-system-x86 busybox-static")
 }
 
@@ -101,8 +100,7 @@ pub fn finding(host_blocked: Option<&str>) -> Finding {
 /// What keeps `check --kernel` from running here, as doctor findings:
 /// the build's needs, and qemu's.
 pub fn preflight() -> Vec<Finding> {
-    let build_only = Needs { root: false, btf: false, tracefs: false, kprobes: false, min_kernel: "0.0".into() };
-    let mut found = crate::doctor::preflight(&build_only);
+    let mut found = crate::machine::host::build_problems();
     found.extend(problems().into_iter().map(|p| Finding { name: "vm", status: Status::Problem, detail: p, fix: Some(install_hint()) }));
     found
 }
@@ -118,10 +116,11 @@ pub fn offer(number: &str) -> String {
 }
 
 /// Runs one lesson binary on `kernel` and returns what it printed; a guest
-/// that hangs or crashes is an error that says so.
-pub fn run_one(kernel: &Kernel, binary: &Path, object: Option<&Path>) -> Result<Output> {
+/// that hangs or crashes is an error that says so. The guest's files go under
+/// the workbook's `root`.
+pub fn run_one(root: &Path, kernel: &Kernel, binary: &Path, object: Option<&Path>) -> Result<Output> {
     let files = object.map(|o| vec![(o.to_path_buf(), o.to_path_buf())]).unwrap_or_default();
-    let work = crate::root().join("target/workbook/vm").join(kernel.series.name);
+    let work = root.join("target/workbook/vm").join(kernel.series.name);
     eprintln!("booting {} under qemu (about 10 s)", kernel.describe());
     let boot = boot(kernel, &[Job { binary: binary.to_path_buf(), files }], &work)?;
     if let Some(failure) = boot.failure {
@@ -158,7 +157,7 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
     if !problems.is_empty() {
         bail!("cannot boot a VM here: {}; fix: {}", problems.join("; "), install_hint());
     }
-    crate::interrupt::check()?;
+    crate::machine::interrupt::check()?;
     if work.exists() {
         std::fs::remove_dir_all(work)?;
     }
@@ -201,10 +200,10 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
         if size != heard {
             (heard, last_heard) = (size, Instant::now());
         }
-        if crate::interrupt::requested() {
+        if crate::machine::interrupt::requested() {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(crate::interrupt::Interrupted.into());
+            return Err(crate::machine::interrupt::Interrupted.into());
         }
         if last_heard.elapsed() > silence_limit() {
             hung = true;

@@ -10,16 +10,16 @@ use anstyle::AnsiColor;
 use anyhow::Result;
 use similar::{ChangeTag, TextDiff};
 
-use crate::lessons::{self, Lesson};
-use crate::output::{self, paint, BAD, DIM, GOOD, TITLE};
-use crate::progress::{self, State};
-use crate::reset::{self, Files};
+use crate::report::terminal::{self, paint, BAD, DIM, GOOD, TITLE};
+use crate::workbook::files::{self, Files};
+use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::progress::{self, State};
 
 pub fn solution(root: &Path, wanted: &str, apply: bool, yes: bool) -> Result<ExitCode> {
     let lesson = lessons::find(root, wanted)?;
-    let solution = reset::solution_files(&lesson)?;
-    let current = reset::current_files(&lesson.dir)?;
-    let changed = reset::differing(&current, &solution);
+    let solution = files::solution_files(&lesson)?;
+    let current = files::current_files(&lesson.dir)?;
+    let changed = files::differing(&current, &solution);
     if changed.is_empty() {
         println!("your files of lesson {} already match its solution", lesson.number);
         return Ok(ExitCode::SUCCESS);
@@ -39,7 +39,7 @@ pub fn solution(root: &Path, wanted: &str, apply: bool, yes: bool) -> Result<Exi
                 format!("run `cargo xtask solution {n} --yes` to see it anyway"),
             )
         };
-        output::confirm(&question, yes, &flag_hint)?;
+        terminal::confirm(&question, yes, &flag_hint)?;
     }
 
     for path in &changed {
@@ -50,7 +50,7 @@ pub fn solution(root: &Path, wanted: &str, apply: bool, yes: bool) -> Result<Exi
         return Ok(ExitCode::SUCCESS);
     }
     if passed {
-        output::confirm(
+        terminal::confirm(
             "write the solution over your files? Yours are saved first.",
             yes,
             &format!("run `cargo xtask solution {n} --apply --yes` to write it without asking"),
@@ -58,7 +58,7 @@ pub fn solution(root: &Path, wanted: &str, apply: bool, yes: bool) -> Result<Exi
     }
     let saved = write_solution(root, &lesson, &current, &solution, &changed)?;
     println!("saved your files of lesson {n} in {}/", paint(TITLE, saved.display()));
-    println!("wrote the solution's {}; check it: cargo xtask check {n}", reset::names(&changed));
+    println!("wrote the solution's {}; check it: cargo xtask check {n}", files::names(&changed));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -69,8 +69,8 @@ fn write_solution(
     solution: &Files,
     changed: &[std::path::PathBuf],
 ) -> Result<std::path::PathBuf> {
-    let _held = crate::lock::lesson(root, &lesson.number, "solution --apply")?;
-    let saved = reset::backup(root, lesson, current)?;
+    let _held = crate::machine::lock::lesson(root, &lesson.number, "solution --apply")?;
+    let saved = files::backup(root, lesson, current)?;
     for path in changed {
         let target = lesson.dir.join(path);
         if let Some(parent) = target.parent() {

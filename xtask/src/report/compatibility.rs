@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::kernels;
-use crate::lessons::{self, Lesson};
+use crate::machine::kernels;
+use crate::workbook::lessons::{self, Lesson};
 
 pub const RESULTS: &str = "book/compatibility.json";
 pub const PAGE: &str = "book/src/compatibility.md";
@@ -159,7 +159,7 @@ fn notes(lesson: &Lesson) -> Vec<Note> {
 
 /// FNV-1a over the lesson's files (names and contents), all but its README.
 pub fn fingerprint(dir: &Path) -> Result<String> {
-    let mut files = crate::verify::files_under(dir)?;
+    let mut files = crate::workbook::scratch::files_under(dir)?;
     files.sort();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for file in files {
@@ -290,7 +290,7 @@ mod tests {
     use super::*;
 
     fn recorded() -> Results {
-        let root = crate::root();
+        let root = crate::workbook::root();
         let text = std::fs::read_to_string(root.join(RESULTS))
             .unwrap_or_else(|_| panic!("{RESULTS} is missing: run `cargo xtask verify --kernels all`"));
         serde_json::from_str(&text).expect("the record parses")
@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn the_compatibility_page_is_current() {
-        let problems = staleness(&crate::root(), &recorded()).unwrap();
+        let problems = staleness(&crate::workbook::root(), &recorded()).unwrap();
         assert!(
             problems.is_empty(),
             "the compatibility page is stale; run `cargo xtask verify --kernels all` and commit {PAGE} and {RESULTS}:\n{}",
@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn staleness_notices_a_changed_lesson_a_missing_cell_and_an_edited_page() {
-        let root = crate::root();
+        let root = crate::workbook::root();
         let mut changed = recorded();
         changed.lessons[0].fingerprint = "0000000000000000".to_string();
         let problems = staleness(&root, &changed).unwrap();

@@ -1,0 +1,16 @@
+//! One module per subcommand, each a short composition of the layers below (report, workbook, machine).
+
+pub mod book;
+pub mod check;
+pub mod doctor;
+pub mod hint;
+pub mod kernels;
+pub mod list;
+pub mod matrix;
+pub mod reset;
+pub mod restore;
+pub mod setup;
+pub mod solution;
+pub mod verify;
+pub mod vmlinux;
+pub mod watch;

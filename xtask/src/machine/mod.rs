@@ -1,0 +1,27 @@
+//! This machine: host facts, cargo builds, the privileged runner, Debian kernels, the qemu VM, locks, interrupts.
+
+pub mod cargo;
+pub mod host;
+pub mod interrupt;
+pub mod kernels;
+pub mod lock;
+pub mod runner;
+pub mod vm;
+
+use host::Finding;
+
+/// Every check, in the order doctor prints them.
+pub fn findings() -> Vec<Finding> {
+    let mut all = vec![
+        host::check_privileges(),
+        host::check_btf(),
+        host::check_tracefs(),
+        host::check_clang(),
+        host::check_libraries(),
+        host::check_kprobes(),
+        host::check_lockdown(),
+    ];
+    all.extend(host::check_container());
+    all.push(vm::finding(host::host_blocked()));
+    all
+}

@@ -1,0 +1,5 @@
+//! What the commands show: terminal text, `--json` objects and the compatibility record, built from workbook and machine.
+
+pub mod compatibility;
+pub mod json;
+pub mod terminal;

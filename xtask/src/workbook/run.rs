@@ -1,0 +1,82 @@
+//! One run of a lesson: build it with cargo, run it on this kernel or under qemu, and read its transcript.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::machine::cargo::{self, Build};
+use crate::machine::kernels::Kernel;
+use crate::machine::{runner, vm};
+use crate::workbook::lessons::{Lesson, Meta};
+use crate::workbook::object;
+
+/// One run of a lesson: its transcript and libbpf's full log.
+pub struct Run {
+    pub transcript: String,
+    pub log: String,
+}
+
+/// Builds the lesson found in the workbook at `root` into `target_dir`, and runs it on this kernel.
+pub fn run_lesson(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<Run> {
+    run_lesson_on(root, lesson, target_dir, None)
+}
+
+/// The transcript's first line, read from the `.bpf.o` the build left.
+pub fn compile_line(object: Option<&Path>) -> Result<String> {
+    Ok(match object {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            object::facts(&bytes)?.transcript_line()
+        }
+        None => "compile  ok      (the build left no .bpf.o in its OUT_DIR)".to_string(),
+    })
+}
+
+/// [`run_lesson`], run on this kernel or, given one, on a kernel under qemu.
+pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Option<&Kernel>) -> Result<Run> {
+    match cargo::build(root, &lesson.package, &lesson.dir_in(root), target_dir)? {
+        Build::Failed { lines, output } => Ok(Run { transcript: lines.join("\n"), log: output }),
+        Build::Built { binary, object } => {
+            let compile = compile_line(object.as_deref())?;
+            let output = match kernel {
+                None => runner::run_privileged(&binary)?,
+                Some(kernel) => vm::run_one(root, kernel, &binary, object.as_deref())?,
+            };
+            let mut lines = vec![compile];
+            lines.extend(output.transcript_lines());
+            Ok(Run { transcript: lines.join("\n"), log: output.stderr })
+        }
+    }
+}
+
+/// The layer whose symptom the transcript shows, 1-based.
+pub fn current_layer(meta: &Meta, transcript: &str) -> Option<usize> {
+    meta.layers.iter().position(|l| transcript.contains(&l.symptom)).map(|i| i + 1)
+}
+
+/// The stage named by the transcript's `stopped  at <stage>` line.
+pub fn stopped_at(transcript: &str) -> Option<&str> {
+    transcript.lines().find_map(|l| l.strip_prefix("stopped  at "))
+}
+
+/// Where `check` keeps the last run's full log (libbpf's, or the compilers').
+pub fn log_path(root: &Path, number: &str) -> PathBuf {
+    root.join("target/workbook/logs").join(format!("{number}.log"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_layer_and_stage_from_a_transcript() {
+        let lesson = crate::workbook::lessons::find(&crate::workbook::root(), "01").unwrap();
+        let silenced = "open     FAILED  ENOENT (No such file or directory)\n         (libbpf logged nothing)\nstopped  at open";
+        assert_eq!(current_layer(&lesson.meta, silenced), Some(1));
+        assert_eq!(stopped_at(silenced), Some("open"));
+        let no_btf = "         libbpf: BTF is required, but is missing or corrupted.\nstopped  at open";
+        assert_eq!(current_layer(&lesson.meta, no_btf), Some(2));
+        assert_eq!(current_layer(&lesson.meta, "observed 5 of 5"), None);
+        assert_eq!(stopped_at("observed 5 of 5"), None);
+    }
+}

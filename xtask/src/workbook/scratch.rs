@@ -1,0 +1,83 @@
+//! Scratch copies of the workbook, where the self-tests apply a lesson's layer fixes without touching the learner's files.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::workbook::lessons::{Edit, Layer, Lesson};
+
+/// Folders of the workbook that a scratch copy leaves out.
+const NOT_COPIED: &[&str] = &["target", ".git", "book/build", ".progress.toml"];
+
+/// A fresh copy of the workbook for one lesson's self-test, so that verifying
+/// two lessons at once cannot disturb either.
+pub fn scratch_copy(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
+    let scratch = root.join("target/xtask/verify").join(&lesson.dir_name);
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch).context("clearing the scratch copy")?;
+    }
+    copy_tree(root, root, &scratch)?;
+    Ok(scratch)
+}
+
+/// Not the learner's target folder: cargo hashes workspace members by their
+/// path inside the workspace, so a copy's build would overwrite the learner's.
+pub fn target_dir(scratch: &Path) -> PathBuf {
+    scratch.parent().and_then(Path::parent).unwrap_or(scratch).join("verify-target")
+}
+
+/// Applies layer `k`'s fix edits to the lesson in `dir`.
+pub fn apply_fixes(dir: &Path, k: usize, layer: &Layer) -> Result<()> {
+    for edit in &layer.fix {
+        apply(dir, edit).with_context(|| format!("layer {k}'s fix to {}", edit.file))?;
+    }
+    Ok(())
+}
+
+/// Replaces the single occurrence of `edit.find`.
+fn apply(dir: &Path, edit: &Edit) -> Result<()> {
+    let path = dir.join(&edit.file);
+    let text = std::fs::read_to_string(&path)?;
+    match text.matches(edit.find.as_str()).count() {
+        1 => Ok(std::fs::write(&path, text.replacen(&edit.find, &edit.replace, 1))?),
+        0 => bail!("its text is not in the file"),
+        n => bail!("its text is in the file {n} times"),
+    }
+}
+
+/// Every file below `dir`, at any depth; none when `dir` does not exist.
+pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    if !dir.exists() {
+        return Ok(files);
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(files_under(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+/// Copies `from` to `to`, leaving out [`NOT_COPIED`] (relative to `top`).
+pub fn copy_tree(top: &Path, from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let path = entry.path();
+        let relative = path.strip_prefix(top)?;
+        if NOT_COPIED.iter().any(|skip| relative == Path::new(skip)) {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(top, &path, &target)?;
+        } else {
+            std::fs::copy(&path, &target)?;
+        }
+    }
+    Ok(())
+}
