@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, setup, solution, verify, vmlinux, watch};
+use commands::{book, check, diagnose, doctor, hint, kernels, list, matrix, reset, restore, setup, solution, verify, vmlinux, watch};
 use machine::interrupt;
 use report::{json, terminal};
 use usage_error::UsageError;
@@ -146,6 +146,17 @@ enum Command {
         #[arg(long)]
         test: bool,
     },
+    /// Diagnose a BPF object, a .bpf.c, or a libbpf log or error text (`-` reads standard input)
+    Diagnose {
+        /// A .bpf.o, a .bpf.c, or a text file of libbpf or verifier output; `-` for standard input
+        file: String,
+        /// The kernel to check against: 5.10, 6.1, 6.12 or host (the default)
+        #[arg(long)]
+        kernel: Option<String>,
+        /// One JSON object instead of text (schema in the book's "Diagnose your own program")
+        #[arg(long)]
+        json: bool,
+    },
     /// Install what the lessons need (asks first), then check lesson 01
     Setup {
         /// Install without asking
@@ -166,7 +177,7 @@ fn main() -> ExitCode {
     // Only shortens insta's closing line, which otherwise suggests `cargo insta test`.
     std::env::set_var("INSTA_CARGO_INSTA", "1");
     let json = match command {
-        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } => json,
+        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } | Command::Diagnose { json, .. } => json,
         _ => false,
     };
     if json {
@@ -198,6 +209,7 @@ fn main() -> ExitCode {
         Command::Vmlinux => vmlinux::regenerate(&root),
         Command::Book { serve, port, open, test } => book::book(&root, serve, port, open, test),
         Command::Setup { yes } => setup::setup(&root, yes),
+        Command::Diagnose { file, kernel, json } => diagnose::diagnose(&root, &file, kernel.as_deref(), json),
     };
     let error = match outcome {
         Ok(code) => return code,
@@ -236,5 +248,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::Vmlinux => "vmlinux",
         Command::Book { .. } => "book",
         Command::Setup { .. } => "setup",
+        Command::Diagnose { .. } => "diagnose",
     }
 }

@@ -20,7 +20,7 @@ use crate::report::json;
 use crate::workbook::bpf_object::{self, NotBpf};
 use crate::workbook::diagnosis;
 use crate::workbook::error_index::{self, Finding, Severity};
-use crate::UsageError;
+use crate::usage_error::UsageError;
 
 /// Nothing diagnose reads is this big: BPF objects are kilobytes, logs megabytes.
 pub const MAX_INPUT: u64 = 64 << 20;
@@ -241,7 +241,11 @@ fn real_load(path: &Path, chosen: Option<&KernelFacts>, findings: &mut Vec<Findi
         if let Some(kernel) = other_kernel {
             builder.btf_custom_path(&kernel.btf_path).map_err(|e| ("open", e))?;
         }
-        let open = builder.open_file(path).map_err(|e| ("open", e))?;
+        // Opened from memory under the file's own name, which libbpf's messages then show.
+        let bytes = std::fs::read(path).map_err(|e| ("open", libbpf_rs::Error::from(e)))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        builder.name(&name).map_err(|e| ("open", e))?;
+        let open = builder.open_memory(&bytes).map_err(|e| ("open", e))?;
         let _loaded = open.load().map_err(|e| ("load", e))?;
         Ok(()) // dropping the object unloads it
     })();

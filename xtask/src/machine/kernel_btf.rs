@@ -16,7 +16,7 @@ use object::{Object, ObjectSection};
 
 use crate::machine::host::{self, KERNEL_BTF, TRACEFS};
 use crate::machine::kernels::{self, Choice};
-use crate::workbook::core_relo::TypeTable;
+use crate::machine::btf::TypeTable;
 
 pub struct KernelFacts {
     /// `host`, `5.10`, `6.1` or `6.12`.

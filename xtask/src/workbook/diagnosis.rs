@@ -9,7 +9,8 @@ use libbpf_rs::btf::BtfKind;
 use serde::Serialize;
 
 use super::bpf_object::{BpfObject, Program};
-use super::core_relo::{self, Outcome, Spec, TypeTable};
+use super::core_relo::{self, Outcome, Spec};
+use crate::machine::btf::TypeTable;
 use super::error_index::{Finding, Severity};
 use crate::machine::kernel_btf::KernelFacts;
 
@@ -307,12 +308,13 @@ fn check_relocations(
     others: &[KernelFacts],
     findings: &mut Vec<Finding>,
 ) -> Vec<RelocationReport> {
-    // Reads of the same field that an existence check of it guards.
-    let checked: Vec<(u32, &str)> = object
+    // Existence checks, by program section and the type they check: a
+    // program that checks a type's layout chooses between flavors of it.
+    let checked: Vec<(&str, String)> = object
         .relocations
         .iter()
         .filter(|r| core_relo::is_existence_check(r.kind))
-        .map(|r| (r.type_id, r.access.as_str()))
+        .filter_map(|r| Spec::read(local, r).ok().map(|spec| (r.section.as_str(), core_relo::essential_name(&spec.root).to_string())))
         .collect();
     let mut reports: Vec<RelocationReport> = Vec::new();
     for relocation in &object.relocations {
@@ -329,8 +331,11 @@ fn check_relocations(
             same.count += 1;
             continue;
         }
+        // A read through a flavor (`task_struct___v514`) of a type whose layout the program checks.
+        let flavored = core_relo::essential_name(&spec.root) != spec.root;
         let guarded = !core_relo::is_existence_check(relocation.kind)
-            && checked.iter().any(|&(id, acc)| id == relocation.type_id && (acc == relocation.access || acc == "0"));
+            && flavored
+            && checked.iter().any(|(section, name)| *section == relocation.section && name == core_relo::essential_name(&spec.root));
         let mut resolves = BTreeMap::new();
         let mut missing = None;
         for kernel in chosen.into_iter().chain(others) {

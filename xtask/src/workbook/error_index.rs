@@ -174,8 +174,8 @@ pub const CAUSES: &[Cause] = &[
     },
     Cause {
         id: "uapi-header",
-        summary: "a kernel UAPI header (such as <linux/bpf.h>) is mixed with vmlinux.h",
-        fix: "include vmlinux.h alone for kernel types",
+        summary: "a kernel UAPI header (such as <linux/bpf.h>) is included, and its asm/ headers are not on the include path of a vmlinux.h build",
+        fix: "take kernel types from vmlinux.h alone; a header that needs UAPI headers also needs -I/usr/include/<arch>-linux-gnu, whose types may clash with vmlinux.h",
         reproduced_by: &["probe uapi-header-with-vmlinux-h", "probe uapi-header-with-asm-path"],
     },
     Cause {
@@ -304,7 +304,7 @@ pub const ENTRIES: &[Entry] = &[
     Entry { cell: "unknown type name '__u64' (in bpf_helper_defs.h)", stage: "compile", meaning_has: "", cause: "include-order", matches: |e| e.says("unknown type name '__u64'") },
     Entry { cell: "Looks like the BPF stack limit is exceeded", stage: "compile", meaning_has: "", cause: "stack-limit", matches: |e| e.says("BPF stack limit") },
     Entry { cell: "using builtin_preserve_access_index() without -g", stage: "compile", meaning_has: "", cause: "core-read-without-g", matches: |e| e.says("without -g") },
-    Entry { cell: "'asm/types.h' file not found", stage: "compile", meaning_has: "", cause: "uapi-header", matches: |e| e.says("'asm/types.h' file not found") },
+    Entry { cell: "'asm/types.h' file not found", stage: "compile", meaning_has: "", cause: "uapi-header", matches: |e| e.lines.iter().any(|l| l.contains("'asm/") && l.contains("file not found")) },
     Entry { cell: "typedef redefinition with different types (and other redefinitions)", stage: "compile", meaning_has: "", cause: "uapi-header", matches: |e| e.says("error: redefinition of") || e.says("error: typedef redefinition") },
     Entry { cell: "'vmlinux.h' file not found", stage: "compile", meaning_has: "", cause: "vmlinux-h-not-found", matches: |e| e.says("'vmlinux.h' file not found") },
     // libbpf's messages

@@ -1,5 +1,9 @@
 //! The workbook's content: lessons and their `lesson.toml`, the learner's files and progress, snapshots, `.bpf.o` facts, scratch copies, lesson runs.
 
+pub mod bpf_object;
+pub mod core_relo;
+pub mod diagnosis;
+pub mod error_index;
 pub mod files;
 pub mod lessons;
 pub mod object;
