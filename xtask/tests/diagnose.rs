@@ -52,6 +52,16 @@ fn causes_shown_by(report: &Value, who: &str) -> Vec<String> {
         .collect()
 }
 
+/// Diagnose names every kernel a relocation resolves on, from the Debian
+/// kernels' cache: fetched once here (`cargo xtask kernels`) if need be.
+fn cache_the_kernels() {
+    static FETCHED: std::sync::Once = std::sync::Once::new();
+    FETCHED.call_once(|| {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask")).arg("kernels").current_dir(workbook()).output().unwrap();
+        assert!(output.status.success(), "cargo xtask kernels: {}", String::from_utf8_lossy(&output.stderr));
+    });
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = workbook().join("target/xtask-tests/diagnose").join(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -123,6 +133,7 @@ fn sources_at_layer(lesson: &Path, layers: &[toml::Value], layer: usize, into: &
 
 #[test]
 fn every_lesson_layer_is_named_by_its_cause() {
+    cache_the_kernels();
     let mut lessons: Vec<PathBuf> = std::fs::read_dir(workbook().join("lessons"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -182,6 +193,7 @@ fn standard_input_takes_a_pasted_log() {
 /// The book's "Diagnose your own program" page includes these outputs.
 #[test]
 fn the_books_examples_are_real_output() {
+    cache_the_kernels();
     let examples: [(&str, &[&str]); 3] = [
         ("lesson-03-layer-1", &["lessons/03-einval/src/bpf/einval.bpf.c"]),
         ("probe-tracefs-not-mounted", &["book/probes/snapshots/tracefs-not-mounted.snap"]),

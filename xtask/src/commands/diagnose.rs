@@ -27,6 +27,8 @@ pub const MAX_INPUT: u64 = 64 << 20;
 
 pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool) -> Result<ExitCode> {
     let choice = kernels::choice(kernel.unwrap_or("host"))?;
+    // libbpf speaks only during the real load, where its log is collected.
+    libbpf_rs::set_print(None);
     let bytes = read_input(file)?;
     let scratch = Scratch::new()?;
     let report = if bytes.starts_with(b"\x7fELF") {
@@ -192,16 +194,25 @@ fn diagnose_object(
     compile: Option<Compile>,
 ) -> Result<Report> {
     let chosen = kernel_btf::open(choice, true)?;
-    let mut others = Vec::new();
+    let (mut others, mut absent) = (Vec::new(), Vec::new());
     for name in kernels::names() {
         let other = kernels::choice(name)?;
         if other != choice {
-            if let Some(facts) = kernel_btf::open(other, false)? {
-                others.push(facts);
+            match kernel_btf::open(other, false)? {
+                Some(facts) => others.push(facts),
+                None => absent.push(name),
             }
         }
     }
     let (object_report, mut findings) = diagnosis::diagnose_object(object, path, chosen.as_ref(), choice.name(), &others);
+    if !absent.is_empty() && !object.relocations.is_empty() {
+        findings.push(Finding::plain(
+            "kernels-not-cached",
+            Severity::Note,
+            format!("relocations not checked on {}: no BTF at hand", absent.join(", ")),
+            "cargo xtask kernels fetches the Debian kernels",
+        ));
+    }
     if chosen.is_none() {
         findings.push(Finding::of("no-kernel-btf", Severity::Warning).summary(format!(
             "no BTF for kernel {}: relocations and BTF targets are not checked on it",

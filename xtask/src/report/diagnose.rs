@@ -175,3 +175,66 @@ fn plural(n: usize) -> &'static str {
         "s"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The `--json` layout, pinned: the book's "Diagnose your own program"
+    //! page documents every field; a change here needs a new `SCHEMA`.
+
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::workbook::diagnosis::{ProgramReport, RelocationReport};
+    use crate::workbook::error_index::Finding;
+
+    fn keys(value: &serde_json::Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn the_json_layout_is_the_documented_one() {
+        let finding = Finding::of("legacy-maps", Severity::Error).evidence("a line");
+        let mut report = Report::new(
+            Input { path: "x.bpf.o".into(), kind: "object" },
+            KernelRef { name: "host", release: Some("6.18.0".into()) },
+            vec![finding],
+        );
+        report.load = Some(Load { ran: true, failed_at: Some("open".into()), errno: Some("EOPNOTSUPP".into()), note: None, log: vec![] });
+        report.compile = Some(Compile { ok: true, error: None });
+        let program = ProgramReport {
+            name: "p".into(),
+            section: "tp/a/b".into(),
+            kind: "tracepoint",
+            target: Some("a/b".into()),
+            target_status: "found",
+            checked_in: Some("tracefs"),
+        };
+        let relocation = RelocationReport {
+            access: "struct t.f".into(),
+            kind: "byte_off",
+            section: "tp/a/b".into(),
+            count: 1,
+            resolves: BTreeMap::from([("host", true)]),
+            missing: None,
+            guarded: false,
+        };
+        report.object = Some(ObjectReport { btf: true, btf_ext: true, legacy_maps: false, programs: vec![program], relocations: vec![relocation] });
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(keys(&json), ["compile", "errors", "findings", "input", "kernel", "load", "object", "schema", "warnings"]);
+        assert_eq!(json["schema"], 1);
+        assert_eq!(keys(&json["input"]), ["kind", "path"]);
+        assert_eq!(keys(&json["kernel"]), ["name", "release"]);
+        assert_eq!(keys(&json["compile"]), ["error", "ok"]);
+        assert_eq!(keys(&json["load"]), ["errno", "failed_at", "log", "note", "ran"]);
+        assert_eq!(keys(&json["object"]), ["btf", "btf_ext", "legacy_maps", "programs", "relocations"]);
+        assert_eq!(keys(&json["object"]["programs"][0]), ["checked_in", "name", "section", "target", "target_status", "type"]);
+        assert_eq!(keys(&json["object"]["relocations"][0]), ["access", "count", "guarded", "kind", "missing", "resolves", "section"]);
+        let finding = &json["findings"][0];
+        assert_eq!(keys(finding), ["cause", "evidence", "fix", "index", "reproduced_by", "see", "severity", "summary"]);
+        assert_eq!(finding["severity"], "error");
+        assert_eq!(keys(&finding["index"]), ["entry", "link", "stage"]);
+        assert_eq!((json["errors"].as_u64(), json["warnings"].as_u64()), (Some(1), Some(0)));
+    }
+}

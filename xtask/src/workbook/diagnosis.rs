@@ -171,9 +171,14 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
                 }
             };
             if !found {
+                let look = match &kernel.tracefs_events {
+                    Some(events) => format!("ls {}", events.join(&category).display()),
+                    None => "ls /sys/kernel/tracing/events/<category>/ on that kernel".into(),
+                };
                 findings.push(
                     Finding::of("tracepoint-not-found", Severity::Error)
                         .summary(format!("no tracepoint {full} on {on}: attach fails with ENOENT"))
+                        .fix(format!("use a tracepoint this kernel has ({look} lists them)"))
                         .evidence(evidence),
                 );
             } else if category == "syscalls" && matches!(name.as_str(), "sys_enter_open" | "sys_exit_open") {
@@ -282,10 +287,11 @@ pub fn diagnose_object(
             })
             .collect(),
     };
-    let relocations = match (object.relocations.is_empty(), TypeTable::open(object_path)) {
-        (true, _) => Vec::new(),
-        (false, Ok(local)) => check_relocations(object, &local, chosen, chosen_name, others, &mut findings),
-        (false, Err(error)) => {
+    let local = (!object.relocations.is_empty()).then(|| TypeTable::open(object_path));
+    let relocations = match local {
+        None => Vec::new(),
+        Some(Ok(local)) => check_relocations(object, &local, chosen, chosen_name, others, &mut findings),
+        Some(Err(error)) => {
             findings.push(Finding::of("core-relocation", Severity::Warning).summary(format!("cannot read the object's BTF: {error:#}")));
             Vec::new()
         }

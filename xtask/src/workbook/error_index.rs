@@ -185,6 +185,12 @@ pub const CAUSES: &[Cause] = &[
         reproduced_by: &["probe vmlinux-h-not-on-include-path"],
     },
     Cause {
+        id: "map-fd-before-load",
+        summary: "bpf_map__fd was called before load: a map gets its file descriptor when load creates it, so it returns -1 and leaves errno as it was",
+        fix: "call bpf_map__fd (or use a map's fd in Rust) after load",
+        reproduced_by: &["probe map-fd-before-load"],
+    },
+    Cause {
         id: "user-pointer-kernel-read",
         summary: "a user-space pointer (a system call's argument) read with a kernel read helper, which fails and leaves the buffer empty",
         fix: "read user memory with bpf_core_read_user_str or bpf_probe_read_user_str",
@@ -248,10 +254,18 @@ impl Evidence {
     }
 
     /// Whether `errno` failed `stage`: a transcript names the stage; a bare
-    /// log or error text counts for every stage.
+    /// log or error text counts for every stage it does not show passing.
     pub fn failed(&self, stage: &str, errno: &str) -> bool {
         let staged = self.errnos.iter().any(|(s, _)| s.is_some());
-        self.errnos.iter().any(|(s, e)| e == errno && (s.as_deref() == Some(stage) || (!staged && s.is_none())))
+        self.errnos.iter().any(|(s, e)| {
+            e == errno && (s.as_deref() == Some(stage) || (!staged && s.is_none() && !self.passed(stage)))
+        })
+    }
+
+    /// A transcript shows `stage` passing, and never failing.
+    pub fn passed(&self, stage: &str) -> bool {
+        let starts = |l: &str, word: &str| l.strip_prefix(stage).is_some_and(|rest| rest.trim_start().starts_with(word) && rest.starts_with(' '));
+        self.lines.iter().any(|l| starts(l, "ok")) && !self.lines.iter().any(|l| starts(l, "FAILED"))
     }
 
     fn core_message(&self) -> bool {
@@ -303,7 +317,7 @@ pub const ENTRIES: &[Entry] = &[
     // clang's messages
     Entry { cell: "unknown type name '__u64' (in bpf_helper_defs.h)", stage: "compile", meaning_has: "", cause: "include-order", matches: |e| e.says("unknown type name '__u64'") },
     Entry { cell: "Looks like the BPF stack limit is exceeded", stage: "compile", meaning_has: "", cause: "stack-limit", matches: |e| e.says("BPF stack limit") },
-    Entry { cell: "using builtin_preserve_access_index() without -g", stage: "compile", meaning_has: "", cause: "core-read-without-g", matches: |e| e.says("without -g") },
+    Entry { cell: "using builtin_preserve_access_index() without -g", stage: "compile", meaning_has: "", cause: "core-read-without-g", matches: |e| e.says("builtin_preserve_access_index() without -g") },
     Entry { cell: "'asm/types.h' file not found", stage: "compile", meaning_has: "", cause: "uapi-header", matches: |e| e.lines.iter().any(|l| l.contains("'asm/") && l.contains("file not found")) },
     Entry { cell: "typedef redefinition with different types (and other redefinitions)", stage: "compile", meaning_has: "", cause: "uapi-header", matches: |e| e.says("error: redefinition of") || e.says("error: typedef redefinition") },
     Entry { cell: "'vmlinux.h' file not found", stage: "compile", meaning_has: "", cause: "vmlinux-h-not-found", matches: |e| e.says("'vmlinux.h' file not found") },
@@ -313,7 +327,7 @@ pub const ENTRIES: &[Entry] = &[
     Entry { cell: "failed to resolve CO-RE relocation", stage: "load", meaning_has: "", cause: "core-relocation", matches: |e| e.says("failed to resolve CO-RE relocation") },
     Entry { cell: "<invalid CO-RE relocation>", stage: "load", meaning_has: "", cause: "core-relocation", matches: |e| e.says("<invalid CO-RE relocation>") },
     Entry { cell: "relo #0: no matching targets found", stage: "load", meaning_has: "", cause: "core-relocation", matches: |e| e.says("no matching targets found") },
-    Entry { cell: "kernel BTF is missing at '/sys/kernel/btf/vmlinux'", stage: "load", meaning_has: "", cause: "no-kernel-btf", matches: |e| e.says("kernel BTF is missing at") || e.says("failed to find valid kernel BTF") },
+    Entry { cell: "kernel BTF is missing at '/sys/kernel/btf/vmlinux'", stage: "load", meaning_has: "", cause: "no-kernel-btf", matches: |e| (e.says("kernel BTF is missing at") || e.says("failed to find valid kernel BTF")) && !e.passed("load") },
     Entry { cell: "failed to determine tracepoint 'syscalls/sys_enter_openat' perf event ID: -ENOENT", stage: "attach", meaning_has: "", cause: "tracepoint-not-found", matches: |e| e.says("failed to determine tracepoint") },
     Entry { cell: "failed to attach to raw tracepoint 'sys_enter_openat': -ENOENT", stage: "attach", meaning_has: "", cause: "raw-tp-wrong-name", matches: |e| e.says("failed to attach to raw tracepoint") },
     Entry { cell: "failed to create kprobe '_do_fork+0x0' perf event: -ENOENT", stage: "attach", meaning_has: "", cause: "kprobe-missing-function", matches: |e| e.says("failed to create kprobe") || e.says("failed to add legacy kprobe event") },
@@ -339,6 +353,7 @@ pub const ENTRIES: &[Entry] = &[
     // A generic load failure, after every specific one.
     Entry { cell: "BPF program load failed: -EINVAL", stage: "load", meaning_has: "", cause: "program-load-failed", matches: |e| e.says("BPF program load failed") },
     // No message at all
+    Entry { cell: "bpf_map__fd returns -1, errno unchanged", stage: "open", meaning_has: "", cause: "map-fd-before-load", matches: |e| e.says("bpf_map__fd") && (e.says("returned -1") || e.says("returns -1")) },
     Entry { cell: "Attach says ok, the program counts nothing", stage: "run", meaning_has: "", cause: "tracepoint-never-fires", matches: |e| e.says("observed 0 of") },
     Entry { cell: "A string read from a system call argument is empty", stage: "run", meaning_has: "", cause: "user-pointer-kernel-read", matches: |e| e.says("(\"\")") },
 ];
@@ -472,6 +487,11 @@ impl Finding {
         self
     }
 
+    pub fn fix(mut self, fix: impl Into<String>) -> Finding {
+        self.fix = fix.into();
+        self
+    }
+
     pub fn evidence(mut self, evidence: impl Into<String>) -> Finding {
         self.evidence = Some(evidence.into());
         self
@@ -516,6 +536,10 @@ mod tests {
         }
         for entry in ENTRIES {
             let claimed = rows.iter().filter(|r| entry.claims(r)).count();
+            if AWAITING_THEIR_ROW.contains(&entry.cause) {
+                assert_eq!(claimed, 0, "the row of {} has landed: remove it from AWAITING_THEIR_ROW", entry.cause);
+                continue;
+            }
             assert_eq!(claimed, 1, "rule for {:?} ({}) matches {claimed} rows of the error index", entry.cell, entry.stage);
         }
     }
@@ -529,6 +553,10 @@ mod tests {
             assert!(CAUSES.iter().any(|c| c.id == entry.cause), "{} is no cause", entry.cause);
         }
     }
+
+    /// Causes whose error index row and probe another change brings: their
+    /// tests wait for it, and fail once it has landed, so this list empties.
+    const AWAITING_THEIR_ROW: &[&str] = &["map-fd-before-load"];
 
     fn workbook() -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -588,7 +616,8 @@ mod tests {
             for who in cause.reproduced_by {
                 if let Some(probe) = who.strip_prefix("probe ") {
                     let snapshot = workbook().join(format!("book/probes/snapshots/{probe}.snap"));
-                    assert!(snapshot.exists(), "{}: {who} has no snapshot", cause.id);
+                    let awaited = AWAITING_THEIR_ROW.contains(&cause.id);
+                    assert!(snapshot.exists() != awaited, "{}: {who}: snapshot exists: {}, awaited: {awaited}", cause.id, snapshot.exists());
                 } else {
                     let rest = who.strip_prefix("lesson ").unwrap_or_else(|| panic!("{}: {who}", cause.id));
                     let (number, layer) = rest.split_once(" layer ").unwrap();
@@ -632,5 +661,19 @@ mod tests {
     #[test]
     fn text_without_a_known_failure_has_no_finding() {
         assert!(match_text("open     ok\nload     ok\nhello").is_empty());
+    }
+
+    #[test]
+    fn map_fd_before_load_is_recognised() {
+        let transcript = "open     ok\nobserved bpf_map__fd before load returned -1; errno is still 0\nload     ok";
+        assert_eq!(match_text(transcript)[0].cause, "map-fd-before-load");
+    }
+
+    #[test]
+    fn a_stage_that_passed_is_not_blamed() {
+        let transcript = "open     ok\nlog      info  libbpf: Error loading .BTF into kernel: -EINVAL. BTF is optional, ignoring.\nload     ok\nattach   ok\nobserved Link::pin failed: Invalid argument (os error 22)";
+        assert!(match_text(transcript).is_empty());
+        let later = "open     ok\nload     ok\nattach   ok\nattach   FAILED  ENOENT (No such file or directory)\n         libbpf: prog 'p': failed to create kprobe 'x+0x0' perf event: -ENOENT";
+        assert_eq!(match_text(later)[0].cause, "kprobe-missing-function");
     }
 }
