@@ -83,7 +83,9 @@ fn bad_input_is_one_line_and_exit_2() {
     std::fs::File::create(&huge).unwrap().set_len(65 << 20).unwrap();
     let host_program = std::env::current_exe().unwrap();
 
-    let cases: Vec<(&str, Vec<String>, Option<&[u8]>, &str)> = vec![
+    // (what, arguments, standard input, what the error says)
+    type Case<'a> = (&'a str, Vec<String>, Option<&'a [u8]>, &'a str);
+    let cases: Vec<Case> = vec![
         ("empty file", vec![empty.display().to_string()], None, "is empty"),
         ("not an ELF", vec![garbage_file.display().to_string()], None, "neither a BPF object"),
         ("an ELF, not BPF", vec![host_program.display().to_string()], None, "not BPF: compile it with clang -target bpf"),
