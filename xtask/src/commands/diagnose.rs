@@ -271,7 +271,7 @@ fn real_load(path: &Path, chosen: Option<&KernelFacts>, findings: &mut Vec<Findi
     let Err((stage, error)) = outcome else {
         return Load { ran: true, failed_at: None, errno: None, note, log: warnings };
     };
-    let errno = harness::errno::from_message(&format!("{error:#}")).and_then(harness::errno::name).map(String::from);
+    let errno = harness::errno::from_message(&format!("{error:#}")).and_then(harness::errno::name);
     // A transcript-like text, so the stage is known to the rules.
     let mut text = format!("{stage:<8} FAILED  {} ({error})\n", errno.as_deref().unwrap_or("?"));
     for (_, line) in &log {

@@ -1,4 +1,4 @@
-//! Building a lesson's package with cargo, and turning a failed build into the few lines that matter.
+//! Building a lesson's package with cargo (its JSON messages read with `cargo_metadata`), and turning a failed build into the few lines that matter.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use cargo_metadata::diagnostic::DiagnosticLevel;
+use cargo_metadata::{Message, PackageId};
 
 use crate::machine::host;
 use crate::machine::interrupt;
@@ -59,8 +61,7 @@ pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Resul
         })
     };
     let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
-    let messages: Vec<serde_json::Value> =
-        stdout.lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect();
+    let messages: Vec<Message> = Message::parse_stream(stdout).map_while(Result::ok).collect();
     let stderr = progress.join().unwrap_or_default();
     let status = child.wait()?;
     finished.store(true, Ordering::SeqCst);
@@ -71,27 +72,32 @@ pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Resul
     if !status.success() {
         let rustc_errors: Vec<&str> = messages
             .iter()
-            .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
-            .filter_map(|m| m["message"]["rendered"].as_str())
+            .filter_map(|m| match m {
+                Message::CompilerMessage(m) if m.message.level == DiagnosticLevel::Error => m.message.rendered.as_deref(),
+                _ => None,
+            })
             .collect();
         let lines = failure_lines(&stderr, &rustc_errors, dir);
         let output = rustc_errors.iter().copied().chain([stderr.as_str()]).collect::<Vec<_>>().join("\n");
         return Ok(Build::Failed { lines, output });
     }
 
+    let ours = |id: &PackageId| id.repr.contains(&marker);
     let binary = messages
         .iter()
-        .filter(|m| m["reason"] == "compiler-artifact")
-        .filter(|m| m["package_id"].as_str().is_some_and(|id| id.contains(&marker)))
-        .find_map(|m| m["executable"].as_str())
+        .find_map(|m| match m {
+            Message::CompilerArtifact(artifact) if ours(&artifact.package_id) => artifact.executable.clone(),
+            _ => None,
+        })
         .map(PathBuf::from)
         .context("cargo built no executable for the lesson")?;
     let object = messages
         .iter()
-        .filter(|m| m["reason"] == "build-script-executed")
-        .filter(|m| m["package_id"].as_str().is_some_and(|id| id.contains(&marker)))
-        .find_map(|m| m["out_dir"].as_str())
-        .and_then(|out_dir| find_object(Path::new(out_dir)));
+        .find_map(|m| match m {
+            Message::BuildScriptExecuted(script) if ours(&script.package_id) => Some(script.out_dir.clone()),
+            _ => None,
+        })
+        .and_then(|out_dir| find_object(out_dir.as_std_path()));
     Ok(Build::Built { binary, object })
 }
 

@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use cpio::newc;
 
 use crate::machine::host::{Finding, Status};
 use crate::machine::kernels::Kernel;
@@ -395,8 +396,9 @@ fn write_initramfs(path: &Path, jobs: &[Job]) -> Result<()> {
     cpio.finish()
 }
 
-/// A `newc` cpio archive, the format the kernel unpacks as its initramfs.
-/// Written here so that the device node needs no root.
+/// A `newc` cpio archive, the format the kernel unpacks as its initramfs,
+/// written with the `cpio` crate: entries come from memory, so the device node
+/// needs no root. This adds the folders each path needs and numbers the inodes.
 struct Cpio {
     out: BufWriter<File>,
     next_inode: u32,
@@ -409,38 +411,12 @@ impl Cpio {
     }
 
     fn entry(&mut self, name: &str, mode: u32, data: &[u8], rdev: (u32, u32)) -> Result<()> {
-        let fields = [
-            self.next_inode,
-            mode,
-            0, // uid
-            0, // gid
-            1, // nlink
-            0, // mtime
-            u32::try_from(data.len())?,
-            0,
-            0,
-            rdev.0,
-            rdev.1,
-            u32::try_from(name.len() + 1)?,
-            0, // check
-        ];
+        let header = newc::Builder::new(name).ino(self.next_inode).mode(mode).rdev_major(rdev.0).rdev_minor(rdev.1);
         self.next_inode += 1;
-        let mut header = String::from("070701");
-        for field in fields {
-            let _ = write!(header, "{field:08x}");
-        }
-        self.out.write_all(header.as_bytes())?;
-        self.out.write_all(name.as_bytes())?;
-        self.out.write_all(&[0])?;
-        self.pad(header.len() + name.len() + 1)?;
-        self.out.write_all(data)?;
-        self.pad(data.len())?;
+        let mut entry = header.write(&mut self.out, u32::try_from(data.len())?);
+        entry.write_all(data)?;
+        entry.finish()?;
         Ok(())
-    }
-
-    fn pad(&mut self, written: usize) -> Result<()> {
-        let padding = (4 - written % 4) % 4;
-        Ok(self.out.write_all(&[0; 3][..padding])?)
     }
 
     /// A folder and every missing parent.
@@ -468,7 +444,7 @@ impl Cpio {
     }
 
     fn finish(mut self) -> Result<()> {
-        self.entry("TRAILER!!!", 0, &[], (0, 0))?;
+        newc::trailer(&mut self.out)?;
         Ok(self.out.flush()?)
     }
 }
@@ -476,6 +452,36 @@ impl Cpio {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_initramfs_holds_folders_devices_and_files() {
+        let path = std::env::temp_dir().join(format!("xtask-cpio-{}.cpio", std::process::id()));
+        let mut archive = Cpio::create(&path).unwrap();
+        archive.char_device("dev/console", 5, 1).unwrap();
+        archive.file(Path::new("jobs/1/open-fails"), b"binary", true).unwrap();
+        archive.finish().unwrap();
+        let mut read = std::io::BufReader::new(File::open(&path).unwrap());
+        let mut entries = Vec::new();
+        loop {
+            let entry = newc::Reader::new(read).unwrap();
+            if entry.entry().is_trailer() {
+                break;
+            }
+            let e = entry.entry();
+            entries.push((e.name().to_string(), e.mode(), e.ino(), (e.rdev_major(), e.rdev_minor()), e.file_size()));
+            read = entry.finish().unwrap();
+        }
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            entries,
+            [
+                ("dev/console".to_string(), 0o020600, 1, (5, 1), 0),
+                ("jobs".to_string(), 0o040755, 2, (0, 0), 0),
+                ("jobs/1".to_string(), 0o040755, 3, (0, 0), 0),
+                ("jobs/1/open-fails".to_string(), 0o100755, 4, (0, 0), 6),
+            ]
+        );
+    }
 
     const CHANNEL: &str = "==== guest 5.10.0-32-amd64 up ====
 ==== job 1 transcript begin ====

@@ -230,7 +230,7 @@ impl Evidence {
             }
             if let Some(number) = harness::errno::from_message(trimmed) {
                 if let Some(name) = harness::errno::name(number) {
-                    evidence.errnos.push((None, name.to_string()));
+                    evidence.errnos.push((None, name));
                 }
             }
             for (text, name) in STRERROR {
@@ -296,7 +296,7 @@ const STRERROR: [(&str, &str); 10] = [
 ];
 
 fn errno_known(name: &str) -> bool {
-    (1..200).chain(4000..4014).any(|n| harness::errno::name(n) == Some(name))
+    (1..200).chain(4000..4014).any(|n| harness::errno::name(n).as_deref() == Some(name))
 }
 
 /// One row of the error index and how to recognise it.

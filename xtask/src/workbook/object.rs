@@ -1,7 +1,10 @@
-//! What `llvm-readelf -S` would tell about a compiled BPF object, read directly:
-//! whether `.BTF` and `.BTF.ext` exist, and how many CO-RE relocations it carries.
+//! What `llvm-readelf -S` would tell about a compiled BPF object: whether `.BTF`
+//! and `.BTF.ext` exist, and how many CO-RE relocations it carries. The `object`
+//! crate reads the ELF sections; it has no parser for `.BTF.ext` (BTF is
+//! BPF-only), so the CO-RE relocation records are counted here.
 
 use anyhow::{bail, ensure, Context, Result};
+use object::{Object, ObjectSection};
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Facts {
@@ -24,56 +27,25 @@ impl Facts {
 }
 
 pub fn facts(elf: &[u8]) -> Result<Facts> {
-    let sections = sections(elf)?;
-    let find = |name: &str| sections.iter().find(|(n, _)| n == name).map(|(_, data)| *data);
-    let btf_ext = find(".BTF.ext");
+    let file = object::File::parse(elf).context("not an ELF object")?;
+    ensure!(file.is_little_endian(), "not a little-endian ELF object");
+    let data = |name: &str| file.section_by_name(name).map(|s| s.data()).transpose();
+    let btf_ext = data(".BTF.ext").context("reading .BTF.ext")?;
     Ok(Facts {
-        btf: find(".BTF").is_some(),
+        btf: file.section_by_name(".BTF").is_some(),
         btf_ext: btf_ext.is_some(),
         core_relocations: btf_ext.map(count_core_relocations).transpose()?.unwrap_or(0),
     })
 }
 
 fn u16_at(data: &[u8], at: usize) -> Result<u16> {
-    let bytes = data.get(at..at + 2).context("truncated ELF")?;
+    let bytes = data.get(at..at + 2).context("truncated .BTF.ext")?;
     Ok(u16::from_le_bytes(bytes.try_into()?))
 }
 
 fn u32_at(data: &[u8], at: usize) -> Result<u32> {
-    let bytes = data.get(at..at + 4).context("truncated ELF")?;
+    let bytes = data.get(at..at + 4).context("truncated .BTF.ext")?;
     Ok(u32::from_le_bytes(bytes.try_into()?))
-}
-
-fn u64_at(data: &[u8], at: usize) -> Result<usize> {
-    let bytes = data.get(at..at + 8).context("truncated ELF")?;
-    Ok(usize::try_from(u64::from_le_bytes(bytes.try_into()?))?)
-}
-
-/// Section names and contents of a little-endian ELF64 file (what clang's `-target bpf` emits on x86 and arm64).
-fn sections(elf: &[u8]) -> Result<Vec<(String, &[u8])>> {
-    ensure!(elf.starts_with(b"\x7fELF"), "not an ELF file");
-    ensure!(elf.get(4) == Some(&2) && elf.get(5) == Some(&1), "not a little-endian ELF64 file");
-    let section_headers = u64_at(elf, 0x28)?;
-    let header_size = usize::from(u16_at(elf, 0x3a)?);
-    let count = usize::from(u16_at(elf, 0x3c)?);
-    let names_index = usize::from(u16_at(elf, 0x3e)?);
-
-    let header = |i: usize| section_headers + i * header_size;
-    let data = |i: usize| -> Result<&[u8]> {
-        let offset = u64_at(elf, header(i) + 24)?;
-        let size = u64_at(elf, header(i) + 32)?;
-        elf.get(offset..offset + size).context("section outside the file")
-    };
-    let names = data(names_index)?;
-    let mut out = Vec::with_capacity(count);
-    for i in 0..count {
-        let name_at = u32_at(elf, header(i))? as usize;
-        let name = names.get(name_at..).context("bad section name")?;
-        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-        let is_nobits = u32_at(elf, header(i) + 4)? == 8;
-        out.push((String::from_utf8_lossy(name).into_owned(), if is_nobits { &[][..] } else { data(i)? }));
-    }
-    Ok(out)
 }
 
 /// Sums the records of the CO-RE relocation subsection of `.BTF.ext`
@@ -144,7 +116,7 @@ mod tests {
             header(name_at[i], *offset, *size);
         }
         header(shstrtab_name, names_at, names.len());
-        body[0..6].copy_from_slice(b"\x7fELF\x02\x01");
+        body[0..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
         body[0x28..0x30].copy_from_slice(&(headers_at as u64).to_le_bytes());
         body[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
         body[0x3c..0x3e].copy_from_slice(&(count as u16).to_le_bytes());

@@ -37,6 +37,11 @@ pub fn scratch(name: &str, with_git: bool) -> PathBuf {
     dir
 }
 
+/// Copies the folder `from` to `to`, as [`scratch`] copies the workbook.
+pub fn copy_folder(from: &Path, to: &Path) {
+    copy(from, from, to);
+}
+
 fn copy(top: &Path, from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

@@ -1,0 +1,53 @@
+//! A lesson folder added under a new number is found by the book with no
+//! change to the builder, which then asks for its chapter.
+
+use std::path::{Path, PathBuf};
+
+use book_builder::{check_sources, Workbook};
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            copy(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// The workbook's lessons and book sources, plus lesson 01 copied as `09-open-again`.
+fn fixture() -> PathBuf {
+    let here = Workbook::here().root;
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("new-lesson");
+    if root.exists() {
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+    for part in ["lessons", "book/src", "book/probes/snapshots"] {
+        copy(&here.join(part), &root.join(part));
+    }
+    let lesson = root.join("lessons/09-open-again");
+    copy(&root.join("lessons/01-open-fails"), &lesson);
+    let toml = std::fs::read_to_string(lesson.join("lesson.toml")).unwrap();
+    let toml = toml.replace("title = \"Open fails: the missing BTF\"", "title = \"Open again\"");
+    std::fs::write(lesson.join("lesson.toml"), toml).unwrap();
+    root
+}
+
+#[test]
+fn a_copied_lesson_is_found_and_needs_its_chapter() {
+    let workbook = Workbook { root: fixture() };
+    let lessons = workbook.lessons().unwrap();
+    let last = lessons.last().unwrap();
+    assert_eq!((last.number(), last.title.as_str()), ("09", "Open again"));
+    assert!(last.snapshots().unwrap().iter().any(|s| s.name == "fixed"));
+
+    let problems = check_sources(&workbook).unwrap();
+    assert!(problems.iter().any(|p| p.ends_with("lesson 09-open-again has no chapter")), "{problems:#?}");
+    let others: Vec<&String> = problems.iter().filter(|p| !p.contains("09-open-again")).collect();
+    assert!(others.is_empty(), "the copy changes nothing else: {others:#?}");
+}

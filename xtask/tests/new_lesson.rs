@@ -1,0 +1,68 @@
+//! A new lesson needs no change to the checker: a lesson folder copied under a
+//! new number, with its own package name and title, is listed, hinted, checked
+//! and verified like the shipped ones.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{copy_folder, root_or_skip, run, scratch, serial};
+
+const TITLE: &str = "Open again: a lesson added by copying a folder";
+
+/// A scratch workbook with lesson 01 copied to `lessons/09-open-again`.
+fn workbook_with_lesson_09(name: &str) -> PathBuf {
+    let root = scratch(name, false);
+    let lesson = root.join("lessons/09-open-again");
+    copy_folder(&root.join("lessons/01-open-fails"), &lesson);
+    edit(&lesson.join("Cargo.toml"), "name = \"open-fails\"", "name = \"open-again\"");
+    edit(&lesson.join("lesson.toml"), "title = \"Open fails: the missing BTF\"", &format!("title = \"{TITLE}\""));
+    root
+}
+
+fn edit(file: &Path, find: &str, replace: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains(find), "{} lacks {find:?}", file.display());
+    std::fs::write(file, text.replace(find, replace)).unwrap();
+}
+
+#[test]
+fn list_and_hint_show_a_copied_lesson() {
+    let root = workbook_with_lesson_09("new-lesson-list");
+    let list = run(&root, &["list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let last = list.stdout.lines().filter(|l| !l.trim().is_empty()).nth_back(1).unwrap_or_default();
+    assert!(last.contains("09") && last.contains(TITLE) && last.contains("not started"), "{}", list.stdout);
+
+    let json = run(&root, &["list", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let numbers: Vec<&str> = report["lessons"].as_array().unwrap().iter().map(|l| l["number"].as_str().unwrap()).collect();
+    assert_eq!(numbers.last(), Some(&"09"), "{numbers:?}");
+    assert_eq!(report["lessons"][numbers.len() - 1]["slug"], "open-again");
+
+    let hint = run(&root, &["hint", "09"]);
+    assert_eq!(hint.code, 0, "{}", hint.stderr);
+    assert!(hint.stdout.contains("layer 1 of 2"), "{}", hint.stdout);
+    let by_slug = run(&root, &["hint", "open-again"]);
+    assert_eq!(by_slug.stdout, hint.stdout);
+}
+
+#[test]
+fn check_and_verify_run_a_copied_lesson() {
+    if !root_or_skip("check_and_verify_run_a_copied_lesson") {
+        return;
+    }
+    let _serial = serial();
+    let root = workbook_with_lesson_09("new-lesson-check");
+    let check = run(&root, &["check", "09"]);
+    assert_eq!(check.code, 1, "{}\n{}", check.stdout, check.stderr);
+    assert!(check.stdout.contains(&format!("lesson 09 · {TITLE}")), "{}", check.stdout);
+    assert!(check.stdout.contains("layer 1 of 2"), "{}", check.stdout);
+    let list = run(&root, &["list", "--json"]);
+    assert!(list.stdout.contains(r#""number":"09","slug":"open-again""#) && list.stdout.contains(r#""state":"failing""#), "{}", list.stdout);
+
+    let verify = run(&root, &["verify", "09"]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    assert!(verify.stdout.contains(&format!("lesson 09 · {TITLE}")), "{}", verify.stdout);
+    assert!(verify.stdout.contains("verify: 1 passed, 0 failed"), "{}", verify.stdout);
+}
