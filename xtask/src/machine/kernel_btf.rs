@@ -26,8 +26,10 @@ pub struct KernelFacts {
     pub btf_path: PathBuf,
     pub types: TypeTable,
     pub kprobes: bool,
-    /// The host's tracefs `events` folder, when mounted; Debian kernels have none to look at.
+    /// The host's tracefs `events` folder, when mounted and readable; Debian kernels have none to look at.
     pub tracefs_events: Option<PathBuf>,
+    /// tracefs is mounted (readable or not: as a user, it usually is not).
+    pub tracefs_mounted: bool,
     is_host: bool,
     kallsyms: OnceLock<HashSet<String>>,
 }
@@ -73,6 +75,7 @@ pub fn open(choice: Choice, fetch: bool) -> Result<Option<KernelFacts>> {
                 btf_path: path,
                 kprobes: host::kprobes_available(),
                 tracefs_events: events.is_dir().then_some(events),
+                tracefs_mounted: tracefs_mounted(),
                 is_host: true,
                 kallsyms: OnceLock::new(),
             }))
@@ -92,11 +95,21 @@ pub fn open(choice: Choice, fetch: bool) -> Result<Option<KernelFacts>> {
                 btf_path: path,
                 kprobes: kernel.kprobes(),
                 tracefs_events: None,
+                tracefs_mounted: false,
                 is_host: false,
                 kallsyms: OnceLock::new(),
             }))
         }
     }
+}
+
+/// Whether /proc/mounts lists a tracefs where libbpf looks for one.
+fn tracefs_mounted() -> bool {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    mounts.lines().any(|l| {
+        let fields: Vec<&str> = l.split_whitespace().collect();
+        fields.get(2) == Some(&"tracefs") && fields.get(1).is_some_and(|at| *at == TRACEFS || *at == "/sys/kernel/debug/tracing")
+    })
 }
 
 /// Writes the `.BTF` section of the kernel inside an x86 `bzImage` to `out`.

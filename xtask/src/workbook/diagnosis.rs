@@ -160,7 +160,7 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
             let found = match &kernel.tracefs_events {
                 Some(events) => result(&mut report, full.clone(), events.join(&category).join(&name).is_dir(), "tracefs"),
                 None => {
-                    if kernel.is_host() {
+                    if kernel.is_host() && !kernel.tracefs_mounted {
                         findings.push(
                             Finding::of("tracepoint-not-found", Severity::Warning)
                                 .summary("tracefs is not mounted: attaching a tracepoint fails with ENOENT until it is")
