@@ -19,6 +19,7 @@ use crate::report::diagnose::{Compile, Input, KernelRef, Load, Report};
 use crate::report::json;
 use crate::workbook::bpf_object::{self, NotBpf};
 use crate::workbook::diagnosis;
+use crate::workbook::kernel_lock;
 use crate::workbook::error_index::{self, Finding, Severity};
 use crate::usage_error::UsageError;
 
@@ -40,7 +41,7 @@ pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool
             PathBuf::from(file)
         };
         let object = object_or_usage_error(file, &bytes)?;
-        diagnose_object(file, "object", &path, &object, choice, None)?
+        diagnose_object(root, file, "object", &path, &object, choice, None)?
     } else if file.ends_with(".c") {
         diagnose_source(root, file, choice, &scratch)?
     } else {
@@ -160,7 +161,7 @@ fn diagnose_source(root: &Path, file: &str, choice: Choice, scratch: &Scratch) -
     }
     let bytes = std::fs::read(&object_path)?;
     let object = object_or_usage_error(file, &bytes)?;
-    let mut report = diagnose_object(file, "source", &object_path, &object, choice, Some(Compile { ok: true, error: None }))?;
+    let mut report = diagnose_object(root, file, "source", &object_path, &object, choice, Some(Compile { ok: true, error: None }))?;
     report.compile = Some(Compile { ok: true, error: None });
     Ok(report)
 }
@@ -186,6 +187,7 @@ pub fn compile_flags(root: &Path) -> Vec<String> {
 }
 
 fn diagnose_object(
+    root: &Path,
     file: &str,
     kind: &'static str,
     path: &Path,
@@ -193,12 +195,16 @@ fn diagnose_object(
     choice: Choice,
     compile: Option<Compile>,
 ) -> Result<Report> {
-    let chosen = kernel_btf::open(choice, true)?;
+    let pin = |choice: Choice| match choice {
+        Choice::Host => Ok(None),
+        Choice::Debian(series) => kernel_lock::pin(root, series).map(Some),
+    };
+    let chosen = kernel_btf::open(choice, pin(choice)?.as_ref(), true)?;
     let (mut others, mut absent) = (Vec::new(), Vec::new());
     for name in kernels::names() {
         let other = kernels::choice(name)?;
         if other != choice {
-            match kernel_btf::open(other, false)? {
+            match kernel_btf::open(other, pin(other)?.as_ref(), false)? {
                 Some(facts) => others.push(facts),
                 None => absent.push(name),
             }

@@ -15,7 +15,7 @@ use anyhow::{bail, ensure, Context, Result};
 use object::{Object, ObjectSection};
 
 use crate::machine::host::{self, KERNEL_BTF, TRACEFS};
-use crate::machine::kernels::{self, Choice};
+use crate::machine::kernels::{self, Choice, Pin};
 use crate::machine::btf::TypeTable;
 
 pub struct KernelFacts {
@@ -58,11 +58,12 @@ impl KernelFacts {
 }
 
 /// The kernel's facts, or `None` when its BTF cannot be had: the host
-/// without `/sys/kernel/btf/vmlinux`, or a Debian kernel not in the cache
-/// (fetched first only when `fetch`).
-pub fn open(choice: Choice, fetch: bool) -> Result<Option<KernelFacts>> {
-    match choice {
-        Choice::Host => {
+/// without `/sys/kernel/btf/vmlinux`, or a Debian kernel whose pinned build
+/// is not in the cache (fetched first only when `fetch`).
+pub fn open(choice: Choice, pin: Option<&Pin>, fetch: bool) -> Result<Option<KernelFacts>> {
+    match (choice, pin) {
+        (Choice::Debian(series), None) => bail!("kernel {} has no pinned build", series.name),
+        (Choice::Host, _) => {
             let path = PathBuf::from(KERNEL_BTF);
             if !path.exists() {
                 return Ok(None);
@@ -80,8 +81,8 @@ pub fn open(choice: Choice, fetch: bool) -> Result<Option<KernelFacts>> {
                 kallsyms: OnceLock::new(),
             }))
         }
-        Choice::Debian(series) => {
-            let kernel = if fetch { Some(kernels::ensure(series)?) } else { kernels::cached(series)? };
+        (Choice::Debian(series), Some(pin)) => {
+            let kernel = if fetch { Some(kernels::ensure(series, pin)?) } else { kernels::cached(series, pin)? };
             let Some(kernel) = kernel else { return Ok(None) };
             let path = kernel.vmlinuz.with_file_name("vmlinux.btf");
             if !path.exists() {
