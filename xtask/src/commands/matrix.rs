@@ -217,12 +217,22 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
         println!("\nthe compatibility page is not complete yet (a full run, --kernels all, fills it):");
         gaps.iter().for_each(|g| println!("  {g}"));
     }
+    // The whole workbook's run also runs the probes that need another kernel.
+    let vm_kernels: Vec<&Kernel> = targets.iter().filter_map(|t| if let Target::Vm(k) = t { Some(k) } else { None }).collect();
+    let probes_failed = if wanted.is_empty() {
+        println!();
+        crate::commands::vm_probes::verify(root, &vm_kernels)?
+    } else {
+        0
+    };
+
     let passed = runs.len() - failed;
-    println!("\nverify --kernels: {passed} passed, {failed} failed; {verdict}");
+    let probes = if probes_failed > 0 { format!(", {probes_failed} probe runs failed") } else { String::new() };
+    println!("\nverify --kernels: {passed} passed, {failed} failed{probes}; {verdict}");
     if timings {
         print_timings(&timing, started.elapsed().as_secs_f64());
     }
-    Ok(if failed == 0 && !stale { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 && probes_failed == 0 && !stale { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Builds every state of a lesson in a scratch copy, layer fixes applied one
@@ -309,7 +319,7 @@ fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) 
                 std::fs::copy(&object, &object_copy)?;
                 files.push((object_copy, object));
             }
-            Ok(Artifact::Built { compile, job: vm::Job { binary: copy, files, env: Vec::new() } })
+            Ok(Artifact::Built { compile, job: vm::Job { binary: copy, files, args: Vec::new(), env: Vec::new() } })
         }
     }
 }

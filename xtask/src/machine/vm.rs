@@ -42,6 +42,8 @@ const MARK: &str = "====";
 #[derive(Debug, Clone, Default)]
 pub struct Job {
     pub binary: PathBuf,
+    /// Its command-line arguments.
+    pub args: Vec<String>,
     /// Files the binary opens at run time by their build-time path (a loader
     /// may open its `.bpf.o` from OUT_DIR): (copy on this machine, path in the guest).
     /// Placed just before the job runs, so jobs may share a guest path.
@@ -126,7 +128,7 @@ pub fn run_one(root: &Path, kernel: &Kernel, binary: &Path, object: Option<&Path
     let files = object.map(|o| vec![(o.to_path_buf(), o.to_path_buf())]).unwrap_or_default();
     let work = root.join("target/workbook/vm").join(kernel.series.name);
     eprintln!("booting {} under qemu (about 10 s)", kernel.describe());
-    let boot = boot(kernel, &[Job { binary: binary.to_path_buf(), files, env: Vec::new() }], &work)?;
+    let boot = boot(kernel, &[Job { binary: binary.to_path_buf(), args: Vec::new(), files, env: Vec::new() }], &work)?;
     if let Some(failure) = boot.failure {
         bail!("{failure}");
     }
@@ -157,6 +159,11 @@ fn has_interpreter(elf: &[u8]) -> bool {
 
 /// Boots `kernel` with `jobs`, keeping its files in `work` (emptied first).
 pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
+    boot_with(kernel, "", jobs, work)
+}
+
+/// [`boot`], with `parameters` added to the kernel's command line.
+pub fn boot_with(kernel: &Kernel, parameters: &str, jobs: &[Job], work: &Path) -> Result<Boot> {
     let problems = problems();
     if !problems.is_empty() {
         bail!("cannot boot a VM here: {}; fix: {}", problems.join("; "), install_hint());
@@ -180,7 +187,8 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
         .arg(&kernel.vmlinuz)
         .arg("-initrd")
         .arg(&initramfs)
-        .args(["-append", "console=ttyS0 panic=1 mitigations=off"])
+        .arg("-append")
+        .arg(format!("console=ttyS0 panic=1 mitigations=off {parameters}").trim_end())
         .arg("-serial")
         .arg(format!("file:{}", console.display()))
         .arg("-serial")
@@ -300,6 +308,7 @@ fn quoted(text: &str) -> String {
 struct Packed {
     binary: String,
     files: Vec<(String, PathBuf)>,
+    args: Vec<String>,
     env: Vec<(String, String)>,
 }
 
@@ -317,7 +326,7 @@ mount -t sysfs sysfs /sys
 mount -t tracefs tracefs /sys/kernel/tracing
 echo "{MARK} guest $(uname -r) up {MARK}" > /dev/ttyS1
 
-# job N [NAME=VALUE...] BINARY: run it, then send its stdout and stderr between markers.
+# job N [NAME=VALUE...] BINARY [ARGS...]: run it, then send its stdout and stderr between markers.
 job() {{
     n=$1
     shift
@@ -350,7 +359,8 @@ job() {{
             let _ = writeln!(script, "cp /jobs/{n}/{copy} {}", quoted(&guest.display().to_string()));
         }
         let env: String = job.env.iter().map(|(name, value)| format!("{} ", quoted(&format!("{name}={value}")))).collect();
-        let _ = writeln!(script, "job {n} {env}/jobs/{n}/{}", job.binary);
+        let args: String = job.args.iter().map(|a| format!(" {}", quoted(a))).collect();
+        let _ = writeln!(script, "job {n} {env}/jobs/{n}/{}{args}", job.binary);
     }
     let _ = writeln!(script, "echo \"{MARK} all jobs done {MARK}\" > /dev/ttyS1\npoweroff -f");
     script
@@ -404,7 +414,7 @@ fn write_initramfs(path: &Path, jobs: &[Job]) -> Result<()> {
             cpio.file(&dir.join(&stored), &std::fs::read(copy)?, false)?;
             files.push((stored, guest.clone()));
         }
-        described.push(Packed { binary: name, files, env: job.env.clone() });
+        described.push(Packed { binary: name, files, args: job.args.clone(), env: job.env.clone() });
     }
     cpio.file(Path::new("init"), init_script(&described, &library_dirs).as_bytes(), true)?;
     cpio.finish()
@@ -556,8 +566,9 @@ libbpf: loading
     fn the_init_script_places_files_then_runs_each_job_with_its_environment() {
         let object = |n: usize| (format!("file-{n}"), PathBuf::from("/w/out/x.bpf.o"));
         let jobs = [
-            Packed { binary: "lesson".into(), files: vec![object(0)], env: vec![] },
-            Packed { binary: "lesson".into(), files: vec![object(0)], env: vec![("MODE".into(), "it's fake".into())] },
+            Packed { binary: "lesson".into(), files: vec![object(0)], args: vec![], env: vec![] },
+            Packed { binary: "lesson".into(), files: vec![object(0)], args: vec![], env: vec![("MODE".into(), "it's fake".into())] },
+            Packed { binary: "probes".into(), files: vec![], args: vec!["pin-tracepoint-link".into()], env: vec![] },
         ];
         let dirs = BTreeSet::from([PathBuf::from("/lib/x86_64-linux-gnu")]);
         let script = init_script(&jobs, &dirs);
@@ -568,6 +579,7 @@ libbpf: loading
         let run_again = script.find(r"job 2 'MODE=it'\''s fake' /jobs/2/lesson").unwrap();
         assert!(place < run && run < place_again && place_again < run_again);
         assert!(run_again < script.find("poweroff -f").unwrap());
+        assert!(script.contains("job 3 /jobs/3/probes 'pin-tracepoint-link'"), "arguments follow the binary");
         assert!(script.contains("LD_LIBRARY_PATH=/lib/x86_64-linux-gnu"));
     }
 }
