@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, room, setup, solution, test, verify, vmlinux, watch};
+use commands::{book, check, diagnose, doctor, hint, kernels, list, matrix, reset, restore, room, setup, solution, test, verify, vmlinux, watch};
 use machine::interrupt;
 use report::{json, terminal};
 use usage_error::UsageError;
@@ -157,6 +157,17 @@ enum Command {
         #[arg(long)]
         test: bool,
     },
+    /// Diagnose a BPF object, a .bpf.c, or a libbpf log or error text (`-` reads standard input)
+    Diagnose {
+        /// A .bpf.o, a .bpf.c, or a text file of libbpf or verifier output; `-` for standard input
+        file: String,
+        /// The kernel to check against: 5.10, 6.1, 6.12 or host (the default)
+        #[arg(long)]
+        kernel: Option<String>,
+        /// One JSON object instead of text (schema in the book's "Diagnose your own program")
+        #[arg(long)]
+        json: bool,
+    },
     /// A workshop's live view: the instructor serves it, learners join it
     Room {
         #[command(subcommand)]
@@ -230,7 +241,7 @@ fn main() -> ExitCode {
     // Only shortens insta's closing line, which otherwise suggests `cargo insta test`.
     std::env::set_var("INSTA_CARGO_INSTA", "1");
     let json = match command {
-        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } | Command::Hint { json, .. } => json,
+        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } | Command::Hint { json, .. } | Command::Diagnose { json, .. } => json,
         _ => false,
     };
     // With --json stdout holds only the JSON object; check and watch show
@@ -261,6 +272,7 @@ fn main() -> ExitCode {
         Command::Kernels { list, update } => kernels::kernels(&root, list, update),
         Command::Vmlinux => vmlinux::regenerate(&root),
         Command::Book { serve, port, open, test } => book::book(&root, serve, port, open, test),
+        Command::Diagnose { file, kernel, json } => diagnose::diagnose(&root, &file, kernel.as_deref(), json),
         Command::Setup { yes, vm } => setup::setup(&root, yes, vm),
         Command::Test { yes } => test::test(&root, yes),
         Command::Room { action } => match action {
@@ -307,6 +319,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Vmlinux => "vmlinux",
         Command::Book { .. } => "book",
         Command::Setup { .. } => "setup",
+        Command::Diagnose { .. } => "diagnose",
         Command::Test { .. } => "test",
         Command::Room { .. } => "room",
     }
