@@ -278,8 +278,8 @@ mod tests {
         if !root_or_skip("the_program_knows_the_checker_runs_it") {
             return;
         }
-        let tell = script("tell", "echo \"observed WORKBOOK_CHECK=$WORKBOOK_CHECK\"");
-        let output = run_with_limit(&tell, Duration::from_secs(5)).unwrap();
+        let tell = script("tell", "echo \"observed WORKBOOK_CHECK=$WORKBOOK_CHECK\" >> \"$WORKBOOK_TRANSCRIPT\"");
+        let output = run_with_limit(&tell, Duration::from_secs(5), &[]).unwrap();
         assert_eq!(output.transcript_lines(), ["observed WORKBOOK_CHECK=1"]);
         let _ = std::fs::remove_file(tell);
     }

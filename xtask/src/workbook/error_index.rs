@@ -122,7 +122,7 @@ pub const CAUSES: &[Cause] = &[
         id: "invalid-mem-access",
         summary: "the program dereferences a value the verifier does not know to be a pointer: a direct read through a kernel pointer, or code compiled without -O2",
         fix: "read kernel memory with BPF_CORE_READ (or use a BTF-typed pointer: tp_btf, fentry, bpf_get_current_task_btf), and compile with -O2",
-        reproduced_by: &["probe direct-read-of-kernel-pointer", "probe compiled-at-o0"],
+        reproduced_by: &["probe direct-read-of-kernel-pointer", "probe compiled-at-o0", "lesson 05 layer 2"],
     },
     Cause {
         id: "not-permitted",
@@ -651,6 +651,11 @@ mod tests {
             for path in snapshots.map(|e| e.unwrap().path()) {
                 let name = path.file_stem().unwrap().to_string_lossy().into_owned();
                 let Some(layer) = name.strip_prefix("layer-").map(|l| l.split('@').next().unwrap().to_string()) else { continue };
+                // Lesson 05's other layers are a rustc error and two wrong values: no
+                // libbpf or verifier text exists for diagnose to name.
+                if number == "05" && layer != "2" {
+                    continue;
+                }
                 let found: Vec<&str> = match_text(&std::fs::read_to_string(&path).unwrap()).iter().map(|f| f.cause).collect();
                 let claimed = claimed_by(&format!("lesson {number} layer {layer}"));
                 assert!(!claimed.is_empty(), "lesson {number} layer {layer}: no cause claims it");
