@@ -99,6 +99,9 @@ enum Command {
     Hint {
         /// Lesson number, e.g. 01
         lesson: String,
+        /// The hint's language: `en` or `zh-CN` (default: from LANG, e.g. LANG=zh_CN.UTF-8)
+        #[arg(long, value_name = "LANG")]
+        lang: Option<String>,
     },
     /// Check this machine for what the lessons need, with the fix for each problem
     Doctor {
@@ -145,6 +148,13 @@ enum Command {
         /// Test it: build it and read every lesson chapter in headless Chromium
         #[arg(long)]
         test: bool,
+        /// Build only this edition: `en`, or a translation in book/po/ (e.g. `zh-CN`)
+        #[arg(long, value_name = "LANG", conflicts_with = "test")]
+        lang: Option<String>,
+        /// After changing the English: regenerate book/po/messages.pot and merge it
+        /// into each translation (needs gettext's msgmerge)
+        #[arg(long, conflicts_with_all = ["serve", "open", "test", "lang"])]
+        update_po: bool,
     },
     /// Install what the lessons need (asks first), then check lesson 01
     Setup {
@@ -187,7 +197,7 @@ fn main() -> ExitCode {
         Command::Reset { lesson, all, yes } => reset::reset(&root, lesson.as_deref(), all, yes),
         Command::Restore { lesson, from, yes } => restore::restore(&root, &lesson, from.as_deref(), yes),
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
-        Command::Hint { lesson } => hint::hint(&root, &lesson),
+        Command::Hint { lesson, lang } => hint::hint(&root, &lesson, lang.as_deref()),
         Command::Doctor { fix, json } => doctor::doctor(fix, json),
         Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
             matrix::verify(&root, &lessons, &kernels, bless, timings)
@@ -196,7 +206,9 @@ fn main() -> ExitCode {
         Command::Verify { lessons, bless, .. } => verify::verify(&root, &lessons, bless),
         Command::Kernels { list } => kernels::kernels(list),
         Command::Vmlinux => vmlinux::regenerate(&root),
-        Command::Book { serve, port, open, test } => book::book(&root, serve, port, open, test),
+        Command::Book { serve, port, open, test, lang, update_po } => {
+            book::book(&root, book::Options { serve, port, open, test, lang, update_po })
+        }
         Command::Setup { yes } => setup::setup(&root, yes),
     };
     let error = match outcome {

@@ -7,6 +7,7 @@ pub mod progress;
 pub mod run;
 pub mod scratch;
 pub mod snapshot;
+pub mod translation;
 
 use std::path::{Path, PathBuf};
 
