@@ -1,17 +1,27 @@
 //! Compiles the BPF objects the kernel probes load, and one host object that is not BPF.
 
 use std::env;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-/// (source, extra flags): every object is built the usual way except where a probe needs otherwise.
-const OBJECTS: [(&str, &[&str]); 5] = [
-    ("src/bpf/tracepoints.bpf.c", &["-O2"]),
-    ("src/bpf/core_read.bpf.c", &["-O2"]),
-    ("src/bpf/missing_field.bpf.c", &["-O2"]),
-    ("src/bpf/percpu_too_big.bpf.c", &["-O2"]),
-    ("src/bpf/unoptimised.bpf.c", &["-O0"]),
+/// (source, object, flags): every object is built the usual way except where a probe needs otherwise.
+const OBJECTS: &[(&str, &str, &[&str])] = &[
+    ("tracepoints", "tracepoints", USUAL),
+    ("tracepoints", "tracepoints_without_g", &["-O2"]),
+    ("core_read", "core_read", USUAL),
+    ("missing_field", "missing_field", USUAL),
+    ("percpu_too_big", "percpu_too_big", USUAL),
+    ("unoptimised", "unoptimised", &["-g", "-O0"]),
+    ("unoptimised_minimal", "unoptimised_minimal", &["-g", "-O0"]),
+    ("counter", "counter", USUAL),
+    ("size_mismatch", "size_mismatch", USUAL),
+    ("direct_read", "direct_read", USUAL),
+    ("btf_pointer", "btf_pointer", USUAL),
+    ("flavors", "flavors", USUAL),
+    ("user_reads", "user_reads", USUAL),
 ];
+
+const USUAL: &[&str] = &["-g", "-O2"];
 
 fn main() {
     let clang = env::var_os("CLANG").unwrap_or_else(|| "clang".into());
@@ -21,15 +31,15 @@ fn main() {
     // The clang probes compile at run time with the same include paths.
     println!("cargo:rustc-env=BPF_INCLUDE={headers}");
 
-    for (source, flags) in OBJECTS {
-        let object = out.join(Path::new(source).file_name().unwrap()).with_extension("o");
+    for (source, object, flags) in OBJECTS {
+        let source = format!("src/bpf/{source}.bpf.c");
         run(Command::new(&clang)
-            .args(["-g", "-target", "bpf"])
-            .args(flags)
+            .args(["-target", "bpf"])
+            .args(*flags)
             .arg(format!("-I../../vmlinux/{arch}"))
             .arg(format!("-I{headers}"))
-            .args(["-c", source, "-o"])
-            .arg(object));
+            .args(["-c", &source, "-o"])
+            .arg(out.join(format!("{object}.bpf.o"))));
         println!("cargo:rerun-if-changed={source}");
     }
     run(Command::new(&clang).args(["-c", "-x", "c", "/dev/null", "-o"]).arg(out.join("host.o")));

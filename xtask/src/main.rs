@@ -21,7 +21,6 @@ use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore,
 use machine::interrupt;
 use report::{json, terminal};
 use usage_error::UsageError;
-use workbook::root;
 
 #[derive(Parser)]
 #[command(
@@ -126,11 +125,14 @@ enum Command {
         #[arg(long)]
         timings: bool,
     },
-    /// Fetch Debian's 5.10, 6.1 and 6.12 kernels into a cache (once), and list every kernel
+    /// Fetch the Debian 5.10, 6.1 and 6.12 builds kernels.lock pins into a cache (once), and list every kernel
     Kernels {
         /// Only list; fetch nothing
-        #[arg(long)]
+        #[arg(long, conflicts_with = "update")]
         list: bool,
+        /// Pin the newest builds in Debian's archive in kernels.lock, then fetch them
+        #[arg(long)]
+        update: bool,
     },
     /// Regenerate vmlinux.h for this machine's architecture from the running kernel
     Vmlinux,
@@ -171,7 +173,14 @@ fn main() -> ExitCode {
     // Snapshots are compared, never written, unless a maintainer blesses them.
     // insta reads both once, so they are set before any comparison.
     let bless = matches!(command, Command::Verify { bless: true, .. });
-    std::env::set_var("INSTA_WORKSPACE_ROOT", root());
+    let root = match workbook::find_root() {
+        Ok(root) => root,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    std::env::set_var("INSTA_WORKSPACE_ROOT", &root);
     std::env::set_var("INSTA_UPDATE", if bless { "always" } else { "no" });
     // Only shortens insta's closing line, which otherwise suggests `cargo insta test`.
     std::env::set_var("INSTA_CARGO_INSTA", "1");
@@ -189,7 +198,6 @@ fn main() -> ExitCode {
     }
 
     let name = command_name(&command);
-    let root = root();
     let outcome = match command {
         Command::List { json } => list::list(&root, json),
         Command::Check { lesson, json, kernel } => check::check(&root, &lesson, json, kernel.as_deref()),
@@ -204,7 +212,7 @@ fn main() -> ExitCode {
         }
         Command::Verify { timings: true, .. } => Err(UsageError("--timings goes with --kernels".into()).into()),
         Command::Verify { lessons, bless, .. } => verify::verify(&root, &lessons, bless),
-        Command::Kernels { list } => kernels::kernels(list),
+        Command::Kernels { list, update } => kernels::kernels(&root, list, update),
         Command::Vmlinux => vmlinux::regenerate(&root),
         Command::Book { serve, port, open, test, lang, update_po } => {
             book::book(&root, book::Options { serve, port, open, test, lang, update_po })

@@ -166,9 +166,25 @@ fn list_json_follows_the_progress_file_across_runs() {
     assert_eq!(all["next"], Value::Null);
     assert!(run(&root, &["list"]).stdout.contains("every lesson passes"));
 
-    // A damaged progress file reads as no progress, never as a crash.
+    // A pass of other files than the learner's now: still passed, and changed since.
+    std::fs::write(root.join(".progress.toml"), "[lessons.01]\nstate = \"passed\"\nfiles = \"0000000000000000\"\n").unwrap();
+    let changed = list(&root);
+    assert_eq!(changed["lessons"][0]["state"], "passed");
+    assert_eq!(changed["lessons"][0]["changed_since_passed"], true);
+    assert_eq!(changed["lessons"][1]["changed_since_passed"], false);
+    let text = run(&root, &["list"]);
+    assert!(text.stdout.lines().any(|l| l.contains("01  Open fails") && l.ends_with("passed, changed since")), "{}", text.stdout);
+
+    // A damaged progress file is moved aside with a warning, and the run goes on.
     std::fs::write(root.join(".progress.toml"), "\u{0}garbage[[").unwrap();
-    assert_eq!(list(&root)["lessons"][0]["state"], "not-started");
+    let ran = run(&root, &["list", "--json"]);
+    assert_eq!(ran.code, 0);
+    let warning: Vec<&str> = ran.stderr.lines().collect();
+    assert_eq!(warning.len(), 1, "{}", ran.stderr);
+    assert!(warning[0].starts_with("warning: .progress.toml could not be read") && warning[0].contains("moved it to .progress.toml.bad"));
+    assert_eq!(serde_json::from_str::<Value>(&ran.stdout).unwrap()["lessons"][0]["state"], "not-started");
+    assert_eq!(std::fs::read_to_string(root.join(".progress.toml.bad")).unwrap(), "\u{0}garbage[[");
+    assert!(run(&root, &["list"]).stderr.is_empty(), "warned once");
 
     let text = run(&root, &["list"]);
     assert!(text.stdout.contains("01  Open fails: the missing BTF") && text.stdout.contains("next: cargo xtask check 01"));

@@ -1,13 +1,14 @@
 //! Makes transcript lines stable between runs, machines and edits.
 //!
-//! What varies: BTF type ids (`[123]`), kernel and user addresses, pids, and
-//! instruction counts in the verifier's summary.
+//! What varies: BTF type ids (`[123]`), kernel and user addresses, pids, file
+//! descriptor numbers, and instruction counts in the verifier's summary.
 
 /// Returns `line` with run-specific values replaced by placeholders.
 pub fn line(line: &str) -> String {
     let line = bracketed_numbers(line);
     let line = hex_addresses(&line);
     let line = numbers_after(&line, "pid ");
+    let line = numbers_after(&line, "FD ");
     let line = numbers_after(&line, "processed ");
     numbers_after(&line, "max_states_per_insn ")
 }
@@ -79,6 +80,10 @@ mod tests {
     fn addresses_pids_and_counts_are_redacted() {
         assert_eq!(line("map at 0xffff888104a2c000 ok"), "map at 0xADDR ok");
         assert_eq!(line("child pid 31337 sleeping"), "child pid N sleeping");
+        assert_eq!(
+            line("failed to create BPF link for perf_event FD 8: -EEXIST"),
+            "failed to create BPF link for perf_event FD N: -EEXIST"
+        );
         assert_eq!(
             line("processed 12 insns (limit 1000000) max_states_per_insn 0"),
             "processed N insns (limit 1000000) max_states_per_insn N"

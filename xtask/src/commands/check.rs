@@ -13,6 +13,7 @@ use crate::machine::runner;
 use crate::machine::vm;
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
+use crate::workbook::kernel_lock;
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::progress::{self, State};
 use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
@@ -31,10 +32,16 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
 }
 
 fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice: Choice) -> Result<ExitCode> {
-    let problems = match choice {
+    // A sudo that wants a password asks now, so the pre-flight can look with the loader's privileges.
+    let refused = (choice == Choice::Host && lesson.meta.needs.root).then(host::ask_for_sudo).flatten();
+    let mut problems = match choice {
         Choice::Host => lesson.meta.needs.problems_here(),
         Choice::Debian(_) => vm::preflight(),
     };
+    if let Some(said) = refused {
+        let detail = format!("sudo refused to run the loader as root: {said}");
+        problems.push(host::finding("privileges", host::Status::Problem, detail, None));
+    }
     if !problems.is_empty() {
         if json {
             let record = progress::records(root).remove(&lesson.number);
@@ -56,7 +63,7 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
     }
     let kernel = match choice {
         Choice::Host => None,
-        Choice::Debian(series) => Some(kernels::ensure(series)?),
+        Choice::Debian(series) => Some(kernels::ensure(series, &kernel_lock::pin(root, series)?)?),
     };
 
     if !json {
@@ -83,7 +90,7 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
     let layer = current_layer(&lesson.meta, &run.transcript);
     let state = if passed { State::Passed } else { State::Failing { layer } };
-    progress::save(root, &lesson.number, state)?;
+    progress::save(root, lesson, state)?;
     let record = progress::records(root).remove(&lesson.number);
 
     if json {

@@ -10,13 +10,13 @@ use crate::report::terminal::{paint, BAD, GOOD, WARN};
 
 pub fn doctor(fix: bool, json: bool) -> Result<ExitCode> {
     if fix && !host::tracefs_mounted() {
-        if host::is_root() {
+        if matches!(host::privileges(), host::Privileges::Root | host::Privileges::Sudo) {
             host::mount_tracefs()?;
             if !json {
                 println!("mounted tracefs at {TRACEFS}");
             }
         } else {
-            eprintln!("--fix mounts tracefs only as root; run: sudo mount -t tracefs tracefs {TRACEFS}");
+            eprintln!("--fix mounts tracefs as root or through sudo without a password; run: sudo mount -t tracefs tracefs {TRACEFS}");
         }
     }
     let findings = machine::findings();

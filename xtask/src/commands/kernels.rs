@@ -1,16 +1,30 @@
-//! `cargo xtask kernels`: fetch Debian's kernels into the cache once, and list every kernel.
+//! `cargo xtask kernels`: fetch the pinned Debian kernels into the cache once,
+//! and list every kernel; `--update` pins the newest builds first.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::machine::kernels;
+use crate::machine::kernels::{self, Pin};
+use crate::workbook::kernel_lock::{self, LOCK};
 
-/// `cargo xtask kernels`: fetch what is missing, then list every kernel.
-pub fn kernels(list_only: bool) -> Result<ExitCode> {
+pub fn kernels(root: &Path, list_only: bool, update: bool) -> Result<ExitCode> {
+    if update {
+        let changed = update_lock(root)?;
+        if changed {
+            println!(
+                "\nthe compatibility page was measured on the old builds: run `cargo xtask verify --kernels all --bless`, \
+                 then commit {LOCK}, book/compatibility.json and book/src/compatibility.md together\n"
+            );
+        } else {
+            println!("\n{LOCK} already pins the newest builds\n");
+        }
+    }
     let mut failed = false;
     for series in kernels::SERIES {
-        let kernel = if list_only { kernels::cached(series) } else { kernels::ensure(series).map(Some) };
+        let kernel = kernel_lock::pin(root, series)
+            .and_then(|pin| if list_only { kernels::cached(series, &pin) } else { kernels::ensure(series, &pin).map(Some) });
         match kernel {
             Ok(Some(k)) => println!(
                 "{:<5} {:<21} {} {}   cached, verified",
@@ -28,4 +42,26 @@ pub fn kernels(list_only: bool) -> Result<ExitCode> {
     println!("\ncache: {}", kernels::cache_dir()?.display());
     println!("use one: cargo xtask check NN --kernel 6.1");
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Pins the newest build of each series; true when any pin changed.
+fn update_lock(root: &Path) -> Result<bool> {
+    let mut pins: Vec<(&str, Pin)> = Vec::new();
+    let mut changed = false;
+    for series in kernels::SERIES {
+        let newest = kernels::newest(series)?;
+        let old = kernel_lock::pin(root, series).ok();
+        match &old {
+            Some(old) if *old == newest => println!("{:<5} {}   unchanged", series.name, newest.describe()),
+            Some(old) => println!("{:<5} {} → {}", series.name, old.describe(), newest.describe()),
+            None => println!("{:<5} {}   newly pinned", series.name, newest.describe()),
+        }
+        changed |= old.as_ref() != Some(&newest);
+        pins.push((series.name, newest));
+    }
+    if changed {
+        kernel_lock::write(root, &pins)?;
+        println!("{LOCK} updated");
+    }
+    Ok(changed)
 }

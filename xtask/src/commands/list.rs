@@ -7,7 +7,7 @@ use anstream::println;
 use anyhow::Result;
 
 use crate::report::json::{self, LessonStatus, ListReport, Machine};
-use crate::report::terminal::{paint, BAD, DIM, GOOD, TITLE};
+use crate::report::terminal::{paint, BAD, DIM, GOOD, TITLE, WARN};
 use crate::workbook::{lessons, progress};
 
 /// `cargo xtask list`: each lesson with its last known state, and the next to do.
@@ -25,6 +25,7 @@ pub fn list(root: &Path, json: bool) -> Result<ExitCode> {
     for (lesson, status) in lessons.iter().zip(&report.lessons) {
         let shown = match records.get(&lesson.number) {
             None => paint(DIM, "not started"),
+            Some(_) if status.changed_since_passed => paint(WARN, "passed, changed since"),
             Some(record) => {
                 let style = if record.state == progress::State::Passed { GOOD } else { BAD };
                 paint(style, record.state.describe(&lesson.meta))

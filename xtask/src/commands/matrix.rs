@@ -2,10 +2,13 @@
 //! and its solution are built once, on this machine, and the same binaries run
 //! on every chosen kernel: the host's own, and Debian's under qemu. Each run
 //! is judged against the lesson's snapshot for that kernel, the outcomes are
-//! printed as a table, and the book's compatibility page is rewritten.
+//! printed as a table, and checked against the book's compatibility page,
+//! which only `--bless` rewrites.
 //!
-//! One boot per kernel and lesson runs all of the lesson's states in turn, and
-//! boots run side by side, one per CPU: a boot costs 5 to 10 s under TCG.
+//! One boot per kernel runs every lesson's states in turn (a boot costs 5 to
+//! 10 s under TCG), and the kernels boot side by side, one per CPU. What a
+//! boot runs is a list of (binary, environment, expected snapshot) runs, so
+//! any state added to a lesson's row runs on every kernel with the rest.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,6 +24,7 @@ use crate::machine::runner;
 use crate::machine::vm;
 use crate::report::compatibility::{self, Cell, Mark};
 use crate::usage_error::UsageError;
+use crate::workbook::kernel_lock;
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::run::{self, Run};
 use crate::workbook::scratch;
@@ -103,8 +107,8 @@ struct Timings {
     builds: Vec<(String, usize, f64)>,
     host_runs: usize,
     host_seconds: f64,
-    /// (kernel, lesson, runs, seconds)
-    boots: Vec<(String, String, usize, f64)>,
+    /// (kernel, runs, seconds of each boot)
+    boots: Vec<(String, usize, Vec<f64>)>,
     boots_wall: f64,
 }
 
@@ -135,7 +139,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
     for choice in &choices {
         match choice {
             Choice::Host => targets.push(Target::Host),
-            Choice::Debian(series) => match kernels::ensure(series) {
+            Choice::Debian(series) => match kernel_lock::pin(root, series).and_then(|pin| kernels::ensure(series, &pin)) {
                 Ok(kernel) => targets.push(Target::Vm(kernel)),
                 Err(error) => {
                     eprintln!("error: {error:#}");
@@ -189,22 +193,46 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
         })
         .collect();
     let kernel_rows: Vec<(String, String)> = targets.iter().map(|t| (t.name().to_string(), t.describe())).collect();
-    let page = compatibility::record(root, &kernel_rows, &record)?;
-
-    let gaps = compatibility::staleness(root, &compatibility::load(root).unwrap_or_default())?;
+    let measured = compatibility::merge(root, &kernel_rows, &record)?;
+    let recorded = compatibility::load(root).unwrap_or_default();
+    let page = format!("{} and {}", compatibility::RESULTS, compatibility::PAGE);
+    let mut stale = false;
+    let verdict = if bless {
+        compatibility::write(root, &measured)?;
+        format!("{page} rewritten")
+    } else {
+        let differences = compatibility::differences(&recorded, &measured);
+        if differences.is_empty() {
+            format!("{page} agree with this run")
+        } else {
+            stale = true;
+            println!("\n{page} do not say what this run measured:");
+            differences.iter().for_each(|d| println!("  {d}"));
+            println!("if that is what the workbook should say now: cargo xtask verify --kernels all --bless, and commit both");
+            format!("{page} are stale")
+        }
+    };
+    let gaps = compatibility::staleness(root, if bless { &measured } else { &recorded })?;
     if !gaps.is_empty() {
         println!("\nthe compatibility page is not complete yet (a full run, --kernels all, fills it):");
         gaps.iter().for_each(|g| println!("  {g}"));
     }
+    // The whole workbook's run also runs the probes that need another kernel.
+    let vm_kernels: Vec<&Kernel> = targets.iter().filter_map(|t| if let Target::Vm(k) = t { Some(k) } else { None }).collect();
+    let probes_failed = if wanted.is_empty() {
+        println!();
+        crate::commands::vm_probes::verify(root, &vm_kernels)?
+    } else {
+        0
+    };
+
     let passed = runs.len() - failed;
-    println!(
-        "\nverify --kernels: {passed} passed, {failed} failed; {} updated",
-        page.strip_prefix(root).unwrap_or(&page).display()
-    );
+    let probes = if probes_failed > 0 { format!(", {probes_failed} probe runs failed") } else { String::new() };
+    println!("\nverify --kernels: {passed} passed, {failed} failed{probes}; {verdict}");
     if timings {
         print_timings(&timing, started.elapsed().as_secs_f64());
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 && probes_failed == 0 && !stale { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Builds every state of a lesson in a scratch copy, layer fixes applied one
@@ -291,7 +319,7 @@ fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) 
                 std::fs::copy(&object, &object_copy)?;
                 files.push((object_copy, object));
             }
-            Ok(Artifact::Built { compile, job: vm::Job { binary: copy, files } })
+            Ok(Artifact::Built { compile, job: vm::Job { binary: copy, files, args: Vec::new(), env: Vec::new() } })
         }
     }
 }
@@ -332,100 +360,124 @@ fn fill_without_boot(runs: &mut LessonRuns, targets: &[Target]) {
     }
 }
 
-/// One qemu boot: a lesson's remaining states on one kernel.
-struct Plan {
+/// One run in a guest: the job (binary, files, environment), and the cell
+/// its outcome fills, `outcomes[state][target]` of lesson `lesson`, judged
+/// against that state's snapshot for the kernel.
+struct GuestRun {
     lesson: usize,
-    target: usize,
-    states: Vec<usize>,
+    state: usize,
+    job: vm::Job,
 }
 
-fn boot_all(runs: &mut [LessonRuns], targets: &[Target], timing: &mut Timings) {
-    let mut plans = Vec::new();
+/// Every run a kernel's boot makes, lesson by lesson, state by state: the
+/// built states whose cell nothing else has filled yet.
+fn guest_runs(runs: &[LessonRuns], target: usize) -> Vec<GuestRun> {
+    let mut list = Vec::new();
     for (l, lesson_runs) in runs.iter().enumerate() {
-        for (t, target) in targets.iter().enumerate() {
-            if !matches!(target, Target::Vm(_)) {
-                continue;
-            }
-            let states: Vec<usize> = (0..lesson_runs.states.len())
-                .filter(|&s| lesson_runs.outcomes[s][t].is_none())
-                .filter(|&s| matches!(lesson_runs.states[s].artifact, Artifact::Built { .. }))
-                .collect();
-            if !states.is_empty() {
-                plans.push(Plan { lesson: l, target: t, states });
+        for (s, state) in lesson_runs.states.iter().enumerate() {
+            if let (None, Artifact::Built { job, .. }) = (&lesson_runs.outcomes[s][target], &state.artifact) {
+                list.push(GuestRun { lesson: l, state: s, job: job.clone() });
             }
         }
     }
-    if plans.is_empty() {
+    list
+}
+
+/// What one kernel's runs gave back: each run's output or why there is none.
+struct KernelOutcome {
+    target: usize,
+    results: Vec<(GuestRun, Result<runner::Output, String>)>,
+    /// Seconds of each boot (more than one only when a guest failed part-way).
+    boots: Vec<f64>,
+}
+
+/// Boots each kernel once and runs all of its runs in that one guest; the
+/// kernels boot side by side, one per CPU, the longest list first. Should a
+/// guest hang or crash, the run it was on is marked and the runs after it
+/// get a fresh boot.
+fn boot_all(runs: &mut [LessonRuns], targets: &[Target], timing: &mut Timings) {
+    let mut lists: Vec<(usize, Vec<GuestRun>)> = (0..targets.len())
+        .filter(|&t| matches!(targets[t], Target::Vm(_)))
+        .map(|t| (t, guest_runs(runs, t)))
+        .filter(|(_, list)| !list.is_empty())
+        .collect();
+    if lists.is_empty() {
         return;
     }
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(plans.len());
-    println!("booting {} VMs, {workers} at a time", plans.len());
-    let queue = Mutex::new(plans.into_iter().enumerate().collect::<Vec<_>>());
+    // Workers pop from the end: the shortest list last.
+    lists.sort_by_key(|(_, list)| list.len());
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(lists.len());
+    let total: usize = lists.iter().map(|(_, list)| list.len()).sum();
+    println!("booting {} VMs, one per kernel, {workers} at a time: {total} runs", lists.len());
+    let queue = Mutex::new(lists);
     let finished = Mutex::new(Vec::new());
-    let runs_ref = &*runs;
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
-                let Some((i, plan)) = queue.lock().expect("queue lock").pop() else { break };
-                let lesson_runs = &runs_ref[plan.lesson];
-                let Target::Vm(kernel) = &targets[plan.target] else { continue };
-                let jobs: Vec<vm::Job> = plan
-                    .states
-                    .iter()
-                    .filter_map(|&s| match &lesson_runs.states[s].artifact {
-                        Artifact::Built { job, .. } => Some(job.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                let work = crate::workbook::root()
-                    .join("target/xtask/matrix/vm")
-                    .join(format!("{}-{}", kernel.series.name, lesson_runs.lesson.number));
-                let boot = vm::boot(kernel, &jobs, &work);
-                match &boot {
-                    Ok(b) => println!(
-                        "  {} · lesson {}: {} runs in {:.1} s{}",
-                        kernel.series.name,
-                        lesson_runs.lesson.number,
-                        jobs.len(),
-                        b.seconds,
-                        b.failure.as_ref().map(|f| format!(" ✗ {f}")).unwrap_or_default()
-                    ),
-                    Err(error) => println!("  {} · lesson {}: ✗ {error:#}", kernel.series.name, lesson_runs.lesson.number),
-                }
-                finished.lock().expect("results lock").push((i, plan, boot));
+                let Some((t, list)) = queue.lock().expect("queue lock").pop() else { break };
+                let Target::Vm(kernel) = &targets[t] else { continue };
+                let outcome = run_on_kernel(kernel, t, list);
+                finished.lock().expect("results lock").push(outcome);
             });
         }
     });
 
     let mut finished = finished.into_inner().expect("results lock");
-    finished.sort_by_key(|(i, _, _)| *i);
-    for (_, plan, boot) in finished {
-        let lesson_runs = &mut runs[plan.lesson];
-        let kernel_name = targets[plan.target].name().to_string();
-        match boot {
-            Ok(mut boot) => {
-                timing.boots.push((kernel_name, lesson_runs.lesson.number.clone(), plan.states.len(), boot.seconds));
-                for (j, &s) in plan.states.iter().enumerate() {
-                    let Artifact::Built { compile, .. } = &lesson_runs.states[s].artifact else { continue };
-                    lesson_runs.outcomes[s][plan.target] = Some(match boot.outputs.get_mut(j).and_then(Option::take) {
-                        Some(output) => {
-                            let mut lines = vec![compile.clone()];
-                            lines.extend(output.transcript_lines());
-                            Outcome::Ran(Run { transcript: lines.join("\n"), log: output.stderr })
-                        }
-                        None => Outcome::GuestFailed(
-                            boot.failure.clone().unwrap_or_else(|| "the guest sent no transcript".to_string()),
-                        ),
-                    });
+    finished.sort_by_key(|k| k.target);
+    for outcome in finished {
+        let kernel = targets[outcome.target].name().to_string();
+        timing.boots.push((kernel, outcome.results.len(), outcome.boots));
+        for (run, result) in outcome.results {
+            let lesson_runs = &mut runs[run.lesson];
+            let Artifact::Built { compile, .. } = &lesson_runs.states[run.state].artifact else { continue };
+            lesson_runs.outcomes[run.state][outcome.target] = Some(match result {
+                Ok(output) => {
+                    let mut lines = vec![compile.clone()];
+                    lines.extend(output.transcript_lines());
+                    Outcome::Ran(Run { transcript: lines.join("\n"), log: output.stderr })
                 }
-            }
-            Err(error) => {
-                for &s in &plan.states {
-                    lesson_runs.outcomes[s][plan.target] = Some(Outcome::GuestFailed(format!("{error:#}")));
-                }
-            }
+                Err(why) => Outcome::GuestFailed(why),
+            });
         }
     }
+}
+
+/// Runs `list` on `kernel` in one boot, or in one more after each run that
+/// took the guest down.
+fn run_on_kernel(kernel: &Kernel, target: usize, mut list: Vec<GuestRun>) -> KernelOutcome {
+    let name = kernel.series.name;
+    let work = crate::workbook::root().join("target/xtask/matrix/vm").join(name);
+    let mut outcome = KernelOutcome { target, results: Vec::new(), boots: Vec::new() };
+    while !list.is_empty() {
+        let jobs: Vec<vm::Job> = list.iter().map(|run| run.job.clone()).collect();
+        let boot = match vm::boot(kernel, &jobs, &work) {
+            Ok(boot) => boot,
+            Err(error) => {
+                println!("  {name}: ✗ {error:#}");
+                let why = format!("{error:#}");
+                outcome.results.extend(list.drain(..).map(|run| (run, Err(why.clone()))));
+                break;
+            }
+        };
+        outcome.boots.push(boot.seconds);
+        let done = boot.outputs.iter().take_while(|o| o.is_some()).count();
+        println!(
+            "  {name}: {done} of {} runs in {:.1} s{}",
+            jobs.len(),
+            boot.seconds,
+            boot.failure.as_ref().map(|f| format!(" ✗ {f}")).unwrap_or_default()
+        );
+        let mut outputs = boot.outputs.into_iter();
+        for run in list.drain(..done) {
+            outcome.results.push((run, Ok(outputs.next().flatten().expect("counted as done"))));
+        }
+        if !list.is_empty() {
+            // The run the guest was on when it failed; the rest boot again.
+            let why = boot.failure.unwrap_or_else(|| "the guest sent no transcript".to_string());
+            outcome.results.push((list.remove(0), Err(why)));
+        }
+    }
+    outcome
 }
 
 /// Judges every cell of a lesson; prints what is wrong, and with `bless`
@@ -631,21 +683,16 @@ fn print_timings(timing: &Timings, total: f64) {
     if timing.boots.is_empty() {
         return;
     }
-    let mut per_boot: Vec<f64> = timing.boots.iter().map(|b| b.3).collect();
-    per_boot.sort_by(f64::total_cmp);
-    let runs: usize = timing.boots.iter().map(|b| b.2).sum();
-    println!(
-        "  VM boots              {:6.1} s   {} boots, {runs} runs; per boot min {:.1} s, median {:.1} s, max {:.1} s",
-        timing.boots_wall,
-        per_boot.len(),
-        per_boot[0],
-        per_boot[per_boot.len() / 2],
-        per_boot[per_boot.len() - 1]
-    );
-    let mut boots = timing.boots.clone();
-    boots.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    for (kernel, lesson, count, seconds) in boots {
-        println!("    {kernel:<5} · lesson {lesson}    {seconds:6.1} s   {count} runs");
+    let boots: usize = timing.boots.iter().map(|b| b.2.len()).sum();
+    let runs: usize = timing.boots.iter().map(|b| b.1).sum();
+    println!("  VM boots              {:6.1} s   {boots} boots, {runs} runs, kernels side by side", timing.boots_wall);
+    for (kernel, count, seconds) in &timing.boots {
+        let each: Vec<String> = seconds.iter().map(|s| format!("{s:.1} s")).collect();
+        let reboots = if seconds.len() > 1 { " (booted again after a guest failure)" } else { "" };
+        println!("    {kernel:<5}               {:6.1} s   {count} runs{reboots}", seconds.iter().sum::<f64>());
+        if seconds.len() > 1 {
+            println!("                          boots: {}", each.join(", "));
+        }
     }
 }
 

@@ -12,5 +12,6 @@ pub mod restore;
 pub mod setup;
 pub mod solution;
 pub mod verify;
+pub mod vm_probes;
 pub mod vmlinux;
 pub mod watch;

@@ -32,6 +32,7 @@ pub enum Build {
 pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Result<Build> {
     interrupt::check()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    clean_if_moved(&cargo, root, package, target_dir)?;
     let mut child = Command::new(cargo)
         .args(["build", "--message-format=json", "--package", package, "--manifest-path"])
         .arg(root.join("Cargo.toml"))
@@ -99,6 +100,35 @@ pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Resul
         })
         .and_then(|out_dir| find_object(out_dir.as_std_path()));
     Ok(Build::Built { binary, object })
+}
+
+/// Cargo names a workspace member's build by its path inside the workspace,
+/// so once the workbook folder has moved (or was copied with its target
+/// folder), cargo calls the old build fresh, and a loader that opens its
+/// `.bpf.o` by the OUT_DIR path compiled into it looks in the old place. Each
+/// package's build records where its target folder was; a package built
+/// elsewhere, or before this record existed, is cleaned first.
+fn clean_if_moved(cargo: &std::ffi::OsStr, root: &Path, package: &str, target_dir: &Path) -> Result<()> {
+    let records = target_dir.join("xtask-built-in");
+    std::fs::create_dir_all(&records).with_context(|| format!("creating {}", records.display()))?;
+    let here = target_dir.canonicalize()?.display().to_string();
+    let record = records.join(package);
+    let built_before = target_dir.join("debug").exists();
+    if std::fs::read_to_string(&record).is_ok_and(|there| there == here) || !built_before {
+        return Ok(std::fs::write(&record, &here)?);
+    }
+    let output = Command::new(cargo)
+        .args(["clean", "--quiet", "--package", package, "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir)
+        .output()
+        .context("running cargo clean")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "cargo clean --package {package} failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(std::fs::write(&record, &here)?)
 }
 
 /// Shows cargo's progress while a build runs, so a long first build never sits

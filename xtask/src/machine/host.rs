@@ -59,13 +59,102 @@ pub fn has_sudo() -> bool {
     on_path("sudo").is_some()
 }
 
+/// How a lesson's loader gets the privileges BPF needs here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privileges {
+    Root,
+    /// sudo, without a password.
+    Sudo,
+    /// sudo, which wants a password first (and only then says whether this user may use it).
+    SudoAsks,
+    /// Neither root nor sudo.
+    None,
+}
+
+pub fn privileges() -> Privileges {
+    if is_root() {
+        Privileges::Root
+    } else if !has_sudo() {
+        Privileges::None
+    } else if sudo_n(&["true"]).is_some_and(|o| o.status.success()) {
+        Privileges::Sudo
+    } else {
+        Privileges::SudoAsks
+    }
+}
+
+/// `sudo -n ARGS`: never asks for a password, fails instead.
+fn sudo_n(args: &[&str]) -> Option<std::process::Output> {
+    Command::new("sudo").arg("-n").args(args).stdin(std::process::Stdio::null()).output().ok()
+}
+
+/// When sudo wants a password and there is a terminal to type it on: asks
+/// for it once, now, so the pre-flight and the loader can both use sudo.
+/// Returns what sudo said when it refused.
+pub fn ask_for_sudo() -> Option<String> {
+    use std::io::IsTerminal;
+    if privileges() != Privileges::SudoAsks || !std::io::stdin().is_terminal() {
+        return None;
+    }
+    eprintln!("note: loading BPF needs root; sudo asks for your password once (only the lesson's binary runs as root)");
+    let output = Command::new("sudo").args(["-v"]).stderr(std::process::Stdio::piped()).output().ok()?;
+    (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).trim().to_string())
+}
+
+/// What the loader will find, looked at with the loader's own privileges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsLoader {
+    /// tracefs mounted at [`TRACEFS`], and its events readable.
+    pub tracefs: bool,
+    pub btf: bool,
+    pub kprobes: bool,
+}
+
+/// The probe's last answer; forgotten when something changes what it sees.
+static SEEN: std::sync::Mutex<Option<AsLoader>> = std::sync::Mutex::new(None);
+
+const PROBE: &str = "test -d /sys/kernel/tracing/events && echo tracefs; \
+test -r /sys/kernel/btf/vmlinux && echo btf; \
+{ test -e /sys/bus/event_source/devices/kprobe || test -e /sys/kernel/tracing/kprobe_events; } && echo kprobes; true";
+
+/// The pre-flight probe: as root directly, for a sudo user through `sudo -n`
+/// (the way the runner starts the loader). `None` when it could not be run
+/// with those privileges: no sudo, or sudo wants a password.
+pub fn as_loader() -> Option<AsLoader> {
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.is_none() {
+        let output = match privileges() {
+            Privileges::Root => Command::new("/bin/sh").args(["-c", PROBE]).output().ok(),
+            Privileges::Sudo => sudo_n(&["/bin/sh", "-c", PROBE]),
+            Privileges::SudoAsks | Privileges::None => None,
+        };
+        *seen = output.filter(|o| o.status.success()).map(|o| {
+            let words = String::from_utf8_lossy(&o.stdout).into_owned();
+            let has = |word: &str| words.split_whitespace().any(|w| w == word);
+            AsLoader { tracefs: has("tracefs"), btf: has("btf"), kprobes: has("kprobes") }
+        });
+    }
+    *seen
+}
+
+/// Whether `/proc/self/mounts` (readable by anyone) lists tracefs at [`TRACEFS`].
+fn tracefs_in_mounts() -> bool {
+    std::fs::read_to_string("/proc/self/mounts")
+        .is_ok_and(|mounts| mounts.lines().any(|l| l.split_whitespace().nth(1) == Some(TRACEFS) && l.split_whitespace().nth(2) == Some("tracefs")))
+}
+
+/// Said of a fact that needs the loader's privileges to see, when they were not at hand.
+const UNCHECKED: &str = "could not be checked with the loader's privileges (sudo wants a password)";
+
 fn on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
 }
 
+/// tracefs as the loader will find it; without the loader's privileges, as
+/// `/proc/self/mounts` lists it.
 pub fn tracefs_mounted() -> bool {
-    Path::new(TRACEFS).join("events").is_dir()
+    as_loader().map_or_else(|| Path::new(TRACEFS).join("events").is_dir() || tracefs_in_mounts(), |seen| seen.tracefs)
 }
 
 pub struct Clang {
@@ -92,22 +181,36 @@ fn major(version: &str) -> u32 {
 }
 
 pub fn check_privileges() -> Finding {
-    if is_root() {
-        finding("privileges", Status::Ok, "running as root", None)
-    } else if has_sudo() {
-        finding("privileges", Status::Ok, "not root; check runs each lesson's loader under sudo", None)
-    } else {
-        finding(
+    use std::io::IsTerminal;
+    match privileges() {
+        Privileges::Root => finding("privileges", Status::Ok, "running as root", None),
+        Privileges::Sudo => {
+            finding("privileges", Status::Ok, "not root; sudo needs no password: check runs only each lesson's loader under sudo", None)
+        }
+        Privileges::SudoAsks if std::io::stdin().is_terminal() => finding(
+            "privileges",
+            Status::Note,
+            "not root; sudo wants a password, which check asks for before it runs a lesson's loader under sudo",
+            None,
+        ),
+        Privileges::SudoAsks => finding(
+            "privileges",
+            Status::Problem,
+            "not root, and sudo wants a password, with no terminal here to type it on",
+            Some("run it in a terminal (sudo asks once), or run `sudo -v` first, or run it as root".into()),
+        ),
+        Privileges::None => finding(
             "privileges",
             Status::Problem,
             "not root and no sudo: the kernel will refuse to load BPF",
             Some("run the checker as root (su -), or install sudo".into()),
-        )
+        ),
     }
 }
 
 pub fn check_btf() -> Finding {
-    if Path::new(KERNEL_BTF).exists() {
+    let readable = as_loader().map_or_else(|| Path::new(KERNEL_BTF).exists(), |seen| seen.btf);
+    if readable {
         finding("kernel BTF", Status::Ok, KERNEL_BTF, None)
     } else {
         finding(
@@ -120,7 +223,10 @@ pub fn check_btf() -> Finding {
 }
 
 pub fn check_tracefs() -> Finding {
-    if tracefs_mounted() {
+    let readable_here = Path::new(TRACEFS).join("events").is_dir();
+    if as_loader().is_none() && !readable_here && tracefs_in_mounts() {
+        finding("tracefs", Status::Note, format!("mounted at {TRACEFS} (/proc/mounts says so); whether the loader can read it {UNCHECKED}"), None)
+    } else if tracefs_mounted() {
         finding("tracefs", Status::Ok, format!("mounted at {TRACEFS}"), None)
     } else {
         finding(
@@ -166,7 +272,10 @@ pub fn check_libraries() -> Finding {
 }
 
 pub fn kprobes_available() -> bool {
-    Path::new("/sys/bus/event_source/devices/kprobe").exists() || Path::new(TRACEFS).join("kprobe_events").exists()
+    as_loader().map_or_else(
+        || Path::new("/sys/bus/event_source/devices/kprobe").exists() || Path::new(TRACEFS).join("kprobe_events").exists(),
+        |seen| seen.kprobes,
+    )
 }
 
 pub fn check_kprobes() -> Finding {
@@ -237,8 +346,14 @@ pub fn check_min_kernel(min: &str) -> Option<Finding> {
     })
 }
 
+/// As root, or through passwordless sudo.
 pub fn mount_tracefs() -> Result<()> {
-    let status = Command::new("mount").args(["-t", "tracefs", "tracefs", TRACEFS]).status()?;
+    let mut mount = if is_root() { Command::new("mount") } else { Command::new("sudo") };
+    if !is_root() {
+        mount.args(["-n", "mount"]);
+    }
+    let status = mount.args(["-t", "tracefs", "tracefs", TRACEFS]).status()?;
+    *SEEN.lock().unwrap_or_else(|e| e.into_inner()) = None;
     anyhow::ensure!(status.success(), "mount -t tracefs tracefs {TRACEFS} failed");
     Ok(())
 }

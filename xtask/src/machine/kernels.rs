@@ -1,17 +1,19 @@
 //! The kernels a lesson can be checked on: the host's own, and Debian's 5.10,
 //! 6.1 and 6.12 kernels, which `vm` boots under qemu.
 //!
-//! A Debian kernel is fetched once with `apt-get download`, using a private
-//! sources list and state folder so the system's own package lists stay
-//! untouched. apt checks the package against Debian's signed index; this
-//! module checks its SHA256 against that index once more, extracts `vmlinuz`
-//! and the kernel's config with `dpkg-deb` (no root needed), and records their
-//! SHA256. Every later use re-checks the cached files against that record, so
-//! a damaged cache is reported and fetched again, never booted.
+//! Each series runs one pinned build (a [`Pin`]: package, version and the
+//! .deb's SHA256), so every machine boots the same kernels. A build is fetched
+//! once with `apt-get download`, using a private sources list and state folder
+//! so the system's own package lists stay untouched. apt checks the package
+//! against Debian's signed index; this module checks its SHA256 against that
+//! index and against the pin, extracts `vmlinuz` and the kernel's config with
+//! `dpkg-deb` (no root needed), and records their SHA256. Every later use
+//! re-checks the cached files against that record, so a damaged cache is
+//! reported and fetched again, never booted.
 //!
 //! The cache is per user, outside the workbook (`$XDG_CACHE_HOME`, else
-//! `~/.cache`): it survives `cargo clean`, and every clone of the workbook
-//! shares one download.
+//! `~/.cache`), one folder per build: it survives `cargo clean`, and every
+//! clone of the workbook shares one download, whichever builds it pins.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -143,13 +145,41 @@ pub fn cache_dir() -> Result<PathBuf> {
     Ok(base.join("libbpf-core-workbook/kernels"))
 }
 
-/// The cached kernel of `series`, if it is there and its files match their record.
-/// A damaged entry is reported and removed.
-pub fn cached(series: &'static Series) -> Result<Option<Kernel>> {
-    let dir = cache_dir()?.join(series.name);
+/// One Debian kernel build, as a lock file pins it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pin {
+    pub package: String,
+    pub version: String,
+    /// The .deb's SHA256, as Debian's signed index gives it.
+    pub sha256: String,
+}
+
+impl Pin {
+    /// `linux-image-6.1.0-56-amd64 6.1.192-2`.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.package, self.version)
+    }
+
+    /// Its folder in the cache: one per build.
+    fn dir(&self, cache: &Path) -> PathBuf {
+        cache.join(format!("{}_{}", self.package, self.version))
+    }
+
+    fn matches(&self, manifest: &Manifest) -> bool {
+        manifest.package == self.package && manifest.version == self.version && manifest.deb_sha256 == self.sha256
+    }
+}
+
+/// The pinned build of `series`, if the cache holds it and its files match
+/// their record. A damaged entry is reported and removed.
+pub fn cached(series: &'static Series, pin: &Pin) -> Result<Option<Kernel>> {
+    let cache = cache_dir()?;
+    let dir = pin.dir(&cache);
+    adopt_series_folder(&cache, series, pin, &dir);
     let Ok(text) = std::fs::read_to_string(dir.join("kernel.toml")) else { return Ok(None) };
     let checked = (|| -> Result<Kernel> {
         let manifest: Manifest = toml::from_str(&text)?;
+        ensure!(pin.matches(&manifest), "its record names another build");
         let vmlinuz = dir.join("vmlinuz");
         ensure!(sha256(&vmlinuz)? == manifest.vmlinuz_sha256, "vmlinuz does not match its recorded SHA256");
         let config_path = dir.join("config");
@@ -167,21 +197,67 @@ pub fn cached(series: &'static Series) -> Result<Option<Kernel>> {
     }
 }
 
-/// The kernel of `series`, from the cache or fetched now.
-pub fn ensure(series: &'static Series) -> Result<Kernel> {
-    if let Some(kernel) = cached(series)? {
-        return Ok(kernel);
+/// Caches of older checkers kept one folder per series (`kernels/6.1/`):
+/// when it holds the pinned build, its files are linked into the build's own
+/// folder instead of being fetched again.
+fn adopt_series_folder(cache: &Path, series: &Series, pin: &Pin, dir: &Path) {
+    let old = cache.join(series.name);
+    if dir.exists() {
+        return;
     }
-    fetch(series).with_context(|| format!("kernel {}: nothing was cached", series.name))?;
-    cached(series)?.context("the kernel was fetched, yet the cache does not hold it")
+    let Ok(text) = std::fs::read_to_string(old.join("kernel.toml")) else { return };
+    if !toml::from_str::<Manifest>(&text).is_ok_and(|m| pin.matches(&m)) {
+        return;
+    }
+    let partial = cache.join(format!("{}.partial-{}", series.name, std::process::id()));
+    let linked = std::fs::create_dir_all(&partial).is_ok()
+        && ["vmlinuz", "config", "kernel.toml"].iter().all(|file| {
+            std::fs::hard_link(old.join(file), partial.join(file))
+                .or_else(|_| std::fs::copy(old.join(file), partial.join(file)).map(|_| ()))
+                .is_ok()
+        });
+    if !(linked && std::fs::rename(&partial, dir).is_ok()) {
+        let _ = std::fs::remove_dir_all(&partial);
+    }
 }
 
-fn fetch(series: &'static Series) -> Result<()> {
+/// The pinned build of `series`, from the cache or fetched now.
+pub fn ensure(series: &'static Series, pin: &Pin) -> Result<Kernel> {
+    if let Some(kernel) = cached(series, pin)? {
+        return Ok(kernel);
+    }
+    fetch(series, pin).with_context(|| format!("kernel {}: nothing was cached", series.name))?;
+    cached(series, pin)?.context("the kernel was fetched, yet the cache does not hold it")
+}
+
+/// The newest build of `series` in Debian's archive now, for a new pin.
+pub fn newest(series: &'static Series) -> Result<Pin> {
+    let apt = Apt::prepare(&cache_dir()?.join("apt"))?;
+    apt.update()?;
+    let record = apt.newest(series)?;
+    Ok(Pin { package: record.package, version: record.version, sha256: record.sha256 })
+}
+
+fn fetch(series: &'static Series, pin: &Pin) -> Result<()> {
     let cache = cache_dir()?;
     remove_abandoned(&cache, series.name);
     let apt = Apt::prepare(&cache.join("apt"))?;
     apt.update()?;
-    let record = apt.newest(series)?;
+    let Some(record) = apt.find(&pin.package, &pin.version)? else {
+        bail!(
+            "Debian's archive no longer offers {}, the build pinned for {}; \
+             `cargo xtask kernels --update` pins the newest build",
+            pin.describe(),
+            series.name
+        );
+    };
+    ensure!(
+        record.sha256 == pin.sha256,
+        "Debian's signed index gives {} the SHA256 {}, but the pin says {}; nothing was downloaded",
+        pin.describe(),
+        record.sha256,
+        pin.sha256
+    );
     let size_mb = record.size as f64 / 1e6;
     eprintln!(
         "kernel {}: fetching {} {} ({size_mb:.1} MB) from Debian's archive",
@@ -221,7 +297,7 @@ fn fetch(series: &'static Series) -> Result<()> {
         let _ = std::fs::remove_dir_all(&partial);
         return Err(error);
     }
-    let dir = cache.join(series.name);
+    let dir = pin.dir(&cache);
     if dir.exists() {
         // Another run finished the same fetch first; keep its copy.
         std::fs::remove_dir_all(&partial)?;
@@ -485,6 +561,16 @@ impl Apt {
             .filter_map(parse_record)
             .max_by(|a, b| version_order(&a.version, &b.version))
             .context("apt-cache show gave no usable record")
+    }
+
+    /// The record of one build, or `None` when the index does not list it.
+    fn find(&self, package: &str, version: &str) -> Result<Option<Record>> {
+        let mut show = self.command("apt-cache");
+        show.args(["show", package]);
+        // An unknown package is an error to apt-cache; to us it is a build Debian no longer offers.
+        let output = show.output().context("running apt-cache show")?;
+        let records = String::from_utf8_lossy(&output.stdout);
+        Ok(records.split("\n\n").filter_map(parse_record).find(|r| r.package == package && r.version == version))
     }
 
     fn download(&self, record: &Record, into: &Path) -> Result<PathBuf> {

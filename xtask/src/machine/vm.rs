@@ -39,12 +39,17 @@ fn silence_limit() -> Duration {
 const MARK: &str = "====";
 
 /// One binary to run in the guest.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Job {
     pub binary: PathBuf,
+    /// Its command-line arguments.
+    pub args: Vec<String>,
     /// Files the binary opens at run time by their build-time path (a loader
     /// may open its `.bpf.o` from OUT_DIR): (copy on this machine, path in the guest).
+    /// Placed just before the job runs, so jobs may share a guest path.
     pub files: Vec<(PathBuf, PathBuf)>,
+    /// Environment variables set for this job only.
+    pub env: Vec<(String, String)>,
 }
 
 /// What one boot gave back.
@@ -123,7 +128,7 @@ pub fn run_one(root: &Path, kernel: &Kernel, binary: &Path, object: Option<&Path
     let files = object.map(|o| vec![(o.to_path_buf(), o.to_path_buf())]).unwrap_or_default();
     let work = root.join("target/workbook/vm").join(kernel.series.name);
     eprintln!("booting {} under qemu (about 10 s)", kernel.describe());
-    let boot = boot(kernel, &[Job { binary: binary.to_path_buf(), files }], &work)?;
+    let boot = boot(kernel, &[Job { binary: binary.to_path_buf(), args: Vec::new(), files, env: Vec::new() }], &work)?;
     if let Some(failure) = boot.failure {
         bail!("{failure}");
     }
@@ -154,6 +159,11 @@ fn has_interpreter(elf: &[u8]) -> bool {
 
 /// Boots `kernel` with `jobs`, keeping its files in `work` (emptied first).
 pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
+    boot_with(kernel, "", jobs, work)
+}
+
+/// [`boot`], with `parameters` added to the kernel's command line.
+pub fn boot_with(kernel: &Kernel, parameters: &str, jobs: &[Job], work: &Path) -> Result<Boot> {
     let problems = problems();
     if !problems.is_empty() {
         bail!("cannot boot a VM here: {}; fix: {}", problems.join("; "), install_hint());
@@ -177,7 +187,8 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
         .arg(&kernel.vmlinuz)
         .arg("-initrd")
         .arg(&initramfs)
-        .args(["-append", "console=ttyS0 panic=1 mitigations=off"])
+        .arg("-append")
+        .arg(format!("console=ttyS0 panic=1 mitigations=off {parameters}").trim_end())
         .arg("-serial")
         .arg(format!("file:{}", console.display()))
         .arg("-serial")
@@ -288,13 +299,22 @@ fn job_output(transcripts: &str, job: usize) -> Option<Output> {
 }
 
 /// Single-quoted for the shell.
-fn quoted(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A job as the initramfs holds it: the binary's name in `/jobs/N/`, its
+/// files as (name in `/jobs/N/`, path in the guest), and its environment.
+struct Packed {
+    binary: String,
+    files: Vec<(String, PathBuf)>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 /// The init script: mount what libbpf needs, run each job with its output
 /// between markers on ttyS1, power off.
-fn init_script(jobs: &[(String, Vec<(String, PathBuf)>)], library_dirs: &BTreeSet<PathBuf>) -> String {
+fn init_script(jobs: &[Packed], library_dirs: &BTreeSet<PathBuf>) -> String {
     let dirs: Vec<String> = library_dirs.iter().map(|d| d.display().to_string()).collect();
     let mut script = format!(
         r#"#!/bin/busybox sh
@@ -306,20 +326,22 @@ mount -t sysfs sysfs /sys
 mount -t tracefs tracefs /sys/kernel/tracing
 echo "{MARK} guest $(uname -r) up {MARK}" > /dev/ttyS1
 
-# job N BINARY: run it, then send its stdout and stderr between markers.
+# job N [NAME=VALUE...] BINARY [ARGS...]: run it, then send its stdout and stderr between markers.
 job() {{
+    n=$1
+    shift
     cd /tmp
-    timeout -s KILL {timeout} "$2" > /tmp/out 2> /tmp/err < /dev/null
+    timeout -s KILL {timeout} env "$@" > /tmp/out 2> /tmp/err < /dev/null
     code=$?
     {{
-        echo "{MARK} job $1 transcript begin {MARK}"
+        echo "{MARK} job $n transcript begin {MARK}"
         head -c {transcript_limit} /tmp/out
         [ -n "$(head -c {transcript_limit} /tmp/out | tail -c 1)" ] && echo
-        echo "{MARK} job $1 transcript end (exit $code, $(wc -c < /tmp/out) bytes) {MARK}"
-        echo "{MARK} job $1 log begin {MARK}"
+        echo "{MARK} job $n transcript end (exit $code, $(wc -c < /tmp/out) bytes) {MARK}"
+        echo "{MARK} job $n log begin {MARK}"
         head -c {log_limit} /tmp/err
         [ -n "$(head -c {log_limit} /tmp/err | tail -c 1)" ] && echo
-        echo "{MARK} job $1 log end {MARK}"
+        echo "{MARK} job $n log end {MARK}"
     }} > /dev/ttyS1
 }}
 "#,
@@ -328,15 +350,17 @@ job() {{
         transcript_limit = TRANSCRIPT_LIMIT,
         log_limit = LOG_LIMIT,
     );
-    for (i, (binary, files)) in jobs.iter().enumerate() {
+    for (i, job) in jobs.iter().enumerate() {
         let n = i + 1;
-        for (copy, guest) in files {
+        for (copy, guest) in &job.files {
             if let Some(parent) = guest.parent() {
-                let _ = writeln!(script, "mkdir -p {}", quoted(parent));
+                let _ = writeln!(script, "mkdir -p {}", quoted(&parent.display().to_string()));
             }
-            let _ = writeln!(script, "cp /jobs/{n}/{copy} {}", quoted(guest));
+            let _ = writeln!(script, "cp /jobs/{n}/{copy} {}", quoted(&guest.display().to_string()));
         }
-        let _ = writeln!(script, "job {n} /jobs/{n}/{binary}");
+        let env: String = job.env.iter().map(|(name, value)| format!("{} ", quoted(&format!("{name}={value}")))).collect();
+        let args: String = job.args.iter().map(|a| format!(" {}", quoted(a))).collect();
+        let _ = writeln!(script, "job {n} {env}/jobs/{n}/{}{args}", job.binary);
     }
     let _ = writeln!(script, "echo \"{MARK} all jobs done {MARK}\" > /dev/ttyS1\npoweroff -f");
     script
@@ -390,7 +414,7 @@ fn write_initramfs(path: &Path, jobs: &[Job]) -> Result<()> {
             cpio.file(&dir.join(&stored), &std::fs::read(copy)?, false)?;
             files.push((stored, guest.clone()));
         }
-        described.push((name, files));
+        described.push(Packed { binary: name, files, args: job.args.clone(), env: job.env.clone() });
     }
     cpio.file(Path::new("init"), init_script(&described, &library_dirs).as_bytes(), true)?;
     cpio.finish()
@@ -539,13 +563,23 @@ libbpf: loading
     }
 
     #[test]
-    fn the_init_script_places_files_then_runs_each_job() {
-        let jobs = vec![("lesson".to_string(), vec![("file-0".to_string(), PathBuf::from("/w/out/x.bpf.o"))])];
+    fn the_init_script_places_files_then_runs_each_job_with_its_environment() {
+        let object = |n: usize| (format!("file-{n}"), PathBuf::from("/w/out/x.bpf.o"));
+        let jobs = [
+            Packed { binary: "lesson".into(), files: vec![object(0)], args: vec![], env: vec![] },
+            Packed { binary: "lesson".into(), files: vec![object(0)], args: vec![], env: vec![("MODE".into(), "it's fake".into())] },
+            Packed { binary: "probes".into(), files: vec![], args: vec!["pin-tracepoint-link".into()], env: vec![] },
+        ];
         let dirs = BTreeSet::from([PathBuf::from("/lib/x86_64-linux-gnu")]);
         let script = init_script(&jobs, &dirs);
         let place = script.find("cp /jobs/1/file-0 '/w/out/x.bpf.o'").unwrap();
         let run = script.find("job 1 /jobs/1/lesson").unwrap();
-        assert!(place < run && run < script.find("poweroff -f").unwrap());
+        // The second job's own copy replaces the first's, right before it runs.
+        let place_again = script.find("cp /jobs/2/file-0 '/w/out/x.bpf.o'").unwrap();
+        let run_again = script.find(r"job 2 'MODE=it'\''s fake' /jobs/2/lesson").unwrap();
+        assert!(place < run && run < place_again && place_again < run_again);
+        assert!(run_again < script.find("poweroff -f").unwrap());
+        assert!(script.contains("job 3 /jobs/3/probes 'pin-tracepoint-link'"), "arguments follow the binary");
         assert!(script.contains("LD_LIBRARY_PATH=/lib/x86_64-linux-gnu"));
     }
 }

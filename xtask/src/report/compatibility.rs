@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::machine::kernels;
+use crate::workbook::kernel_lock::{self, LOCK};
 use crate::workbook::lessons::{self, Lesson};
 
 pub const RESULTS: &str = "book/compatibility.json";
@@ -70,7 +71,7 @@ pub struct StateResult {
 }
 
 /// A lesson's explanation of an outcome particular to one kernel.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
     pub kernel: String,
     pub state: String,
@@ -90,9 +91,9 @@ pub fn load(root: &Path) -> Option<Results> {
     serde_json::from_str(&std::fs::read_to_string(root.join(RESULTS)).ok()?).ok()
 }
 
-/// Merges a run's outcomes into the record (a lesson changed since its last
-/// run starts afresh), then rewrites the record and the page. Returns the page's path.
-pub fn record(root: &Path, kernels_run: &[(String, String)], lessons_run: &[LessonRecord]) -> Result<PathBuf> {
+/// The record with a run's outcomes merged in (a lesson changed since its
+/// last run starts afresh); nothing is written.
+pub fn merge(root: &Path, kernels_run: &[(String, String)], lessons_run: &[LessonRecord]) -> Result<Results> {
     let mut results = load(root).unwrap_or_default();
     for (name, description) in kernels_run {
         results.kernels.insert(name.clone(), description.clone());
@@ -133,14 +134,66 @@ pub fn record(root: &Path, kernels_run: &[(String, String)], lessons_run: &[Less
     let on_disk: Vec<String> = lessons::all(root)?.into_iter().map(|l| l.number).collect();
     results.lessons.retain(|l| on_disk.contains(&l.number));
     results.lessons.sort_by(|a, b| a.number.cmp(&b.number));
+    Ok(results)
+}
 
+/// Rewrites the record and the page from `results`.
+pub fn write(root: &Path, results: &Results) -> Result<()> {
     let results_path = root.join(RESULTS);
     let page_path = root.join(PAGE);
     std::fs::create_dir_all(page_path.parent().expect("the page has a folder"))?;
-    std::fs::write(&results_path, serde_json::to_string_pretty(&results)? + "\n")
+    std::fs::write(&results_path, serde_json::to_string_pretty(results)? + "\n")
         .with_context(|| format!("writing {}", results_path.display()))?;
-    std::fs::write(&page_path, render(&results)).with_context(|| format!("writing {}", page_path.display()))?;
-    Ok(page_path)
+    std::fs::write(&page_path, render(results)).with_context(|| format!("writing {}", page_path.display()))?;
+    Ok(())
+}
+
+/// How a run's merged record differs from the committed one, in words. The
+/// host's description is left out: it names the machine that ran the
+/// matrix, and another machine's run may only confirm its outcomes.
+pub fn differences(recorded: &Results, measured: &Results) -> Vec<String> {
+    let mut differences = Vec::new();
+    for (kernel, now) in &measured.kernels {
+        let before = recorded.kernels.get(kernel);
+        if kernel != "host" && before != Some(now) {
+            differences.push(format!("kernel {kernel}: recorded {:?}, this run {now:?}", before.map_or("nothing", String::as_str)));
+        }
+    }
+    for lesson in &measured.lessons {
+        let Some(old) = recorded.lessons.iter().find(|l| l.number == lesson.number) else {
+            differences.push(format!("lesson {} is not in the record", lesson.number));
+            continue;
+        };
+        if old.fingerprint != lesson.fingerprint {
+            differences.push(format!("lesson {} changed since the record was made", lesson.number));
+            continue;
+        }
+        if old.title != lesson.title || old.notes != lesson.notes {
+            differences.push(format!("lesson {}'s title or kernel notes changed", lesson.number));
+        }
+        for state in &lesson.states {
+            let before = old.states.iter().find(|s| s.name == state.name);
+            for (kernel, cell) in &state.cells {
+                let was = before.and_then(|s| s.cells.get(kernel));
+                if was != Some(cell) {
+                    let shown = |c: Option<&Cell>| c.map_or("nothing".to_string(), |c| format!("{} {}", c.mark.symbol(), c.outcome));
+                    differences.push(format!(
+                        "lesson {} {} on {kernel}: recorded {}, this run {}",
+                        lesson.number,
+                        state.label,
+                        shown(was),
+                        shown(Some(cell))
+                    ));
+                }
+            }
+        }
+    }
+    for old in &recorded.lessons {
+        if !measured.lessons.iter().any(|l| l.number == old.number) {
+            differences.push(format!("lesson {} is in the record but not in lessons/", old.number));
+        }
+    }
+    differences
 }
 
 /// The lesson's kernel notes, by state (layers in order, then the solution), then kernel.
@@ -183,7 +236,7 @@ pub fn render(results: &Results) -> String {
     let mut page = String::new();
     let _ = writeln!(
         page,
-        "<!-- Generated from {} by `cargo xtask verify --kernels all`. Edits here are overwritten. -->\n",
+        "<!-- Generated from {} by `cargo xtask verify --kernels all --bless`. Edits here are overwritten. -->\n",
         Path::new(RESULTS).file_name().unwrap_or_default().to_string_lossy()
     );
     page.push_str(
@@ -241,7 +294,9 @@ table.
 
 `cargo xtask check NN --kernel 6.1` runs one lesson on one of these kernels,
 without root: `cargo xtask kernels` fetches them from Debian's archive once.
-`cargo xtask verify --kernels all` reruns the whole matrix and rewrites this page.
+`cargo xtask verify --kernels all` reruns the whole matrix and checks this page
+against it; `--bless` rewrites it. The kernels are the builds pinned in
+`kernels.lock`.
 ",
     );
     page
@@ -253,6 +308,13 @@ pub fn staleness(root: &Path, results: &Results) -> Result<Vec<String>> {
     let page = std::fs::read_to_string(root.join(PAGE)).unwrap_or_default();
     if page != render(results) {
         problems.push(format!("{PAGE} is not what {RESULTS} renders to"));
+    }
+    for series in kernels::SERIES {
+        let pin = kernel_lock::pin(root, series)?;
+        let measured = results.kernels.get(series.name).map_or("nothing", String::as_str);
+        if !measured.contains(&format!("{} ", pin.describe())) {
+            problems.push(format!("{RESULTS} measured {measured:?} as {}, but {LOCK} pins {}", series.name, pin.describe()));
+        }
     }
     let lessons = lessons::all(root)?;
     for lesson in &lessons {
@@ -292,7 +354,7 @@ mod tests {
     fn recorded() -> Results {
         let root = crate::workbook::root();
         let text = std::fs::read_to_string(root.join(RESULTS))
-            .unwrap_or_else(|_| panic!("{RESULTS} is missing: run `cargo xtask verify --kernels all`"));
+            .unwrap_or_else(|_| panic!("{RESULTS} is missing: run `cargo xtask verify --kernels all --bless`"));
         serde_json::from_str(&text).expect("the record parses")
     }
 
@@ -301,7 +363,7 @@ mod tests {
         let problems = staleness(&crate::workbook::root(), &recorded()).unwrap();
         assert!(
             problems.is_empty(),
-            "the compatibility page is stale; run `cargo xtask verify --kernels all` and commit {PAGE} and {RESULTS}:\n{}",
+            "the compatibility page is stale; run `cargo xtask verify --kernels all --bless` and commit {PAGE} and {RESULTS}:\n{}",
             problems.join("\n")
         );
     }
@@ -324,6 +386,30 @@ mod tests {
         dropped.lessons.remove(0);
         let problems = staleness(&root, &dropped).unwrap();
         assert!(problems.iter().any(|p| p.contains("not in the last matrix run")), "{problems:?}");
+    }
+
+    #[test]
+    fn differences_name_each_changed_cell_and_kernel_but_not_the_host_machine() {
+        let recorded = recorded();
+        assert!(differences(&recorded, &recorded).is_empty());
+        let mut measured = recorded.clone();
+        measured.kernels.insert("host".into(), "Linux 9.9, the machine that ran the matrix, natively".into());
+        assert!(differences(&recorded, &measured).is_empty(), "another host machine only confirms outcomes");
+        measured.kernels.insert("6.1".into(), "Debian's linux-image-6.1.0-99-amd64 6.1.999-1 (Debian 12 bookworm), under qemu".into());
+        let cell = measured.lessons[0].states[0].cells.get_mut("5.10").unwrap();
+        *cell = Cell { mark: Mark::Unexpected, outcome: "stops at load".into() };
+        let found = differences(&recorded, &measured);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("kernel 6.1: recorded") && found[0].contains("6.1.999-1"), "{found:?}");
+        assert!(found[1].starts_with("lesson 01 layer 1") && found[1].ends_with("this run ✗ stops at load"), "{found:?}");
+    }
+
+    #[test]
+    fn staleness_notices_a_record_of_other_kernel_builds_than_the_lock_pins() {
+        let mut other = recorded();
+        other.kernels.insert("6.1".into(), "Debian's linux-image-6.1.0-57-amd64 6.1.192-3 (Debian 12 bookworm), under qemu".into());
+        let problems = staleness(&crate::workbook::root(), &other).unwrap();
+        assert!(problems.iter().any(|p| p.contains("kernels.lock pins")), "{problems:?}");
     }
 
     #[test]

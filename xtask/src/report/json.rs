@@ -61,6 +61,8 @@ pub struct LessonStatus {
     pub layers: usize,
     /// When a check last recorded the state, in seconds since 1970 UTC.
     pub checked_at: Option<u64>,
+    /// Passed, and the learner's files have changed since that pass.
+    pub changed_since_passed: bool,
 }
 
 impl LessonStatus {
@@ -79,6 +81,7 @@ impl LessonStatus {
             layer_name: layer.and_then(|k| lesson.meta.layers.get(k.wrapping_sub(1))).map(|l| l.name.clone()),
             layers: lesson.meta.layers.len(),
             checked_at: record.and_then(|r| r.checked_at),
+            changed_since_passed: record.is_some_and(|r| r.changed_since_passed(lesson)),
         }
     }
 }
@@ -211,8 +214,8 @@ mod tests {
 
     #[test]
     fn list_schema() {
-        let failing = Record { state: State::Failing { layer: Some(2) }, checked_at: Some(1_764_300_000) };
-        let passed = Record { state: State::Passed, checked_at: Some(1_764_300_100) };
+        let failing = Record { state: State::Failing { layer: Some(2) }, checked_at: Some(1_764_300_000), files: None };
+        let passed = Record { state: State::Passed, checked_at: Some(1_764_300_100), files: None };
         let lessons = vec![
             LessonStatus::new(&lesson(), Some(&passed)),
             LessonStatus::new(&lesson(), Some(&failing)),
@@ -228,11 +231,11 @@ mod tests {
                 "machine": {"host": "pc-07", "user": "ada", "kernel": "6.1.0-18-amd64"},
                 "lessons": [
                     {"number": "01", "slug": "open-fails", "title": title, "state": "passed",
-                     "layer": null, "layer_name": null, "layers": 2, "checked_at": 1_764_300_100},
+                     "layer": null, "layer_name": null, "layers": 2, "checked_at": 1_764_300_100, "changed_since_passed": false},
                     {"number": "01", "slug": "open-fails", "title": title, "state": "failing",
-                     "layer": 2, "layer_name": "missing -g", "layers": 2, "checked_at": 1_764_300_000},
+                     "layer": 2, "layer_name": "missing -g", "layers": 2, "checked_at": 1_764_300_000, "changed_since_passed": false},
                     {"number": "01", "slug": "open-fails", "title": title, "state": "not-started",
-                     "layer": null, "layer_name": null, "layers": 2, "checked_at": null},
+                     "layer": null, "layer_name": null, "layers": 2, "checked_at": null, "changed_since_passed": false},
                 ],
                 "passed": 1,
                 "total": 3,
@@ -243,7 +246,7 @@ mod tests {
 
     #[test]
     fn check_schema() {
-        let record = Record { state: State::Failing { layer: Some(1) }, checked_at: Some(1_764_300_000) };
+        let record = Record { state: State::Failing { layer: Some(1) }, checked_at: Some(1_764_300_000), files: None };
         let report = CheckReport {
             schema: SCHEMA,
             command: "check",
@@ -266,7 +269,7 @@ mod tests {
                 "outcome": "failing",
                 "lesson": {"number": "01", "slug": "open-fails", "title": "Open fails: the missing BTF",
                            "state": "failing", "layer": 1, "layer_name": "silenced log", "layers": 2,
-                           "checked_at": 1_764_300_000},
+                           "checked_at": 1_764_300_000, "changed_since_passed": false},
                 "stopped_at": "open",
                 "timed_out": false,
                 "transcript": ["open     FAILED  ENOENT (No such file or directory)", "stopped  at open"],

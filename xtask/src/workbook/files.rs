@@ -36,6 +36,20 @@ pub fn current_files(dir: &Path) -> Result<Files> {
     Ok(files)
 }
 
+/// A short hash (FNV-1a) of the learner's files of the lesson in `dir`:
+/// their names and contents. Any edit changes it.
+pub fn hash(dir: &Path) -> Result<String> {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (name, content) in current_files(dir)? {
+        let name = name.to_string_lossy().into_owned().into_bytes();
+        for byte in name.into_iter().chain([0]).chain(content).chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    Ok(format!("{hash:016x}"))
+}
+
 fn collect(top: &Path, dir: &Path, files: &mut Files) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let entry = entry?;

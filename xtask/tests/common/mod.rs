@@ -37,6 +37,11 @@ pub fn scratch(name: &str, with_git: bool) -> PathBuf {
     dir
 }
 
+/// The workbook as shipped, copied to `to`: no build, no progress, no git.
+pub fn copy_workbook(to: &Path) {
+    copy(&workbook(), &workbook(), to);
+}
+
 /// Copies the folder `from` to `to`, as [`scratch`] copies the workbook.
 pub fn copy_folder(from: &Path, to: &Path) {
     copy(from, from, to);
@@ -47,7 +52,7 @@ fn copy(top: &Path, from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let relative = entry.path().strip_prefix(top).unwrap().to_path_buf();
-        if ["target", ".git", ".progress.toml", ".backups"].iter().any(|skip| relative == Path::new(skip)) {
+        if ["target", ".git", ".progress.toml", ".backups", "book/build"].iter().any(|skip| relative == Path::new(skip)) {
             continue;
         }
         if entry.file_type().unwrap().is_dir() {

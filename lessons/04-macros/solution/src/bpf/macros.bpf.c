@@ -40,8 +40,10 @@ int report_openat(struct trace_event_raw_sys_enter *ctx)
 	filename = bpf_map_lookup_elem(&scratch, &zero);
 	if (!filename)
 		return 0;
-	// path points into the calling process's memory, not the kernel's.
-	bpf_core_read_user_str(filename, FILENAME_LEN, path);
+	// path points into the calling process's memory, not the kernel's. The read
+	// can still fail, for example on a page not yet in memory: then send nothing.
+	if (bpf_probe_read_user_str(filename, FILENAME_LEN, path) < 0)
+		return 0;
 	bpf_ringbuf_output(&events, filename, FILENAME_LEN, 0);
 	return 0;
 }
