@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, setup, solution, verify, vmlinux, watch};
+use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, setup, solution, test, verify, vmlinux, watch};
 use machine::interrupt;
 use report::{json, terminal};
 use usage_error::UsageError;
@@ -158,8 +158,18 @@ enum Command {
         #[arg(long, conflicts_with_all = ["serve", "open", "test", "lang"])]
         update_po: bool,
     },
-    /// Install what the lessons need (asks first), then check lesson 01
+    /// Install what the lessons need (asks first), build their dependencies, then check lesson 01
     Setup {
+        /// Install without asking
+        #[arg(long)]
+        yes: bool,
+        /// Prepare lessons under qemu instead (no root needed later): qemu, busybox, Debian's kernels
+        #[arg(long)]
+        vm: bool,
+    },
+    /// The maintainers' test (CI runs it): installs what it needs (asks first), then
+    /// cargo test, book --test and verify --kernels all --timings
+    Test {
         /// Install without asking
         #[arg(long)]
         yes: bool,
@@ -193,7 +203,7 @@ fn main() -> ExitCode {
         std::env::set_var("INSTA_OUTPUT", "none");
     }
     // Commands that run a lesson's loader stop it before they exit on Ctrl-C.
-    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. }) {
+    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. } | Command::Test { .. }) {
         interrupt::catch();
     }
 
@@ -217,7 +227,8 @@ fn main() -> ExitCode {
         Command::Book { serve, port, open, test, lang, update_po } => {
             book::book(&root, book::Options { serve, port, open, test, lang, update_po })
         }
-        Command::Setup { yes } => setup::setup(&root, yes),
+        Command::Setup { yes, vm } => setup::setup(&root, yes, vm),
+        Command::Test { yes } => test::test(&root, yes),
     };
     let error = match outcome {
         Ok(code) => return code,
@@ -256,5 +267,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::Vmlinux => "vmlinux",
         Command::Book { .. } => "book",
         Command::Setup { .. } => "setup",
+        Command::Test { .. } => "test",
     }
 }

@@ -7,7 +7,7 @@ use std::process::{exit, Command};
 const SOURCE: &str = "src/bpf/open_fails.bpf.c";
 
 fn main() {
-    let clang = env::var_os("CLANG").unwrap_or_else(|| "clang".into());
+    let clang = bpf_build::clang(); // $CLANG, else the newest clang on PATH
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let libbpf_headers = env::var_os("DEP_BPF_INCLUDE").expect("libbpf-sys exports its headers");
     let arch = env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets the target arch");
@@ -29,5 +29,4 @@ fn main() {
         }
     }
     println!("cargo:rerun-if-changed={SOURCE}");
-    println!("cargo:rerun-if-env-changed=CLANG");
 }

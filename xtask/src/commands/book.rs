@@ -7,6 +7,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result};
 
 /// What `cargo xtask book` was asked for.
+#[derive(Default)]
 pub struct Options {
     pub serve: bool,
     pub port: Option<u16>,

@@ -23,15 +23,32 @@ use crate::workbook::snapshot;
 pub fn check(root: &Path, wanted: &str, json: bool, kernel: Option<&str>) -> Result<ExitCode> {
     let lesson = lessons::find(root, wanted)?;
     let choice = kernel.map(kernels::choice).transpose()?.unwrap_or(Choice::Host);
-    check_lesson_on(root, &lesson, json, "check", choice)
+    Ok(check_lesson_on(root, &lesson, json, "check", choice)?.exit_code())
+}
+
+/// How a check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// The program ran (or compiled) and is not fixed yet.
+    Failing,
+    /// This machine cannot run the lesson: the pre-flight found problems.
+    CannotRun,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        if self == Outcome::Passed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    }
 }
 
 /// One check of `lesson`; `doing` names the command for anyone waiting on its lock.
 pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Result<ExitCode> {
-    check_lesson_on(root, lesson, json, doing, Choice::Host)
+    Ok(check_lesson_on(root, lesson, json, doing, Choice::Host)?.exit_code())
 }
 
-fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice: Choice) -> Result<ExitCode> {
+/// One check of `lesson` on this kernel (`Choice::Host`) or under qemu.
+pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice: Choice) -> Result<Outcome> {
     // A sudo that wants a password asks now, so the pre-flight can look with the loader's privileges.
     let refused = (choice == Choice::Host && lesson.meta.needs.root).then(host::ask_for_sudo).flatten();
     let mut problems = match choice {
@@ -50,16 +67,18 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
                 problems: problems.iter().map(FindingReport::from).collect(),
                 ..report(lesson, record.as_ref(), "", None)
             });
-            return Ok(ExitCode::FAILURE);
+            return Ok(Outcome::CannotRun);
         }
         eprintln!("lesson {} cannot run on this machine yet:", lesson.number);
         for problem in &problems {
             eprintln!("{problem}");
         }
-        if choice == Choice::Host {
+        // qemu helps where the kernel or privileges fall short, not where the build does.
+        let builds_here = host::build_problems().is_empty();
+        if choice == Choice::Host && builds_here {
             eprintln!("{}", vm::offer(&lesson.number));
         }
-        return Ok(ExitCode::FAILURE);
+        return Ok(Outcome::CannotRun);
     }
     let kernel = match choice {
         Choice::Host => None,
@@ -95,7 +114,7 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
 
     if json {
         json::print(&report(lesson, record.as_ref(), &run.transcript, shown_log));
-        return Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        return Ok(if passed { Outcome::Passed } else { Outcome::Failing });
     }
     if passed {
         println!(
@@ -106,7 +125,7 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
         if let Some(next) = next_lesson(root) {
             println!("next: cargo xtask check {next}");
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::Passed);
     }
 
     let timed_out = run.transcript.contains(TIMED_OUT);
@@ -142,7 +161,7 @@ fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice
     if let Some(log) = shown_log {
         println!("{}", paint(DIM, format!("full log (libbpf, or the compilers): {log}")));
     }
-    Ok(ExitCode::FAILURE)
+    Ok(Outcome::Failing)
 }
 
 /// The closing line of a transcript whose program the timeout stopped.

@@ -11,6 +11,7 @@ pub mod reset;
 pub mod restore;
 pub mod setup;
 pub mod solution;
+pub mod test;
 pub mod verify;
 pub mod vm_probes;
 pub mod vmlinux;

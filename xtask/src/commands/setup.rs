@@ -1,62 +1,33 @@
-//! `cargo xtask setup`: install what the lessons need (asking first), mount
-//! tracefs, then check lesson 01 so the learner sees a first real failure.
+//! `cargo xtask setup`: install what the lessons need (asking once), mount
+//! tracefs, build every lesson's dependencies, then check lesson 01 so the
+//! learner sees a first real failure. `--vm` prepares the qemu route instead.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{bail, Result};
 
-use crate::machine::host::{self, Status};
+use crate::commands::check::{self, Outcome};
+use crate::commands::kernels;
+use crate::machine::cargo::{self, Build};
+use crate::machine::host;
+use crate::machine::kernels::Choice;
+use crate::machine::packages::{self, Need};
+use crate::report::terminal;
+use crate::workbook::lessons;
 
-/// The clang the snapshots were made with, where the archive has it (Debian 12
-/// does); otherwise the distribution's default clang.
-const PREFERRED_CLANG: [&str; 2] = ["clang-19", "llvm-19"];
+/// The kernel `setup --vm` checks lesson 01 on.
+const VM_KERNEL: &str = "6.1";
 
-fn archive_has(package: &str) -> bool {
-    Command::new("apt-cache").args(["show", "--quiet=2", package]).output().is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
-}
-
-/// Debian and Ubuntu packages for each doctor finding that a package fixes.
-fn packages_for(finding: &str) -> Vec<&'static str> {
-    match finding {
-        "clang" if archive_has(PREFERRED_CLANG[0]) => PREFERRED_CLANG.to_vec(),
-        "clang" => vec!["clang", "llvm"],
-        "libraries" => vec!["pkg-config", "libelf-dev", "zlib1g-dev"],
-        _ => vec![],
+pub fn setup(root: &Path, yes: bool, vm: bool) -> Result<ExitCode> {
+    let mut needs = packages::for_lessons();
+    if vm {
+        needs.extend(packages::for_vm());
     }
-}
+    install_missing(&needs, yes, if vm { "setup --vm" } else { "setup" })?;
 
-pub fn setup(root: &Path, yes: bool) -> Result<ExitCode> {
-    let findings = crate::machine::findings();
-    let mut packages: Vec<&str> = findings
-        .iter()
-        .filter(|f| f.status == Status::Problem)
-        .flat_map(|f| packages_for(f.name))
-        .collect();
-    packages.dedup();
-
-    if !packages.is_empty() {
-        println!("the lessons need these packages: {}", packages.join(" "));
-        if !yes && !confirm("install them with apt-get?")? {
-            bail!("nothing installed; run `cargo xtask setup --yes` to install without asking");
-        }
-        let sudo: &[&str] = if host::is_root() { &[] } else { &["sudo"] };
-        let apt = |args: &[&str]| -> Result<()> {
-            let mut command: Vec<&str> = sudo.to_vec();
-            command.push("apt-get");
-            command.extend_from_slice(args);
-            let status = Command::new(command[0]).args(&command[1..]).env("DEBIAN_FRONTEND", "noninteractive").status()?;
-            anyhow::ensure!(status.success(), "`{}` failed", command.join(" "));
-            Ok(())
-        };
-        apt(&["update", "-q"])?;
-        let mut install = vec!["install", "-y", "-q"];
-        install.extend(&packages);
-        apt(&install)?;
-    }
-
-    if !host::tracefs_mounted() {
+    if !vm && !host::tracefs_mounted() {
         if host::is_root() {
             host::mount_tracefs()?;
             println!("mounted tracefs at {}", host::TRACEFS);
@@ -64,18 +35,62 @@ pub fn setup(root: &Path, yes: bool) -> Result<ExitCode> {
             println!("tracefs is not mounted; run: sudo mount -t tracefs tracefs {}", host::TRACEFS);
         }
     }
+    prebuild(root)?;
+    if vm {
+        if kernels::kernels(root, false, false)? != ExitCode::SUCCESS {
+            bail!("fetching the kernels failed (above)");
+        }
+    }
 
-    println!("\nsetup done; now lesson 01, which starts broken on purpose:\n");
-    crate::commands::check::check(root, "01", false, None)
+    println!("\nnow lesson 01, which starts broken on purpose:\n");
+    let lesson = lessons::find(root, "01")?;
+    let choice = if vm { crate::machine::kernels::choice(VM_KERNEL)? } else { Choice::Host };
+    let outcome = check::check_lesson_on(root, &lesson, false, "setup", choice)?;
+    let on = if vm { format!(" --kernel {VM_KERNEL}") } else { String::new() };
+    match outcome {
+        Outcome::CannotRun => {
+            println!("\nsetup is not done: this machine cannot run the lessons yet (above)");
+            Ok(ExitCode::FAILURE)
+        }
+        Outcome::Failing => {
+            println!("\nsetup done. Lesson 01 failing is expected: that is your first exercise.");
+            println!("read lessons/01-open-fails/README.md, then: cargo xtask check 01{on}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Passed => {
+            println!("\nsetup done (lesson 01 already passes here)");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
-fn confirm(question: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Ok(false);
+/// One question for everything missing (none with `yes`), then apt-get.
+pub fn install_missing(needs: &[Need], yes: bool, command: &str) -> Result<()> {
+    let missing: Vec<&Need> = needs.iter().filter(|n| !n.present).collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    print!("{question} [y/N] ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+    let whats: Vec<&str> = missing.iter().map(|n| n.what).collect();
+    let listed = packages::packages_for(&missing);
+    println!("missing: {}", whats.join(", "));
+    let sudo = packages::sudo_prefix(&listed)?;
+    let question = format!("install them with `{sudo}apt-get install {}`?", listed.join(" "));
+    terminal::confirm(&question, yes, &format!("`cargo xtask {command} --yes` installs without asking"))?;
+    packages::install(&missing, sudo)
+}
+
+/// Builds every lesson once, so that a check compiles only the lesson's own
+/// crate. The lessons start broken, so a lesson that fails to build is fine
+/// here; a dependency that fails to build is this machine's problem (an error).
+pub fn prebuild(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    println!("building every lesson's dependencies (once; a few minutes the first time)");
+    for lesson in lessons::all(root)? {
+        println!("  lesson {}", lesson.dir_name);
+        match cargo::build_dependencies(root, &lesson.package, &lesson.dir, &root.join("target"))? {
+            Build::Built { .. } | Build::Failed { .. } => {}
+        }
+    }
+    println!("built in {} s", started.elapsed().as_secs());
+    Ok(())
 }

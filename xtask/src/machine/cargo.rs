@@ -30,12 +30,23 @@ pub enum Build {
 
 /// `cargo build` of the `package` in `dir` inside the workbook at `root`, as the invoking user.
 pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Result<Build> {
+    build_with(root, package, dir, target_dir, &[])
+}
+
+/// [`build`], going on with the package's dependencies after its own build
+/// fails, so that they are all built, as they would be for a working lesson.
+pub fn build_dependencies(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Result<Build> {
+    build_with(root, package, dir, target_dir, &["--keep-going"])
+}
+
+fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: &[&str]) -> Result<Build> {
     interrupt::check()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     clean_if_moved(&cargo, root, package, target_dir)?;
     let mut child = Command::new(cargo)
         .args(["build", "--message-format=json", "--package", package, "--manifest-path"])
         .arg(root.join("Cargo.toml"))
+        .args(extra)
         .env("CARGO_TARGET_DIR", target_dir)
         // A build script's panic should not bury clang's diagnostics under a backtrace.
         .env("RUST_BACKTRACE", "0")
@@ -71,6 +82,16 @@ pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Resul
 
     let marker = format!("/{}#", dir.file_name().unwrap_or_default().to_string_lossy());
     if !status.success() {
+        let failed_packages: Vec<&str> = messages
+            .iter()
+            .filter_map(|m| match m {
+                Message::CompilerMessage(m) if m.message.level == DiagnosticLevel::Error => Some(m.package_id.repr.as_str()),
+                _ => None,
+            })
+            .collect();
+        if let Some(problem) = machine_problem(&stderr, &failed_packages, package) {
+            return Err(problem.into());
+        }
         let rustc_errors: Vec<&str> = messages
             .iter()
             .filter_map(|m| match m {
@@ -100,6 +121,84 @@ pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Resul
         })
         .and_then(|out_dir| find_object(out_dir.as_std_path()));
     Ok(Build::Built { binary, object })
+}
+
+/// A build that failed because of this machine (a missing tool, a dependency
+/// that does not build, no network), not because of the code being built.
+#[derive(Debug)]
+pub struct MachineProblem {
+    pub cause: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for MachineProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\nfix: {}", self.cause, self.fix)
+    }
+}
+
+impl std::error::Error for MachineProblem {}
+
+/// Why a failed build of `package` is this machine's fault, if it is: the
+/// failure lies outside `package`'s own build script and code.
+/// `failed_packages`: the package ids of rustc's errors.
+pub fn machine_problem(stderr: &str, failed_packages: &[&str], package: &str) -> Option<MachineProblem> {
+    let problem = |cause: String, fix: String| Some(MachineProblem { cause, fix });
+    let setup = "   (or: cargo xtask setup, which installs everything the lessons need)";
+    let install = |packages: &str| format!("{}apt-get install {packages}{setup}", if host::is_root() { "" } else { "sudo " });
+    if let Some(line) = stderr.lines().find(|l| l.contains(bpf_build::NO_CLANG)) {
+        let cause = line.trim().trim_start_matches("error: ");
+        return problem(format!("cannot compile the BPF program: {cause}"), install(bpf_build::INSTALL_CLANG.trim_start_matches("apt-get install ")));
+    }
+    if stderr.contains("linker `cc` not found") {
+        return problem("cannot link: there is no C compiler (cc), which Rust uses as its linker".into(), install("gcc"));
+    }
+    let failed_dependency = stderr
+        .lines()
+        .filter_map(|l| l.split("failed to run custom build command for `").nth(1))
+        .filter_map(|rest| rest.split(' ').next())
+        .find(|name| *name != package);
+    if let Some(dependency) = failed_dependency {
+        let needs = [
+            ("make is required", "make", "make"),
+            ("could not execute make", "make", "make"),
+            ("a C compiler is required", "a C compiler (cc)", "gcc"),
+            ("failed to find tool", "a C compiler (cc)", "gcc"),
+            ("gelf.h: No such file", "libelf's headers", "libelf-dev"),
+            ("libelf.h: No such file", "libelf's headers", "libelf-dev"),
+            ("cannot find -lelf", "libelf", "libelf-dev"),
+            ("zlib.h: No such file", "zlib's headers", "zlib1g-dev"),
+            ("cannot find -lz", "zlib", "zlib1g-dev"),
+            ("pkg-config is required", "pkg-config", "pkg-config"),
+        ];
+        return match needs.iter().find(|(symptom, _, _)| stderr.contains(symptom)) {
+            Some((_, what, package)) => {
+                problem(format!("the dependency {dependency} cannot build: this machine lacks {what}"), install(package))
+            }
+            None => problem(
+                format!("the dependency {dependency} failed to build (its output is in the log)"),
+                "cargo xtask doctor   (it names what this machine lacks)".into(),
+            ),
+        };
+    }
+    let dependency_error = failed_packages
+        .iter()
+        // Not the workbook's own code (`path+file://…`): a crate from crates.io.
+        .find_map(|id| id.strip_prefix("registry+")?.split('#').nth(1)?.split('@').next());
+    if let Some(dependency) = dependency_error {
+        return problem(
+            format!("the dependency {dependency} does not compile with this Rust"),
+            "rustup update   (the workspace's rust-version in Cargo.toml is the oldest that works)".into(),
+        );
+    }
+    let download = ["failed to download", "failed to get `", "Unable to update registry", "failed to query replaced source"];
+    if let Some(line) = stderr.lines().find(|l| download.iter().any(|d| l.contains(d))) {
+        return problem(
+            format!("cargo could not download the crates the lessons use: {}", line.trim().trim_start_matches("error: ")),
+            "check the network connection (and proxy settings), then run the command again".into(),
+        );
+    }
+    None
 }
 
 /// Cargo names a workspace member's build by its path inside the workspace,
@@ -368,4 +467,61 @@ Caused by:
         assert!(is_diagnostic("src/x.c:1:2: error: bad", "error"));
         assert!(!is_diagnostic("Error: failed to build", "error"));
     }
+
+    /// What a build of lesson 01 printed on a minimal Debian 12 with Rust and gcc only.
+    const NO_MAKE: &str = "\
+error: failed to run custom build command for `libbpf-sys v1.7.0+v1.7.0`
+
+Caused by:
+  process didn't exit successfully: `/w/target/debug/build/libbpf-sys-11f35c6ed7e10a71/build-script-build` (exit status: 101)
+  --- stderr
+
+  thread 'main' (8886) panicked at /r/libbpf-sys-1.7.0+v1.7.0/build.rs:113:9:
+  make is required to compile libbpf-sys with the selected set of features
+  note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+";
+
+    /// The same with make and pkg-config, without libelf-dev.
+    const NO_LIBELF: &str = "\
+error: failed to run custom build command for `libbpf-sys v1.7.0+v1.7.0`
+  --- stderr
+  Package libelf was not found in the pkg-config search path.
+  libbpf_internal.h:20:10: fatal error: libelf.h: No such file or directory
+  make: *** [Makefile:137: /w/target/debug/build/libbpf-sys-5/out/obj/staticobjs/btf.o] Error 1
+  thread 'main' (9801) panicked at /r/libbpf-sys-1.7.0+v1.7.0/build.rs:434:5:
+  make failed
+";
+
+    /// The same with every library, without clang: the lesson's own build script speaks.
+    const NO_CLANG: &str = "\
+error: failed to run custom build command for `open-fails v0.1.0 (/w/lessons/01-open-fails)`
+  --- stderr
+  error: no clang found (none on PATH): install the clang-19 package (`apt-get install clang-19 llvm-19`, or clang where there is no clang-19), or run `cargo xtask setup`
+";
+
+    #[test]
+    fn a_missing_tool_is_the_machines_problem_with_its_package() {
+        let cause = |stderr| machine_problem(stderr, &[], "open-fails").map(|p| (p.cause, p.fix));
+        let (cause_text, fix) = cause(NO_MAKE).unwrap();
+        assert_eq!(cause_text, "the dependency libbpf-sys cannot build: this machine lacks make");
+        assert!(fix.contains("apt-get install make "), "{fix}");
+        let (cause_text, fix) = cause(NO_LIBELF).unwrap();
+        assert_eq!(cause_text, "the dependency libbpf-sys cannot build: this machine lacks libelf's headers");
+        assert!(fix.contains("apt-get install libelf-dev "), "{fix}");
+        let (cause_text, fix) = cause(NO_CLANG).unwrap();
+        assert!(cause_text.starts_with("cannot compile the BPF program: no clang found (none on PATH)"), "{cause_text}");
+        assert!(fix.contains("apt-get install clang-19 llvm-19 "), "{fix}");
+    }
+
+    #[test]
+    fn the_lessons_own_failures_are_not_the_machines() {
+        assert!(machine_problem(CLANG_FAILURE, &[], "macros").is_none());
+        assert!(machine_problem(EXPECT_FAILURE, &[], "einval").is_none());
+        let lesson_error = "path+file:///w/lessons/01-open-fails#open-fails@0.1.0";
+        assert!(machine_problem("error: could not compile `open-fails`", &[lesson_error], "open-fails").is_none());
+        let dependency_error = "registry+https://github.com/rust-lang/crates.io-index#notify-types@2.3.0";
+        let problem = machine_problem("error: could not compile `notify-types`", &[dependency_error], "open-fails").unwrap();
+        assert_eq!(problem.cause, "the dependency notify-types does not compile with this Rust");
+    }
+
 }

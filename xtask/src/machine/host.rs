@@ -1,7 +1,7 @@
 //! Facts about this machine (root, sudo, BTF, tracefs, clang, libraries, kprobes, lockdown), each as a doctor finding with its fix.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::Result;
@@ -146,10 +146,7 @@ fn tracefs_in_mounts() -> bool {
 /// Said of a fact that needs the loader's privileges to see, when they were not at hand.
 const UNCHECKED: &str = "could not be checked with the loader's privileges (sudo wants a password)";
 
-fn on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
-}
+pub use bpf_build::on_path;
 
 /// tracefs as the loader will find it; without the loader's privileges, as
 /// `/proc/self/mounts` lists it.
@@ -157,28 +154,7 @@ pub fn tracefs_mounted() -> bool {
     as_loader().map_or_else(|| Path::new(TRACEFS).join("events").is_dir() || tracefs_in_mounts(), |seen| seen.tracefs)
 }
 
-pub struct Clang {
-    pub path: PathBuf,
-    pub version: String,
-}
-
-/// `$CLANG`, else the newest versioned clang on PATH, else plain `clang`.
-pub fn clang() -> Option<Clang> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("CLANG") {
-        Some(chosen) => vec![PathBuf::from(chosen)],
-        None => (14..=22).rev().map(|v| format!("clang-{v}")).chain(["clang".to_string()]).filter_map(|c| on_path(&c)).collect(),
-    };
-    candidates.into_iter().find_map(|path| {
-        let output = Command::new(&path).arg("--version").output().ok()?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        let version = text.split("clang version ").nth(1)?.split_whitespace().next()?.to_string();
-        Some(Clang { path, version })
-    })
-}
-
-fn major(version: &str) -> u32 {
-    version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0)
-}
+pub use bpf_build::find_clang as clang;
 
 pub fn check_privileges() -> Finding {
     use std::io::IsTerminal;
@@ -239,9 +215,9 @@ pub fn check_tracefs() -> Finding {
 }
 
 pub fn check_clang() -> Finding {
-    let install = as_root("apt-get install clang llvm");
+    let install = as_root(bpf_build::INSTALL_CLANG);
     match clang() {
-        Some(c) if major(&c.version) >= 11 => {
+        Some(c) if c.major() >= 11 => {
             finding("clang", Status::Ok, format!("{} (version {})", c.path.display(), c.version), None)
         }
         Some(c) => finding("clang", Status::Problem, format!("clang {} is too old for CO-RE (11 or newer)", c.version), Some(install)),
@@ -325,9 +301,23 @@ pub fn check_container() -> Option<Finding> {
     ))
 }
 
+/// make and a C compiler, which libbpf-sys needs to build libbpf.
+pub fn check_build_tools() -> Finding {
+    let missing: Vec<&str> = [("make", "make"), ("cc", "gcc")].into_iter().filter(|(tool, _)| on_path(tool).is_none()).map(|(_, package)| package).collect();
+    if missing.is_empty() {
+        return finding("build tools", Status::Ok, "make and a C compiler (cc)", None);
+    }
+    finding(
+        "build tools",
+        Status::Problem,
+        "make or a C compiler (cc) is missing: libbpf-sys cannot build libbpf",
+        Some(as_root(&format!("apt-get install {}", missing.join(" ")))),
+    )
+}
+
 /// The problems that stop any lesson from building here.
 pub fn build_problems() -> Vec<Finding> {
-    let mut checks = vec![check_clang(), check_libraries()];
+    let mut checks = vec![check_build_tools(), check_clang(), check_libraries()];
     checks.retain(|f| f.status == Status::Problem);
     checks
 }

@@ -373,7 +373,7 @@ pub fn sha256(path: &Path) -> Result<String> {
     Ok(text.split_whitespace().next().unwrap_or_default().to_string())
 }
 
-const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+pub const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
 /// Where this machine's apt gets Debian packages from, and Debian's security
 /// updates: the first matching entry of its sources, else deb.debian.org.

@@ -5,6 +5,7 @@ pub mod host;
 pub mod interrupt;
 pub mod kernels;
 pub mod lock;
+pub mod packages;
 pub mod runner;
 pub mod vm;
 
@@ -16,6 +17,7 @@ pub fn findings() -> Vec<Finding> {
         host::check_privileges(),
         host::check_btf(),
         host::check_tracefs(),
+        host::check_build_tools(),
         host::check_clang(),
         host::check_libraries(),
         host::check_kprobes(),

@@ -141,7 +141,7 @@ fn on_path(program: &str) -> Option<PathBuf> {
 }
 
 /// busybox from the busybox-static package (the plain busybox is dynamically linked).
-fn static_busybox() -> Option<PathBuf> {
+pub fn static_busybox() -> Option<PathBuf> {
     let candidates = [on_path("busybox"), Some(PathBuf::from("/bin/busybox"))];
     candidates.into_iter().flatten().find(|path| {
         std::fs::read(path).is_ok_and(|elf| elf.starts_with(b"\x7fELF") && !has_interpreter(&elf))

@@ -1,0 +1,42 @@
+//! `cargo xtask test`: the maintainers' one test command, which CI runs. It
+//! installs what the tests need (asking once), then runs the tooling's tests,
+//! the book's tests and the self-test of every lesson on every kernel.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result};
+
+use crate::commands::{book, matrix, setup};
+use crate::machine::{host, packages};
+
+pub fn test(root: &Path, yes: bool) -> Result<ExitCode> {
+    let mut needs = packages::for_lessons();
+    needs.extend(packages::for_vm());
+    needs.extend(packages::for_tests());
+    setup::install_missing(&needs, yes, "test")?;
+    if !host::tracefs_mounted() && host::is_root() {
+        host::mount_tracefs()?;
+    }
+
+    // The tooling's unit tests, as a bare `cargo test` runs them (default-members).
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    println!("+ cargo test");
+    let mut cargo_test = Command::new(cargo);
+    cargo_test.arg("test").arg("--manifest-path").arg(root.join("Cargo.toml"));
+    // As a learner's shell would have them: this process set insta's for itself.
+    for name in ["INSTA_WORKSPACE_ROOT", "INSTA_UPDATE", "INSTA_CARGO_INSTA", "INSTA_OUTPUT"] {
+        cargo_test.env_remove(name);
+    }
+    if !cargo_test.status().context("running cargo test")?.success() {
+        return Ok(ExitCode::FAILURE);
+    }
+
+    println!("+ cargo xtask book --test");
+    if book::book(root, book::Options { test: true, ..Default::default() })? != ExitCode::SUCCESS {
+        return Ok(ExitCode::FAILURE);
+    }
+
+    println!("+ cargo xtask verify --kernels all --timings");
+    matrix::verify(root, &[], &["all".to_string()], false, true)
+}
