@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use anyhow::{anyhow, bail, Context, Result};
 use mdbook_driver::book::BookItem;
@@ -20,6 +21,7 @@ use polib::catalog::Catalog;
 use polib::message::Message;
 use polib::metadata::CatalogMetadata;
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
+use regex::Regex;
 
 use crate::Workbook;
 
@@ -136,12 +138,57 @@ fn id_from_text(text: &str) -> String {
         .collect()
 }
 
-/// The book's English sources as mdBook loads them, with code blocks marked as skipped.
+static SUMMARY_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^([ \t]*)<summary>(.+)</summary>[ \t]*$").expect("a valid pattern"));
+static SUMMARY_BLOCK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)<summary>\n\n(.*?)\n\n[ \t]*</summary>").expect("a valid pattern"));
+static ADMONITION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^(?:[ \t]*>[ \t]*\n)?([ \t]*>[ \t]*)\\\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\\\][ \t]*")
+        .expect("a valid pattern")
+});
+
+/// `<summary>text</summary>` on one line is an HTML block, which gettext tools
+/// skip; with its text as a paragraph of its own, the text is a message.
+pub fn open_summaries(markdown: &str) -> String {
+    SUMMARY_LINE.replace_all(markdown, "$1<summary>\n\n$1$2\n\n$1</summary>").into_owned()
+}
+
+/// Undoes `open_summaries` once translated: the text goes back inside
+/// `<summary>`, as HTML, since Markdown is not read inside an HTML block.
+pub fn close_summaries(markdown: &str) -> String {
+    SUMMARY_BLOCK
+        .replace_all(markdown, |c: &regex::Captures| {
+            let mut html = String::new();
+            pulldown_cmark::html::push_html(&mut html, Parser::new(c[1].trim()));
+            let inline = html.trim().trim_start_matches("<p>").trim_end_matches("</p>");
+            format!("<summary>{inline}</summary>")
+        })
+        .into_owned()
+}
+
+/// A GitHub-style admonition (`> [!TIP]`) must be the first line of its quote,
+/// alone, as written; translation escapes its brackets, joins it to the
+/// paragraph and may put an empty line before it.
+pub fn restore_admonitions(markdown: &str) -> String {
+    ADMONITION.replace_all(markdown, "$1[!$2]\n$1").into_owned()
+}
+
+static ADMONITION_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*>[ \t]*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*$").expect("a valid pattern")
+});
+
+/// How many admonitions a chapter has, each `> [!KIND]` alone on its line.
+pub fn admonitions(markdown: &str) -> usize {
+    ADMONITION_LINE.find_iter(markdown).count()
+}
+
+/// The book's English sources as mdBook loads them, with code blocks marked as
+/// skipped and `<summary>` texts opened up as messages.
 fn english_book(workbook: &Workbook) -> Result<MDBook> {
     let mut book = MDBook::load(workbook.book_dir()).context("loading book/book.toml and book/src/SUMMARY.md")?;
     book.book.for_each_mut(|item| {
         if let BookItem::Chapter(chapter) = item {
-            chapter.content = skip_code_blocks(&chapter.content);
+            chapter.content = open_summaries(&skip_code_blocks(&chapter.content));
         }
     });
     Ok(book)
@@ -342,6 +389,11 @@ pub fn translated_book(workbook: &Workbook, language: &str) -> Result<MDBook> {
     book.config.book.language = Some(language.to_string());
     book.config.build.build_dir = PathBuf::from("build").join(language);
     translate_book(&catalog, &mut book.book).with_context(|| format!("translating the book with book/po/{language}.po"))?;
+    book.book.for_each_mut(|item| {
+        if let BookItem::Chapter(chapter) = item {
+            chapter.content = restore_admonitions(&close_summaries(&chapter.content));
+        }
+    });
     Ok(book)
 }
 
@@ -372,6 +424,27 @@ mod tests {
         let messages: Vec<String> =
             mdbook_i18n_helpers::extract_messages(&marked).unwrap().into_iter().map(|(_, m)| m.message).collect();
         assert_eq!(messages, ["Para.", "item"]);
+    }
+
+    #[test]
+    fn summaries_and_admonitions_survive_translation() {
+        let text = "<details>\n<summary>The loader, <code>src/main.rs</code></summary>\n\n```rust\nfn main() {}\n```\n\n</details>\n\n> [!TIP]\n> **Layer 1.** Read\n> the log.\n";
+        let opened = open_summaries(text);
+        let messages: Vec<String> =
+            mdbook_i18n_helpers::extract_messages(&skip_code_blocks(&opened)).unwrap().into_iter().map(|(_, m)| m.message).collect();
+        assert_eq!(messages, ["The loader, <code>src/main.rs</code>", "\\[!TIP\\] **Layer 1.** Read the log."]);
+        let mut catalog = Catalog::new(CatalogMetadata::new());
+        for (en, zh) in [(&messages[0], "加载器 <code>src/main.rs</code>"), (&messages[1], "\\[!TIP\\] **第 1 层。** 读日志。")] {
+            catalog.append_or_update(Message::build_singular().with_msgid(en.clone()).with_msgstr(zh.into()).done());
+        }
+        let mut book = mdbook_driver::book::Book::new();
+        book.push_item(mdbook_driver::book::Chapter::new("c", skip_code_blocks(&opened), "c.md", Vec::new()));
+        translate_book(&catalog, &mut book).unwrap();
+        let BookItem::Chapter(translated) = &book.items[0] else { panic!() };
+        let done = restore_admonitions(&close_summaries(&translated.content));
+        assert!(done.contains("<summary>加载器 <code>src/main.rs</code></summary>"), "{done}");
+        assert!(done.contains("</details>\n\n > [!TIP]\n > **第 1 层。** 读日志。"), "{done}");
+        assert!(done.contains("fn main() {}"), "{done}");
     }
 
     #[test]

@@ -47,7 +47,16 @@ pub fn check_translation(workbook: &Workbook, language: &str, book: &MDBook) -> 
     let src = workbook.src_dir();
     let chapters: Vec<(PathBuf, String)> =
         i18n::chapters(book).into_iter().map(|(path, (_name, text))| (src.join(path), text)).collect();
-    let problems = check_chapters(workbook, &chapters, |lesson| i18n::lookup(&translation, &lesson.title).map(str::to_string))?;
+    let mut problems =
+        check_chapters(workbook, &chapters, |lesson| i18n::lookup(&translation, &lesson.title).map(str::to_string))?;
+    // Admonitions (`> [!TIP]`) are rebuilt after translation; each must still be one.
+    for (path, text) in &chapters {
+        let english = std::fs::read_to_string(path).unwrap_or_default();
+        let (wanted, found) = (i18n::admonitions(&english), i18n::admonitions(text));
+        if wanted != found {
+            problems.push(format!("{}: {found} admonition(s) where the English has {wanted}", shown(workbook, path)));
+        }
+    }
     Ok(problems.into_iter().map(|p| format!("{language}: {p}")).collect())
 }
 

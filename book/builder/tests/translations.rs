@@ -68,7 +68,7 @@ fn translations_keep_code_and_links_exactly() {
                 continue;
             }
             let (english, translated) = (kept(message.msgid()), kept(msgstr));
-            let lost: Vec<&String> = english.iter().filter(|k| !translated.contains(k)).collect();
+            let lost: Vec<&String> = english.iter().filter(|k| !translated.contains(*k)).collect();
             if !lost.is_empty() {
                 problems.push(format!("{language}: the translation of {:?} lacks {lost:?}", message.msgid()));
             }
