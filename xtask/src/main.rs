@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, setup, solution, test, verify, vmlinux, watch};
+use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, room, setup, solution, test, verify, vmlinux, watch};
 use machine::interrupt;
 use report::{json, terminal};
 use usage_error::UsageError;
@@ -98,6 +98,12 @@ enum Command {
     Hint {
         /// Lesson number, e.g. 01
         lesson: String,
+        /// The second hint right away: the API and where to look
+        #[arg(long)]
+        more: bool,
+        /// One JSON object instead of text, with the hint's level
+        #[arg(long)]
+        json: bool,
         /// The hint's language: `en` or `zh-CN` (default: from LANG, e.g. LANG=zh_CN.UTF-8)
         #[arg(long, value_name = "LANG")]
         lang: Option<String>,
@@ -107,6 +113,9 @@ enum Command {
         /// Mount tracefs (needs root)
         #[arg(long)]
         fix: bool,
+        /// Also build lesson 01's solution and load, attach and observe it, as a check would
+        #[arg(long)]
+        deep: bool,
         /// One JSON object instead of text
         #[arg(long)]
         json: bool,
@@ -158,6 +167,11 @@ enum Command {
         #[arg(long, conflicts_with_all = ["serve", "open", "test", "lang"])]
         update_po: bool,
     },
+    /// A workshop's live view: the instructor serves it, learners join it
+    Room {
+        #[command(subcommand)]
+        action: RoomAction,
+    },
     /// Install what the lessons need (asks first), build their dependencies, then check lesson 01
     Setup {
         /// Install without asking
@@ -176,6 +190,37 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum RoomAction {
+    /// Serve the room's page (instructor); prints the token learners join with
+    Serve {
+        /// Address and port to listen on; 0.0.0.0:7878 lets the room's laptops reach it
+        #[arg(long, value_name = "ADDR", default_value = room::DEFAULT_LISTEN)]
+        listen: String,
+        /// Reuse this token (e.g. after a restart) instead of a new random one
+        #[arg(long)]
+        token: Option<String>,
+        /// Print each record received as one line of JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Join a room (learner): each check then sends it where you are, never your code
+    Join {
+        /// The room's address, as `room serve` printed it
+        url: String,
+        /// Your name on the instructor's page
+        #[arg(long)]
+        name: String,
+        /// The room's token, as `room serve` printed it
+        #[arg(long)]
+        token: String,
+    },
+    /// Leave the room: checks send nothing any more
+    Leave,
+    /// (internal) send one record read from stdin; a check runs it in the background
+    #[command(hide = true)]
+    Send,
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -195,15 +240,16 @@ fn main() -> ExitCode {
     // Only shortens insta's closing line, which otherwise suggests `cargo insta test`.
     std::env::set_var("INSTA_CARGO_INSTA", "1");
     let json = match command {
-        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } => json,
+        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } | Command::Hint { json, .. } => json,
         _ => false,
     };
-    if json {
-        // stdout holds only the JSON object, so insta must not print its diff.
+    // With --json stdout holds only the JSON object; check and watch show
+    // their own diff, in the learner's terms, instead of insta's.
+    if json || matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Setup { .. }) {
         std::env::set_var("INSTA_OUTPUT", "none");
     }
     // Commands that run a lesson's loader stop it before they exit on Ctrl-C.
-    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. } | Command::Test { .. }) {
+    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. } | Command::Test { .. } | Command::Room { .. }) {
         interrupt::catch();
     }
 
@@ -215,8 +261,8 @@ fn main() -> ExitCode {
         Command::Reset { lesson, all, yes } => reset::reset(&root, lesson.as_deref(), all, yes),
         Command::Restore { lesson, from, yes } => restore::restore(&root, &lesson, from.as_deref(), yes),
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
-        Command::Hint { lesson, lang } => hint::hint(&root, &lesson, lang.as_deref()),
-        Command::Doctor { fix, json } => doctor::doctor(fix, json),
+        Command::Hint { lesson, more, json, lang } => hint::hint(&root, &lesson, more, json, lang.as_deref()),
+        Command::Doctor { fix, json, deep } => doctor::doctor(&root, fix, json, deep),
         Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
             matrix::verify(&root, &lessons, &kernels, bless, timings)
         }
@@ -229,6 +275,12 @@ fn main() -> ExitCode {
         }
         Command::Setup { yes, vm } => setup::setup(&root, yes, vm),
         Command::Test { yes } => test::test(&root, yes),
+        Command::Room { action } => match action {
+            RoomAction::Serve { listen, token, json } => room::serve(&listen, token, json),
+            RoomAction::Join { url, name, token } => room::join(&root, &url, &name, &token),
+            RoomAction::Leave => room::leave(&root),
+            RoomAction::Send => room::send(&root),
+        },
     };
     let error = match outcome {
         Ok(code) => return code,
@@ -268,5 +320,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::Book { .. } => "book",
         Command::Setup { .. } => "setup",
         Command::Test { .. } => "test",
+        Command::Room { .. } => "room",
     }
 }

@@ -38,13 +38,18 @@ pub fn chromium() -> Result<PathBuf> {
 /// `profile` must be a fresh folder; Chromium keeps its state there.
 pub fn dump_dom(chromium: &Path, page: &Path, profile: &Path) -> Result<String> {
     let page = page.canonicalize().with_context(|| format!("no page {}", page.display()))?;
+    dump_url(chromium, &format!("file://{}", page.display()), profile)
+}
+
+/// [`dump_dom`] of any address, e.g. a page a local server serves.
+pub fn dump_url(chromium: &Path, url: &str, profile: &Path) -> Result<String> {
     std::fs::create_dir_all(profile)?;
     let out = profile.join("dom.html");
     let mut child = Command::new(chromium)
         .args(FLAGS)
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
+        .arg(url)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out)?)
         .stderr(Stdio::null())
@@ -58,13 +63,13 @@ pub fn dump_dom(chromium: &Path, page: &Path, profile: &Path) -> Result<String> 
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("Chromium did not render {} within {PATIENCE:?}", page.display());
+            bail!("Chromium did not render {url} within {PATIENCE:?}");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     let dom = std::fs::read_to_string(&out)?;
     if !status.success() || dom.trim().is_empty() {
-        bail!("Chromium failed to render {} ({status})", page.display());
+        bail!("Chromium failed to render {url} ({status})");
     }
     Ok(dom)
 }

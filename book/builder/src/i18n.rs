@@ -245,8 +245,8 @@ fn add(catalog: &mut Catalog, msgid: &str, source: &str, comment: &str) {
 }
 
 /// The texts of a `lesson.toml` that a learner reads: the lesson's `title`, each
-/// layer's `name`, and every string under a key that starts with `hint`, however
-/// the hints are arranged (one text, levels in a list, or a table of them).
+/// layer's `name`, and every string under a key that starts with `hint` or is
+/// `more`, however the hints are arranged (levels as keys, in a list, a table).
 /// Each comes with where it is, e.g. `layer[1].hint`; texts are trimmed.
 pub fn learner_texts(table: &toml::Table) -> Vec<(String, String)> {
     fn strings(value: &toml::Value, key: String, out: &mut Vec<(String, String)>) {
@@ -269,7 +269,7 @@ pub fn learner_texts(table: &toml::Table) -> Vec<(String, String)> {
         for (name, value) in table {
             let key = if at.is_empty() { name.clone() } else { format!("{at}.{name}") };
             let is_layer = at.starts_with("layer[");
-            if name.starts_with("hint") || (name == "title" && at.is_empty()) || (name == "name" && is_layer) {
+            if name.starts_with("hint") || name == "more" || (name == "title" && at.is_empty()) || (name == "name" && is_layer) {
                 strings(value, key, out);
             } else if let toml::Value::Array(items) = value {
                 for (i, item) in items.iter().enumerate() {
@@ -475,6 +475,7 @@ root = true
 name = "first"
 symptom = "not for people"
 hint = " one text \n"
+more = "the API"
 [[layer]]
 name = "second"
 hint = ["concept", "api"]
@@ -491,6 +492,7 @@ find = "a"
             found,
             [
                 ("layer[1].hint", "one text"),
+                ("layer[1].more", "the API"),
                 ("layer[1].name", "first"),
                 ("layer[2].hint[1]", "concept"),
                 ("layer[2].hint[2]", "api"),

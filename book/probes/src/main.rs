@@ -11,6 +11,12 @@ use std::sync::OnceLock;
 
 use anyhow::{bail, Context, Result};
 use harness::{Lesson, Stage};
+
+/// A transcript line: on the checker's channel where it names one (in a VM),
+/// else on stdout, like the harness's own lines.
+macro_rules! transcript {
+    ($($arg:tt)*) => { harness::channel::write_line(&format!($($arg)*)) };
+}
 use libbpf_rs::{AsRawLibbpf, MapCore, MapFlags, ObjectBuilder, OpenObject, PerfEventOpts, PrintLevel};
 
 /// A probe's name, the namespace it runs in (a shell command run first inside
@@ -176,7 +182,7 @@ fn quoting_log(needles: &'static [&'static str], lesson: &mut Lesson, object_nam
                 PrintLevel::Debug => "debug",
             };
             let line = line.replace(&release, "$(uname -r)");
-            println!("log      {level:<6}{}", harness::redact::line(&line));
+            transcript!("log      {level:<6}{}", harness::redact::line(&line));
         }
         harness::libbpf_log(level, message);
     })));
@@ -215,17 +221,17 @@ fn compile(file: &str, flags: Flags) -> Result<()> {
     command.args(["-c", &format!("src/clang/{file}"), "-o", "/dev/null"]);
     let output = command.output().with_context(|| format!("running {}", clang.to_string_lossy()))?;
     if output.status.success() {
-        println!("compile  ok");
+        transcript!("compile  ok");
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let errors = stderr.lines().filter(|l| l.contains("error: ")).count();
-    println!("compile  FAILED  clang: {errors} error(s)");
+    transcript!("compile  FAILED  clang: {errors} error(s)");
     match stderr.lines().find(|l| l.contains("error: ")) {
-        Some(first) => println!("         {first}"),
+        Some(first) => transcript!("         {first}"),
         None => bail!("clang failed without an error line"),
     }
-    println!("stopped  at compile");
+    transcript!("stopped  at compile");
     Ok(())
 }
 
@@ -433,11 +439,11 @@ fn default_isa() -> Result<()> {
     let jump = |asm: &str| asm.lines().find(|l| l.trim_start().starts_with("if ")).unwrap_or("(no jump)").trim().to_string();
     let default = assembly(None)?;
     let same_as = ["v1", "v2", "v3", "v4"].into_iter().find(|cpu| assembly(Some(cpu)).is_ok_and(|a| a == default));
-    println!("compile  -target bpf: the same code as {}", same_as.map_or("no -mcpu=vN".into(), |c| format!("-mcpu={c}")));
-    println!("         {}", jump(&default));
+    transcript!("compile  -target bpf: the same code as {}", same_as.map_or("no -mcpu=vN".into(), |c| format!("-mcpu={c}")));
+    transcript!("         {}", jump(&default));
     for cpu in ["v2", "v3"] {
-        println!("compile  -target bpf -mcpu={cpu}");
-        println!("         {}", jump(&assembly(Some(cpu))?));
+        transcript!("compile  -target bpf -mcpu={cpu}");
+        transcript!("         {}", jump(&assembly(Some(cpu))?));
     }
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! Lesson 02: attach a tracepoint and a kprobe, and count what each one sees.
 
-use std::fs::File;
 use std::mem::MaybeUninit;
 
 use anyhow::Context;
@@ -10,14 +9,11 @@ use libbpf_rs::PrintLevel;
 
 include!(concat!(env!("OUT_DIR"), "/attach.skel.rs"));
 
-const OPENS: u64 = 5;
-const THREADS: u64 = 3;
 const NO_BSS: &str = "the object has no .bss";
 
 fn main() -> std::process::ExitCode {
     harness::run(|lesson| {
         libbpf_rs::set_print(Some((PrintLevel::Info, harness::libbpf_log)));
-        let file = std::env::current_exe()?;
 
         let mut object = MaybeUninit::uninit();
         let mut open = lesson.stage(Stage::Open, || {
@@ -34,13 +30,11 @@ fn main() -> std::process::ExitCode {
         let skel = lesson.stage(Stage::Load, || open.load())?;
 
         lesson.stage(Stage::Attach, || skel.progs.count_opens.attach())?;
-        for _ in 0..OPENS {
-            File::open(&file)?;
-        }
-        let opens = skel.maps.bss_data.as_deref().context(NO_BSS)?.opens;
-        let section = skel.progs.count_opens.section().to_string_lossy();
-        lesson.observed(format!("{opens} of {OPENS} file opens by this process ({section})"));
-        if opens != OPENS {
+        // A number of opens chosen for this run; another process opens files too.
+        let opens = harness::open_files()?;
+        let seen = skel.maps.bss_data.as_deref().context(NO_BSS)?.opens;
+        lesson.observed_count(seen, opens, "file opens by this process");
+        if opens != seen {
             return Ok(()); // the kprobe part waits until the tracepoint part works
         }
 
@@ -49,12 +43,9 @@ fn main() -> std::process::ExitCode {
             return Ok(());
         }
         let _clones_link = lesson.stage(Stage::Attach, || skel.progs.count_clones.attach())?;
-        for _ in 0..THREADS {
-            let _ = std::thread::spawn(|| {}).join();
-        }
-        let clones = skel.maps.bss_data.as_deref().context(NO_BSS)?.clones;
-        let section = skel.progs.count_clones.section().to_string_lossy();
-        lesson.observed(format!("{clones} of {THREADS} new threads of this process ({section})"));
+        let threads = harness::start_threads()?;
+        let seen = skel.maps.bss_data.as_deref().context(NO_BSS)?.clones;
+        lesson.observed_count(seen, threads, "new threads of this process");
         Ok(())
     })
 }

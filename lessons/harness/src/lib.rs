@@ -1,20 +1,29 @@
 //! Plumbing shared by every lesson loader, so the loaders show only libbpf-rs.
 //!
 //! A loader wraps its body in [`run`], hands libbpf's log to [`libbpf_log`]
-//! through `set_print`, and runs each step through [`Lesson::stage`]. The
-//! result is a transcript on stdout: one line per stage, the errno name and the
-//! key libbpf log lines where a stage failed, and what the program observed.
-//! The full libbpf log goes to stderr.
+//! through `set_print`, runs each step through [`Lesson::stage`], and gives
+//! its program something to see with the helpers of [`workload`]. The result
+//! is a transcript: one line per stage, the errno name and the key libbpf log
+//! lines where a stage failed, and what the program observed. It goes to the
+//! checker's own channel ([`channel`]), or to stdout when run by hand. The
+//! full libbpf log goes to stderr.
 
+pub mod channel;
 mod errno;
 mod log;
 pub mod redact;
+pub mod workload;
 
 use std::fmt;
-use std::io::Write;
 use std::process::ExitCode;
 
 pub use log::libbpf_log;
+pub use workload::{open_files, open_fresh_file, start_threads, Change, SleepingChild};
+
+/// Set by the checker to relocate and load only: the run stops after `load`.
+/// With a loader that honours `BTF_CUSTOM_PATH`, this proves that the object
+/// relocates against another kernel's BTF.
+pub const RELOCATE_ONLY_VAR: &str = "WORKBOOK_RELOCATE_ONLY";
 
 /// A step of a BPF program's life that can fail on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +57,8 @@ impl std::error::Error for Stopped {}
 
 /// The transcript of one run, printed as it happens.
 pub struct Lesson {
-    _private: (),
+    /// What the kernel reported attached at the latest observation.
+    attached: Option<Vec<String>>,
 }
 
 impl Lesson {
@@ -63,6 +73,13 @@ impl Lesson {
         match step() {
             Ok(value) => {
                 emit(&stage.to_string(), "ok");
+                if stage == Stage::Attach {
+                    self.note_attached();
+                }
+                if stage == Stage::Load && std::env::var_os(RELOCATE_ONLY_VAR).is_some() {
+                    // Exit, not return: the loader's body would go on to attach and run.
+                    std::process::exit(0);
+                }
                 Ok(value)
             }
             Err(error) => {
@@ -84,10 +101,50 @@ impl Lesson {
         emit(label, &format!("skipped: {reason}"));
     }
 
-    /// Records what the program saw: the proof that it did its job.
-    pub fn observed(&mut self, what: impl fmt::Display) {
-        emit("observed", &what.to_string());
+    /// Records how many events of a kind chosen for this run (see
+    /// [`workload`]) the program counted: `seen` of `expected` `what`.
+    pub fn observed_count(&mut self, seen: u64, expected: workload::Count, what: &str) {
+        self.observed(format!("{} {what}", workload::describe_count(seen, expected)));
     }
+
+    /// Records what the program saw: the proof that it did its job. This
+    /// run's chosen values (see [`workload`]) become placeholders. Then a note,
+    /// not compared, says what the kernel reports attached at this moment (as
+    /// after each attach).
+    pub fn observed(&mut self, what: impl fmt::Display) {
+        emit("observed", &workload::normalize(&what.to_string()));
+        self.note_attached();
+    }
+
+    /// A note, not compared, of what the kernel reports attached now, when
+    /// that changed since the last note.
+    fn note_attached(&mut self) {
+        let attached = workload::attached();
+        if self.attached.as_ref() == Some(&attached) {
+            return; // said already
+        }
+        if attached.is_empty() {
+            emit(NOTE, "attached: nothing, as the kernel reports it");
+        }
+        for hook in &attached {
+            emit(NOTE, &format!("attached: {hook}, as the kernel reports it"));
+        }
+        self.attached = Some(attached);
+    }
+
+    /// Records anything else the reader needs to follow the run, under `label`.
+    pub fn note(&mut self, label: &str, what: impl fmt::Display) {
+        emit(label, &what.to_string());
+    }
+}
+
+/// The variable `cargo xtask check` sets when it runs a lesson's binary.
+pub const CHECK_VARIABLE: &str = "WORKBOOK_CHECK";
+
+/// Whether the checker runs this binary. A lesson that is also a tool runs
+/// its self-check then, and its normal command line otherwise.
+pub fn checking() -> bool {
+    std::env::var_os(CHECK_VARIABLE).is_some_and(|value| value == "1")
 }
 
 /// Whether this kernel can attach kprobes: libbpf uses the kprobe PMU, or
@@ -100,9 +157,13 @@ pub fn kernel_has_kprobes() -> bool {
 /// Runs a loader body and prints its transcript. Exit code 0 when the body
 /// finished, 1 when a stage or anything else failed.
 pub fn run(body: impl FnOnce(&mut Lesson) -> anyhow::Result<()>) -> ExitCode {
+    if let Some(code) = workload::helper_role() {
+        return code;
+    }
+    channel::open();
     // Capture by default; a loader's own `set_print` replaces this.
     libbpf_rs::set_print(Some((libbpf_rs::PrintLevel::Info, libbpf_log)));
-    let mut lesson = Lesson { _private: () };
+    let mut lesson = Lesson { attached: None };
     match body(&mut lesson) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -129,10 +190,13 @@ fn describe(error: &str) -> String {
     }
 }
 
+/// The label of transcript lines that are shown but never compared: what
+/// they say may differ between correct programs.
+pub const NOTE: &str = "note";
+
 fn emit(label: &str, text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{label:<9}{}", redact::line(text));
-    let _ = out.flush();
+    let text = redact::line(&workload::substitute(text));
+    channel::write_line(&format!("{label:<9}{text}"));
 }
 
 #[cfg(test)]

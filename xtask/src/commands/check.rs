@@ -14,8 +14,9 @@ use crate::machine::vm;
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
 use crate::workbook::kernel_lock;
-use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::lessons::{self, Lesson, Meta};
 use crate::workbook::progress::{self, State};
+use crate::workbook::room;
 use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
 use crate::workbook::snapshot;
 
@@ -95,12 +96,23 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let run = run_lesson_on(root, lesson, &root.join("target"), kernel.as_ref())?;
     if !json {
         println!("{}", terminal::transcript(&run.transcript));
+        if !run.prints.trim().is_empty() {
+            println!("{}", paint(DIM, "your program's own output (shown, not compared):"));
+            for line in run.prints.lines().take(PRINTS_SHOWN) {
+                println!("{}", paint(DIM, format!("  | {line}")));
+            }
+            let more = run.prints.lines().count().saturating_sub(PRINTS_SHOWN);
+            if more > 0 {
+                println!("{}", paint(DIM, format!("  | (… {more} more lines)")));
+            }
+        }
     }
     let log = log_path(root, &lesson.number);
     if let Some(parent) = log.parent() {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(&log, &run.log)?;
+    std::fs::write(transcript_path(root, &lesson.number), &run.transcript)?;
     let shown_log = (!run.log.is_empty()).then(|| log.strip_prefix(root).unwrap_or(&log).display().to_string());
 
     // On a mismatch insta prints the diff against the fixed transcript (not under --json).
@@ -109,7 +121,8 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
     let layer = current_layer(&lesson.meta, &run.transcript);
     let state = if passed { State::Passed } else { State::Failing { layer } };
-    progress::save(root, lesson, state)?;
+    progress::save(root, lesson, state.clone())?;
+    room::tell(root, lesson, &state, choice.name());
     let record = progress::records(root).remove(&lesson.number);
 
     if json {
@@ -122,12 +135,27 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             paint(PASS, "PASS"),
             lesson.number
         );
+        let untested: Vec<&str> = lesson.meta.layers.iter().filter(|l| l.skip_reason_on(kprobes).is_some()).map(|l| l.name.as_str()).collect();
+        if !untested.is_empty() {
+            println!(
+                "{} untested here, where the kernel has no kprobes: {}. `cargo xtask check {} --kernel 6.12` tests it under qemu.",
+                paint(WARN, "note:"),
+                untested.join(", "),
+                lesson.number
+            );
+        }
         if let Some(next) = next_lesson(root) {
             println!("next: cargo xtask check {next}");
         }
         return Ok(Outcome::Passed);
     }
 
+    if let Some(working) = snapshot::stored(&lesson.snapshots(), &expected) {
+        let diff = terminal::learner_diff(&working, &snapshot::compared(&run.transcript), &lesson.meta.conceal);
+        if !diff.is_empty() {
+            println!("\n{diff}");
+        }
+    }
     let timed_out = run.transcript.contains(TIMED_OUT);
     if timed_out {
         println!(
@@ -143,6 +171,12 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             None => println!("\n{} it ran to the end, but its transcript is not a working program's", paint(FAIL, "not yet:")),
         }
     }
+    if !run.warnings.is_empty() {
+        println!("{}", paint(WARN, "rustc warned about your code:"));
+        for warning in &run.warnings {
+            println!("{warning}");
+        }
+    }
     match layer {
         Some(k) => {
             let current = &lesson.meta.layers[k - 1];
@@ -150,18 +184,45 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             println!("{} {}", paint(WARN, "hint:"), current.hint.trim());
         }
         None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
-        None => {
-            println!(
-                "{} the diff above shows how your transcript differs from a working program's; `cargo xtask hint {}` helps",
-                paint(WARN, "hint:"),
-                lesson.number
-            );
-        }
+        None => println!("{} {}", paint(WARN, "hint:"), unlayered_hint(&lesson.meta, &run.transcript, &lesson.number)),
+    }
+    if layer.is_some_and(|k| lesson.meta.layers[k - 1].more.is_some()) {
+        println!("{}", paint(DIM, format!("stuck? `cargo xtask hint {}` says more", lesson.number)));
     }
     if let Some(log) = shown_log {
         println!("{}", paint(DIM, format!("full log (libbpf, or the compilers): {log}")));
     }
     Ok(Outcome::Failing)
+}
+
+/// At most this many lines of the loader's own output are shown.
+const PRINTS_SHOWN: usize = 20;
+
+/// Where `check` keeps the last run's transcript, for `hint`.
+pub fn transcript_path(root: &Path, number: &str) -> std::path::PathBuf {
+    root.join("target/workbook/logs").join(format!("{number}.transcript"))
+}
+
+/// The hint for a failure that no layer describes: about that failure, never
+/// an earlier layer's hint.
+pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str) -> String {
+    if let Some(slip) = meta.slips.iter().find(|s| transcript.contains(&s.symptom)) {
+        return slip.hint.trim().to_string();
+    }
+    let first_error = || transcript.lines().skip(1).take_while(|l| l.starts_with(' ')).map(str::trim).collect::<Vec<_>>().join("\n  ");
+    if transcript.starts_with("compile  FAILED") {
+        return format!(
+            "your change does not compile; here is the first error:\n  {}\nThe full compiler output is in the log below.",
+            first_error()
+        );
+    }
+    if transcript.contains("panic ") {
+        return "the loader panicked; the panic line above says where. No layer of this lesson panics.".to_string();
+    }
+    format!(
+        "this is not one of the lesson's known failures. The lines that differ from a working program's are above; \
+         undo your last change if it made things worse, or run `cargo xtask hint {number}`."
+    )
 }
 
 /// The closing line of a transcript whose program the timeout stopped.

@@ -1,14 +1,17 @@
 //! `cargo xtask doctor`: what this machine offers the lessons, and the exact fix for what it lacks.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::machine::{self, host, host::TRACEFS};
+use crate::machine::host::{self, finding, Finding, Status, TRACEFS};
+use crate::machine;
 use crate::report::json;
-use crate::report::terminal::{paint, BAD, GOOD, WARN};
+use crate::report::terminal::{self as terminal, paint, BAD, DIM, GOOD, WARN};
+use crate::workbook::{deep, lessons};
 
-pub fn doctor(fix: bool, json: bool) -> Result<ExitCode> {
+pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode> {
     if fix && !host::tracefs_mounted() {
         if matches!(host::privileges(), host::Privileges::Root | host::Privileges::Sudo) {
             host::mount_tracefs()?;
@@ -19,7 +22,11 @@ pub fn doctor(fix: bool, json: bool) -> Result<ExitCode> {
             eprintln!("--fix mounts tracefs as root or through sudo without a password; run: sudo mount -t tracefs tracefs {TRACEFS}");
         }
     }
-    let findings = machine::findings();
+    let mut findings = machine::findings();
+    findings.push(kernel_finding(root)?);
+    if deep {
+        findings.push(deep_finding(root, json)?);
+    }
     let problems = findings.iter().filter(|f| f.status == host::Status::Problem).count();
     if json {
         json::print(&json::DoctorReport::new(json::Machine::this(), &findings));
@@ -42,4 +49,47 @@ pub fn doctor(fix: bool, json: bool) -> Result<ExitCode> {
         anstream::println!("\n{}", paint(BAD, format!("{problems} problem{} to fix first", if problems == 1 { "" } else { "s" })));
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Each lesson's minimum kernel (`min_kernel` in its lesson.toml) against the running one.
+fn kernel_finding(root: &Path) -> Result<Finding> {
+    let release = host::kernel_release().unwrap_or_else(|| "unknown".into());
+    let too_old: Vec<String> = lessons::all(root)?
+        .iter()
+        .filter(|l| host::older_than(&l.meta.needs.min_kernel).is_some())
+        .map(|l| format!("{} (needs {})", l.number, l.meta.needs.min_kernel))
+        .collect();
+    Ok(if too_old.is_empty() {
+        finding("kernel", Status::Ok, format!("{release}: new enough for every lesson"), None)
+    } else {
+        finding(
+            "kernel",
+            Status::Problem,
+            format!("{release} is too old for lessons {}", too_old.join(", ")),
+            Some("boot a newer kernel, or run those lessons on one under qemu: cargo xtask check NN --kernel 6.1".into()),
+        )
+    })
+}
+
+/// Loads, attaches and observes lesson 01's solution as a check would.
+fn deep_finding(root: &Path, json: bool) -> Result<Finding> {
+    if !json {
+        eprintln!("deep: building lesson 01's solution and running it as a check would…");
+    }
+    let result = deep::probe(root)?;
+    if !json {
+        anstream::println!("{}", paint(DIM, "the probe's transcript:"));
+        for line in terminal::transcript(&result.run.transcript).lines() {
+            anstream::println!("  {line}");
+        }
+    }
+    Ok(match result.blocker {
+        None => finding("deep", Status::Ok, "lesson 01's solution loaded, attached and saw its events here", None),
+        Some(blocker) => finding(
+            "deep",
+            Status::Problem,
+            format!("BPF does not work here: {blocker}"),
+            Some("run the lessons on a kernel under qemu instead: cargo xtask check NN --kernel 6.1".into()),
+        ),
+    })
 }

@@ -1,16 +1,36 @@
-//! `cargo xtask hint NN`: the hint for the layer the learner is stuck on, in
-//! the learner's language (`--lang`, else the locale: LANG=zh_CN.UTF-8).
+//! `cargo xtask hint NN`: the hint for the layer the learner is stuck on, step
+//! by step. The first time the concept; asked again for the same layer (or
+//! with `--more`), the API and where to look. In the learner's language
+//! (`--lang`, else the locale: LANG=zh_CN.UTF-8).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
+use serde::Serialize;
 
+use crate::commands::check;
+use crate::report::json;
 use crate::workbook::lessons;
 use crate::workbook::progress::{self, State};
 use crate::workbook::translation::{Language, Translator};
 
-pub fn hint(root: &Path, wanted: &str, lang: Option<&str>) -> Result<ExitCode> {
+/// `--json`: which hint was given, and how many there are.
+#[derive(Debug, Serialize)]
+struct HintReport {
+    schema: u32,
+    command: &'static str,
+    lesson: String,
+    /// The layer the hint is for; null when the last check matched no layer.
+    layer: Option<usize>,
+    /// 1: the concept; 2: the API and where to look. 0 when there is no layer hint.
+    level: u8,
+    /// How many levels this layer's hint has.
+    levels: u8,
+    text: String,
+}
+
+pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&str>) -> Result<ExitCode> {
     let language = match lang {
         Some(code) => Language::parse(root, code)?,
         None => {
@@ -22,25 +42,61 @@ pub fn hint(root: &Path, wanted: &str, lang: Option<&str>) -> Result<ExitCode> {
     let tr = Translator::new(root, &language)?;
     let say = Phrases { english: tr.is_english() };
     let layers = &lesson.meta.layers;
+    let mut report =
+        HintReport { schema: json::SCHEMA, command: "hint", lesson: lesson.number.clone(), layer: None, level: 0, levels: 0, text: String::new() };
     let k = match progress::load(root).get(&lesson.number) {
         Some(State::Passed) => {
-            println!("{}", say.passed(&lesson.number));
-            return Ok(ExitCode::SUCCESS);
+            report.text = say.passed(&lesson.number);
+            return finish(&report, as_json);
         }
         Some(State::Failing { layer: Some(k) }) => *k,
         Some(State::Failing { layer: None }) => {
-            println!("{}", say.undescribed_failure());
-            1
+            // Not layer 1's hint: the learner may be far past it.
+            let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
+            report.text = tr.text(&check::unlayered_hint(&lesson.meta, &transcript, &lesson.number));
+            return finish(&report, as_json);
         }
         None => {
-            println!("{}", say.not_checked(&lesson.number));
+            if !as_json {
+                println!("{}", say.not_checked(&lesson.number));
+            }
             1
         }
     };
-    let layer = &layers[k.clamp(1, layers.len()) - 1];
-    println!("{}{}", say.layer(k, layers.len()), tr.text(&layer.name));
-    println!("{}", tr.text(&layer.hint));
+    let k = k.clamp(1, layers.len());
+    let layer = &layers[k - 1];
+    let levels = if layer.more.is_some() { 2 } else { 1 };
+    // Asked again for the same layer: one step further.
+    let seen = std::fs::read_to_string(level_path(root, &lesson.number)).unwrap_or_default();
+    let asked_before = seen.trim() == format!("layer {k}");
+    let level = if (more || asked_before) && levels == 2 { 2 } else { 1 };
+    if let Some(parent) = level_path(root, &lesson.number).parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(level_path(root, &lesson.number), format!("layer {k}\n"))?;
+
+    let mut text = format!("{}{}\n{}", say.layer(k, layers.len()), tr.text(&layer.name), tr.text(&layer.hint));
+    if level == 2 {
+        text.push_str(&format!("\n\n{}{}", say.more(), tr.text(layer.more.as_deref().unwrap_or_default())));
+    } else if levels == 2 {
+        text.push_str(&format!("\n\n{}", say.ask_again(&lesson.number)));
+    }
+    report = HintReport { layer: Some(k), level, levels, text, ..report };
+    finish(&report, as_json)
+}
+
+fn finish(report: &HintReport, as_json: bool) -> Result<ExitCode> {
+    if as_json {
+        json::print(report);
+    } else {
+        println!("{}", report.text);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Records which layer's hint was last given, so asking again goes further.
+fn level_path(root: &Path, number: &str) -> PathBuf {
+    root.join("target/workbook/logs").join(format!("{number}.hint"))
 }
 
 /// The command's own sentences; the lesson's texts come from the translation.
@@ -57,14 +113,6 @@ impl Phrases {
         }
     }
 
-    fn undescribed_failure(&self) -> String {
-        if self.english {
-            "(your last check failed in a way no layer describes; here is the first layer's hint)".into()
-        } else {
-            "（上一次检查的失败不属于任何一层；下面是第一层的提示）".into()
-        }
-    }
-
     fn not_checked(&self, lesson: &str) -> String {
         if self.english {
             format!("(you have not checked lesson {lesson} yet; here is the first layer's hint)")
@@ -78,6 +126,22 @@ impl Phrases {
             format!("layer {k} of {of}: ")
         } else {
             format!("第 {k} 层（共 {of} 层）：")
+        }
+    }
+
+    fn more(&self) -> &'static str {
+        if self.english {
+            "more: "
+        } else {
+            "进一步提示："
+        }
+    }
+
+    fn ask_again(&self, lesson: &str) -> String {
+        if self.english {
+            format!("(run `cargo xtask hint {lesson}` again, or with --more, for the API and where to look)")
+        } else {
+            format!("（再运行一次 `cargo xtask hint {lesson}`，或加上 --more，可以看到相关 API 以及该去哪里找）")
         }
     }
 }

@@ -26,6 +26,7 @@ use crate::report::compatibility::{self, Cell, Mark};
 use crate::usage_error::UsageError;
 use crate::workbook::kernel_lock;
 use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::portability;
 use crate::workbook::run::{self, Run};
 use crate::workbook::scratch;
 use crate::workbook::snapshot;
@@ -308,8 +309,11 @@ fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>>
 fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) -> Result<Artifact> {
     match cargo::build(scratch, &lesson.package, &lesson.dir, target_dir)? {
         Build::Failed { lines, output } => Ok(Artifact::Failed { transcript: lines.join("\n"), log: output }),
-        Build::Built { binary, object } => {
-            let compile = run::compile_line(object.as_deref())?;
+        Build::Built { binary, object, .. } => {
+            // The portability lines are the object's, so they are proven here, once.
+            let mut compile = vec![run::compile_line(object.as_deref())?];
+            compile.extend(portability::lines(lesson, &binary));
+            let compile = compile.join("\n");
             std::fs::create_dir_all(kept)?;
             let copy = kept.join(binary.file_name().context("a binary without a name")?);
             std::fs::copy(&binary, &copy)?;
@@ -327,13 +331,13 @@ fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) 
 fn run_on_host(artifact: &Artifact) -> Result<Outcome> {
     Ok(match artifact {
         Artifact::NotBuilt => Outcome::NotRun("not built".to_string()),
-        Artifact::Failed { transcript, log } => Outcome::Ran(Run { transcript: transcript.clone(), log: log.clone() }),
+        Artifact::Failed { transcript, log } => Outcome::Ran(Run { transcript: transcript.clone(), log: log.clone(), prints: String::new(), warnings: Vec::new() }),
         Artifact::Built { compile, job } => {
             // The build-time object is in place: this state was the last one built.
             let output = runner::run_privileged(&job.binary)?;
             let mut lines = vec![compile.clone()];
             lines.extend(output.transcript_lines());
-            Outcome::Ran(Run { transcript: lines.join("\n"), log: output.stderr })
+            Outcome::Ran(Run { transcript: lines.join("\n"), log: output.stderr, prints: output.prints, warnings: Vec::new() })
         }
     })
 }
@@ -352,7 +356,7 @@ fn fill_without_boot(runs: &mut LessonRuns, targets: &[Target]) {
             } else if too_old {
                 Some(Outcome::Skipped(format!("the lesson needs Linux {} or newer", runs.lesson.meta.needs.min_kernel)))
             } else if let Artifact::Failed { transcript, log } = &state.artifact {
-                Some(Outcome::Ran(Run { transcript: transcript.clone(), log: log.clone() }))
+                Some(Outcome::Ran(Run { transcript: transcript.clone(), log: log.clone(), prints: String::new(), warnings: Vec::new() }))
             } else {
                 None
             };
@@ -434,7 +438,7 @@ fn boot_all(runs: &mut [LessonRuns], targets: &[Target], timing: &mut Timings) {
                 Ok(output) => {
                     let mut lines = vec![compile.clone()];
                     lines.extend(output.transcript_lines());
-                    Outcome::Ran(Run { transcript: lines.join("\n"), log: output.stderr })
+                    Outcome::Ran(Run { transcript: lines.join("\n"), log: output.stderr, prints: output.prints, warnings: Vec::new() })
                 }
                 Err(why) => Outcome::GuestFailed(why),
             });
@@ -625,8 +629,12 @@ pub fn summary(transcript: &str) -> String {
     for line in transcript.lines() {
         if let Some(seen) = line.strip_prefix("observed ") {
             let words: Vec<&str> = seen.split_whitespace().collect();
-            let counted = words.len() >= 3 && words[1] == "of" && words[0].parse::<u64>().is_ok();
+            // `N` is a count chosen for the run, as the harness shows it.
+            let number = |w: &str| w == "N" || w.parse::<u64>().is_ok();
+            let counted = words.len() >= 3 && words[1] == "of" && number(words[0]);
             parts.push(if counted { format!("sees {} of {}", words[0], words[2]) } else { "sees it".to_string() });
+        } else if line.starts_with("portable FAILED") {
+            parts.push("does not relocate on an older kernel".to_string());
         } else if let Some(stage) = line.strip_prefix("stopped  at ") {
             parts.push(format!("stops at {stage}"));
         } else if line.starts_with("timeout ") {
@@ -637,6 +645,8 @@ pub fn summary(transcript: &str) -> String {
             parts.push("errors".to_string());
         }
     }
+    // Many lines of one kind (a program that reports every event) read as one.
+    parts.dedup();
     if parts.is_empty() {
         "prints nothing it should".to_string()
     } else {

@@ -9,6 +9,7 @@ pub mod list;
 pub mod matrix;
 pub mod reset;
 pub mod restore;
+pub mod room;
 pub mod setup;
 pub mod solution;
 pub mod test;

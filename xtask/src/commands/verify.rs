@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::machine::host;
+use crate::workbook::cases;
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::run::run_lesson;
 use crate::workbook::scratch::{apply_fixes, files_under, scratch_copy, target_dir};
@@ -98,6 +99,26 @@ fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
         (false, _) => {
             println!("  solution: ✗ differs from the fixed snapshot (diff above)");
             ok = false;
+        }
+    }
+
+    // Other learners' fixes must pass and fakes must fail, judged as `check` judges.
+    let fixed = snapshot::name_for(&lesson.snapshots(), "fixed", "host", kprobes);
+    for case in cases::all(lesson)? {
+        let replaced = case.lay_over(&dir)?;
+        let run = run_lesson(scratch, lesson, &target_dir(scratch));
+        cases::restore(replaced)?;
+        let run = run?;
+        let passes = snapshot::same_as_stored(&lesson.snapshots(), &fixed, &run.transcript);
+        let label = format!("{} {}", case.kind.folder().trim_end_matches('s'), case.name);
+        match case.verdict(passes, &run.transcript) {
+            Ok(()) if passes => println!("  {label}: ✓ passes"),
+            Ok(()) => println!("  {label}: ✓ fails ({})", crate::commands::matrix::summary(&run.transcript)),
+            Err(why) => {
+                println!("  {label}: ✗ {why} ({}); its transcript:", case.about);
+                run.transcript.lines().for_each(|l| println!("      {l}"));
+                ok = false;
+            }
         }
     }
     Ok(ok)

@@ -51,7 +51,7 @@ pub fn verify(root: &Path, kernels: &[&Kernel]) -> Result<usize> {
     println!("probes on other kernels: building them");
     let probes_dir = root.join("book/probes");
     let (binary, objects) = match cargo::build(root, "probes", &probes_dir, &root.join("target"))? {
-        Build::Built { binary, object: Some(object) } => {
+        Build::Built { binary, object: Some(object), .. } => {
             let out_dir = object.parent().context("an object outside any folder")?;
             (binary, objects_in(out_dir)?)
         }
@@ -67,7 +67,12 @@ pub fn verify(root: &Path, kernels: &[&Kernel]) -> Result<usize> {
         let kernel = kernels.iter().find(|k| k.series.name == kernel_name).expect("chosen above");
         let jobs: Vec<vm::Job> = runs
             .iter()
-            .map(|run| vm::Job { binary: binary.clone(), args: vec![run.probe.clone()], files: files.clone(), env: Vec::new() })
+            .map(|run| vm::Job {
+                binary: binary.clone(),
+                args: vec![run.probe.clone()],
+                files: files.clone(),
+                env: Vec::new(),
+            })
             .collect();
         let label = if parameters.is_empty() { String::new() } else { format!(" with {parameters}") };
         let work = root.join("target/xtask/matrix/vm").join(format!("{kernel_name}-probes{}", label.replace([' ', '='], "-")));

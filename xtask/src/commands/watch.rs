@@ -3,6 +3,11 @@
 //! arrive (network mounts, WSL's /mnt, some containers) the watcher notices
 //! that files changed without an event and polls instead. `--poll` polls from
 //! the start.
+//!
+//! Keys, as in rustlings' watch mode: `h` the next hint, `n` the next lesson
+//! (once this one passes), `l` the list, `q` quit. On a terminal a key acts
+//! at once; otherwise a line on stdin (`h` and Enter) does the same, and a
+//! stdin that ends (`< /dev/null`) just leaves the keys out.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -18,6 +23,7 @@ use crate::machine::interrupt::{self, Interrupted};
 use crate::report::terminal::{paint, DIM, WARN};
 use crate::workbook::files::{self, Files};
 use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::progress::{self, State};
 
 /// Saves come in bursts (an editor writes a temp file, renames it, touches
 /// another); the check waits until the folder has been quiet this long.
@@ -34,15 +40,16 @@ enum Source {
 }
 
 pub fn watch(root: &Path, wanted: &str, poll: bool) -> Result<ExitCode> {
-    let lesson = lessons::find(root, wanted)?;
+    let mut lesson = lessons::find(root, wanted)?;
     let mut source = if poll { Source::Polling } else { events(&lesson) };
     let terminal = std::io::stdout().is_terminal();
+    let keys = keys::listen();
 
     let mut checked = files::current_files(&lesson.dir)?;
     if !run(root, &lesson, terminal, None)? {
         return Ok(stopped(&lesson));
     }
-    footer(&lesson, &source);
+    footer(root, &lesson, &source);
 
     let mut seen = checked.clone();
     let mut last_scan = Instant::now();
@@ -51,6 +58,37 @@ pub fn watch(root: &Path, wanted: &str, poll: bool) -> Result<ExitCode> {
     loop {
         if interrupt::requested() {
             return Ok(stopped(&lesson));
+        }
+        while let Ok(key) = keys.try_recv() {
+            match key {
+                'q' => return Ok(stopped(&lesson)),
+                'h' => {
+                    println!();
+                    crate::commands::hint::hint(root, &lesson.number, false, false, None)?;
+                }
+                'l' => {
+                    println!();
+                    crate::commands::list::list(root, false)?;
+                }
+                'n' if progress::load(root).get(&lesson.number) == Some(&State::Passed) => {
+                    let Some(next) = next_lesson(root)? else {
+                        println!("\nevery lesson passes: nothing left to watch");
+                        return Ok(stopped(&lesson));
+                    };
+                    lesson = next;
+                    if !poll {
+                        source = events(&lesson);
+                    }
+                    checked = files::current_files(&lesson.dir)?;
+                    seen = checked.clone();
+                    if !run(root, &lesson, terminal, None)? {
+                        return Ok(stopped(&lesson));
+                    }
+                }
+                'n' => println!("\nlesson {} does not pass yet: `n` moves on once it does", lesson.number),
+                _ => continue,
+            }
+            footer(root, &lesson, &source);
         }
         let event_seen = match &source {
             Source::Events { events, .. } => wait_for_events(events, &lesson.dir),
@@ -92,7 +130,7 @@ pub fn watch(root: &Path, wanted: &str, poll: bool) -> Result<ExitCode> {
                 if !run(root, &lesson, terminal, Some(&changed))? {
                     return Ok(stopped(&lesson));
                 }
-                footer(&lesson, &source);
+                footer(root, &lesson, &source);
             }
         }
     }
@@ -181,15 +219,79 @@ fn run(root: &Path, lesson: &Lesson, terminal: bool, changed: Option<&str>) -> R
     }
 }
 
-fn footer(lesson: &Lesson, source: &Source) {
+fn footer(root: &Path, lesson: &Lesson, source: &Source) {
     let how = match source {
         Source::Events { .. } => "",
         Source::Polling => " (polling)",
     };
+    let states = progress::load(root);
+    let total = lessons::all(root).map(|all| all.len()).unwrap_or_default();
+    let passed = states.values().filter(|s| **s == State::Passed).count();
+    println!("\n{}", paint(DIM, format!("{passed} of {total} lessons pass")));
     println!(
-        "\n{}",
-        paint(DIM, format!("watching lessons/{}{how}: save a file to check again, Ctrl-C to stop", lesson.dir_name))
+        "{}",
+        paint(DIM, format!("watching lessons/{}{how}: save a file to check again · h hint · n next lesson · l list · q quit", lesson.dir_name))
     );
+}
+
+/// The first lesson that does not pass yet.
+fn next_lesson(root: &Path) -> Result<Option<Lesson>> {
+    let states = progress::load(root);
+    Ok(lessons::all(root)?.into_iter().find(|l| states.get(&l.number) != Some(&State::Passed)))
+}
+
+/// Keys from stdin, one char each, on a channel.
+mod keys {
+    use std::io::{IsTerminal, Read};
+    use std::sync::mpsc::{self, Receiver};
+
+    /// Starts reading stdin. On a terminal, turns off line buffering and echo
+    /// (restored when the process exits, however it exits).
+    pub fn listen() -> Receiver<char> {
+        let (sender, keys) = mpsc::channel();
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            raw_mode();
+        }
+        std::thread::spawn(move || {
+            let mut byte = [0u8];
+            while matches!(std::io::stdin().lock().read(&mut byte), Ok(1)) {
+                let key = char::from(byte[0]).to_ascii_lowercase();
+                if sender.send(key).is_err() {
+                    return;
+                }
+            }
+        });
+        keys
+    }
+
+    fn raw_mode() {
+        // SAFETY: termios calls on stdin, a terminal; the original settings
+        // are restored at exit by the atexit handler below.
+        unsafe {
+            let mut settings: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(libc::STDIN_FILENO, &mut settings) != 0 {
+                return;
+            }
+            ORIGINAL = Some(settings);
+            settings.c_lflag &= !(libc::ICANON | libc::ECHO);
+            settings.c_cc[libc::VMIN] = 1;
+            settings.c_cc[libc::VTIME] = 0;
+            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &settings);
+            libc::atexit(restore);
+        }
+    }
+
+    static mut ORIGINAL: Option<libc::termios> = None;
+
+    extern "C" fn restore() {
+        // SAFETY: written once in raw_mode, before this handler is registered.
+        unsafe {
+            if let Some(settings) = *std::ptr::addr_of!(ORIGINAL) {
+                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &settings);
+            }
+        }
+    }
 }
 
 fn stopped(lesson: &Lesson) -> ExitCode {

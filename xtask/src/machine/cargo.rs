@@ -17,6 +17,8 @@ use crate::machine::interrupt;
 pub enum Build {
     Built {
         binary: PathBuf,
+        /// rustc's warnings about the lesson's own code, rendered as rustc prints them.
+        warnings: Vec<String>,
         /// The `.bpf.o` the build script left in its OUT_DIR.
         object: Option<PathBuf>,
     },
@@ -120,7 +122,20 @@ fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: 
             _ => None,
         })
         .and_then(|out_dir| find_object(out_dir.as_std_path()));
-    Ok(Build::Built { binary, object })
+    let warnings = messages
+        .iter()
+        .filter_map(|m| match m {
+            // The closing "N warnings emitted" summary has no code span.
+            Message::CompilerMessage(m)
+                if ours(&m.package_id) && m.message.level == DiagnosticLevel::Warning && !m.message.spans.is_empty() =>
+            {
+                m.message.rendered.as_deref()
+            }
+            _ => None,
+        })
+        .map(|r| short_paths_all(r, dir))
+        .collect();
+    Ok(Build::Built { binary, warnings, object })
 }
 
 /// A build that failed because of this machine (a missing tool, a dependency
@@ -374,6 +389,12 @@ fn short_paths(line: &str, lesson_dir: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Every line of a rendered diagnostic with [`short_paths`] applied.
+fn short_paths_all(rendered: &str, lesson_dir: &Path) -> String {
+    let line = |l: &str| if l.trim_start().starts_with("-->") { short_paths(l, lesson_dir) } else { l.to_string() };
+    rendered.lines().map(line).collect::<Vec<_>>().join("\n")
 }
 
 fn plural(n: usize, word: &str) -> String {

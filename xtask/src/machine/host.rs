@@ -184,6 +184,37 @@ pub fn check_privileges() -> Finding {
     }
 }
 
+/// This machine's architecture, as `uname -m` names it.
+pub fn architecture() -> String {
+    // SAFETY: uname fills the struct it is given; its fields are NUL-terminated.
+    let mut names: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut names) } != 0 {
+        return std::env::consts::ARCH.to_string();
+    }
+    let machine = unsafe { std::ffi::CStr::from_ptr(names.machine.as_ptr()) };
+    machine.to_string_lossy().into_owned()
+}
+
+pub fn check_architecture() -> Finding {
+    architecture_finding(&architecture())
+}
+
+/// The lessons are built and run on x86_64 only; anything else is refused
+/// with the route that works, and no claim about what has never run there.
+fn architecture_finding(arch: &str) -> Finding {
+    if arch == "x86_64" {
+        return finding("arch", Status::Ok, "x86_64: the architecture every lesson is built and tested on", None);
+    }
+    finding(
+        "arch",
+        Status::Problem,
+        format!(
+            "{arch}: the lessons are built and tested on x86_64 only (the workbook ships vmlinux/x86_64 alone); nothing has run on {arch}, and --kernel cannot help since it boots x86_64 kernels"
+        ),
+        Some("use an x86_64 Linux machine: a laptop, or an x86_64 cloud VM (Debian or Ubuntu), then cargo xtask setup".into()),
+    )
+}
+
 pub fn check_btf() -> Finding {
     let readable = as_loader().map_or_else(|| Path::new(KERNEL_BTF).exists(), |seen| seen.btf);
     if readable {
@@ -291,8 +322,13 @@ pub fn host_blocked() -> Option<&'static str> {
     }
 }
 
+/// The file a container runtime leaves, if this is a container.
+pub fn container_marker() -> Option<&'static str> {
+    ["/.dockerenv", "/run/.containerenv"].into_iter().find(|m| Path::new(m).exists())
+}
+
 pub fn check_container() -> Option<Finding> {
-    let marker = ["/.dockerenv", "/run/.containerenv"].into_iter().find(|m| Path::new(m).exists())?;
+    let marker = container_marker()?;
     Some(finding(
         "container",
         Status::Note,
@@ -317,7 +353,7 @@ pub fn check_build_tools() -> Finding {
 
 /// The problems that stop any lesson from building here.
 pub fn build_problems() -> Vec<Finding> {
-    let mut checks = vec![check_build_tools(), check_clang(), check_libraries()];
+    let mut checks = vec![check_architecture(), check_build_tools(), check_clang(), check_libraries()];
     checks.retain(|f| f.status == Status::Problem);
     checks
 }
@@ -329,11 +365,18 @@ fn major_minor(release: &str) -> Option<(u32, u32)> {
 }
 
 pub fn check_min_kernel(min: &str) -> Option<Finding> {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
-    let (running, wanted) = (major_minor(release.trim())?, major_minor(min)?);
-    (running < wanted).then(|| {
-        finding("kernel", Status::Problem, format!("{} is older than the {min} this lesson needs", release.trim()), None)
-    })
+    let release = older_than(min)?;
+    Some(finding("kernel", Status::Problem, format!("{release} is older than the {min} this lesson needs"), None))
+}
+
+/// The running kernel's release, if it is older than `min` (e.g. "5.8").
+pub fn older_than(min: &str) -> Option<String> {
+    let release = kernel_release()?;
+    (major_minor(&release)? < major_minor(min)?).then_some(release)
+}
+
+pub fn kernel_release() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|r| r.trim().to_string())
 }
 
 /// As root, or through passwordless sudo.
@@ -358,6 +401,16 @@ mod tests {
         assert_eq!(major_minor("5.10.0-33-amd64"), Some((5, 10)));
         assert!(major_minor("5.8").unwrap() < major_minor("5.10").unwrap());
         assert_eq!(major_minor("garbage"), None);
+    }
+
+    #[test]
+    fn only_x86_64_is_claimed_and_others_are_shown_the_way_that_works() {
+        assert_eq!(architecture_finding("x86_64").status, Status::Ok);
+        let arm = architecture_finding("aarch64");
+        assert_eq!(arm.status, Status::Problem);
+        assert!(arm.detail.contains("nothing has run on aarch64"), "{}", arm.detail);
+        assert!(arm.fix.unwrap().contains("x86_64 cloud VM"));
+        assert_eq!(architecture(), std::env::consts::ARCH);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod interrupt;
 pub mod kernels;
 pub mod lock;
 pub mod packages;
+pub mod room;
 pub mod runner;
 pub mod vm;
 
@@ -14,6 +15,7 @@ use host::Finding;
 /// Every check, in the order doctor prints them.
 pub fn findings() -> Vec<Finding> {
     let mut all = vec![
+        host::check_architecture(),
         host::check_privileges(),
         host::check_btf(),
         host::check_tracefs(),

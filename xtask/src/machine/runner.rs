@@ -4,6 +4,8 @@
 //! returns, and with it every BPF program and link it held.
 
 use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -15,6 +17,10 @@ use anyhow::{bail, Context, Result};
 use crate::machine::host;
 
 use crate::machine::interrupt;
+
+/// Set to 1 for every lesson binary the checker runs: a lesson that is also a
+/// tool (lesson 05's `bootstrap`) runs its self-check then, not its command line.
+pub const CHECK_VARIABLE: &str = "WORKBOOK_CHECK";
 
 /// A loader must finish within this; the lessons take well under a second.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -28,15 +34,21 @@ pub fn timeout() -> Duration {
         .map_or(TIMEOUT, Duration::from_secs)
 }
 
-/// How much of the loader's stdout the transcript keeps; a loader that prints
-/// every event it sees can write gigabytes before the timeout stops it.
+/// How much of the transcript (and of the loader's own stdout) is kept; a
+/// loader that prints every event it sees can write gigabytes before the
+/// timeout stops it.
 const TRANSCRIPT_LIMIT: usize = 64 * 1024;
+/// The variable that tells the lesson harness where to write the transcript
+/// (its own channel, so the loader's prints on stdout never change a verdict).
+pub const TRANSCRIPT_VAR: &str = "WORKBOOK_TRANSCRIPT";
 /// How much of libbpf's log is kept (verifier logs can be long).
 const LOG_LIMIT: usize = 8 * 1024 * 1024;
 
 pub struct Output {
-    /// The transcript lines the loader printed.
+    /// The transcript lines the harness wrote to its channel.
     pub stdout: String,
+    /// What the loader itself printed on stdout: shown, never compared.
+    pub prints: String,
     /// libbpf's full log, and anything else the loader said.
     pub stderr: String,
     pub timed_out: bool,
@@ -48,11 +60,50 @@ pub struct Output {
 }
 
 pub fn run_privileged(binary: &Path) -> Result<Output> {
-    run_with_limit(binary, timeout())
+    run_with_limit(binary, timeout(), &[])
 }
 
-fn run_with_limit(binary: &Path, limit: Duration) -> Result<Output> {
+/// [`run_privileged`] with extra environment variables for the loader.
+pub fn run_privileged_with(binary: &Path, vars: &[(&str, &str)]) -> Result<Output> {
+    run_with_limit(binary, timeout(), vars)
+}
+
+/// A named pipe for one run's transcript, which the loader (maybe root,
+/// through sudo) writes to and this process reads: a pipe, so that a loader
+/// that floods it fills no disk.
+fn transcript_pipe() -> Result<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static RUNS: AtomicU32 = AtomicU32::new(0);
+    let n = RUNS.fetch_add(1, Ordering::SeqCst);
+    let path = std::env::temp_dir().join(format!("workbook-transcript-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::mkfifo(c_path.as_ptr(), 0o622) } != 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("creating {}", path.display()));
+    }
+    Ok(path)
+}
+
+fn run_with_limit(binary: &Path, limit: Duration, vars: &[(&str, &str)]) -> Result<Output> {
     interrupt::check()?;
+    let channel = transcript_pipe()?;
+    // The reading end first (non-blocking, so opening it waits for nobody),
+    // then a writing end held while the loader runs: the reader sees the end
+    // of the transcript only once this and the loader have closed it, and
+    // never waits for a loader that does not open the pipe.
+    let reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&channel)?;
+    let held = std::fs::OpenOptions::new().write(true).open(&channel)?;
+    // SAFETY: fcntl on a descriptor this process owns.
+    unsafe {
+        let fd = reader.as_raw_fd();
+        libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) & !libc::O_NONBLOCK);
+    }
+    let transcript = std::thread::spawn(move || read_capped(reader, TRANSCRIPT_LIMIT));
+    let mut vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    vars.push((TRANSCRIPT_VAR.to_string(), channel.display().to_string()));
+    vars.push((CHECK_VARIABLE.to_string(), "1".to_string()));
     let as_root = host::is_root();
     let mut command = if as_root {
         let mut timeout = Command::new("timeout");
@@ -77,12 +128,14 @@ fn run_with_limit(binary: &Path, limit: Duration) -> Result<Output> {
         static NOTICE: Once = Once::new();
         NOTICE.call_once(|| eprintln!("note: loading BPF needs root, so the lesson's binary runs under sudo"));
         let mut sudo = Command::new("sudo");
-        sudo.args(["--", "timeout"]);
+        // sudo resets the environment; `env` sets the harness's variables again.
+        sudo.args(["--", "env"]).args(vars.iter().map(|(k, v)| format!("{k}={v}"))).arg("timeout");
         sudo
     } else {
         bail!("loading BPF needs root, and sudo is not installed; run as root, or see `cargo xtask doctor`");
     };
     let mut child = command
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .args(["--kill-after=5".to_string(), limit.as_secs().to_string()])
         .arg(binary)
         .stdin(Stdio::null())
@@ -101,14 +154,20 @@ fn run_with_limit(binary: &Path, limit: Duration) -> Result<Output> {
         }
         if interrupt::requested() {
             stop(&mut child, as_root);
+            drop(held);
+            let _ = std::fs::remove_file(&channel);
             return Err(interrupt::Interrupted.into());
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let (stdout, dropped) = stdout.join().unwrap_or_default();
+    drop(held);
+    let (prints, _) = stdout.join().unwrap_or_default();
     let (stderr, _) = stderr.join().unwrap_or_default();
+    let (stdout, dropped) = transcript.join().unwrap_or_default();
+    let _ = std::fs::remove_file(&channel);
     Ok(Output {
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        prints: String::from_utf8_lossy(&prints).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
         timed_out: matches!(status.code(), Some(124 | 137)),
         panicked: status.code() == Some(101),
@@ -215,16 +274,28 @@ mod tests {
     }
 
     #[test]
+    fn the_program_knows_the_checker_runs_it() {
+        if !root_or_skip("the_program_knows_the_checker_runs_it") {
+            return;
+        }
+        let tell = script("tell", "echo \"observed WORKBOOK_CHECK=$WORKBOOK_CHECK\"");
+        let output = run_with_limit(&tell, Duration::from_secs(5)).unwrap();
+        assert_eq!(output.transcript_lines(), ["observed WORKBOOK_CHECK=1"]);
+        let _ = std::fs::remove_file(tell);
+    }
+
+    #[test]
     fn a_program_that_hangs_is_stopped_with_a_clear_line() {
         if !root_or_skip("a_program_that_hangs_is_stopped_with_a_clear_line") {
             return;
         }
-        let hang = script("hang", "echo 'attach   ok'\nexec sleep 600");
+        let hang = script("hang", "echo 'attach   ok' >> \"$WORKBOOK_TRANSCRIPT\"\necho 'a print of its own'\nexec sleep 600");
         let started = Instant::now();
-        let output = run_with_limit(&hang, Duration::from_secs(1)).unwrap();
+        let output = run_with_limit(&hang, Duration::from_secs(1), &[]).unwrap();
         assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
         assert!(output.timed_out);
         assert_eq!(output.transcript_lines(), ["attach   ok", "timeout  stopped after 1 s"]);
+        assert_eq!(output.prints, "a print of its own\n", "the loader's own prints stay out of the transcript");
         let _ = std::fs::remove_file(hang);
     }
 
@@ -233,8 +304,8 @@ mod tests {
         if !root_or_skip("a_program_that_floods_is_stopped_and_its_output_bounded") {
             return;
         }
-        let flood = script("flood", "exec yes 'observed another event'");
-        let output = run_with_limit(&flood, Duration::from_secs(1)).unwrap();
+        let flood = script("flood", "exec yes 'observed another event' >> \"$WORKBOOK_TRANSCRIPT\"");
+        let output = run_with_limit(&flood, Duration::from_secs(1), &[]).unwrap();
         assert!(output.timed_out);
         assert!(output.dropped > 0 && output.stdout.len() <= TRANSCRIPT_LIMIT);
         let lines = output.transcript_lines();

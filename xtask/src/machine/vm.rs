@@ -290,6 +290,7 @@ fn job_output(transcripts: &str, job: usize) -> Option<Output> {
     Some(Output {
         dropped: size.saturating_sub(stdout.len() as u64),
         stdout: stdout.to_string(),
+        prints: String::new(),
         stderr: stderr.to_string(),
         // busybox timeout kills with SIGKILL, which the shell reports as 137.
         timed_out: code == 137,
@@ -319,20 +320,23 @@ fn init_script(jobs: &[Packed], library_dirs: &BTreeSet<PathBuf>) -> String {
     let mut script = format!(
         r#"#!/bin/busybox sh
 /bin/busybox --install -s /bin
-export PATH=/bin LD_LIBRARY_PATH={libraries}
+export PATH=/bin LD_LIBRARY_PATH={libraries} {check}=1
 mount -t devtmpfs devtmpfs /dev
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tracefs tracefs /sys/kernel/tracing
 echo "{MARK} guest $(uname -r) up {MARK}" > /dev/ttyS1
 
-# job N [NAME=VALUE...] BINARY [ARGS...]: run it, then send its stdout and stderr between markers.
+# job N [NAME=VALUE...] BINARY [ARGS...]: run it, then send its transcript,
+# and its stderr and own prints, between markers.
 job() {{
     n=$1
     shift
     cd /tmp
-    timeout -s KILL {timeout} env "$@" > /tmp/out 2> /tmp/err < /dev/null
+    : > /tmp/out
+    WORKBOOK_TRANSCRIPT=/tmp/out timeout -s KILL {timeout} env "$@" > /tmp/prints 2> /tmp/err < /dev/null
     code=$?
+    cat /tmp/prints >> /tmp/err
     {{
         echo "{MARK} job $n transcript begin {MARK}"
         head -c {transcript_limit} /tmp/out
@@ -346,6 +350,7 @@ job() {{
 }}
 "#,
         libraries = dirs.join(":"),
+        check = runner::CHECK_VARIABLE,
         timeout = runner::timeout().as_secs(),
         transcript_limit = TRANSCRIPT_LIMIT,
         log_limit = LOG_LIMIT,
@@ -581,5 +586,6 @@ libbpf: loading
         assert!(run_again < script.find("poweroff -f").unwrap());
         assert!(script.contains("job 3 /jobs/3/probes 'pin-tracepoint-link'"), "arguments follow the binary");
         assert!(script.contains("LD_LIBRARY_PATH=/lib/x86_64-linux-gnu"));
+        assert!(script.contains(" WORKBOOK_CHECK=1\n"), "lesson binaries know the checker runs them");
     }
 }

@@ -2,4 +2,5 @@
 
 pub mod compatibility;
 pub mod json;
+pub mod room;
 pub mod terminal;

@@ -106,3 +106,61 @@ mod tests {
         assert_eq!(String::from_utf8(plain).unwrap(), text);
     }
 }
+
+/// How a failing transcript differs from a working program's, in the
+/// learner's terms: the first place they part, as "yours" and "a working
+/// program", never the whole working transcript. Text in `conceal` (what
+/// would give the fix away) shows as `…`.
+pub fn learner_diff(working: &str, yours: &str, conceal: &[String]) -> String {
+    use similar::{ChangeTag, TextDiff};
+    const SHOWN: usize = 6;
+    let hide = |line: &str| conceal.iter().fold(line.to_string(), |line, secret| line.replace(secret.as_str(), "…"));
+    let diff = TextDiff::from_lines(working, yours);
+    let (mut theirs, mut mine) = (Vec::new(), Vec::new());
+    for group in diff.grouped_ops(0).into_iter().take(1) {
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let line = change.value().trim_end().to_string();
+                match change.tag() {
+                    ChangeTag::Delete => theirs.push(hide(&line)),
+                    ChangeTag::Insert => mine.push(line),
+                    ChangeTag::Equal => {}
+                }
+            }
+        }
+    }
+    if theirs.is_empty() && mine.is_empty() {
+        return String::new();
+    }
+    let block = |lines: &[String]| {
+        let mut out: Vec<String> = lines.iter().take(SHOWN).map(|l| format!("    {l}")).collect();
+        if lines.len() > SHOWN {
+            out.push(format!("    (… {} more lines)", lines.len() - SHOWN));
+        }
+        if out.is_empty() {
+            out.push("    (nothing here)".to_string());
+        }
+        out.join("\n")
+    };
+    format!(
+        "where it parts from a working program:\n  yours:\n{}\n  a working program:\n{}",
+        block(&mine),
+        block(&theirs)
+    )
+}
+
+#[cfg(test)]
+mod learner_diff_tests {
+    use super::learner_diff;
+
+    #[test]
+    fn shows_the_first_difference_and_conceals_the_fix() {
+        let working = "open     ok\nload     ok\nobserved read from task_struct.__state\n";
+        let yours = "open     ok\nload     FAILED  EINVAL\nstopped  at load\n";
+        let diff = learner_diff(working, yours, &["__state".to_string()]);
+        assert!(diff.contains("yours:\n    load     FAILED  EINVAL"), "{diff}");
+        assert!(diff.contains("a working program:\n    load     ok"), "{diff}");
+        assert!(!diff.contains("__state"), "{diff}");
+        assert_eq!(learner_diff("same\n", "same\n", &[]), "");
+    }
+}

@@ -22,6 +22,36 @@ pub struct Meta {
     /// kernel (`5.10`) → snapshot name (`layer-1`, `fixed`) → explanation.
     #[serde(default)]
     pub kernel_notes: BTreeMap<String, BTreeMap<String, String>>,
+    /// Text of the working transcript that would give a fix away: a failed
+    /// check's diff shows it as `…`.
+    #[serde(default)]
+    pub conceal: Vec<String>,
+    /// Natural slips that no layer describes, each with its own hint.
+    #[serde(default, rename = "slip")]
+    pub slips: Vec<Slip>,
+    /// Kernels whose BTF the lesson's object must relocate against, besides
+    /// the running kernel's: `check` proves it on every run.
+    #[serde(default)]
+    pub portability: Option<Portability>,
+}
+
+/// `[[slip]]` in `lesson.toml`: a mistake learners make on the way, not a layer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slip {
+    /// Text in the transcript that shows the slip.
+    pub symptom: String,
+    pub hint: String,
+}
+
+/// `[portability]` in `lesson.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Portability {
+    /// Debian kernels (`5.10`) whose BTF the object is relocated against.
+    pub kernels: Vec<String>,
+    /// What those kernels stand for, for the transcript (`the pre-5.14 task_struct`).
+    pub layout: String,
 }
 
 /// What the machine must offer for the lesson to run.
@@ -42,7 +72,11 @@ pub struct Layer {
     pub name: String,
     /// Text that appears in the transcript while this layer is the one failing.
     pub symptom: String,
+    /// The first hint: the concept, without the API.
     pub hint: String,
+    /// The second hint, for a learner who asks again: the API and where to look.
+    #[serde(default)]
+    pub more: Option<String>,
     /// A kernel feature this layer needs (only "kprobes" so far); where it is
     /// missing the layer is skipped, with the reason, instead of run.
     #[serde(default)]

@@ -1,10 +1,14 @@
 //! The workbook's content: lessons and their `lesson.toml`, the learner's files and progress, snapshots, `.bpf.o` facts, scratch copies, lesson runs.
 
+pub mod cases;
+pub mod deep;
 pub mod files;
 pub mod kernel_lock;
 pub mod lessons;
 pub mod object;
+pub mod portability;
 pub mod progress;
+pub mod room;
 pub mod run;
 pub mod scratch;
 pub mod snapshot;

@@ -8,12 +8,16 @@ use crate::machine::cargo::{self, Build};
 use crate::machine::kernels::Kernel;
 use crate::machine::{runner, vm};
 use crate::workbook::lessons::{Lesson, Meta};
-use crate::workbook::object;
+use crate::workbook::{object, portability};
 
-/// One run of a lesson: its transcript and libbpf's full log.
+/// One run of a lesson: its transcript, libbpf's full log, and what the
+/// loader itself printed on stdout (shown beside the transcript, never compared).
 pub struct Run {
     pub transcript: String,
     pub log: String,
+    pub prints: String,
+    /// rustc's warnings about the lesson's code (shown when a check fails).
+    pub warnings: Vec<String>,
 }
 
 /// Builds the lesson found in the workbook at `root` into `target_dir`, and runs it on this kernel.
@@ -35,16 +39,16 @@ pub fn compile_line(object: Option<&Path>) -> Result<String> {
 /// [`run_lesson`], run on this kernel or, given one, on a kernel under qemu.
 pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Option<&Kernel>) -> Result<Run> {
     match cargo::build(root, &lesson.package, &lesson.dir_in(root), target_dir)? {
-        Build::Failed { lines, output } => Ok(Run { transcript: lines.join("\n"), log: output }),
-        Build::Built { binary, object } => {
-            let compile = compile_line(object.as_deref())?;
+        Build::Failed { lines, output } => Ok(Run { transcript: lines.join("\n"), log: output, prints: String::new(), warnings: Vec::new() }),
+        Build::Built { binary, warnings, object } => {
+            let mut lines = vec![compile_line(object.as_deref())?];
+            lines.extend(portability::lines(lesson, &binary));
             let output = match kernel {
                 None => runner::run_privileged(&binary)?,
                 Some(kernel) => vm::run_one(root, kernel, &binary, object.as_deref())?,
             };
-            let mut lines = vec![compile];
             lines.extend(output.transcript_lines());
-            Ok(Run { transcript: lines.join("\n"), log: output.stderr })
+            Ok(Run { transcript: lines.join("\n"), log: output.stderr, prints: output.prints, warnings })
         }
     }
 }

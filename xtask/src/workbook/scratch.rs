@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use crate::workbook::lessons::{Edit, Layer, Lesson};
 
 /// Folders of the workbook that a scratch copy leaves out.
-const NOT_COPIED: &[&str] = &["target", ".git", "book/build", ".progress.toml"];
+const NOT_COPIED: &[&str] = &["target", ".git", "book/build", ".progress.toml", ".room.toml"];
 
 /// A fresh copy of the workbook for one lesson's self-test, so that verifying
 /// two lessons at once cannot disturb either.

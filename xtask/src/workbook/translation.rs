@@ -124,7 +124,9 @@ mod tests {
             for layer in &lesson.meta.layers {
                 texts.push(layer.name.clone());
                 texts.push(layer.hint.clone());
+                texts.extend(layer.more.clone());
             }
+            texts.extend(lesson.meta.slips.iter().map(|slip| slip.hint.clone()));
             for text in texts {
                 let translated = chinese.text(&text);
                 if translated == text.trim() || !translated.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {

@@ -1,0 +1,171 @@
+//! `doctor --deep`: lesson 01's solution, built and run exactly as a check
+//! runs a lesson (same cargo build, same privileged runner), from a scratch
+//! workspace so the learner's files and binaries stay untouched. When it does
+//! not load, attach and observe, the transcript and this machine's facts name
+//! what blocks it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::machine::host;
+use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::run::{run_lesson, Run};
+use crate::workbook::snapshot;
+
+/// The probe's folder name and cargo package: unlike any lesson's, so its
+/// binary never takes the place of the learner's in the shared target folder.
+const PROBE: &str = "deep-probe";
+const PACKAGE: &str = "doctor-deep-probe";
+
+pub struct Deep {
+    pub run: Run,
+    /// What stops it, in a few words; none when it loaded, attached and
+    /// observed exactly as lesson 01's fixed snapshot says.
+    pub blocker: Option<String>,
+}
+
+/// Builds the probe into the learner's target folder (the dependencies are
+/// built already after `setup`) and runs it under the same runner as a check.
+pub fn probe(root: &Path) -> Result<Deep> {
+    let lesson = lessons::find(root, "01")?;
+    let scratch = workspace(root, &lesson)?;
+    let probe = Lesson { dir_name: PROBE.into(), dir: scratch.join("lessons").join(PROBE), package: PACKAGE.into(), ..lesson.clone() };
+    let run = run_lesson(&scratch, &probe, &root.join("target"))?;
+    let works = snapshot::same_as_stored(&lesson.snapshots(), "fixed", &run.transcript);
+    let blocker = (!works).then(|| blocker(&run.transcript, &Facts::here()));
+    Ok(Deep { run, blocker })
+}
+
+/// A workspace of one member: lesson 01 with its solution written over it.
+fn workspace(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
+    let scratch = root.join("target/workbook/deep");
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch).context("clearing the probe's folder")?;
+    }
+    let dir = scratch.join("lessons").join(PROBE);
+    for file in ["Cargo.toml", "build.rs", "src/main.rs"] {
+        copy(&lesson.dir.join(file), &dir.join(file))?;
+    }
+    for entry in std::fs::read_dir(lesson.dir.join("src/bpf"))? {
+        let path = entry?.path();
+        copy(&path, &dir.join("src/bpf").join(path.file_name().expect("a file")))?;
+    }
+    for entry in crate::workbook::scratch::files_under(&lesson.dir.join("solution"))? {
+        let relative = entry.strip_prefix(lesson.dir.join("solution")).expect("below solution/");
+        copy(&entry, &dir.join(relative))?;
+    }
+    let mut manifest: toml::Table = toml::from_str(&std::fs::read_to_string(dir.join("Cargo.toml"))?)?;
+    manifest["package"]["name"] = PACKAGE.into();
+    std::fs::write(dir.join("Cargo.toml"), toml::to_string(&manifest)?)?;
+
+    // The workbook's manifest and lock file, so the same dependency versions are built the same way.
+    let mut workspace: toml::Table = toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml"))?)?;
+    let table = workspace["workspace"].as_table_mut().context("Cargo.toml has a [workspace]")?;
+    table.insert("members".into(), toml::Value::Array(vec![format!("lessons/{PROBE}").into()]));
+    table.remove("default-members");
+    let harness = root.join("lessons/harness").display().to_string();
+    table["dependencies"]["harness"]["path"] = harness.into();
+    std::fs::write(scratch.join("Cargo.toml"), toml::to_string(&workspace)?)?;
+    std::fs::copy(root.join("Cargo.lock"), scratch.join("Cargo.lock"))?;
+    // build.rs finds vmlinux.h at ../../vmlinux, as in the workbook.
+    std::os::unix::fs::symlink(root.join("vmlinux"), scratch.join("vmlinux"))?;
+    Ok(scratch)
+}
+
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::copy(from, to).with_context(|| format!("copying {}", from.display()))?;
+    Ok(())
+}
+
+/// What of this machine explains a refused load.
+#[derive(Debug, Default)]
+pub struct Facts {
+    pub container: Option<&'static str>,
+    /// Not the first user namespace: its root is not root to the kernel.
+    pub user_namespace: bool,
+    /// A seccomp filter is in force (Seccomp: 2 in /proc/self/status).
+    pub seccomp: bool,
+    pub lockdown_confidentiality: bool,
+    pub tracefs: bool,
+    pub btf: bool,
+}
+
+impl Facts {
+    pub fn here() -> Facts {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+        Facts {
+            container: host::container_marker(),
+            user_namespace: !uid_map.split_whitespace().eq(["0", "0", "4294967295"]),
+            seccomp: status.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')),
+            lockdown_confidentiality: std::fs::read_to_string("/sys/kernel/security/lockdown")
+                .is_ok_and(|m| m.contains("[confidentiality]")),
+            tracefs: host::tracefs_mounted(),
+            btf: Path::new(host::KERNEL_BTF).exists(),
+        }
+    }
+}
+
+/// Names what stopped the probe, from the stage that failed and the machine's facts.
+pub fn blocker(transcript: &str, facts: &Facts) -> String {
+    let failed = |stage: &str| {
+        transcript.lines().find(|l| l.starts_with(stage) && l.contains("FAILED")).map(|l| l[9..].trim_start_matches("FAILED").trim())
+    };
+    if let Some(line) = transcript.lines().next().filter(|l| l.starts_with("compile") && l.contains("FAILED")) {
+        return format!("it did not build ({}): see the PROBLEM lines above", line[9..].trim());
+    }
+    if let Some(error) = failed("open") {
+        return if facts.btf { format!("open failed: {error}") } else { format!("no kernel BTF ({}): open fails", host::KERNEL_BTF) };
+    }
+    if let Some(error) = failed("load") {
+        let refused = error.starts_with("EPERM") || error.starts_with("EACCES");
+        let why = if !refused {
+            format!("load failed: {error}")
+        } else if facts.user_namespace {
+            format!("a user namespace: its root is not root to the kernel, which refuses bpf() ({error}); run as real root or with sudo")
+        } else if let Some(marker) = facts.container {
+            format!("a container ({marker}) that blocks bpf() ({error}): it needs --privileged, or CAP_BPF and CAP_PERFMON and a seccomp profile that allows bpf()")
+        } else if facts.seccomp {
+            format!("a seccomp filter on this process refuses bpf() ({error})")
+        } else if facts.lockdown_confidentiality {
+            format!("kernel lockdown (confidentiality) refuses it ({error})")
+        } else {
+            format!("the kernel refuses bpf() to this process ({error}): not enough privilege")
+        };
+        return why;
+    }
+    if let Some(error) = failed("attach") {
+        return if facts.tracefs { format!("attach failed: {error}") } else { format!("no tracefs at {}: attach fails ({error})", host::TRACEFS) };
+    }
+    if transcript.contains("timeout  stopped") {
+        return "it never finished: the event it waits for did not come".into();
+    }
+    match transcript.lines().find(|l| l.starts_with("observed")) {
+        Some(line) => format!("it loaded and attached, but {}", line.trim_start_matches("observed").trim()),
+        None => "it ran, but its transcript is not lesson 01's working one (see the transcript above)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_load_is_explained_by_what_this_machine_is() {
+        let eperm = "compile  ok      .BTF present\nopen     ok\nload     FAILED  EPERM (Operation not permitted)\nstopped  at load";
+        let host = Facts { tracefs: true, btf: true, ..Facts::default() };
+        assert!(blocker(eperm, &host).starts_with("the kernel refuses bpf() to this process (EPERM"), "{}", blocker(eperm, &host));
+        let userns = Facts { user_namespace: true, ..Facts { tracefs: true, btf: true, ..Facts::default() } };
+        assert!(blocker(eperm, &userns).starts_with("a user namespace"));
+        let docker = Facts { container: Some("/.dockerenv"), ..Facts { tracefs: true, btf: true, ..Facts::default() } };
+        assert!(blocker(eperm, &docker).starts_with("a container (/.dockerenv) that blocks bpf() (EPERM"));
+        let attach = "compile  ok\nopen     ok\nload     ok\nattach   FAILED  ENOENT (No such file or directory)\nstopped  at attach";
+        assert!(blocker(attach, &Facts { btf: true, ..Facts::default() }).starts_with("no tracefs at /sys/kernel/tracing"));
+        let no_btf = "compile  ok\nopen     FAILED  ESRCH (No such process)\nstopped  at open";
+        assert!(blocker(no_btf, &Facts::default()).starts_with("no kernel BTF"));
+    }
+}
