@@ -19,6 +19,7 @@ const OBJECTS: &[(&str, &str, &[&str])] = &[
     ("btf_pointer", "btf_pointer", USUAL),
     ("flavors", "flavors", USUAL),
     ("user_reads", "user_reads", USUAL),
+    ("xdp_pass", "xdp_pass", USUAL),
 ];
 
 const USUAL: &[&str] = &["-g", "-O2"];

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{book, check, doctor, hint, kernels, list, matrix, reset, restore, room, setup, solution, test, verify, vmlinux, watch};
+use commands::{book, check, diagnose, doctor, hint, kernels, list, matrix, reset, restore, room, setup, solution, test, verify, vmlinux, watch};
 use machine::interrupt;
 use report::{json, terminal};
 use usage_error::UsageError;
@@ -167,6 +167,17 @@ enum Command {
         #[arg(long, conflicts_with_all = ["serve", "open", "test", "lang"])]
         update_po: bool,
     },
+    /// Diagnose a BPF object, a .bpf.c, or a libbpf log or error text (`-` reads standard input)
+    Diagnose {
+        /// A .bpf.o, a .bpf.c, or a text file of libbpf or verifier output; `-` for standard input
+        file: String,
+        /// The kernel to check against: 5.10, 6.1, 6.12 or host (the default)
+        #[arg(long)]
+        kernel: Option<String>,
+        /// One JSON object instead of text (schema in the book's "Diagnose your own program")
+        #[arg(long)]
+        json: bool,
+    },
     /// A workshop's live view: the instructor serves it, learners join it
     Room {
         #[command(subcommand)]
@@ -240,7 +251,7 @@ fn main() -> ExitCode {
     // Only shortens insta's closing line, which otherwise suggests `cargo insta test`.
     std::env::set_var("INSTA_CARGO_INSTA", "1");
     let json = match command {
-        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } | Command::Hint { json, .. } => json,
+        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } | Command::Hint { json, .. } | Command::Diagnose { json, .. } => json,
         _ => false,
     };
     // With --json stdout holds only the JSON object; check and watch show
@@ -273,6 +284,7 @@ fn main() -> ExitCode {
         Command::Book { serve, port, open, test, lang, update_po } => {
             book::book(&root, book::Options { serve, port, open, test, lang, update_po })
         }
+        Command::Diagnose { file, kernel, json } => diagnose::diagnose(&root, &file, kernel.as_deref(), json),
         Command::Setup { yes, vm } => setup::setup(&root, yes, vm),
         Command::Test { yes } => test::test(&root, yes),
         Command::Room { action } => match action {
@@ -319,6 +331,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Vmlinux => "vmlinux",
         Command::Book { .. } => "book",
         Command::Setup { .. } => "setup",
+        Command::Diagnose { .. } => "diagnose",
         Command::Test { .. } => "test",
         Command::Room { .. } => "room",
     }

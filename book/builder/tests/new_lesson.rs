@@ -27,7 +27,7 @@ fn fixture() -> PathBuf {
     if root.exists() {
         std::fs::remove_dir_all(&root).unwrap();
     }
-    for part in ["lessons", "book/src", "book/probes/snapshots"] {
+    for part in ["lessons", "book/src", "book/probes/snapshots", "book/diagnose/snapshots"] {
         copy(&here.join(part), &root.join(part));
     }
     let lesson = root.join("lessons/09-open-again");

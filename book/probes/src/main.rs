@@ -3,6 +3,8 @@
 //!
 //! `probes list` names them all; `probes <name>` runs one. Kernel probes need root.
 
+mod xdp;
+
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd};
 use std::path::Path;
@@ -59,6 +61,7 @@ const PROBES: &[Probe] = &[
     Probe { name: "kernel-read-under-lockdown", setup: None, run: |l| quoting_log(&["unknown func"], l, "core_read", "read_pid") },
     Probe { name: "pin-tracepoint-link", setup: Some(PRIVATE_BPFFS), run: |l| pin_tracepoint_link(l, Attach::Usual) },
     Probe { name: "pin-ioctl-attached-tracepoint", setup: Some(PRIVATE_BPFFS), run: |l| pin_tracepoint_link(l, Attach::Ioctl) },
+    Probe { name: "xdp-attach-twice", setup: None, run: xdp::attach_twice },
 ];
 
 /// An empty BPF file system, so that pinning leaves nothing behind.

@@ -9,7 +9,7 @@
 //! full libbpf log goes to stderr.
 
 pub mod channel;
-mod errno;
+pub mod errno;
 mod log;
 pub mod redact;
 pub mod workload;

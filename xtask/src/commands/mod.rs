@@ -2,6 +2,7 @@
 
 pub mod book;
 pub mod check;
+pub mod diagnose;
 pub mod doctor;
 pub mod hint;
 pub mod kernels;

@@ -1,8 +1,10 @@
 //! This machine: host facts, cargo builds, the privileged runner, Debian kernels, the qemu VM, locks, interrupts.
 
+pub mod btf;
 pub mod cargo;
 pub mod host;
 pub mod interrupt;
+pub mod kernel_btf;
 pub mod kernels;
 pub mod lock;
 pub mod packages;

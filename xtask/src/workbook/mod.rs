@@ -1,7 +1,11 @@
 //! The workbook's content: lessons and their `lesson.toml`, the learner's files and progress, snapshots, `.bpf.o` facts, scratch copies, lesson runs.
 
+pub mod bpf_object;
 pub mod cases;
+pub mod core_relo;
 pub mod deep;
+pub mod diagnosis;
+pub mod error_index;
 pub mod files;
 pub mod kernel_lock;
 pub mod lessons;

@@ -1,0 +1,295 @@
+//! `cargo xtask diagnose <FILE|->`: a BPF object, a `.bpf.c`, or a log or
+//! error text, read against the kernels and the book's error index.
+//!
+//! Exit code 0: no error found; 1: at least one error finding; 2: input
+//! diagnose cannot read (not an ELF object, a .c file or text; empty; too big).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use libbpf_rs::{ObjectBuilder, PrintLevel};
+
+use crate::machine::host;
+use crate::machine::kernel_btf::{self, KernelFacts};
+use crate::machine::kernels::{self, Choice};
+use crate::report::diagnose::{Compile, Input, KernelRef, Load, Report};
+use crate::report::json;
+use crate::workbook::bpf_object::{self, NotBpf};
+use crate::workbook::diagnosis;
+use crate::workbook::kernel_lock;
+use crate::workbook::error_index::{self, Finding, Severity};
+use crate::usage_error::UsageError;
+
+/// Nothing diagnose reads is this big: BPF objects are kilobytes, logs megabytes.
+pub const MAX_INPUT: u64 = 64 << 20;
+
+pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool) -> Result<ExitCode> {
+    let choice = kernels::choice(kernel.unwrap_or("host"))?;
+    // libbpf speaks only during the real load, where its log is collected.
+    libbpf_rs::set_print(None);
+    let bytes = read_input(file)?;
+    let scratch = Scratch::new()?;
+    let report = if bytes.starts_with(b"\x7fELF") {
+        let path = if file == "-" {
+            let path = scratch.0.join("stdin.bpf.o");
+            std::fs::write(&path, &bytes)?;
+            path
+        } else {
+            PathBuf::from(file)
+        };
+        let object = object_or_usage_error(file, &bytes)?;
+        diagnose_object(root, file, "object", &path, &object, choice, None)?
+    } else if file.ends_with(".c") {
+        diagnose_source(root, file, choice, &scratch)?
+    } else {
+        let text = std::str::from_utf8(&bytes)
+            .ok()
+            .filter(|t| !t.contains('\0'))
+            .ok_or_else(|| UsageError(format!("{}: neither a BPF object, a .c file nor text", name(file))))?;
+        let mut findings = error_index::match_text(text);
+        if findings.is_empty() {
+            findings.push(Finding::plain(
+                "no-known-failure",
+                Severity::Note,
+                "no failure of the error index in this text",
+                "give libbpf's whole log (print callback at Info or Debug), or the check's transcript",
+            ));
+        }
+        Report::new(Input { path: file.to_string(), kind: "text" }, KernelRef { name: choice.name(), release: None }, findings)
+    };
+    if json_output {
+        json::print(&report);
+    } else {
+        print!("{}", report.terminal());
+    }
+    Ok(if report.errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn name(file: &str) -> &str {
+    if file == "-" {
+        "standard input"
+    } else {
+        file
+    }
+}
+
+/// The input's bytes; a short usage error for anything unreadable, empty or too big.
+fn read_input(file: &str) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let read = if file == "-" {
+        std::io::stdin().lock().take(MAX_INPUT + 1).read_to_end(&mut bytes)
+    } else {
+        if Path::new(file).is_dir() {
+            return Err(UsageError(format!("{file} is a folder; give a .bpf.o, a .bpf.c or a log file")).into());
+        }
+        std::fs::File::open(file).and_then(|f| f.take(MAX_INPUT + 1).read_to_end(&mut bytes))
+    };
+    if let Err(error) = read {
+        return Err(UsageError(format!("cannot read {}: {error}", name(file))).into());
+    }
+    if bytes.is_empty() {
+        return Err(UsageError(format!("{} is empty", name(file))).into());
+    }
+    if bytes.len() as u64 > MAX_INPUT {
+        return Err(UsageError(format!("{} is larger than {} MiB: not a BPF object, source or log", name(file), MAX_INPUT >> 20)).into());
+    }
+    Ok(bytes)
+}
+
+fn object_or_usage_error(file: &str, bytes: &[u8]) -> Result<bpf_object::BpfObject> {
+    bpf_object::read(bytes).map_err(|why| {
+        let file = name(file);
+        UsageError(match why {
+            NotBpf::NotElf => format!("{file} is not an ELF file"),
+            NotBpf::OtherMachine(machine) => {
+                format!("{file} is an ELF object for {machine}, not BPF: compile it with clang -target bpf (libbpf says LIBBPF_ERRNO__FORMAT, 4001)")
+            }
+            NotBpf::Damaged(why) => format!("{file} is a damaged BPF object: {why}"),
+        })
+        .into()
+    })
+}
+
+/// A private folder for compiled objects, removed when diagnose ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!("workbook-diagnose-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Compiles a `.bpf.c` the way the lessons do, then diagnoses the object;
+/// clang's errors are matched against the error index.
+fn diagnose_source(root: &Path, file: &str, choice: Choice, scratch: &Scratch) -> Result<Report> {
+    let clang = host::clang().context("clang is not installed (cargo xtask setup installs it)")?;
+    // Named after the source, as libbpf names the object in its messages.
+    let stem = Path::new(file).file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".c")).unwrap_or("source");
+    let object_path = scratch.0.join(format!("{}.bpf.o", stem.trim_end_matches(".bpf")));
+    let output = Command::new(&clang.path)
+        .args(compile_flags(root))
+        .args(["-c", file, "-o"])
+        .arg(&object_path)
+        .output()
+        .with_context(|| format!("running {}", clang.path.display()))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        let first_error = stderr.lines().find(|l| l.contains("error: ")).map(String::from);
+        let mut findings = error_index::match_text(&stderr);
+        if findings.is_empty() {
+            findings.push(Finding::plain(
+                "compile-failed",
+                Severity::Error,
+                "clang failed with an error the error index does not list",
+                "read clang's first error",
+            ));
+        }
+        let mut report = Report::new(Input { path: file.to_string(), kind: "source" }, KernelRef { name: choice.name(), release: None }, findings);
+        report.compile = Some(Compile { ok: false, error: first_error });
+        return Ok(report);
+    }
+    let bytes = std::fs::read(&object_path)?;
+    let object = object_or_usage_error(file, &bytes)?;
+    let mut report = diagnose_object(root, file, "source", &object_path, &object, choice, Some(Compile { ok: true, error: None }))?;
+    report.compile = Some(Compile { ok: true, error: None });
+    Ok(report)
+}
+
+/// The lessons' flags: libbpf-cargo's (`-g -O2 -target bpf -D__TARGET_ARCH_<arch>`)
+/// with the workbook's vmlinux.h and libbpf's headers on the include path.
+pub fn compile_flags(root: &Path) -> Vec<String> {
+    let arch = std::env::consts::ARCH;
+    let target_arch = match arch {
+        "x86_64" => "x86",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    vec![
+        "-g".into(),
+        "-O2".into(),
+        "-target".into(),
+        "bpf".into(),
+        format!("-D__TARGET_ARCH_{target_arch}"),
+        format!("-I{}", root.join("vmlinux").join(arch).display()),
+        concat!("-I", env!("BPF_INCLUDE")).into(),
+    ]
+}
+
+fn diagnose_object(
+    root: &Path,
+    file: &str,
+    kind: &'static str,
+    path: &Path,
+    object: &bpf_object::BpfObject,
+    choice: Choice,
+    compile: Option<Compile>,
+) -> Result<Report> {
+    let pin = |choice: Choice| match choice {
+        Choice::Host => Ok(None),
+        Choice::Debian(series) => kernel_lock::pin(root, series).map(Some),
+    };
+    let chosen = kernel_btf::open(choice, pin(choice)?.as_ref(), true)?;
+    let (mut others, mut absent) = (Vec::new(), Vec::new());
+    for name in kernels::names() {
+        let other = kernels::choice(name)?;
+        if other != choice {
+            match kernel_btf::open(other, pin(other)?.as_ref(), false)? {
+                Some(facts) => others.push(facts),
+                None => absent.push(name),
+            }
+        }
+    }
+    let (object_report, mut findings) = diagnosis::diagnose_object(object, path, chosen.as_ref(), choice.name(), &others);
+    if !absent.is_empty() && !object.relocations.is_empty() {
+        findings.push(Finding::plain(
+            "kernels-not-cached",
+            Severity::Note,
+            format!("relocations not checked on {}: no BTF at hand", absent.join(", ")),
+            "cargo xtask kernels fetches the Debian kernels",
+        ));
+    }
+    if chosen.is_none() {
+        findings.push(Finding::of("no-kernel-btf", Severity::Warning).summary(format!(
+            "no BTF for kernel {}: relocations and BTF targets are not checked on it",
+            choice.name()
+        )));
+    }
+    let load = real_load(path, chosen.as_ref(), &mut findings);
+    let mut report = Report::new(
+        Input { path: file.to_string(), kind },
+        KernelRef { name: choice.name(), release: chosen.as_ref().map(|k| k.release.clone()) },
+        findings,
+    );
+    report.compile = compile;
+    report.object = Some(object_report);
+    report.load = Some(load);
+    Ok(report)
+}
+
+/// libbpf's messages during the real open and load.
+static LOG: Mutex<Vec<(PrintLevel, String)>> = Mutex::new(Vec::new());
+
+/// As root: a real open and load, with libbpf's log, its failure matched
+/// against the error index. On a Debian kernel, libbpf relocates against
+/// that kernel's BTF and only the relocation result counts: the verifier
+/// that runs is the host's.
+fn real_load(path: &Path, chosen: Option<&KernelFacts>, findings: &mut Vec<Finding>) -> Load {
+    if !host::is_root() {
+        return Load { ran: false, failed_at: None, errno: None, note: Some("not root".into()), log: Vec::new() };
+    }
+    let other_kernel = chosen.filter(|k| !k.is_host());
+    LOG.lock().unwrap().clear();
+    libbpf_rs::set_print(Some((PrintLevel::Debug, |level, message: String| {
+        LOG.lock().unwrap().push((level, message.trim_end().to_string()));
+    })));
+    let outcome = (|| -> std::result::Result<(), (&'static str, libbpf_rs::Error)> {
+        let mut builder = ObjectBuilder::default();
+        if let Some(kernel) = other_kernel {
+            builder.btf_custom_path(&kernel.btf_path).map_err(|e| ("open", e))?;
+        }
+        // Opened from memory under the file's own name, which libbpf's messages then show.
+        let bytes = std::fs::read(path).map_err(|e| ("open", libbpf_rs::Error::from(e)))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        builder.name(&name).map_err(|e| ("open", e))?;
+        let open = builder.open_memory(&bytes).map_err(|e| ("open", e))?;
+        let _loaded = open.load().map_err(|e| ("load", e))?;
+        Ok(()) // dropping the object unloads it
+    })();
+    libbpf_rs::set_print(None);
+    let log: Vec<(PrintLevel, String)> = std::mem::take(&mut *LOG.lock().unwrap());
+    let warnings: Vec<String> = log
+        .iter()
+        .filter(|(l, _)| *l == PrintLevel::Warn)
+        .flat_map(|(_, m)| m.lines().map(harness::redact::line).collect::<Vec<_>>())
+        .collect();
+    let note = other_kernel.map(|k| format!("relocated against kernel {}'s BTF; only relocations are judged", k.name));
+    let Err((stage, error)) = outcome else {
+        return Load { ran: true, failed_at: None, errno: None, note, log: warnings };
+    };
+    let errno = harness::errno::from_message(&format!("{error:#}")).and_then(harness::errno::name);
+    // A transcript-like text, so the stage is known to the rules.
+    let mut text = format!("{stage:<8} FAILED  {} ({error})\n", errno.as_deref().unwrap_or("?"));
+    for (_, line) in &log {
+        text.push_str(line);
+        text.push('\n');
+    }
+    for finding in error_index::match_text(&text) {
+        let relocation_only = other_kernel.is_some() && finding.cause != "core-relocation";
+        if relocation_only || findings.iter().any(|f| f.cause == finding.cause && f.severity == Severity::Error) {
+            continue;
+        }
+        findings.push(finding);
+    }
+    Load { ran: true, failed_at: Some(stage.into()), errno, note, log: warnings }
+}

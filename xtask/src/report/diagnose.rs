@@ -1,0 +1,240 @@
+//! What `cargo xtask diagnose` prints: a short text for the terminal, or one
+//! JSON object (`--json`, schema 1, described in the book's "Diagnose your
+//! own program" page).
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::workbook::diagnosis::ObjectReport;
+use crate::workbook::error_index::{Finding, Severity};
+
+pub const SCHEMA: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub input: Input,
+    pub kernel: KernelRef,
+    pub compile: Option<Compile>,
+    pub object: Option<ObjectReport>,
+    pub load: Option<Load>,
+    pub findings: Vec<Finding>,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Input {
+    /// As given; `-` for standard input.
+    pub path: String,
+    /// `object`, `source` or `text`.
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KernelRef {
+    /// `host`, `5.10`, `6.1` or `6.12`.
+    pub name: &'static str,
+    /// Its `uname -r`, when its BTF was at hand.
+    pub release: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Compile {
+    pub ok: bool,
+    /// clang's first error line.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Load {
+    /// Whether the real open and load ran (it needs root).
+    pub ran: bool,
+    /// `open` or `load` when one failed.
+    pub failed_at: Option<String>,
+    pub errno: Option<String>,
+    /// Why it did not run, or what it checked (relocations only, on another kernel's BTF).
+    pub note: Option<String>,
+    /// libbpf's warnings, in order.
+    pub log: Vec<String>,
+}
+
+impl Report {
+    pub fn new(input: Input, kernel: KernelRef, mut findings: Vec<Finding>) -> Report {
+        findings.sort_by_key(|f| f.severity);
+        let count = |s| findings.iter().filter(|f| f.severity == s).count();
+        Report {
+            schema: SCHEMA,
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            input,
+            kernel,
+            compile: None,
+            object: None,
+            load: None,
+            findings,
+        }
+    }
+
+    pub fn terminal(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "diagnose {} ({}) on kernel {}", self.input.path, self.input.kind, self.kernel.name);
+        if let Some(compile) = &self.compile {
+            match &compile.error {
+                None => out.push_str("compile  ok\n"),
+                Some(error) => {
+                    let _ = writeln!(out, "compile  FAILED  {error}");
+                }
+            }
+        }
+        if let Some(object) = &self.object {
+            let present = |yes| if yes { "present" } else { "missing" };
+            let _ = writeln!(
+                out,
+                "object   .BTF {}, .BTF.ext {}, {} program{}, {} CO-RE relocation{}{}",
+                present(object.btf),
+                present(object.btf_ext),
+                object.programs.len(),
+                plural(object.programs.len()),
+                object.relocations.iter().map(|r| r.count).sum::<usize>(),
+                plural(object.relocations.iter().map(|r| r.count).sum::<usize>()),
+                if object.legacy_maps { ", a legacy maps section" } else { "" }
+            );
+            for program in &object.programs {
+                let target = match (&program.target, program.checked_in) {
+                    (Some(target), Some(checked_in)) => format!("{target} {} ({checked_in})", program.target_status),
+                    (Some(target), None) => format!("{target} {}", program.target_status),
+                    (None, _) => "no kernel target to check".to_string(),
+                };
+                let _ = writeln!(out, "program  {} SEC(\"{}\"): {}, {target}", program.name, program.section, program.kind);
+            }
+            for relocation in &object.relocations {
+                let kernels: Vec<String> =
+                    relocation.resolves.iter().map(|(k, ok)| format!("{k} {}", if *ok { "yes" } else { "no" })).collect();
+                let count = if relocation.count > 1 { format!(" ×{}", relocation.count) } else { String::new() };
+                let guarded = if relocation.guarded { ", guarded by an existence check" } else { "" };
+                let _ = writeln!(out, "core     {} ({}{count}{guarded}): {}", relocation.access, relocation.kind, kernels.join(", "));
+            }
+        }
+        if let Some(load) = &self.load {
+            match (&load.failed_at, &load.errno, load.ran) {
+                (_, _, false) => {
+                    let _ = writeln!(out, "load     skipped: {}", load.note.as_deref().unwrap_or(""));
+                }
+                (Some(stage), errno, true) => {
+                    let _ = writeln!(out, "load     FAILED at {stage} with {}", errno.as_deref().unwrap_or("an error"));
+                    for line in load.log.iter().filter(|l| l.starts_with("libbpf: ") && !l.contains("PROG LOAD LOG")).take(3) {
+                        let _ = writeln!(out, "         {line}");
+                    }
+                }
+                (None, _, true) => {
+                    let _ = writeln!(out, "load     ok{}", load.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
+                }
+            }
+        }
+        for finding in &self.findings {
+            let severity = match finding.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Note => "note",
+            };
+            let _ = writeln!(out, "\n{severity:<8} {}: {}", finding.cause, finding.summary);
+            if let Some(evidence) = &finding.evidence {
+                let _ = writeln!(out, "         in: {evidence}");
+            }
+            let _ = writeln!(out, "         fix: {}", finding.fix);
+            let mut see = Vec::new();
+            if let Some(index) = &finding.index {
+                see.push(format!("error index \"{}\" ({})", index.entry, index.link));
+            }
+            see.extend(finding.see.iter().filter(|s| !s.starts_with("errors.html")).cloned());
+            if !see.is_empty() {
+                let _ = writeln!(out, "         see: {}", see.join(", "));
+            }
+            if !finding.reproduced_by.is_empty() {
+                let _ = writeln!(out, "         shown by: {}", finding.reproduced_by.join(", "));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\n{} error{}, {} warning{}",
+            self.errors,
+            plural(self.errors),
+            self.warnings,
+            plural(self.warnings)
+        );
+        out
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The `--json` layout, pinned: the book's "Diagnose your own program"
+    //! page documents every field; a change here needs a new `SCHEMA`.
+
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::workbook::diagnosis::{ProgramReport, RelocationReport};
+    use crate::workbook::error_index::Finding;
+
+    fn keys(value: &serde_json::Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn the_json_layout_is_the_documented_one() {
+        let finding = Finding::of("legacy-maps", Severity::Error).evidence("a line");
+        let mut report = Report::new(
+            Input { path: "x.bpf.o".into(), kind: "object" },
+            KernelRef { name: "host", release: Some("6.18.0".into()) },
+            vec![finding],
+        );
+        report.load = Some(Load { ran: true, failed_at: Some("open".into()), errno: Some("EOPNOTSUPP".into()), note: None, log: vec![] });
+        report.compile = Some(Compile { ok: true, error: None });
+        let program = ProgramReport {
+            name: "p".into(),
+            section: "tp/a/b".into(),
+            kind: "tracepoint",
+            target: Some("a/b".into()),
+            target_status: "found",
+            checked_in: Some("tracefs"),
+        };
+        let relocation = RelocationReport {
+            access: "struct t.f".into(),
+            kind: "byte_off",
+            section: "tp/a/b".into(),
+            count: 1,
+            resolves: BTreeMap::from([("host", true)]),
+            missing: None,
+            guarded: false,
+        };
+        report.object = Some(ObjectReport { btf: true, btf_ext: true, legacy_maps: false, programs: vec![program], relocations: vec![relocation] });
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(keys(&json), ["compile", "errors", "findings", "input", "kernel", "load", "object", "schema", "warnings"]);
+        assert_eq!(json["schema"], 1);
+        assert_eq!(keys(&json["input"]), ["kind", "path"]);
+        assert_eq!(keys(&json["kernel"]), ["name", "release"]);
+        assert_eq!(keys(&json["compile"]), ["error", "ok"]);
+        assert_eq!(keys(&json["load"]), ["errno", "failed_at", "log", "note", "ran"]);
+        assert_eq!(keys(&json["object"]), ["btf", "btf_ext", "legacy_maps", "programs", "relocations"]);
+        assert_eq!(keys(&json["object"]["programs"][0]), ["checked_in", "name", "section", "target", "target_status", "type"]);
+        assert_eq!(keys(&json["object"]["relocations"][0]), ["access", "count", "guarded", "kind", "missing", "resolves", "section"]);
+        let finding = &json["findings"][0];
+        assert_eq!(keys(finding), ["cause", "evidence", "fix", "index", "reproduced_by", "see", "severity", "summary"]);
+        assert_eq!(finding["severity"], "error");
+        assert_eq!(keys(&finding["index"]), ["entry", "link", "stage"]);
+        assert_eq!((json["errors"].as_u64(), json["warnings"].as_u64()), (Some(1), Some(0)));
+    }
+}

@@ -1,0 +1,404 @@
+//! What diagnose concludes about a BPF object on a kernel: each program's
+//! attach target, each CO-RE relocation on every kernel at hand, and the
+//! findings, each tied to a cause of the error index.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use libbpf_rs::btf::BtfKind;
+use serde::Serialize;
+
+use super::bpf_object::{BpfObject, Program};
+use super::core_relo::{self, Outcome, Spec};
+use crate::machine::btf::TypeTable;
+use super::error_index::{Finding, Severity};
+use crate::machine::kernel_btf::KernelFacts;
+
+#[derive(Debug, Serialize)]
+pub struct ObjectReport {
+    pub btf: bool,
+    pub btf_ext: bool,
+    pub legacy_maps: bool,
+    pub programs: Vec<ProgramReport>,
+    pub relocations: Vec<RelocationReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProgramReport {
+    pub name: String,
+    pub section: String,
+    /// libbpf's program type family: `tracepoint`, `kprobe`, `fentry`, `xdp`...
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// What it attaches to, e.g. `syscalls/sys_enter_openat`; none for types without a kernel target.
+    pub target: Option<String>,
+    /// `found`, `missing`, `unchecked` (no kernel target, or nothing to look in).
+    pub target_status: &'static str,
+    /// Where the target was looked for.
+    pub checked_in: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RelocationReport {
+    /// `struct task_struct___pre514.state`, as libbpf names it.
+    pub access: String,
+    /// libbpf's relocation kind, e.g. `byte_off`, `field_exists`.
+    pub kind: &'static str,
+    pub section: String,
+    /// How many instructions carry this relocation.
+    pub count: usize,
+    /// Per kernel name: whether it resolves there.
+    pub resolves: BTreeMap<&'static str, bool>,
+    /// On the chosen kernel, what it lacks.
+    pub missing: Option<String>,
+    /// An existence check for the same field guards this read.
+    pub guarded: bool,
+}
+
+/// The attach point a section name gives, in libbpf's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Tracepoint { category: String, name: String },
+    TracepointWithoutCategory(String),
+    RawTracepoint(String),
+    BtfTracepoint(String),
+    Kprobe(String),
+    Ksyscall(String),
+    BtfFunction(String),
+    Lsm(String),
+    /// No kernel target to check (xdp, tc, uprobe, a bare `kprobe`...).
+    None,
+}
+
+/// libbpf's program type family and target for a `SEC()` name.
+pub fn section_target(section: &str) -> (&'static str, Target) {
+    let (prefix, rest) = match section.split_once('/') {
+        Some((p, r)) => (p, Some(r)),
+        None => (section, None),
+    };
+    let Some(rest) = rest.filter(|r| !r.is_empty()) else {
+        return (family(prefix), Target::None);
+    };
+    let target = match prefix {
+        "tp" | "tracepoint" => match rest.split_once('/') {
+            Some((category, name)) => Target::Tracepoint { category: category.into(), name: name.into() },
+            None => Target::TracepointWithoutCategory(rest.into()),
+        },
+        "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => Target::RawTracepoint(rest.into()),
+        "tp_btf" => Target::BtfTracepoint(rest.into()),
+        "kprobe" | "kretprobe" => Target::Kprobe(rest.split('+').next().unwrap_or(rest).into()),
+        "ksyscall" | "kretsyscall" => Target::Ksyscall(rest.into()),
+        "fentry" | "fexit" | "fmod_ret" | "fentry.s" | "fexit.s" | "fmod_ret.s" => Target::BtfFunction(rest.into()),
+        "lsm" | "lsm.s" => Target::Lsm(rest.into()),
+        _ => Target::None,
+    };
+    (family(prefix), target)
+}
+
+fn family(prefix: &str) -> &'static str {
+    match prefix {
+        "tp" | "tracepoint" => "tracepoint",
+        "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => "raw_tracepoint",
+        "tp_btf" => "tp_btf",
+        "kprobe" | "kretprobe" | "kprobe.multi" | "kretprobe.multi" => "kprobe",
+        "ksyscall" | "kretsyscall" => "ksyscall",
+        "uprobe" | "uretprobe" | "uprobe.s" | "uretprobe.s" | "uprobe.multi" | "uretprobe.multi" => "uprobe",
+        "fentry" | "fentry.s" => "fentry",
+        "fexit" | "fexit.s" => "fexit",
+        "fmod_ret" | "fmod_ret.s" => "fmod_ret",
+        "lsm" | "lsm.s" | "lsm_cgroup" => "lsm",
+        "xdp" | "xdp.frags" => "xdp",
+        "tc" | "tcx" | "classifier" | "action" | "tc/ingress" | "tc/egress" => "tc",
+        "perf_event" => "perf_event",
+        "usdt" => "usdt",
+        "iter" | "iter.s" => "iter",
+        "struct_ops" | "struct_ops.s" => "struct_ops",
+        "socket" => "socket",
+        "syscall" => "syscall",
+        p if p.starts_with("cgroup") => "cgroup",
+        p if p.starts_with("sk_") || p.starts_with("sockops") => "socket",
+        _ => "unknown",
+    }
+}
+
+/// x86-64's prefix for system call entry points.
+const SYSCALL_PREFIX: &str = if cfg!(target_arch = "aarch64") { "__arm64_sys_" } else { "__x64_sys_" };
+
+/// Whether a kernel function exists: kallsyms on the host, else its BTF.
+fn function_exists(kernel: &KernelFacts, name: &str) -> (bool, &'static str) {
+    if !kernel.is_host() {
+        return (kernel.types.has(BtfKind::Func, name), "BTF");
+    }
+    (kernel.kallsyms_has(name) || kernel.types.has(BtfKind::Func, name), "kallsyms and BTF")
+}
+
+fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Finding>) -> ProgramReport {
+    let (kind, target) = section_target(&program.section);
+    let evidence = format!("program {} in SEC(\"{}\")", program.name, program.section);
+    let on = kernel.describe();
+    let mut report =
+        ProgramReport { name: program.name.clone(), section: program.section.clone(), kind, target: None, target_status: "unchecked", checked_in: None };
+    let result = |report: &mut ProgramReport, target: String, found: bool, checked_in: &'static str| {
+        report.target = Some(target);
+        report.target_status = if found { "found" } else { "missing" };
+        report.checked_in = Some(checked_in);
+        found
+    };
+    match target {
+        Target::None => {}
+        Target::TracepointWithoutCategory(name) => {
+            report.target = Some(name.clone());
+            report.target_status = "missing";
+            findings.push(
+                Finding::of("tp-without-category", Severity::Error)
+                    .summary(format!("SEC(\"{}\") has no category: libbpf's attach fails with EINVAL and logs nothing", program.section))
+                    .evidence(evidence),
+            );
+        }
+        Target::Tracepoint { category, name } => {
+            let full = format!("{category}/{name}");
+            let found = match &kernel.tracefs_events {
+                Some(events) => result(&mut report, full.clone(), events.join(&category).join(&name).is_dir(), "tracefs"),
+                None => {
+                    if kernel.is_host() && !kernel.tracefs_mounted {
+                        findings.push(
+                            Finding::of("tracepoint-not-found", Severity::Warning)
+                                .summary("tracefs is not mounted: attaching a tracepoint fails with ENOENT until it is")
+                                .evidence(evidence.clone()),
+                        );
+                    }
+                    result(&mut report, full.clone(), tracepoint_in_btf(kernel, &category, &name), "BTF")
+                }
+            };
+            if !found {
+                let look = match &kernel.tracefs_events {
+                    Some(events) => format!("ls {}", events.join(&category).display()),
+                    None => "ls /sys/kernel/tracing/events/<category>/ on that kernel".into(),
+                };
+                findings.push(
+                    Finding::of("tracepoint-not-found", Severity::Error)
+                        .summary(format!("no tracepoint {full} on {on}: attach fails with ENOENT"))
+                        .fix(format!("use a tracepoint this kernel has ({look} lists them)"))
+                        .evidence(evidence),
+                );
+            } else if category == "syscalls" && matches!(name.as_str(), "sys_enter_open" | "sys_exit_open") {
+                findings.push(
+                    Finding::of("tracepoint-never-fires", Severity::Warning)
+                        .summary(format!("{full} exists, but glibc opens files with openat(2): the program may never run"))
+                        .evidence(evidence),
+                );
+            }
+        }
+        Target::RawTracepoint(name) | Target::BtfTracepoint(name) => {
+            let raw = kind == "raw_tracepoint";
+            let found = result(&mut report, name.clone(), kernel.types.has(BtfKind::Typedef, &format!("btf_trace_{name}")), "BTF");
+            if !found {
+                let (cause, how) =
+                    if raw { ("raw-tp-wrong-name", "attach fails with ENOENT") } else { ("attach-target-not-in-btf", "load fails with ESRCH") };
+                findings.push(
+                    Finding::of(cause, Severity::Error)
+                        .summary(format!("no raw tracepoint {name} on {on} (no btf_trace_{name} in its BTF): {how}"))
+                        .evidence(evidence),
+                );
+            }
+        }
+        Target::Kprobe(function) | Target::Ksyscall(function) => {
+            let symbol = if kind == "ksyscall" { format!("{SYSCALL_PREFIX}{function}") } else { function.clone() };
+            let (found, checked_in) = function_exists(kernel, &symbol);
+            result(&mut report, function.clone(), found, checked_in);
+            if !found {
+                findings.push(
+                    Finding::of("kprobe-missing-function", Severity::Error)
+                        .summary(format!("no kernel function {symbol} on {on}: attach fails with ENOENT"))
+                        .evidence(evidence),
+                );
+            } else if !kernel.kprobes {
+                findings.push(
+                    Finding::of("kprobe-missing-function", Severity::Warning)
+                        .summary(format!("{symbol} exists, but {on} has no kprobes: attach fails with ENOENT"))
+                        .evidence(evidence),
+                );
+            }
+        }
+        Target::BtfFunction(function) | Target::Lsm(function) => {
+            let symbol = if kind == "lsm" { format!("bpf_lsm_{function}") } else { function.clone() };
+            let found = result(&mut report, function.clone(), kernel.types.has(BtfKind::Func, &symbol), "BTF");
+            if !found {
+                findings.push(
+                    Finding::of("attach-target-not-in-btf", Severity::Error)
+                        .summary(format!("no function {symbol} in the BTF of {on}: load fails with ESRCH"))
+                        .evidence(evidence),
+                );
+            }
+        }
+    }
+    report
+}
+
+/// Without tracefs: a system call's tracepoint exists when its entry point
+/// does; any other has a `btf_trace_<name>` typedef.
+fn tracepoint_in_btf(kernel: &KernelFacts, category: &str, name: &str) -> bool {
+    if category == "syscalls" {
+        let call = name.strip_prefix("sys_enter_").or_else(|| name.strip_prefix("sys_exit_")).unwrap_or(name);
+        return kernel.types.has(BtfKind::Func, &format!("{SYSCALL_PREFIX}{call}"));
+    }
+    kernel.types.has(BtfKind::Typedef, &format!("btf_trace_{name}"))
+}
+
+fn describe_outcome(outcome: &Outcome, kernel: &str) -> String {
+    match outcome {
+        Outcome::Resolves => format!("resolves on {kernel}"),
+        Outcome::NoType { name } => format!("{kernel} has no type {name}"),
+        Outcome::NoField { in_type, field, similar } => {
+            let like = similar.as_ref().map(|s| format!(" (it has `{s}`)")).unwrap_or_default();
+            format!("{in_type} has no field `{field}` on {kernel}{like}")
+        }
+    }
+}
+
+/// Checks an object on `chosen`, and its relocations on every kernel in `others` too.
+pub fn diagnose_object(
+    object: &BpfObject,
+    object_path: &Path,
+    chosen: Option<&KernelFacts>,
+    chosen_name: &str,
+    others: &[KernelFacts],
+) -> (ObjectReport, Vec<Finding>) {
+    let mut findings = Vec::new();
+    if object.btf.is_none() && object.btf_maps {
+        findings.push(Finding::of("no-btf", Severity::Error).summary(
+            "no .BTF section, and the maps in .maps need it: open fails with ENOENT (compiled without -g)",
+        ));
+    }
+    if object.legacy_maps {
+        findings.push(
+            Finding::of("legacy-maps", Severity::Error)
+                .summary("a map in SEC(\"maps\"): libbpf 1.0+ refuses to open the object (EOPNOTSUPP)"),
+        );
+    }
+    let programs = match chosen {
+        Some(kernel) => object.programs.iter().map(|p| check_program(p, kernel, &mut findings)).collect(),
+        None => object
+            .programs
+            .iter()
+            .map(|p| {
+                let (kind, _) = section_target(&p.section);
+                ProgramReport { name: p.name.clone(), section: p.section.clone(), kind, target: None, target_status: "unchecked", checked_in: None }
+            })
+            .collect(),
+    };
+    let local = (!object.relocations.is_empty()).then(|| TypeTable::open(object_path));
+    let relocations = match local {
+        None => Vec::new(),
+        Some(Ok(local)) => check_relocations(object, &local, chosen, chosen_name, others, &mut findings),
+        Some(Err(error)) => {
+            findings.push(Finding::of("core-relocation", Severity::Warning).summary(format!("cannot read the object's BTF: {error:#}")));
+            Vec::new()
+        }
+    };
+    let report = ObjectReport {
+        btf: object.btf.is_some(),
+        btf_ext: object.btf_ext.is_some(),
+        legacy_maps: object.legacy_maps,
+        programs,
+        relocations,
+    };
+    (report, findings)
+}
+
+fn check_relocations(
+    object: &BpfObject,
+    local: &TypeTable,
+    chosen: Option<&KernelFacts>,
+    chosen_name: &str,
+    others: &[KernelFacts],
+    findings: &mut Vec<Finding>,
+) -> Vec<RelocationReport> {
+    // Existence checks, by program section and the type they check: a
+    // program that checks a type's layout chooses between flavors of it.
+    let checked: Vec<(&str, String)> = object
+        .relocations
+        .iter()
+        .filter(|r| core_relo::is_existence_check(r.kind))
+        .filter_map(|r| Spec::read(local, r).ok().map(|spec| (r.section.as_str(), core_relo::essential_name(&spec.root).to_string())))
+        .collect();
+    let mut reports: Vec<RelocationReport> = Vec::new();
+    for relocation in &object.relocations {
+        let spec = match Spec::read(local, relocation) {
+            Ok(spec) => spec,
+            Err(error) => {
+                findings.push(Finding::of("core-relocation", Severity::Warning).summary(format!("cannot read a CO-RE relocation: {error:#}")));
+                continue;
+            }
+        };
+        let access = spec.describe();
+        let kind = core_relo::kind_name(relocation.kind);
+        if let Some(same) = reports.iter_mut().find(|r| r.access == access && r.kind == kind && r.section == relocation.section) {
+            same.count += 1;
+            continue;
+        }
+        // A read through a flavor (`task_struct___v514`) of a type whose layout the program checks.
+        let flavored = core_relo::essential_name(&spec.root) != spec.root;
+        let guarded = !core_relo::is_existence_check(relocation.kind)
+            && flavored
+            && checked.iter().any(|(section, name)| *section == relocation.section && name == core_relo::essential_name(&spec.root));
+        let mut resolves = BTreeMap::new();
+        let mut missing = None;
+        for kernel in chosen.into_iter().chain(others) {
+            let outcome = core_relo::resolve(&spec, &kernel.types);
+            resolves.insert(kernel.name, outcome == Outcome::Resolves);
+            if chosen.is_some_and(|c| std::ptr::eq(c, kernel)) && outcome != Outcome::Resolves {
+                missing = Some(describe_outcome(&outcome, &kernel.describe()));
+            }
+        }
+        let where_it_resolves: Vec<&str> = resolves.iter().filter(|(_, ok)| **ok).map(|(k, _)| *k).collect();
+        let resolves_note = match where_it_resolves.as_slice() {
+            [] => "it resolves on none of the workbook's kernels".to_string(),
+            some => format!("it resolves on {}", some.join(", ")),
+        };
+        let evidence = format!("{} relocation in SEC(\"{}\")", kind, relocation.section);
+        if !core_relo::is_existence_check(relocation.kind) && !guarded {
+            if let Some(what) = &missing {
+                findings.push(
+                    Finding::of("core-relocation", Severity::Error)
+                        .summary(format!("{access}: {what}; load fails with EINVAL; {resolves_note}"))
+                        .evidence(evidence),
+                );
+            } else if chosen.is_some() {
+                let failing: Vec<&str> = resolves.iter().filter(|(_, ok)| !**ok).map(|(k, _)| *k).collect();
+                if !failing.is_empty() {
+                    findings.push(
+                        Finding::of("core-relocation", Severity::Warning)
+                            .summary(format!("{access}: resolves on {chosen_name}, not on {}: load fails there with EINVAL", failing.join(", ")))
+                            .evidence(evidence),
+                    );
+                }
+            }
+        }
+        reports.push(RelocationReport { access, kind, section: relocation.section.clone(), count: 1, resolves, missing, guarded });
+    }
+    reports
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn section_names_give_libbpf_types_and_targets() {
+        let tp = |c: &str, n: &str| Target::Tracepoint { category: c.into(), name: n.into() };
+        assert_eq!(section_target("tp/syscalls/sys_enter_openat"), ("tracepoint", tp("syscalls", "sys_enter_openat")));
+        assert_eq!(section_target("tracepoint/sched/sched_switch"), ("tracepoint", tp("sched", "sched_switch")));
+        assert_eq!(section_target("tp/sys_enter_openat"), ("tracepoint", Target::TracepointWithoutCategory("sys_enter_openat".into())));
+        assert_eq!(section_target("kprobe/_do_fork"), ("kprobe", Target::Kprobe("_do_fork".into())));
+        assert_eq!(section_target("kretprobe/do_unlinkat+4"), ("kprobe", Target::Kprobe("do_unlinkat".into())));
+        assert_eq!(section_target("ksyscall/execve"), ("ksyscall", Target::Ksyscall("execve".into())));
+        assert_eq!(section_target("tp_btf/sched_switch"), ("tp_btf", Target::BtfTracepoint("sched_switch".into())));
+        assert_eq!(section_target("raw_tp/sys_enter"), ("raw_tracepoint", Target::RawTracepoint("sys_enter".into())));
+        assert_eq!(section_target("fentry/do_unlinkat"), ("fentry", Target::BtfFunction("do_unlinkat".into())));
+        assert_eq!(section_target("lsm/file_open"), ("lsm", Target::Lsm("file_open".into())));
+        assert_eq!(section_target("xdp"), ("xdp", Target::None));
+        assert_eq!(section_target("uprobe//bin/bash:readline"), ("uprobe", Target::None));
+        assert_eq!(section_target("kprobe"), ("kprobe", Target::None));
+    }
+}

@@ -1,0 +1,212 @@
+//! `cargo xtask diagnose` on the workbook's own failures: every lesson layer
+//! is named by its cause (the transcripts alone are checked, with the probes',
+//! in `workbook::error_index`); bad input exits 2 in one line; the book's
+//! examples are real output. The object cases load BPF
+//! programs, so these tests run as root, as CI does.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn workbook() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn diagnose(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("diagnose")
+        .args(args)
+        .current_dir(workbook())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running xtask diagnose");
+    let mut input = child.stdin.take().unwrap();
+    // A writer that stops early (diagnose caps its read) must not fail the test.
+    let _ = input.write_all(stdin.unwrap_or_default());
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn report(args: &[&str]) -> Value {
+    let output = diagnose(&[args, &["--json"]].concat(), None);
+    assert!(output.status.code().is_some_and(|c| c < 2), "diagnose {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("diagnose {args:?} printed no JSON: {e}"))
+}
+
+fn causes(report: &Value) -> Vec<String> {
+    report["findings"].as_array().unwrap().iter().map(|f| f["cause"].as_str().unwrap().to_string()).collect()
+}
+
+/// The causes that name `who` (`lesson 01 layer 2`, `probe raw-tp-wrong-name`) as where they are shown.
+fn causes_shown_by(report: &Value, who: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["reproduced_by"].as_array().unwrap().iter().any(|r| r == who))
+        .map(|f| f["cause"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Diagnose names every kernel a relocation resolves on, from the Debian
+/// kernels' cache: fetched once here (`cargo xtask kernels`) if need be.
+fn cache_the_kernels() {
+    static FETCHED: std::sync::Once = std::sync::Once::new();
+    FETCHED.call_once(|| {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask")).arg("kernels").current_dir(workbook()).output().unwrap();
+        assert!(output.status.success(), "cargo xtask kernels: {}", String::from_utf8_lossy(&output.stderr));
+    });
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = workbook().join("target/xtask-tests/diagnose").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let dir = scratch("bad-input");
+    let empty = dir.join("empty.bpf.o");
+    std::fs::write(&empty, b"").unwrap();
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage_file = dir.join("garbage.bin");
+    std::fs::write(&garbage_file, &garbage).unwrap();
+    let damaged = dir.join("damaged.bpf.o");
+    std::fs::write(&damaged, b"\x7fELF\x02\x01\x01\0 this is not the rest of an ELF header").unwrap();
+    let huge = dir.join("huge.log");
+    std::fs::File::create(&huge).unwrap().set_len(65 << 20).unwrap();
+    let host_program = std::env::current_exe().unwrap();
+
+    // (what, arguments, standard input, what the error says)
+    type Case<'a> = (&'a str, Vec<String>, Option<&'a [u8]>, &'a str);
+    let cases: Vec<Case> = vec![
+        ("empty file", vec![empty.display().to_string()], None, "is empty"),
+        ("not an ELF", vec![garbage_file.display().to_string()], None, "neither a BPF object"),
+        ("an ELF, not BPF", vec![host_program.display().to_string()], None, "not BPF: compile it with clang -target bpf"),
+        ("a damaged ELF", vec![damaged.display().to_string()], None, "damaged"),
+        ("a huge file", vec![huge.display().to_string()], None, "larger than 64 MiB"),
+        ("a missing path", vec!["no/such/file.bpf.o".into()], None, "cannot read no/such/file.bpf.o"),
+        ("a folder", vec![dir.display().to_string()], None, "is a folder"),
+        ("garbage on stdin", vec!["-".into()], Some(&garbage), "standard input: neither"),
+        ("nothing on stdin", vec!["-".into()], Some(b""), "standard input is empty"),
+        ("an unknown kernel", vec!["--kernel".into(), "4.19".into(), "-".into()], Some(b"x"), "not a kernel this workbook knows"),
+    ];
+    for (what, args, stdin, expected) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = diagnose(&args, stdin);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{what}: exit code; stderr: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{what}: one line, got: {stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(expected), "{what}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    }
+}
+
+/// A lesson's BPF sources as they are at `layer` (1-based): the fixes of every earlier layer applied.
+fn sources_at_layer(lesson: &Path, layers: &[toml::Value], layer: usize, into: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(lesson.join("src/bpf")).unwrap() {
+        let path = entry.unwrap().path();
+        let relative = path.strip_prefix(lesson).unwrap().to_string_lossy().into_owned();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for earlier in &layers[..layer - 1] {
+            for fix in earlier.get("fix").and_then(|f| f.as_array()).into_iter().flatten() {
+                if fix["file"].as_str() == Some(relative.as_str()) {
+                    let (find, replace) = (fix["find"].as_str().unwrap(), fix["replace"].as_str().unwrap());
+                    assert!(text.contains(find.trim_matches('\n')), "{relative}: a fix of an earlier layer no longer applies");
+                    text = text.replacen(find.trim_matches('\n'), replace.trim_matches('\n'), 1);
+                }
+            }
+        }
+        let copy = into.join(path.file_name().unwrap());
+        std::fs::write(&copy, text).unwrap();
+        if relative.ends_with(".bpf.c") {
+            out.push(copy);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_lesson_layer_is_named_by_its_cause() {
+    cache_the_kernels();
+    let mut lessons: Vec<PathBuf> = std::fs::read_dir(workbook().join("lessons"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("lesson.toml").exists())
+        .collect();
+    lessons.sort();
+    assert!(!lessons.is_empty());
+    for lesson in lessons {
+        let folder = lesson.file_name().unwrap().to_string_lossy().into_owned();
+        let number = &folder[..2];
+        let manifest: toml::Value = toml::from_str(&std::fs::read_to_string(lesson.join("lesson.toml")).unwrap()).unwrap();
+        let layers = manifest["layer"].as_array().unwrap().clone();
+        for layer in 1..=layers.len() {
+            let who = format!("lesson {number} layer {layer}");
+            let mut named_first = false;
+            let mut cases = Vec::new();
+            // Its transcripts, on every kernel that has one.
+            for entry in std::fs::read_dir(lesson.join("snapshots")).unwrap() {
+                let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                if name == format!("layer-{layer}.snap") || name.starts_with(&format!("layer-{layer}@")) {
+                    cases.push(format!("lessons/{folder}/snapshots/{name}"));
+                }
+            }
+            // Its BPF program, compiled as the lessons compile it, on this machine's kernel.
+            let dir = scratch(&format!("{folder}-layer-{layer}"));
+            for source in sources_at_layer(&lesson, &layers, layer, &dir) {
+                cases.push(source.display().to_string());
+            }
+            for case in &cases {
+                let report = report(&[case]);
+                let found = causes(&report);
+                let shown = causes_shown_by(&report, &who);
+                named_first |= found.first().is_some_and(|first| shown.contains(first));
+                let transcript_failed = case.ends_with(".snap") && found.iter().any(|c| c != "no-known-failure");
+                assert!(!transcript_failed || !shown.is_empty(), "{who}: {case} shows {found:?}, none of them its cause");
+            }
+            assert!(named_first, "{who}: no transcript or object of it is diagnosed first as its cause ({cases:?})");
+        }
+    }
+}
+
+#[test]
+fn standard_input_takes_a_pasted_log() {
+    let log = b"libbpf: prog 'handle': failed to attach to raw tracepoint 'sys_enter_execve': -ENOENT\nError: No such file or directory (os error 2)\n";
+    let output = diagnose(&["-", "--json"], Some(log));
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["schema"], 1);
+    assert_eq!(report["input"]["kind"], "text");
+    assert_eq!(causes(&report)[0], "raw-tp-wrong-name");
+    let finding = &report["findings"][0];
+    assert_eq!(finding["severity"], "error");
+    assert_eq!(finding["index"]["link"], "errors.html#libbpfs-messages");
+    assert!(finding["see"].as_array().unwrap().iter().any(|s| s == "probes.html#raw-tp-wrong-name"));
+}
+
+/// The book's "Diagnose your own program" page includes these outputs.
+#[test]
+fn the_books_examples_are_real_output() {
+    cache_the_kernels();
+    let examples: [(&str, &[&str]); 3] = [
+        ("lesson-03-layer-1", &["lessons/03-einval/src/bpf/einval.bpf.c"]),
+        ("probe-tracefs-not-mounted", &["book/probes/snapshots/tracefs-not-mounted.snap"]),
+        ("program-with-a-renamed-field", &["book/diagnose/procstat.bpf.c", "--kernel", "6.12"]),
+    ];
+    for (name, args) in examples {
+        let output = diagnose(args, None);
+        assert!(output.status.code() == Some(1), "{name}: the example shows a failure: {}", String::from_utf8_lossy(&output.stderr));
+        let text = format!("$ cargo xtask diagnose {}\n{}", args.join(" "), String::from_utf8(output.stdout).unwrap());
+        insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false, snapshot_path => "../../book/diagnose/snapshots" }, {
+            insta::assert_snapshot!(name, text);
+        });
+    }
+}
