@@ -104,6 +104,9 @@ enum Command {
         /// One JSON object instead of text, with the hint's level
         #[arg(long)]
         json: bool,
+        /// The hint's language: `en` or `zh-CN` (default: from LANG, e.g. LANG=zh_CN.UTF-8)
+        #[arg(long, value_name = "LANG")]
+        lang: Option<String>,
     },
     /// Check this machine for what the lessons need, with the fix for each problem
     Doctor {
@@ -156,6 +159,13 @@ enum Command {
         /// Test it: build it and read every lesson chapter in headless Chromium
         #[arg(long)]
         test: bool,
+        /// Build only this edition: `en`, or a translation in book/po/ (e.g. `zh-CN`)
+        #[arg(long, value_name = "LANG", conflicts_with = "test")]
+        lang: Option<String>,
+        /// After changing the English: regenerate book/po/messages.pot and merge it
+        /// into each translation (needs gettext's msgmerge)
+        #[arg(long, conflicts_with_all = ["serve", "open", "test", "lang"])]
+        update_po: bool,
     },
     /// Diagnose a BPF object, a .bpf.c, or a libbpf log or error text (`-` reads standard input)
     Diagnose {
@@ -262,7 +272,7 @@ fn main() -> ExitCode {
         Command::Reset { lesson, all, yes } => reset::reset(&root, lesson.as_deref(), all, yes),
         Command::Restore { lesson, from, yes } => restore::restore(&root, &lesson, from.as_deref(), yes),
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
-        Command::Hint { lesson, more, json } => hint::hint(&root, &lesson, more, json),
+        Command::Hint { lesson, more, json, lang } => hint::hint(&root, &lesson, more, json, lang.as_deref()),
         Command::Doctor { fix, json, deep } => doctor::doctor(&root, fix, json, deep),
         Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
             matrix::verify(&root, &lessons, &kernels, bless, timings)
@@ -271,7 +281,9 @@ fn main() -> ExitCode {
         Command::Verify { lessons, bless, .. } => verify::verify(&root, &lessons, bless),
         Command::Kernels { list, update } => kernels::kernels(&root, list, update),
         Command::Vmlinux => vmlinux::regenerate(&root),
-        Command::Book { serve, port, open, test } => book::book(&root, serve, port, open, test),
+        Command::Book { serve, port, open, test, lang, update_po } => {
+            book::book(&root, book::Options { serve, port, open, test, lang, update_po })
+        }
         Command::Diagnose { file, kernel, json } => diagnose::diagnose(&root, &file, kernel.as_deref(), json),
         Command::Setup { yes, vm } => setup::setup(&root, yes, vm),
         Command::Test { yes } => test::test(&root, yes),

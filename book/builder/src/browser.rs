@@ -98,6 +98,30 @@ pub fn main_content(dom: &str) -> Option<&str> {
     MAIN.captures(dom).and_then(|c| c.get(1)).map(|m| m.as_str())
 }
 
+static SWITCH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"<a\b[^>]*class="language-switch"[^>]*>"#).expect("a valid pattern")
+});
+static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"\s(href|hreflang)="([^"]*)""#).expect("a valid pattern"));
+
+/// The language switch's links in a rendered page, as (language, href).
+pub fn language_switches(dom: &str) -> Vec<(String, String)> {
+    SWITCH
+        .find_iter(dom)
+        .map(|tag| {
+            let mut found = (String::new(), String::new());
+            for attribute in ATTRIBUTE.captures_iter(tag.as_str()) {
+                let value = attribute[2].replace("&amp;", "&");
+                if &attribute[1] == "href" {
+                    found.1 = value;
+                } else {
+                    found.0 = value;
+                }
+            }
+            found
+        })
+        .collect()
+}
+
 /// The text of the first `<h1>` in `html`.
 pub fn first_heading(html: &str) -> Option<String> {
     H1.captures(html).and_then(|c| c.get(1)).map(|m| text(m.as_str()).trim().to_string())
@@ -118,5 +142,11 @@ stopped  at open &lt;here&gt; &#39;q&#39;</code></pre></main></body></html>"##;
         let text = text(main);
         assert!(text.contains("open     FAILED  ENOENT (No such file or directory)\nstopped  at open <here> 'q'"), "{text}");
         assert!(!text.contains("var x"));
+    }
+
+    #[test]
+    fn finds_the_language_switches() {
+        let dom = r#"<div class="right-buttons"><a class="language-switch" href="../03-einval.html" hreflang="en" lang="en">English</a><a href="print.html">p</a></div>"#;
+        assert_eq!(language_switches(dom), [("en".to_string(), "../03-einval.html".to_string())]);
     }
 }

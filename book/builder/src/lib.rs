@@ -5,6 +5,7 @@
 //! build every internal link must lead somewhere.
 
 pub mod browser;
+pub mod i18n;
 pub mod includes;
 pub mod links;
 mod log;
@@ -19,8 +20,53 @@ use mdbook_driver::MDBook;
 
 pub use workbook::{Lesson, Snapshot, Workbook};
 
-/// Everything wrong with the book's sources, one line each, `file:line: what`.
+/// Everything wrong with the English book's sources, one line each, `file:line: what`.
 pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
+    let src = workbook.src_dir();
+    let mut chapters = Vec::new();
+    for chapter in markdown_files(&src)? {
+        let text = std::fs::read_to_string(&chapter).with_context(|| format!("reading {}", chapter.display()))?;
+        chapters.push((chapter, text));
+    }
+    let mut problems = check_chapters(workbook, &chapters, |lesson| Some(lesson.title.clone()))?;
+
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).context("reading book/src/SUMMARY.md")?;
+    for lesson in workbook.lessons()? {
+        let chapter = src.join(lesson.chapter_file());
+        if chapter.is_file() && !summary.contains(&format!("({})", lesson.chapter_file())) {
+            problems.push(format!("{}: not listed in SUMMARY.md", shown(workbook, &chapter)));
+        }
+    }
+    Ok(problems)
+}
+
+/// Everything wrong with a translated edition's chapters: the same checks as the
+/// English ones, and each lesson chapter's heading must hold the translated title.
+pub fn check_translation(workbook: &Workbook, language: &str, book: &MDBook) -> Result<Vec<String>> {
+    let translation = i18n::translation(workbook, language)?;
+    let src = workbook.src_dir();
+    let chapters: Vec<(PathBuf, String)> =
+        i18n::chapters(book).into_iter().map(|(path, (_name, text))| (src.join(path), text)).collect();
+    let mut problems =
+        check_chapters(workbook, &chapters, |lesson| i18n::lookup(&translation, &lesson.title).map(str::to_string))?;
+    // Admonitions (`> [!TIP]`) are rebuilt after translation; each must still be one.
+    for (path, text) in &chapters {
+        let english = std::fs::read_to_string(path).unwrap_or_default();
+        let (wanted, found) = (i18n::admonitions(&english), i18n::admonitions(text));
+        if wanted != found {
+            problems.push(format!("{}: {found} admonition(s) where the English has {wanted}", shown(workbook, path)));
+        }
+    }
+    Ok(problems.into_iter().map(|p| format!("{language}: {p}")).collect())
+}
+
+/// Includes, quoted messages and lesson headings of `chapters` (path, text);
+/// `title` gives the title a lesson's heading must hold in this edition.
+fn check_chapters(
+    workbook: &Workbook,
+    chapters: &[(PathBuf, String)],
+    title: impl Fn(&Lesson) -> Option<String>,
+) -> Result<Vec<String>> {
     let src = workbook.src_dir();
     let lessons = workbook.lessons()?;
     let mut reproduced: Vec<String> = workbook.probe_snapshots()?.into_iter().map(|s| s.transcript).collect();
@@ -28,40 +74,37 @@ pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
         reproduced.extend(lesson.snapshots()?.into_iter().map(|s| s.transcript));
     }
     let mut problems = Vec::new();
-    for chapter in markdown_files(&src)? {
-        let text = std::fs::read_to_string(&chapter).with_context(|| format!("reading {}", chapter.display()))?;
+    for (chapter, text) in chapters {
         let dir = chapter.parent().expect("a file has a folder");
-        for problem in includes::check(&text, dir) {
-            problems.push(format!("{}:{}: {}", shown(workbook, &chapter), problem.line, problem.message));
+        for problem in includes::check(text, dir) {
+            problems.push(format!("{}:{}: {}", shown(workbook, chapter), problem.line, problem.message));
         }
-        let is_lesson = lessons.iter().any(|l| src.join(l.chapter_file()) == chapter);
+        let is_lesson = lessons.iter().any(|l| &src.join(l.chapter_file()) == chapter);
         if !is_lesson {
-            for quote in quotes::unverified(&text, &reproduced) {
+            for quote in quotes::unverified(text, &reproduced) {
                 problems.push(format!(
                     "{}: quotes `{quote}` as a message, but no lesson or probe snapshot contains it",
-                    shown(workbook, &chapter)
+                    shown(workbook, chapter)
                 ));
             }
         }
     }
 
-    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).context("reading book/src/SUMMARY.md")?;
     for lesson in &lessons {
         let chapter = src.join(lesson.chapter_file());
         let where_ = shown(workbook, &chapter);
-        let Ok(text) = std::fs::read_to_string(&chapter) else {
+        let Some((_, text)) = chapters.iter().find(|(path, _)| path == &chapter) else {
             problems.push(format!("{where_}: lesson {} has no chapter", lesson.dir_name));
             continue;
         };
-        if !summary.contains(&format!("({})", lesson.chapter_file())) {
-            problems.push(format!("{where_}: not listed in SUMMARY.md"));
-        }
         let heading = text.lines().find_map(|l| l.strip_prefix("# ")).unwrap_or_default();
-        if !heading.contains(&lesson.title) {
-            problems.push(format!("{where_}: its heading {heading:?} lacks the lesson's title {:?}", lesson.title));
+        match title(lesson) {
+            Some(title) if heading.contains(&title) => {}
+            Some(title) => problems.push(format!("{where_}: its heading {heading:?} lacks the lesson's title {title:?}")),
+            None => problems.push(format!("{where_}: the lesson's title {:?} has no translation", lesson.title)),
         }
         let snapshots: Vec<String> = lesson.snapshots()?.into_iter().map(|s| s.transcript).collect();
-        for quote in quotes::unverified(&text, &snapshots) {
+        for quote in quotes::unverified(text, &snapshots) {
             problems.push(format!(
                 "{where_}: quotes `{quote}` as a message, but no snapshot of lesson {} contains it",
                 lesson.number()
@@ -71,20 +114,73 @@ pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
     Ok(problems)
 }
 
-/// Checks the sources, builds the HTML book, and checks its links.
-pub fn build(workbook: &Workbook) -> Result<PathBuf> {
-    let problems = check_sources(workbook)?;
-    if !problems.is_empty() {
-        bail!("the book's sources have {} problem(s):\n  {}", problems.len(), problems.join("\n  "));
+/// Which editions to build: English, or one translation by its language code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edition {
+    English,
+    Translated(String),
+}
+
+impl Edition {
+    /// `en` (or nothing) is the English book; anything else must have a `book/po/<lang>.po`.
+    pub fn parse(language: Option<&str>) -> Edition {
+        match language {
+            None | Some("en") => Edition::English,
+            Some(language) => Edition::Translated(language.to_string()),
+        }
     }
 
-    let book = MDBook::load(workbook.book_dir()).context("loading book/book.toml and book/src/SUMMARY.md")?;
+    /// Where this edition's HTML goes.
+    pub fn build_dir(&self, workbook: &Workbook) -> PathBuf {
+        match self {
+            Edition::English => workbook.build_dir(),
+            Edition::Translated(language) => workbook.build_dir().join(language),
+        }
+    }
+}
+
+/// Every edition: English first (its build empties `book/build/`), then each translation.
+pub fn editions(workbook: &Workbook) -> Result<Vec<Edition>> {
+    let mut editions = vec![Edition::English];
+    editions.extend(i18n::languages(workbook)?.into_iter().map(Edition::Translated));
+    Ok(editions)
+}
+
+/// Builds every edition, checked; returns the English one's folder.
+pub fn build(workbook: &Workbook) -> Result<PathBuf> {
+    let mut out = None;
+    for edition in editions(workbook)? {
+        let built = build_edition(workbook, &edition)?;
+        out.get_or_insert(built);
+    }
+    out.context("no edition to build")
+}
+
+/// Checks one edition's sources, builds its HTML, and checks its links.
+pub fn build_edition(workbook: &Workbook, edition: &Edition) -> Result<PathBuf> {
+    let book = match edition {
+        Edition::English => {
+            let problems = check_sources(workbook)?;
+            if !problems.is_empty() {
+                bail!("the book's sources have {} problem(s):\n  {}", problems.len(), problems.join("\n  "));
+            }
+            MDBook::load(workbook.book_dir()).context("loading book/book.toml and book/src/SUMMARY.md")?
+        }
+        Edition::Translated(language) => {
+            let book = i18n::translated_book(workbook, language)?;
+            let problems = check_translation(workbook, language, &book)?;
+            if !problems.is_empty() {
+                bail!("the {language} edition has {} problem(s):\n  {}", problems.len(), problems.join("\n  "));
+            }
+            book
+        }
+    };
     let out = book.build_dir_for("html");
     anyhow::ensure!(
-        out == workbook.build_dir(),
+        out == edition.build_dir(workbook),
         "book.toml builds into {}, but the workbook expects {}",
         out.display(),
-        workbook.build_dir().display()
+        edition.build_dir(workbook).display()
     );
     let logged = log::Problems::default();
     tracing::subscriber::with_default(logged.clone(), || book.build()).context("building the book")?;

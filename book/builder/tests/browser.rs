@@ -1,12 +1,15 @@
 //! Builds the book and reads its pages in headless Chromium, as a reader's
 //! browser renders them: every lesson chapter must show its title, the
 //! lesson's broken and fixed transcripts, and every transcript it includes.
+//! Each translated edition the same: its own titles (in its script), the
+//! transcripts exactly as in English, and a way back to the other editions.
 
 use std::path::{Path, PathBuf};
 
-use book_builder::{browser, includes, Workbook};
+use book_builder::{browser, i18n, includes, Edition, Workbook};
 
 /// What one page must show.
+#[derive(Clone)]
 struct Expected {
     page: String,
     title: Option<String>,
@@ -53,7 +56,7 @@ fn expectations(workbook: &Workbook) -> Vec<Expected> {
 }
 
 fn problems_on_page(chromium: &Path, out: &Path, profiles: &Path, expected: &Expected, lessons: &[String]) -> Vec<String> {
-    let profile = profiles.join(&expected.page);
+    let profile = profiles.join(out.file_name().unwrap_or_default()).join(&expected.page);
     let dom = match browser::dump_dom(chromium, &out.join(&expected.page), &profile) {
         Ok(dom) => dom,
         Err(error) => return vec![format!("{}: {error:#}", expected.page)],
@@ -81,25 +84,75 @@ fn problems_on_page(chromium: &Path, out: &Path, profiles: &Path, expected: &Exp
             problems.push(format!("{}: the script-built sidebar has no link to {lesson}.html", expected.page));
         }
     }
+    // The language switch, also built by a script, leads to this page in the other editions.
+    let switches = browser::language_switches(&dom);
+    if switches.is_empty() {
+        problems.push(format!("{}: no language switch", expected.page));
+    }
+    for (lang, href) in switches {
+        let target = out.join(&href);
+        if !href.ends_with(&expected.page) || !target.is_file() {
+            problems.push(format!("{}: the switch to {lang} leads to {href}, which is not this page", expected.page));
+        }
+    }
     problems
+}
+
+/// Every edition's expectations: a translation's lesson titles are the translated
+/// ones, and must be written in its own script; its transcripts are the English ones.
+fn editions(workbook: &Workbook, english: &[Expected]) -> Vec<(Edition, Vec<Expected>)> {
+    let mut all = vec![(Edition::English, english.to_vec())];
+    for language in i18n::languages(workbook).unwrap() {
+        let translation = i18n::translation(workbook, &language).unwrap();
+        let pages = english
+            .iter()
+            .map(|e| {
+                let title = e.title.as_ref().map(|t| {
+                    let translated = i18n::lookup(&translation, t).unwrap_or_else(|| panic!("{language}: no translation of {t:?}"));
+                    assert!(translated.chars().any(is_han), "{language}: the title {translated:?} is not in Chinese");
+                    translated.to_string()
+                });
+                Expected { title, ..e.clone() }
+            })
+            .collect();
+        all.push((Edition::Translated(language), pages));
+    }
+    all
+}
+
+fn is_han(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
 }
 
 #[test]
 fn lesson_chapters_render_their_titles_and_transcripts_in_chromium() {
     let workbook = Workbook::here();
     let chromium = browser::chromium().unwrap_or_else(|e| panic!("{e:#}"));
-    let out = book_builder::build(&workbook).unwrap_or_else(|e| panic!("the book does not build: {e:#}"));
+    book_builder::build(&workbook).unwrap_or_else(|e| panic!("the book does not build: {e:#}"));
     let expected = expectations(&workbook);
     let lessons: Vec<String> = workbook.lessons().unwrap().into_iter().map(|l| l.dir_name).collect();
     assert!(expected.iter().filter(|e| e.title.is_some()).count() == lessons.len(), "every lesson has a chapter");
+    let editions = editions(&workbook, &expected);
+    assert!(editions.len() > 1, "the book has a translation");
 
     let profiles = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chromium-{}", std::process::id()));
     let mut problems = Vec::new();
-    for page in &expected {
-        let found = problems_on_page(&chromium, &out, &profiles, page, &lessons);
-        let shown = format!("{}{} transcripts", if page.title.is_some() { "title and " } else { "" }, page.transcripts.len());
-        println!("{:<22} {}", page.page, if found.is_empty() { format!("ok: {shown}") } else { "FAILED".into() });
-        problems.extend(found);
+    for (edition, pages) in &editions {
+        let out = edition.build_dir(&workbook);
+        let name = match edition {
+            Edition::English => "en",
+            Edition::Translated(language) => language,
+        };
+        for page in pages {
+            let found = problems_on_page(&chromium, &out, &profiles, page, &lessons);
+            let shown = match &page.title {
+                Some(title) => format!("«{title}» and {} transcripts", page.transcripts.len()),
+                None => format!("{} transcripts", page.transcripts.len()),
+            };
+            let status = if found.is_empty() { format!("ok: {shown}") } else { "FAILED".into() };
+            println!("{name:<6} {:<22} {status}", page.page);
+            problems.extend(found);
+        }
     }
     let _ = std::fs::remove_dir_all(&profiles);
     assert!(problems.is_empty(), "{} problem(s) in the rendered book:\n{}", problems.len(), problems.join("\n"));

@@ -6,7 +6,20 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 
-pub fn book(root: &Path, serve: bool, port: Option<u16>, open: bool, test: bool) -> Result<ExitCode> {
+/// What `cargo xtask book` was asked for.
+#[derive(Default)]
+pub struct Options {
+    pub serve: bool,
+    pub port: Option<u16>,
+    pub open: bool,
+    pub test: bool,
+    /// One edition only: `en` or a translation's language, e.g. `zh-CN`.
+    pub lang: Option<String>,
+    pub update_po: bool,
+}
+
+pub fn book(root: &Path, options: Options) -> Result<ExitCode> {
+    let Options { serve, port, open, test, lang, update_po } = options;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     if test {
@@ -17,7 +30,10 @@ pub fn book(root: &Path, serve: bool, port: Option<u16>, open: bool, test: bool)
     } else {
         command.args(["run", "--quiet", "--package", "book-builder", "--manifest-path"]).arg(root.join("Cargo.toml"));
         command.arg("--");
-        command.args(serve.then_some("--serve")).args(open.then_some("--open"));
+        command.args(serve.then_some("--serve")).args(open.then_some("--open")).args(update_po.then_some("--update-po"));
+        if let Some(lang) = lang {
+            command.arg(format!("--lang={lang}"));
+        }
         if let Some(port) = port {
             command.arg(format!("--port={port}"));
         }

@@ -1,6 +1,7 @@
 //! `cargo xtask hint NN`: the hint for the layer the learner is stuck on, step
 //! by step. The first time the concept; asked again for the same layer (or
-//! with `--more`), the API and where to look.
+//! with `--more`), the API and where to look. In the learner's language
+//! (`--lang`, else the locale: LANG=zh_CN.UTF-8).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ use crate::commands::check;
 use crate::report::json;
 use crate::workbook::lessons;
 use crate::workbook::progress::{self, State};
+use crate::workbook::translation::{Language, Translator};
 
 /// `--json`: which hint was given, and how many there are.
 #[derive(Debug, Serialize)]
@@ -28,26 +30,35 @@ struct HintReport {
     text: String,
 }
 
-pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool) -> Result<ExitCode> {
+pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&str>) -> Result<ExitCode> {
+    let language = match lang {
+        Some(code) => Language::parse(root, code)?,
+        None => {
+            let var = |name| std::env::var(name).ok();
+            Language::from_locale(root, var("LC_ALL").as_deref(), var("LC_MESSAGES").as_deref(), var("LANG").as_deref())
+        }
+    };
     let lesson = lessons::find(root, wanted)?;
+    let tr = Translator::new(root, &language)?;
+    let say = Phrases { english: tr.is_english() };
     let layers = &lesson.meta.layers;
     let mut report =
         HintReport { schema: json::SCHEMA, command: "hint", lesson: lesson.number.clone(), layer: None, level: 0, levels: 0, text: String::new() };
     let k = match progress::load(root).get(&lesson.number) {
         Some(State::Passed) => {
-            report.text = format!("lesson {} already passes. The book's chapter explains the fix in full.", lesson.number);
+            report.text = say.passed(&lesson.number);
             return finish(&report, as_json);
         }
         Some(State::Failing { layer: Some(k) }) => *k,
         Some(State::Failing { layer: None }) => {
             // Not layer 1's hint: the learner may be far past it.
             let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-            report.text = check::unlayered_hint(&lesson.meta, &transcript, &lesson.number);
+            report.text = tr.text(&check::unlayered_hint(&lesson.meta, &transcript, &lesson.number));
             return finish(&report, as_json);
         }
         None => {
             if !as_json {
-                println!("(you have not checked lesson {} yet; here is the first layer's hint)", lesson.number);
+                println!("{}", say.not_checked(&lesson.number));
             }
             1
         }
@@ -64,11 +75,11 @@ pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool) -> Result<Exit
     }
     std::fs::write(level_path(root, &lesson.number), format!("layer {k}\n"))?;
 
-    let mut text = format!("layer {k} of {}: {}\n{}", layers.len(), layer.name, layer.hint.trim());
+    let mut text = format!("{}{}\n{}", say.layer(k, layers.len()), tr.text(&layer.name), tr.text(&layer.hint));
     if level == 2 {
-        text.push_str(&format!("\n\nmore: {}", layer.more.as_deref().unwrap_or_default().trim()));
+        text.push_str(&format!("\n\n{}{}", say.more(), tr.text(layer.more.as_deref().unwrap_or_default())));
     } else if levels == 2 {
-        text.push_str(&format!("\n\n(run `cargo xtask hint {}` again, or with --more, for the API and where to look)", lesson.number));
+        text.push_str(&format!("\n\n{}", say.ask_again(&lesson.number)));
     }
     report = HintReport { layer: Some(k), level, levels, text, ..report };
     finish(&report, as_json)
@@ -86,4 +97,51 @@ fn finish(report: &HintReport, as_json: bool) -> Result<ExitCode> {
 /// Records which layer's hint was last given, so asking again goes further.
 fn level_path(root: &Path, number: &str) -> PathBuf {
     root.join("target/workbook/logs").join(format!("{number}.hint"))
+}
+
+/// The command's own sentences; the lesson's texts come from the translation.
+struct Phrases {
+    english: bool,
+}
+
+impl Phrases {
+    fn passed(&self, lesson: &str) -> String {
+        if self.english {
+            format!("lesson {lesson} already passes. The book's chapter explains the fix in full.")
+        } else {
+            format!("第 {lesson} 课已经通过。书中对应章节完整讲解了修复方法。")
+        }
+    }
+
+    fn not_checked(&self, lesson: &str) -> String {
+        if self.english {
+            format!("(you have not checked lesson {lesson} yet; here is the first layer's hint)")
+        } else {
+            format!("（你还没有检查过第 {lesson} 课；下面是第一层的提示）")
+        }
+    }
+
+    fn layer(&self, k: usize, of: usize) -> String {
+        if self.english {
+            format!("layer {k} of {of}: ")
+        } else {
+            format!("第 {k} 层（共 {of} 层）：")
+        }
+    }
+
+    fn more(&self) -> &'static str {
+        if self.english {
+            "more: "
+        } else {
+            "进一步提示："
+        }
+    }
+
+    fn ask_again(&self, lesson: &str) -> String {
+        if self.english {
+            format!("(run `cargo xtask hint {lesson}` again, or with --more, for the API and where to look)")
+        } else {
+            format!("（再运行一次 `cargo xtask hint {lesson}`，或加上 --more，可以看到相关 API 以及该去哪里找）")
+        }
+    }
 }

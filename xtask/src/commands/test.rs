@@ -33,7 +33,7 @@ pub fn test(root: &Path, yes: bool) -> Result<ExitCode> {
     }
 
     println!("+ cargo xtask book --test");
-    if book::book(root, false, None, false, true)? != ExitCode::SUCCESS {
+    if book::book(root, book::Options { test: true, ..Default::default() })? != ExitCode::SUCCESS {
         return Ok(ExitCode::FAILURE);
     }
 

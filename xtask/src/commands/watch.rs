@@ -64,7 +64,7 @@ pub fn watch(root: &Path, wanted: &str, poll: bool) -> Result<ExitCode> {
                 'q' => return Ok(stopped(&lesson)),
                 'h' => {
                     println!();
-                    crate::commands::hint::hint(root, &lesson.number, false, false)?;
+                    crate::commands::hint::hint(root, &lesson.number, false, false, None)?;
                 }
                 'l' => {
                     println!();

@@ -16,6 +16,7 @@ pub mod room;
 pub mod run;
 pub mod scratch;
 pub mod snapshot;
+pub mod translation;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
