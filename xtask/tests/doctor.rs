@@ -13,7 +13,7 @@ fn deep_doctor_works_here_and_names_a_user_namespace_that_blocks_bpf() {
     let _serial = serial();
     let root = scratch("doctor-deep", false);
     let here = run(&root, &["doctor", "--deep"]);
-    assert!(here.stdout.contains("observed 5 of 5 openat calls by this process"), "{}", here.stdout);
+    assert!(here.stdout.contains("observed N of N openat calls by this process"), "{}", here.stdout);
     assert!(here.stdout.contains("ok       deep         lesson 01's solution loaded, attached and saw its events here"), "{}", here.stdout);
     assert_eq!(read(&root, "src/main.rs"), std::fs::read_to_string(workbook().join(LESSON).join("src/main.rs")).unwrap(), "the learner's file changed");
 

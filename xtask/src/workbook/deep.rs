@@ -64,8 +64,10 @@ fn workspace(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
     let table = workspace["workspace"].as_table_mut().context("Cargo.toml has a [workspace]")?;
     table.insert("members".into(), toml::Value::Array(vec![format!("lessons/{PROBE}").into()]));
     table.remove("default-members");
-    let harness = root.join("lessons/harness").display().to_string();
-    table["dependencies"]["harness"]["path"] = harness.into();
+    // The workspace's own path crates, where they are in the workbook.
+    for (name, folder) in [("harness", "lessons/harness"), ("bpf-build", "lessons/bpf-build")] {
+        table["dependencies"][name]["path"] = root.join(folder).display().to_string().into();
+    }
     std::fs::write(scratch.join("Cargo.toml"), toml::to_string(&workspace)?)?;
     std::fs::copy(root.join("Cargo.lock"), scratch.join("Cargo.lock"))?;
     // build.rs finds vmlinux.h at ../../vmlinux, as in the workbook.
