@@ -1,9 +1,11 @@
-//! `cargo xtask verify --kernels …`: the matrix. Each lesson's broken layers
-//! and its solution are built once, on this machine, and the same binaries run
-//! on every chosen kernel: the host's own, and Debian's under qemu. Each run
-//! is judged against the lesson's snapshot for that kernel, the outcomes are
-//! printed as a table, and checked against the book's compatibility page,
-//! which only `--bless` rewrites.
+//! `cargo xtask verify --kernels …`: the matrix. Each lesson's broken layers,
+//! its solution, and its alternatives and fakes are built once, on this
+//! machine, and the same binaries run on every chosen kernel: the host's own,
+//! and Debian's under qemu. Each layer and solution run is judged against the
+//! lesson's snapshot for that kernel; each alternative must pass and each fake
+//! fail, as `check` would judge them there. The outcomes are printed as a
+//! table, and the layers' and solution's are checked against the book's
+//! compatibility page, which only `--bless` rewrites.
 //!
 //! One boot per kernel runs every lesson's states in turn (a boot costs 5 to
 //! 10 s under TCG), and the kernels boot side by side, one per CPU. What a
@@ -24,6 +26,7 @@ use crate::machine::runner;
 use crate::machine::vm;
 use crate::report::compatibility::{self, Cell, Mark};
 use crate::usage_error::UsageError;
+use crate::workbook::cases::{self, Case};
 use crate::workbook::kernel_lock;
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::portability;
@@ -52,6 +55,14 @@ impl Target {
         }
     }
 
+    /// The kernel's version, which a case's `min_kernel` is compared with.
+    fn release(&self) -> Option<(u32, u32)> {
+        match self {
+            Target::Host => kernels::major_minor(&kernels::host_release()),
+            Target::Vm(kernel) => kernels::major_minor(&kernel.manifest.release),
+        }
+    }
+
     fn describe(&self) -> String {
         match self {
             Target::Host => {
@@ -66,12 +77,14 @@ impl Target {
     }
 }
 
-/// A broken layer, or the solution.
+/// A broken layer, the solution, or another learner's fix or fake.
 struct State {
-    /// The snapshot's name: `layer-K` or `fixed`.
+    /// The snapshot's name, `layer-K` or `fixed`; for a case, `fake-<name>`,
+    /// which has no snapshot: a case is judged against `fixed`.
     name: String,
     label: String,
     layer: Option<usize>,
+    case: Option<Case>,
     artifact: Artifact,
 }
 
@@ -185,12 +198,16 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
 
     println!();
     print_table(&results, &targets);
+    // The page documents the lessons' own states; the cases are the self-test's.
     let record: Vec<compatibility::LessonRecord> = results
         .iter()
-        .map(|(runs, cells)| compatibility::LessonRecord {
-            lesson: &runs.lesson,
-            states: runs.states.iter().map(|s| (s.name.clone(), s.label.clone())).collect(),
-            cells: cells.clone(),
+        .map(|(runs, cells)| {
+            let own: Vec<usize> = (0..runs.states.len()).filter(|&s| runs.states[s].case.is_none()).collect();
+            compatibility::LessonRecord {
+                lesson: &runs.lesson,
+                states: own.iter().map(|&s| (runs.states[s].name.clone(), runs.states[s].label.clone())).collect(),
+                cells: own.iter().map(|&s| cells[s].clone()).collect(),
+            }
         })
         .collect();
     let kernel_rows: Vec<(String, String)> = targets.iter().map(|t| (t.name().to_string(), t.describe())).collect();
@@ -264,22 +281,9 @@ fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut T
         } else {
             Artifact::NotBuilt
         };
-        let mut outcomes: Vec<Option<Outcome>> = targets.iter().map(|_| None).collect();
-        if let Some(h) = host {
-            let skip = layer.and_then(|l| l.skip_reason());
-            outcomes[h] = Some(if let Some(reason) = skip {
-                Outcome::Skipped(reason)
-            } else if !host_blocked.is_empty() {
-                Outcome::NotRun(host_blocked.join("; "))
-            } else {
-                let started = Instant::now();
-                let outcome = run_on_host(&artifact)?;
-                timing.host_seconds += started.elapsed().as_secs_f64();
-                timing.host_runs += 1;
-                outcome
-            });
-        }
-        runs.states.push(State { name, label, layer: layer.map(|_| k), artifact });
+        let skip = layer.and_then(|l| l.skip_reason());
+        let outcomes = host_outcomes(targets, host, skip, &host_blocked, &artifact, timing)?;
+        runs.states.push(State { name, label, layer: layer.map(|_| k), case: None, artifact });
         runs.outcomes.push(outcomes);
         if let Some(layer) = layer {
             scratch::apply_fixes(&dir, k, layer)?;
@@ -288,7 +292,46 @@ fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut T
             }
         }
     }
+
+    // Other learners' fixes and fakes, each laid over the solution in turn.
+    for case in cases::all(lesson)? {
+        let name = format!("{}-{}", case.kind.folder().trim_end_matches('s'), case.name);
+        let replaced = case.lay_over(&dir)?;
+        let artifact = build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name));
+        cases::restore(replaced)?;
+        let artifact = artifact?;
+        let outcomes = host_outcomes(targets, host, None, &host_blocked, &artifact, timing)?;
+        runs.states.push(State { name, label: case.label(), layer: None, case: Some(case), artifact });
+        runs.outcomes.push(outcomes);
+    }
     Ok(runs)
+}
+
+/// A state's row of outcomes with the host's filled in, run right after its
+/// build; the other kernels' cells stay empty for now.
+fn host_outcomes(
+    targets: &[Target],
+    host: Option<usize>,
+    skip: Option<String>,
+    host_blocked: &[String],
+    artifact: &Artifact,
+    timing: &mut Timings,
+) -> Result<Vec<Option<Outcome>>> {
+    let mut outcomes: Vec<Option<Outcome>> = targets.iter().map(|_| None).collect();
+    if let Some(h) = host {
+        outcomes[h] = Some(if let Some(reason) = skip {
+            Outcome::Skipped(reason)
+        } else if !host_blocked.is_empty() {
+            Outcome::NotRun(host_blocked.join("; "))
+        } else {
+            let started = Instant::now();
+            let outcome = run_on_host(artifact)?;
+            timing.host_seconds += started.elapsed().as_secs_f64();
+            timing.host_runs += 1;
+            outcome
+        });
+    }
+    Ok(outcomes)
 }
 
 /// The files of `solution/` that the layer fixes did not reproduce.
@@ -513,7 +556,8 @@ fn judge_lesson(runs: &LessonRuns, targets: &[Target], bless: bool) -> Result<Ve
                     Cell { mark: Mark::Unexpected, outcome: "guest failed".to_string() }
                 }
                 Some(Outcome::Ran(run)) => {
-                    let verdict = judge(lesson, state, targets[t].name(), targets[t].kprobes(), &run.transcript, bless)?;
+                    let target = &targets[t];
+                    let verdict = judge(lesson, state, target.name(), target.kprobes(), target.release(), &run.transcript, bless)?;
                     if let Err(why) = &verdict {
                         println!("lesson {} {} on {kernel}: ✗ {why}", lesson.number, state.label);
                         save_log(lesson, state, kernel, run);
@@ -539,8 +583,21 @@ fn save_log(lesson: &Lesson, state: &State, kernel: &str, run: &Run) {
 }
 
 /// Ok when the run on `kernel` is what the lesson documents; Err says why not.
-fn judge(lesson: &Lesson, state: &State, kernel: &str, kprobes: bool, transcript: &str, bless: bool) -> Result<Result<(), String>> {
+fn judge(
+    lesson: &Lesson,
+    state: &State,
+    kernel: &str,
+    kprobes: bool,
+    release: Option<(u32, u32)>,
+    transcript: &str,
+    bless: bool,
+) -> Result<Result<(), String>> {
     let dir = lesson.snapshots();
+    if let Some(case) = &state.case {
+        // As `check` judges: equal to what the solution shows on this kernel, or not.
+        let passes = snapshot::same_as_stored(&dir, &snapshot::name_for(&dir, "fixed", kernel, kprobes), transcript);
+        return Ok(case.judge(passes, transcript, release).map(|_| ()));
+    }
     let as_documented = if bless {
         let variant = (kprobes && has_kprobe_layer(lesson)).then(|| format!("{}@kprobes", state.name));
         bless_snapshot(&dir, &state.name, variant.as_deref(), kernel, transcript)?;
@@ -724,7 +781,7 @@ mod tests {
             lesson.meta.kernel_notes.entry(kernel.to_string()).or_default().insert("layer-1".into(), text.to_string());
         }
         lesson.dir = dir;
-        let state = State { name: "layer-1".into(), label: "layer 1".into(), layer: Some(1), artifact: Artifact::NotBuilt };
+        let state = State { name: "layer-1".into(), label: "layer 1".into(), layer: Some(1), case: None, artifact: Artifact::NotBuilt };
         (lesson, state)
     }
 
@@ -734,8 +791,8 @@ mod tests {
     #[test]
     fn a_layer_passes_with_its_snapshot_and_symptom() {
         let (lesson, state) = lesson_with(&[("layer-1", FAILS)], &[]);
-        assert_eq!(judge(&lesson, &state, "6.1", true, FAILS, false).unwrap(), Ok(()));
-        let error = judge(&lesson, &state, "6.1", true, WORKS, false).unwrap().unwrap_err();
+        assert_eq!(judge(&lesson, &state, "6.1", true, None, FAILS, false).unwrap(), Ok(()));
+        let error = judge(&lesson, &state, "6.1", true, None, WORKS, false).unwrap().unwrap_err();
         assert!(error.contains("differs from its snapshot"), "{error}");
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
@@ -744,14 +801,14 @@ mod tests {
     fn a_kernel_where_the_layer_works_needs_its_snapshot_and_a_note() {
         let (lesson, state) = lesson_with(&[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[]);
         // The per-kernel snapshot is chosen, but without a note a working broken layer is wrong.
-        let error = judge(&lesson, &state, "5.10", true, WORKS, false).unwrap().unwrap_err();
+        let error = judge(&lesson, &state, "5.10", true, None, WORKS, false).unwrap().unwrap_err();
         assert!(error.contains("kernel_notes.\"5.10\""), "{error}");
         // Other kernels still compare with the default snapshot.
-        assert_eq!(judge(&lesson, &state, "6.12", true, FAILS, false).unwrap(), Ok(()));
+        assert_eq!(judge(&lesson, &state, "6.12", true, None, FAILS, false).unwrap(), Ok(()));
         std::fs::remove_dir_all(&lesson.dir).unwrap();
 
         let (lesson, state) = lesson_with(&[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[("5.10", "why")]);
-        assert_eq!(judge(&lesson, &state, "5.10", true, WORKS, false).unwrap(), Ok(()));
+        assert_eq!(judge(&lesson, &state, "5.10", true, None, WORKS, false).unwrap(), Ok(()));
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
 

@@ -104,18 +104,18 @@ fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
 
     // Other learners' fixes must pass and fakes must fail, judged as `check` judges.
     let fixed = snapshot::name_for(&lesson.snapshots(), "fixed", "host", kprobes);
+    let release = crate::machine::kernels::major_minor(&crate::machine::kernels::host_release());
     for case in cases::all(lesson)? {
         let replaced = case.lay_over(&dir)?;
         let run = run_lesson(scratch, lesson, &target_dir(scratch));
         cases::restore(replaced)?;
         let run = run?;
         let passes = snapshot::same_as_stored(&lesson.snapshots(), &fixed, &run.transcript);
-        let label = format!("{} {}", case.kind.folder().trim_end_matches('s'), case.name);
-        match case.verdict(passes, &run.transcript) {
-            Ok(()) if passes => println!("  {label}: ✓ passes"),
-            Ok(()) => println!("  {label}: ✓ fails ({})", crate::commands::matrix::summary(&run.transcript)),
+        match case.judge(passes, &run.transcript, release) {
+            Ok(outcome) if passes => println!("  {}: ✓ {outcome}", case.label()),
+            Ok(outcome) => println!("  {}: ✓ {outcome} ({})", case.label(), crate::commands::matrix::summary(&run.transcript)),
             Err(why) => {
-                println!("  {label}: ✗ {why} ({}); its transcript:", case.about);
+                println!("  {}: ✗ {why} ({}); its transcript:", case.label(), case.about);
                 run.transcript.lines().for_each(|l| println!("      {l}"));
                 ok = false;
             }

@@ -46,6 +46,8 @@ struct About {
     about: String,
     #[serde(default)]
     fails_with: Option<String>,
+    #[serde(default)]
+    min_kernel: Option<String>,
 }
 
 #[derive(Debug)]
@@ -55,6 +57,9 @@ pub struct Case {
     pub about: String,
     /// For a fake: text its failing transcript must show.
     pub fails_with: Option<String>,
+    /// For an alternative: the oldest kernel it works on (`"5.11"`); on older
+    /// ones it must fail, as its `about` explains.
+    pub min_kernel: Option<(u32, u32)>,
     /// (path inside the lesson, file in the case folder)
     pub files: Vec<(PathBuf, PathBuf)>,
 }
@@ -78,6 +83,11 @@ fn read(kind: Kind, dir: &Path) -> Result<Case> {
     let about: About = toml::from_str(&std::fs::read_to_string(dir.join(CASE_FILE))?)?;
     anyhow::ensure!(!about.about.trim().is_empty(), "{CASE_FILE} says nothing about the case");
     anyhow::ensure!(kind == Kind::Fake || about.fails_with.is_none(), "only a fake has fails_with");
+    anyhow::ensure!(kind == Kind::Alternative || about.min_kernel.is_none(), "only an alternative has min_kernel");
+    let min_kernel = match &about.min_kernel {
+        Some(text) => Some(crate::machine::kernels::major_minor(text).with_context(|| format!("min_kernel {text:?} is not a version like \"5.11\""))?),
+        None => None,
+    };
     let files: Vec<(PathBuf, PathBuf)> = files_under(dir)?
         .into_iter()
         .filter(|f| f.file_name().is_some_and(|n| n != CASE_FILE))
@@ -89,11 +99,17 @@ fn read(kind: Kind, dir: &Path) -> Result<Case> {
         name: dir.file_name().unwrap_or_default().to_string_lossy().into_owned(),
         about: about.about.trim().to_string(),
         fails_with: about.fails_with,
+        min_kernel,
         files,
     })
 }
 
 impl Case {
+    /// `alternative read-into`, `fake no-filter`.
+    pub fn label(&self) -> String {
+        format!("{} {}", self.kind.folder().trim_end_matches('s'), self.name)
+    }
+
     /// Lays the case's files over the lesson at `dir`; returns what they replaced.
     pub fn lay_over(&self, dir: &Path) -> Result<Vec<(PathBuf, Option<Vec<u8>>)>> {
         let mut replaced = Vec::new();
@@ -106,6 +122,28 @@ impl Case {
             std::fs::copy(file, &target)?;
         }
         Ok(replaced)
+    }
+
+    /// Whether the case is expected to work on a kernel of `release`.
+    pub fn works_on(&self, release: Option<(u32, u32)>) -> bool {
+        match (self.min_kernel, release) {
+            (Some(min), Some(release)) => release >= min,
+            _ => true,
+        }
+    }
+
+    /// Judges a run of the case on a kernel of `release`, as `check` would:
+    /// `passes` says whether its transcript equals the lesson's passing
+    /// snapshot for that kernel. Ok holds a few words on the outcome.
+    pub fn judge(&self, passes: bool, transcript: &str, release: Option<(u32, u32)>) -> Result<&'static str, String> {
+        if self.kind == Kind::Alternative && !self.works_on(release) {
+            return if passes {
+                Err("passes on a kernel older than its min_kernel: is min_kernel still true?".to_string())
+            } else {
+                Ok("fails on this older kernel, as its case.toml says")
+            };
+        }
+        self.verdict(passes, transcript).map(|()| if passes { "passes" } else { "fails" })
     }
 
     /// What a fake's transcript must show, and what an alternative's must equal, decided.
@@ -150,12 +188,21 @@ mod tests {
 
     #[test]
     fn a_fake_must_fail_for_its_reason() {
-        let fake = Case { kind: Kind::Fake, name: "f".into(), about: "a".into(), fails_with: Some("5 of N".into()), files: vec![] };
+        let fake = Case { kind: Kind::Fake, name: "f".into(), about: "a".into(), fails_with: Some("5 of N".into()), min_kernel: None, files: vec![] };
         assert!(fake.verdict(false, "observed 5 of N opens").is_ok());
         assert!(fake.verdict(false, "stopped  at load").is_err());
         assert!(fake.verdict(true, "observed N of N").is_err());
         let alternative = Case { kind: Kind::Alternative, fails_with: None, ..fake };
         assert!(alternative.verdict(true, "").is_ok());
         assert!(alternative.verdict(false, "").is_err());
+    }
+
+    #[test]
+    fn an_alternative_with_min_kernel_must_fail_before_it() {
+        let case = Case { kind: Kind::Alternative, name: "a".into(), about: "a".into(), fails_with: None, min_kernel: Some((5, 11)), files: vec![] };
+        assert!(case.judge(false, "stopped  at load", Some((5, 10))).is_ok());
+        assert!(case.judge(true, "observed it", Some((5, 10))).is_err());
+        assert!(case.judge(true, "observed it", Some((6, 1))).is_ok());
+        assert!(case.judge(false, "stopped  at load", Some((6, 1))).is_err());
     }
 }
