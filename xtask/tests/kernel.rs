@@ -193,3 +193,32 @@ fn watch_rechecks_once_per_save_with_file_events_and_with_polling() {
         assert!(wait_for_line(&lines, "stopped watching lesson 01", Duration::from_secs(2), &mut seen));
     }
 }
+
+/// Lesson 03's solution works on this kernel, but without the older kernel's
+/// BTF its portability is unproven: the check says so, names the command that
+/// fetches it, and gives no PASS. With the BTF `setup` fetched, the same
+/// files pass.
+#[test]
+fn check_03_gives_no_pass_while_portability_is_unproven() {
+    if !root_or_skip("check_03_gives_no_pass_while_portability_is_unproven") {
+        return;
+    }
+    let _one_at_a_time = serial();
+    let root = scratch("unproven", false);
+    let lesson = root.join("lessons/03-einval");
+    copy_folder(&lesson.join("solution"), &lesson);
+    let empty_cache = root.join("empty-cache");
+    std::fs::create_dir_all(&empty_cache).unwrap();
+
+    let output = xtask(&root, &["check", "03"]).env("XDG_CACHE_HOME", &empty_cache).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("portable not proven"), "{stdout}");
+    assert!(stdout.contains("not proven:") && stdout.contains("cargo xtask setup"), "{stdout}");
+    assert!(!stdout.contains("PASS"), "{stdout}");
+    assert!(!stdout.contains("hint:"), "a machine without the BTF is not the learner's failure:\n{stdout}");
+
+    let proven = run(&root, &["check", "03"]);
+    assert_eq!(proven.code, 0, "with the BTF `cargo xtask setup` fetched, the solution passes:\n{}", proven.stdout);
+    assert!(proven.stdout.contains("portable ok") && proven.stdout.contains("PASS"), "{}", proven.stdout);
+}

@@ -14,6 +14,7 @@ use crate::machine::vm;
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
 use crate::workbook::kernel_lock;
+use crate::workbook::portability;
 use crate::workbook::lessons::{self, Lesson, Meta};
 use crate::workbook::progress::{self, State};
 use crate::workbook::room;
@@ -165,6 +166,14 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         );
         println!("A loader that waits for an event that never comes, or handles events without end, does this.");
         println!("Nothing it loaded stays in the kernel.");
+    } else if layer.is_none() && stopped_at(&run.transcript).is_none() && portability::unproven(&run.transcript) {
+        // The machine lacks what the proof needs: not the learner's failure, so no hint.
+        println!(
+            "\n{} the program could not be tested against the other kernel layout here (the `portable` line says why).",
+            paint(FAIL, "not proven:")
+        );
+        println!("`cargo xtask setup` fetches what that needs; check again then. Until it is proven, the lesson does not pass.");
+        return Ok(Outcome::Failing);
     } else {
         match stopped_at(&run.transcript) {
             Some(stage) => println!("\n{} stopped at {stage}", paint(FAIL, "not yet:")),

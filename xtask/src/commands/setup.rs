@@ -1,5 +1,6 @@
 //! `cargo xtask setup`: install what the lessons need (asking once), mount
-//! tracefs, build every lesson's dependencies, then check lesson 01 so the
+//! tracefs, build every lesson's dependencies, fetch the older kernel's BTF
+//! that portability checks relocate against, then check lesson 01 so the
 //! learner sees a first real failure. `--vm` prepares the qemu route instead.
 
 use std::path::Path;
@@ -15,16 +16,22 @@ use crate::machine::host;
 use crate::machine::kernels::Choice;
 use crate::machine::packages::{self, Need};
 use crate::report::terminal;
-use crate::workbook::lessons;
+use crate::workbook::{lessons, portability};
 
 /// The kernel `setup --vm` checks lesson 01 on.
 const VM_KERNEL: &str = "6.1";
 
 pub fn setup(root: &Path, yes: bool, vm: bool) -> Result<ExitCode> {
     let mut needs = packages::for_lessons();
+    let all = lessons::all(root)?;
+    if all.iter().any(|l| l.meta.portability.is_some()) {
+        needs.extend(packages::for_portability());
+    }
     if vm {
         needs.extend(packages::for_vm());
     }
+    let mut seen = std::collections::HashSet::new();
+    needs.retain(|n| seen.insert(n.what));
     install_missing(&needs, yes, if vm { "setup --vm" } else { "setup" })?;
 
     if !vm && !host::tracefs_mounted() {
@@ -36,6 +43,7 @@ pub fn setup(root: &Path, yes: bool, vm: bool) -> Result<ExitCode> {
         }
     }
     prebuild(root)?;
+    portability::prepare(root, &all).iter().for_each(|line| println!("{line}"));
     if vm {
         if kernels::kernels(root, false, false)? != ExitCode::SUCCESS {
             bail!("fetching the kernels failed (above)");

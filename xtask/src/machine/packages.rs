@@ -39,9 +39,21 @@ pub fn for_vm() -> Vec<Need> {
     vec![
         need("qemu", on_path(vm::QEMU).is_some(), || vec!["qemu-system-x86"]),
         need("a static busybox", vm::static_busybox().is_some(), || vec!["busybox-static"]),
-        need("Debian's archive keyring", std::path::Path::new(crate::machine::kernels::KEYRING).exists(), || {
-            vec!["debian-archive-keyring"]
-        }),
+        keyring(),
+    ]
+}
+
+/// Debian's keyring, which verifies every kernel fetched from its archive.
+fn keyring() -> Need {
+    need("Debian's archive keyring", std::path::Path::new(crate::machine::kernels::KEYRING).exists(), || vec!["debian-archive-keyring"])
+}
+
+/// What proving a lesson's portability needs: Debian's keyring to verify the
+/// kernel whose BTF it relocates against, and xz to unpack that kernel.
+pub fn for_portability() -> Vec<Need> {
+    vec![
+        keyring(),
+        need("xz", on_path("xz").is_some(), || vec!["xz-utils"]),
     ]
 }
 

@@ -27,6 +27,11 @@ const BTF_VAR: &str = "BTF_CUSTOM_PATH";
 /// The label of the transcript's portability lines.
 pub const LABEL: &str = "portable";
 
+/// Whether the transcript says its portability could not be tested here.
+pub fn unproven(transcript: &str) -> bool {
+    transcript.lines().any(|l| l.starts_with(&format!("{LABEL} not proven")))
+}
+
 /// The transcript lines that say whether `binary`'s object relocates against
 /// every kernel the lesson names; none for a lesson without `[portability]`.
 pub fn lines(lesson: &Lesson, binary: &Path) -> Vec<String> {
@@ -68,12 +73,38 @@ fn relocate(binary: &Path, btf: &Path, against: &str) -> Vec<String> {
     lines
 }
 
+/// Fetches, once, the kernels the lessons' portability lines relocate
+/// against, and extracts their BTF; one line for each, saying what is ready.
+pub fn prepare(root: &Path, lessons: &[Lesson]) -> Vec<String> {
+    let mut names: Vec<&str> = lessons.iter().filter_map(|l| l.meta.portability.as_ref()).flat_map(|p| p.kernels.iter().map(String::as_str)).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| match btf_of(root, name, true) {
+            Ok(_) => format!("Linux {name}'s BTF is ready: lesson checks prove portability against it"),
+            Err(error) => format!("warning: Linux {name}'s BTF could not be fetched ({error:#}); until `cargo xtask kernels` fetches it, checks say \"portable not proven\""),
+        })
+        .collect()
+}
+
 /// The raw BTF of a Debian kernel from the cache, extracted on first use.
 fn btf_for(lesson: &Lesson, name: &str) -> Result<PathBuf> {
-    let Choice::Debian(series) = kernels::choice(name)? else { bail!("`host` has no BTF file to relocate against") };
     // lessons/NN-name/ lies two folders below the workbook's top.
     let root = lesson.dir.parent().and_then(Path::parent).context("a lesson outside lessons/")?;
-    let kernel = kernels::cached(series, &crate::workbook::kernel_lock::pin(root, series)?)?.with_context(|| format!("Linux {name} is not in the kernel cache"))?;
+    btf_of(root, name, false)
+}
+
+/// The BTF of the pinned Debian kernel `name`, from the cache, or (with
+/// `fetch`) fetched first.
+fn btf_of(root: &Path, name: &str, fetch: bool) -> Result<PathBuf> {
+    let Choice::Debian(series) = kernels::choice(name)? else { bail!("`host` has no BTF file to relocate against") };
+    let pin = crate::workbook::kernel_lock::pin(root, series)?;
+    let kernel = if fetch {
+        kernels::ensure(series, &pin)?
+    } else {
+        kernels::cached(series, &pin)?.with_context(|| format!("Linux {name} is not in the kernel cache"))?
+    };
     let btf = kernel.vmlinuz.with_file_name("vmlinux.btf");
     if !btf.exists() {
         let vmlinux = decompress(&kernel.vmlinuz)?;
