@@ -25,7 +25,10 @@ const OBJECTS: &[(&str, &str, &[&str])] = &[
 const USUAL: &[&str] = &["-g", "-O2"];
 
 fn main() {
-    let clang = env::var_os("CLANG").unwrap_or_else(|| "clang".into());
+    // The lessons' clang search ($CLANG, then the newest clang-N): clang-19 puts no `clang` on PATH.
+    let clang = bpf_build::clang();
+    // The clang probes compile at run time with the same clang.
+    println!("cargo:rustc-env=PROBES_CLANG={}", clang.display());
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let headers = env::var("DEP_BPF_INCLUDE").expect("libbpf-sys exports its headers");
     let arch = env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets the target arch");

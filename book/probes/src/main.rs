@@ -208,7 +208,7 @@ enum Flags {
 /// Compiles `src/clang/<file>` and prints clang's first error line.
 fn compile(file: &str, flags: Flags) -> Result<()> {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let clang = std::env::var_os("CLANG").unwrap_or_else(|| "clang".into());
+    let clang = std::env::var_os("CLANG").unwrap_or_else(|| env!("PROBES_CLANG").into());
     let mut command = Command::new(&clang);
     command.current_dir(manifest_dir).args(["-O2", "-target", "bpf"]);
     if flags != Flags::NoDebugInfo {

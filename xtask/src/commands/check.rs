@@ -20,6 +20,7 @@ use crate::workbook::progress::{self, State};
 use crate::workbook::room;
 use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
 use crate::workbook::snapshot;
+use crate::workbook::translation::{Language, Translator};
 
 /// `kernel`: run on this one under qemu (`5.10`, `6.1`, `6.12`) instead of the host's.
 pub fn check(root: &Path, wanted: &str, json: bool, kernel: Option<&str>) -> Result<ExitCode> {
@@ -189,8 +190,10 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     match layer {
         Some(k) => {
             let current = &lesson.meta.layers[k - 1];
-            println!("layer {k} of {}: {}", lesson.meta.layers.len(), current.name);
-            println!("{} {}", paint(WARN, "hint:"), current.hint.trim());
+            // The lesson's own words in the learner's language, as `hint` gives them.
+            let tr = Translator::new(root, &Language::from_env(root)).unwrap_or_else(|_| Translator::english());
+            println!("layer {k} of {}: {}", lesson.meta.layers.len(), tr.text(&current.name));
+            println!("{} {}", paint(WARN, "hint:"), tr.text(&current.hint));
         }
         None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
         None => println!("{} {}", paint(WARN, "hint:"), unlayered_hint(&lesson.meta, &run.transcript, &lesson.number)),

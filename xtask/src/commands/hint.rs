@@ -33,10 +33,7 @@ struct HintReport {
 pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&str>) -> Result<ExitCode> {
     let language = match lang {
         Some(code) => Language::parse(root, code)?,
-        None => {
-            let var = |name| std::env::var(name).ok();
-            Language::from_locale(root, var("LC_ALL").as_deref(), var("LC_MESSAGES").as_deref(), var("LANG").as_deref())
-        }
+        None => Language::from_env(root),
     };
     let lesson = lessons::find(root, wanted)?;
     let tr = Translator::new(root, &language)?;

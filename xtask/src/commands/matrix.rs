@@ -489,14 +489,14 @@ fn boot_all(runs: &mut [LessonRuns], targets: &[Target], timing: &mut Timings) {
     }
 }
 
-/// Runs `list` on `kernel` in one boot, or in one more after each run that
-/// took the guest down.
+/// Runs `list` on `kernel` in one boot (one per [`vm::JOBS_PER_BOOT`] runs),
+/// or in one more after each run that took the guest down.
 fn run_on_kernel(kernel: &Kernel, target: usize, mut list: Vec<GuestRun>) -> KernelOutcome {
     let name = kernel.series.name;
     let work = crate::workbook::root().join("target/xtask/matrix/vm").join(name);
     let mut outcome = KernelOutcome { target, results: Vec::new(), boots: Vec::new() };
     while !list.is_empty() {
-        let jobs: Vec<vm::Job> = list.iter().map(|run| run.job.clone()).collect();
+        let jobs: Vec<vm::Job> = list.iter().take(vm::JOBS_PER_BOOT).map(|run| run.job.clone()).collect();
         let boot = match vm::boot(kernel, &jobs, &work) {
             Ok(boot) => boot,
             Err(error) => {
@@ -518,7 +518,7 @@ fn run_on_kernel(kernel: &Kernel, target: usize, mut list: Vec<GuestRun>) -> Ker
         for run in list.drain(..done) {
             outcome.results.push((run, Ok(outputs.next().flatten().expect("counted as done"))));
         }
-        if !list.is_empty() {
+        if done < jobs.len() {
             // The run the guest was on when it failed; the rest boot again.
             let why = boot.failure.unwrap_or_else(|| "the guest sent no transcript".to_string());
             outcome.results.push((list.remove(0), Err(why)));

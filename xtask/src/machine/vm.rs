@@ -389,6 +389,24 @@ fn shared_libraries(binary: &Path) -> Result<Vec<PathBuf>> {
     Ok(libraries)
 }
 
+/// At most this many runs share one boot: every binary is unpacked into the
+/// guest's memory (1 GiB), a few MB each without debug info.
+pub const JOBS_PER_BOOT: usize = 32;
+
+/// The ELF binary without its `.debug_*` sections (what `strip --strip-debug`
+/// does), so that many fit in the guest's memory. Panics still name the function.
+fn without_debug_info(binary: &[u8]) -> Result<Vec<u8>> {
+    let mut elf = object::build::elf::Builder::read(binary).context("reading the binary as ELF")?;
+    for section in elf.sections.iter_mut() {
+        if section.name.as_slice().starts_with(b".debug_") {
+            section.delete = true;
+        }
+    }
+    let mut stripped = Vec::new();
+    elf.write(&mut stripped).context("writing the binary without debug info")?;
+    Ok(stripped)
+}
+
 fn write_initramfs(path: &Path, jobs: &[Job]) -> Result<()> {
     let busybox = static_busybox().context("no static busybox")?;
     let mut libraries = BTreeSet::new();
@@ -412,7 +430,8 @@ fn write_initramfs(path: &Path, jobs: &[Job]) -> Result<()> {
     for (i, job) in jobs.iter().enumerate() {
         let dir = PathBuf::from(format!("jobs/{}", i + 1));
         let name = job.binary.file_name().context("a binary without a name")?.to_string_lossy().into_owned();
-        cpio.file(&dir.join(&name), &std::fs::read(&job.binary)?, true)?;
+        let binary = std::fs::read(&job.binary).with_context(|| format!("reading {}", job.binary.display()))?;
+        cpio.file(&dir.join(&name), &without_debug_info(&binary)?, true)?;
         let mut files = Vec::new();
         for (k, (copy, guest)) in job.files.iter().enumerate() {
             let stored = format!("file-{k}");
@@ -481,6 +500,23 @@ impl Cpio {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_binary_without_debug_info_is_smaller_and_still_runs() {
+        use object::{Object, ObjectSection};
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let stripped = without_debug_info(&me).unwrap();
+        let file = object::File::parse(&*stripped).unwrap();
+        assert!(file.sections().all(|s| !s.name().unwrap_or_default().starts_with(".debug_")));
+        assert!(stripped.len() < me.len() / 2, "{} of {} bytes", stripped.len(), me.len());
+
+        let copy = std::env::temp_dir().join(format!("xtask-stripped-{}", std::process::id()));
+        std::fs::write(&copy, &stripped).unwrap();
+        std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let listed = Command::new(&copy).args(["--list", "without_debug_info"]).output().unwrap();
+        std::fs::remove_file(&copy).unwrap();
+        assert!(listed.status.success() && String::from_utf8_lossy(&listed.stdout).contains("a_binary_without_debug_info"));
+    }
 
     #[test]
     fn the_initramfs_holds_folders_devices_and_files() {

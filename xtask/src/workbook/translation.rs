@@ -31,6 +31,12 @@ impl Language {
         }
     }
 
+    /// The language this process's locale asks for.
+    pub fn from_env(root: &Path) -> Language {
+        let var = |name| std::env::var(name).ok();
+        Language::from_locale(root, var("LC_ALL").as_deref(), var("LC_MESSAGES").as_deref(), var("LANG").as_deref())
+    }
+
     /// The language a POSIX locale asks for (`LC_ALL`, `LC_MESSAGES`, `LANG`, in
     /// that order, as gettext reads them): `zh_CN.UTF-8` → zh-CN when that
     /// translation exists; anything else is English.
@@ -85,6 +91,11 @@ impl Translator {
             .and_then(|m| m.msgstr().ok())
             .unwrap_or(english)
             .to_string()
+    }
+
+    /// No translation: every text stays as `lesson.toml` has it.
+    pub fn english() -> Translator {
+        Translator { catalog: None }
     }
 
     pub fn is_english(&self) -> bool {
