@@ -755,7 +755,7 @@ fn print_timings(timing: &Timings, total: f64) {
     println!("  VM boots              {:6.1} s   {boots} boots, {runs} runs, kernels side by side", timing.boots_wall);
     for (kernel, count, seconds) in &timing.boots {
         let each: Vec<String> = seconds.iter().map(|s| format!("{s:.1} s")).collect();
-        let reboots = if seconds.len() > 1 { " (booted again after a guest failure)" } else { "" };
+        let reboots = if seconds.len() > count.div_ceil(vm::JOBS_PER_BOOT) { " (booted again after a guest failure)" } else { "" };
         println!("    {kernel:<5}               {:6.1} s   {count} runs{reboots}", seconds.iter().sum::<f64>());
         if seconds.len() > 1 {
             println!("                          boots: {}", each.join(", "));
