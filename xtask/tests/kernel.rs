@@ -222,3 +222,28 @@ fn check_03_gives_no_pass_while_portability_is_unproven() {
     assert_eq!(proven.code, 0, "with the BTF `cargo xtask setup` fetched, the solution passes:\n{}", proven.stdout);
     assert!(proven.stdout.contains("portable ok") && proven.stdout.contains("PASS"), "{}", proven.stdout);
 }
+
+/// Cargo trusts mtimes, but a learner may put a file back with an old one
+/// (`cp -p`, `tar x`, an editor's backup): the checker still judges the
+/// program as it now is, not the last build.
+#[test]
+fn a_file_put_back_with_an_old_mtime_is_still_rebuilt() {
+    if !root_or_skip("a_file_put_back_with_an_old_mtime_is_still_rebuilt") {
+        return;
+    }
+    let _one_at_a_time = serial();
+    let root = scratch("old-mtime", false);
+    // Layer 2's fault is in build.rs (no -g): only a rebuilt build script shows it.
+    let broken = read(&root, "build.rs");
+    apply_solution(&root);
+    let fixed = run(&root, &["check", "01"]);
+    assert_eq!(fixed.code, 0, "{}", fixed.stdout);
+
+    write(&root, "build.rs", &broken);
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    std::fs::File::options().write(true).open(root.join(LESSON).join("build.rs")).unwrap().set_modified(long_ago).unwrap();
+    let again = run(&root, &["check", "01"]);
+    assert_eq!(again.code, 1, "the broken build.rs, put back with a 2001 mtime, passed:\n{}", again.stdout);
+    assert!(again.stdout.contains(".BTF missing"), "{}", again.stdout);
+    assert_eq!(read(&root, "build.rs"), broken, "the file's content is the learner's, untouched");
+}

@@ -30,6 +30,68 @@ pub enum Build {
     },
 }
 
+/// A package's files, each with a digest of its content. Cargo sees a change
+/// by mtime alone, so a file put back with an older one (`cp -p`, `tar x`, an
+/// editor's backup) would leave the last build in place. A file whose content
+/// differs from the last build's, yet is no newer than that build, is touched,
+/// so cargo rebuilds what it feeds. Contents are never changed.
+struct Sources {
+    /// (file, digest of its content), by path.
+    files: Vec<(PathBuf, String)>,
+    /// `digest path` per line, for the last build; its mtime is that build's start.
+    record: PathBuf,
+}
+
+impl Sources {
+    fn read(dir: &Path, target_dir: &Path, package: &str) -> Result<Sources> {
+        fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+            for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+                let entry = entry?;
+                let name = entry.file_name();
+                if entry.file_type()?.is_dir() {
+                    if name != "target" && !name.to_string_lossy().starts_with('.') {
+                        walk(&entry.path(), files)?;
+                    }
+                } else {
+                    files.push(entry.path());
+                }
+            }
+            Ok(())
+        }
+        let mut paths = Vec::new();
+        walk(dir, &mut paths)?;
+        paths.sort();
+        // FNV-1a: a fingerprint, not a defence against anyone.
+        let digest = |bytes: &[u8]| {
+            let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+            format!("{hash:016x}")
+        };
+        let files = paths.into_iter().map(|p| { let d = digest(&std::fs::read(&p).unwrap_or_default()); (p, d) }).collect();
+        Ok(Sources { files, record: target_dir.join("workbook/sources").join(package) })
+    }
+
+    fn freshen(&self) -> Result<()> {
+        let last = std::fs::read_to_string(&self.record).unwrap_or_default();
+        let built_at = std::fs::metadata(&self.record).and_then(|m| m.modified());
+        let mut record = String::new();
+        for (file, digest) in &self.files {
+            let entry = format!("{digest} {}", file.display());
+            let changed = !last.lines().any(|l| l == entry);
+            let unseen = built_at.as_ref().is_ok_and(|&built| std::fs::metadata(file).and_then(|m| m.modified()).is_ok_and(|m| m <= built));
+            if changed && unseen {
+                let touched = std::fs::File::options().write(true).open(file).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                touched.with_context(|| format!("updating the mtime of {}", file.display()))?;
+            }
+            record.push_str(&entry);
+            record.push('\n');
+        }
+        if let Some(parent) = self.record.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&self.record, record).with_context(|| format!("writing {}", self.record.display()))
+    }
+}
+
 /// `cargo build` of the `package` in `dir` inside the workbook at `root`, as the invoking user.
 pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Result<Build> {
     build_with(root, package, dir, target_dir, &[])
@@ -45,6 +107,8 @@ fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: 
     interrupt::check()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     clean_if_moved(&cargo, root, package, target_dir)?;
+    let sources = Sources::read(dir, target_dir, package)?;
+    sources.freshen()?;
     let mut child = Command::new(cargo)
         .args(["build", "--message-format=json", "--package", package, "--manifest-path"])
         .arg(root.join("Cargo.toml"))
