@@ -16,7 +16,9 @@ fn lesson_chapters_give_their_lesson_toml_hints_in_order_in_every_edition() {
     for lesson in &lessons {
         let file = lesson.chapter_file();
         let source = std::fs::read_to_string(workbook.src_dir().join(&file)).unwrap();
-        assert!(hints::has_directive_once(&source), "{file} does not take its hints from lesson.toml with `{}`", hints::DIRECTIVE);
+        if !hints::has_directive_once(&source) {
+            problems.push(format!("en {file}: does not take its hints from lesson.toml with `{}`", hints::DIRECTIVE));
+        }
         let english = hints::expand(&lessons, Path::new(&file), &source, None, false).unwrap();
         let wanted = Hints::english(lesson).unwrap();
         assert!(!wanted.layers.is_empty());
