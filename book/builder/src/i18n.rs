@@ -23,7 +23,7 @@ use polib::metadata::CatalogMetadata;
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
 use regex::Regex;
 
-use crate::Workbook;
+use crate::{hints, Workbook};
 
 /// mdBook-i18n-helpers' directive: the next block is not a message.
 const SKIP: &str = "<!-- mdbook-xgettext: skip -->";
@@ -183,20 +183,23 @@ pub fn admonitions(markdown: &str) -> usize {
 }
 
 /// The book's English sources as mdBook loads them, with code blocks marked as
-/// skipped and `<summary>` texts opened up as messages.
-fn english_book(workbook: &Workbook) -> Result<MDBook> {
+/// skipped and `<summary>` texts opened up as messages. The lessons' hints are
+/// put in, in the language of `hints_in` (English if none), marked as skipped
+/// too: they are messages of `lesson.toml`, translated there.
+fn english_book(workbook: &Workbook, hints_in: Option<&Catalog>) -> Result<MDBook> {
     let mut book = MDBook::load(workbook.book_dir()).context("loading book/book.toml and book/src/SUMMARY.md")?;
     book.book.for_each_mut(|item| {
         if let BookItem::Chapter(chapter) = item {
             chapter.content = open_summaries(&skip_code_blocks(&chapter.content));
         }
     });
+    hints::expand_book(workbook, &mut book, hints_in, true)?;
     Ok(book)
 }
 
 /// The messages of the book and of the lessons, as `book/po/messages.pot` holds them.
 pub fn template(workbook: &Workbook) -> Result<Catalog> {
-    let mut book = english_book(workbook)?;
+    let mut book = english_book(workbook, None)?;
     // Sources without line numbers: a line moving is not a change to translate.
     book.config.set("output.xgettext.granularity", 0)?;
     let title = book.config.book.title.clone().unwrap_or_default();
@@ -209,6 +212,8 @@ pub fn template(workbook: &Workbook) -> Result<Catalog> {
     }
     catalog.metadata = metadata(&title);
     add(&mut catalog, &title, "book/book.toml", "The book's title");
+    add(&mut catalog, hints::LAYER_LABEL, "book/builder/src/hints.rs", "Labels each layer's tip in a lesson chapter; keep {number} and {name}");
+    add(&mut catalog, hints::MORE_LABEL, "book/builder/src/hints.rs", "Labels the fold with a layer's second hint");
     for lesson in workbook.lessons()? {
         let source = format!("lessons/{}/lesson.toml", lesson.dir_name);
         let text = std::fs::read_to_string(lesson.dir.join("lesson.toml")).with_context(|| format!("reading {source}"))?;
@@ -377,7 +382,7 @@ pub fn translated_book(workbook: &Workbook, language: &str) -> Result<MDBook> {
         catalog.delete_message(None, &msgid, None);
     }
     add_stripped_summary_translations(&mut catalog);
-    let mut book = english_book(workbook)?;
+    let mut book = english_book(workbook, Some(&catalog))?;
     book.book.for_each_mut(|item| {
         if let BookItem::Chapter(chapter) = item {
             chapter.content = keep_heading_ids(&chapter.content);

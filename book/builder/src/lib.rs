@@ -1,10 +1,12 @@
 //! Builds the workbook's mdBook (`book/`) into `book/build/`, and refuses to
 //! produce a book that quietly lies: before the build every include must bring
 //! in text, every lesson must have its chapter, and every error message a
-//! lesson chapter quotes must be in one of that lesson's snapshots; after the
+//! lesson chapter quotes must be in one of that lesson's snapshots, and every
+//! lesson chapter's hints must be its `lesson.toml`'s, in order; after the
 //! build every internal link must lead somewhere.
 
 pub mod browser;
+pub mod hints;
 pub mod i18n;
 pub mod includes;
 pub mod links;
@@ -23,18 +25,54 @@ pub use workbook::{Lesson, Snapshot, Workbook};
 /// Everything wrong with the English book's sources, one line each, `file:line: what`.
 pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
     let src = workbook.src_dir();
+    let lessons = workbook.lessons()?;
+    let mut problems = Vec::new();
     let mut chapters = Vec::new();
     for chapter in markdown_files(&src)? {
-        let text = std::fs::read_to_string(&chapter).with_context(|| format!("reading {}", chapter.display()))?;
+        let source = std::fs::read_to_string(&chapter).with_context(|| format!("reading {}", chapter.display()))?;
+        let path = chapter.strip_prefix(&src).unwrap_or(&chapter);
+        let text = match hints::expand(&lessons, path, &source, None, false) {
+            Ok(text) => text,
+            Err(error) => {
+                problems.push(format!("{}: {error:#}", shown(workbook, &chapter)));
+                source.clone()
+            }
+        };
+        if let Some(lesson) = lessons.iter().find(|l| Path::new(&l.chapter_file()) == path) {
+            problems.extend(hint_problems(lesson, &shown(workbook, &chapter), &source, &text)?);
+        }
         chapters.push((chapter, text));
     }
-    let mut problems = check_chapters(workbook, &chapters, |lesson| Some(lesson.title.clone()))?;
+    problems.extend(check_chapters(workbook, &chapters, |lesson| Some(lesson.title.clone()))?);
 
     let summary = std::fs::read_to_string(src.join("SUMMARY.md")).context("reading book/src/SUMMARY.md")?;
-    for lesson in workbook.lessons()? {
+    for lesson in &lessons {
         let chapter = src.join(lesson.chapter_file());
         if chapter.is_file() && !summary.contains(&format!("({})", lesson.chapter_file())) {
             problems.push(format!("{}: not listed in SUMMARY.md", shown(workbook, &chapter)));
+        }
+    }
+    Ok(problems)
+}
+
+/// Whether lesson chapter `shown` takes its hints from `lesson`'s `lesson.toml`
+/// (`source` as written, `text` with the hints expanded), and gives them as
+/// `cargo xtask hint` does, and whether Markdown shows each as written.
+fn hint_problems(lesson: &Lesson, shown: &str, source: &str, text: &str) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    if !hints::has_directive_once(source) {
+        problems.push(format!(
+            "{shown}: its hints must come from lesson.toml: write `{}` once, on a line of its own, under `## Hints`",
+            hints::DIRECTIVE
+        ));
+    }
+    let english = hints::Hints::english(lesson)?;
+    problems.extend(english.problems(text).into_iter().map(|problem| format!("{shown}: {problem}")));
+    for layer in &english.layers {
+        for hint in std::iter::once(&layer.hint).chain(&layer.more) {
+            if let Some(why) = hints::not_plain(hint) {
+                problems.push(format!("lessons/{}/lesson.toml: the hint {hint:?} would not read in the book as written: {why}", lesson.dir_name));
+            }
         }
     }
     Ok(problems)
@@ -50,11 +88,19 @@ pub fn check_translation(workbook: &Workbook, language: &str, book: &MDBook) -> 
     let mut problems =
         check_chapters(workbook, &chapters, |lesson| i18n::lookup(&translation, &lesson.title).map(str::to_string))?;
     // Admonitions (`> [!TIP]`) are rebuilt after translation; each must still be one.
+    let lessons = workbook.lessons()?;
     for (path, text) in &chapters {
-        let english = std::fs::read_to_string(path).unwrap_or_default();
+        let source = std::fs::read_to_string(path).unwrap_or_default();
+        let relative = path.strip_prefix(&src).unwrap_or(path);
+        let english = hints::expand(&lessons, relative, &source, None, false).unwrap_or(source);
         let (wanted, found) = (i18n::admonitions(&english), i18n::admonitions(text));
         if wanted != found {
             problems.push(format!("{}: {found} admonition(s) where the English has {wanted}", shown(workbook, path)));
+        }
+        if let Some(lesson) = lessons.iter().find(|l| Path::new(&l.chapter_file()) == relative) {
+            for problem in hints::Hints::translated(lesson, &translation)?.problems(text) {
+                problems.push(format!("{}: {problem}", shown(workbook, path)));
+            }
         }
     }
     Ok(problems.into_iter().map(|p| format!("{language}: {p}")).collect())
@@ -164,7 +210,9 @@ pub fn build_edition(workbook: &Workbook, edition: &Edition) -> Result<PathBuf> 
             if !problems.is_empty() {
                 bail!("the book's sources have {} problem(s):\n  {}", problems.len(), problems.join("\n  "));
             }
-            MDBook::load(workbook.book_dir()).context("loading book/book.toml and book/src/SUMMARY.md")?
+            let mut book = MDBook::load(workbook.book_dir()).context("loading book/book.toml and book/src/SUMMARY.md")?;
+            hints::expand_book(workbook, &mut book, None, false)?;
+            book
         }
         Edition::Translated(language) => {
             let book = i18n::translated_book(workbook, language)?;

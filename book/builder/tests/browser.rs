@@ -3,9 +3,12 @@
 //! lesson's broken and fixed transcripts, and every transcript it includes.
 //! Each translated edition the same: its own titles (in its script), the
 //! transcripts exactly as in English, and a way back to the other editions.
+//! Every lesson chapter shows its lesson's hints, in the edition's language,
+//! in the order `cargo xtask hint` gives them.
 
 use std::path::{Path, PathBuf};
 
+use book_builder::hints::Hints;
 use book_builder::{browser, i18n, includes, Edition, Workbook};
 
 /// What one page must show.
@@ -14,6 +17,27 @@ struct Expected {
     page: String,
     title: Option<String>,
     transcripts: Vec<(String, String)>,
+    /// A lesson's hints as a reader sees them, in order: each layer's concept, then its API.
+    hints: Vec<String>,
+}
+
+/// `hints`' texts as the page shows them: rendered, with white space as one space.
+fn shown_hints(hints: &Hints) -> Vec<String> {
+    let mut options = pulldown_cmark::Options::empty();
+    options.insert(pulldown_cmark::Options::ENABLE_SMART_PUNCTUATION);
+    let mut shown = Vec::new();
+    for layer in &hints.layers {
+        for text in std::iter::once(&layer.hint).chain(&layer.more) {
+            let mut html = String::new();
+            pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(text, options));
+            shown.push(one_line(&browser::text(&html)));
+        }
+    }
+    shown
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn expectations(workbook: &Workbook) -> Vec<Expected> {
@@ -48,8 +72,9 @@ fn expectations(workbook: &Workbook) -> Vec<Expected> {
         }
         transcripts.sort_by(|a, b| a.1.cmp(&b.1));
         transcripts.dedup_by(|a, b| a.1 == b.1);
+        let hints = lesson.map(|l| shown_hints(&Hints::english(l).expect("reading lesson.toml"))).unwrap_or_default();
         if lesson.is_some() || !transcripts.is_empty() {
-            all.push(Expected { page: format!("{stem}.html"), title: lesson.map(|l| l.title.clone()), transcripts });
+            all.push(Expected { page: format!("{stem}.html"), title: lesson.map(|l| l.title.clone()), transcripts, hints });
         }
     }
     all
@@ -78,6 +103,14 @@ fn problems_on_page(chromium: &Path, out: &Path, profiles: &Path, expected: &Exp
             problems.push(format!("{}: the rendered page lacks the transcript of {source}:\n{transcript}", expected.page));
         }
     }
+    let flowing = one_line(&text);
+    let mut after = 0;
+    for hint in &expected.hints {
+        match flowing.get(after..).and_then(|rest| rest.find(hint.as_str())) {
+            Some(at) => after += at + hint.len(),
+            None => problems.push(format!("{}: the rendered page lacks this hint, or shows it out of order:\n{hint}", expected.page)),
+        }
+    }
     // The sidebar is built by the page's own script: proof that a browser, not a parser, read it.
     for lesson in lessons {
         if !dom.contains(&format!("href=\"{lesson}.html\"")) {
@@ -102,17 +135,23 @@ fn problems_on_page(chromium: &Path, out: &Path, profiles: &Path, expected: &Exp
 /// ones, and must be written in its own script; its transcripts are the English ones.
 fn editions(workbook: &Workbook, english: &[Expected]) -> Vec<(Edition, Vec<Expected>)> {
     let mut all = vec![(Edition::English, english.to_vec())];
+    let lessons = workbook.lessons().unwrap();
     for language in i18n::languages(workbook).unwrap() {
         let translation = i18n::translation(workbook, &language).unwrap();
         let pages = english
             .iter()
             .map(|e| {
+                let lesson = lessons.iter().find(|l| format!("{}.html", l.dir_name) == e.page);
+                let hints = lesson.map(|l| shown_hints(&Hints::translated(l, &translation).unwrap())).unwrap_or_default();
+                for (hint, english) in hints.iter().zip(&e.hints) {
+                    assert!(hint != english && hint.chars().any(is_han), "{language}: the hint {english:?} is not translated");
+                }
                 let title = e.title.as_ref().map(|t| {
                     let translated = i18n::lookup(&translation, t).unwrap_or_else(|| panic!("{language}: no translation of {t:?}"));
                     assert!(translated.chars().any(is_han), "{language}: the title {translated:?} is not in Chinese");
                     translated.to_string()
                 });
-                Expected { title, ..e.clone() }
+                Expected { title, hints, ..e.clone() }
             })
             .collect();
         all.push((Edition::Translated(language), pages));
@@ -146,7 +185,7 @@ fn lesson_chapters_render_their_titles_and_transcripts_in_chromium() {
         for page in pages {
             let found = problems_on_page(&chromium, &out, &profiles, page, &lessons);
             let shown = match &page.title {
-                Some(title) => format!("«{title}» and {} transcripts", page.transcripts.len()),
+                Some(title) => format!("«{title}», {} transcripts and {} hints", page.transcripts.len(), page.hints.len()),
                 None => format!("{} transcripts", page.transcripts.len()),
             };
             let status = if found.is_empty() { format!("ok: {shown}") } else { "FAILED".into() };
