@@ -154,7 +154,7 @@ fn check_json_reports_a_real_failure() {
     assert_eq!(report["stopped_at"], "open");
     assert_eq!(report["timed_out"], false);
     assert_eq!(report["lesson"]["layer"], 1);
-    assert_eq!(report["lesson"]["layer_name"], "silenced log");
+    assert_eq!(report["lesson"]["layer_name"], "an open that fails in silence");
     assert_eq!(report["transcript"].as_array().unwrap().last().unwrap(), "stopped  at open");
     assert!(report["hint"].as_str().unwrap().contains("set_print"));
     assert!(report["lesson"]["checked_at"].as_u64().is_some());

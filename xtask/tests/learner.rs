@@ -147,7 +147,7 @@ fn list_json_follows_the_progress_file_across_runs() {
     let failing = list(&root);
     assert_eq!(failing["lessons"][0]["state"], "failing");
     assert_eq!(failing["lessons"][0]["layer"], 2);
-    assert_eq!(failing["lessons"][0]["layer_name"], "missing -g");
+    assert_eq!(failing["lessons"][0]["layer_name"], "BTF required, but missing");
     assert_eq!(failing["lessons"][0]["checked_at"], 1_764_300_000);
 
     std::fs::write(root.join(".progress.toml"), "[lessons.01]\nstate = \"passed\"\n").unwrap();
