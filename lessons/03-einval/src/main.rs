@@ -39,10 +39,10 @@ fn main() -> ExitCode {
         let seen = skel.maps.bss_data.as_deref().context("no .bss")?;
         for change in [Change::Sleep, Change::Stop] {
             child.make(change)?;
-            let state = child.await_state(change, || fresh(&seen.last_state));
+            let state = child.await_state(change, || harness::fresh(&seen.last_state));
             lesson.observed(format!("child {change}: {state}"));
             // Which branch ran: shown, not judged (the states are the proof).
-            let field = match fresh(&seen.field_read) {
+            let field = match harness::fresh(&seen.field_read) {
                 FIELD_STATE => "task_struct.state (the pre-5.14 layout)",
                 FIELD___STATE => "task_struct.__state (the 5.14+ layout)",
                 _ => "a field the program did not name",
@@ -51,10 +51,4 @@ fn main() -> ExitCode {
         }
         Ok(())
     })
-}
-
-/// Reads a global of the program's .bss, which the program writes behind Rust's back.
-fn fresh<T: Copy>(global: &T) -> T {
-    // SAFETY: a plain value in memory libbpf has mapped; volatile, so every call reads it again.
-    unsafe { std::ptr::read_volatile(global) }
 }

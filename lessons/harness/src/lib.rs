@@ -138,6 +138,13 @@ impl Lesson {
     }
 }
 
+/// Reads a global of the program's `.bss` or `.data` again, each call: the
+/// program writes it behind Rust's back, so a plain read may be reused.
+pub fn fresh<T: Copy>(global: &T) -> T {
+    // SAFETY: a plain value in memory libbpf has mapped; volatile, so every call reads it.
+    unsafe { std::ptr::read_volatile(global) }
+}
+
 /// The variable `cargo xtask check` sets when it runs a lesson's binary.
 pub const CHECK_VARIABLE: &str = "WORKBOOK_CHECK";
 

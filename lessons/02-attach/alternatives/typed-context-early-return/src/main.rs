@@ -25,9 +25,12 @@ fn main() -> std::process::ExitCode {
         let skel = lesson.stage(Stage::Load, || open.load())?;
 
         let opens_link = lesson.stage(Stage::Attach, || skel.progs.count_opens.attach())?;
-        // A number of opens chosen for this run; another process opens files too.
+        // Only this window's opens count: a number chosen for this run, while
+        // another process opens files too.
+        let bss = skel.maps.bss_data.as_deref().context(NO_BSS)?;
+        let before = harness::fresh(&bss.opens);
         let opens = harness::open_files()?;
-        let seen = skel.maps.bss_data.as_deref().context(NO_BSS)?.opens;
+        let seen = harness::fresh(&bss.opens) - before;
         drop(opens_link); // counted: the program may go now
         lesson.observed_count(seen, opens, "file opens by this process");
         if opens != seen {
@@ -39,8 +42,9 @@ fn main() -> std::process::ExitCode {
             return Ok(());
         }
         let _clones_link = lesson.stage(Stage::Attach, || skel.progs.count_clones.attach())?;
+        let before = harness::fresh(&bss.clones);
         let threads = harness::start_threads()?;
-        let seen = skel.maps.bss_data.as_deref().context(NO_BSS)?.clones;
+        let seen = harness::fresh(&bss.clones) - before;
         lesson.observed_count(seen, threads, "new threads of this process");
         Ok(())
     })

@@ -39,8 +39,10 @@ fn main() -> std::process::ExitCode {
             return Ok(());
         }
         let _clones_link = lesson.stage(Stage::Attach, || skel.progs.count_clones.attach())?;
+        let bss = skel.maps.bss_data.as_deref().context(NO_BSS)?;
+        let before = harness::fresh(&bss.clones);
         let threads = harness::start_threads()?;
-        let seen = skel.maps.bss_data.as_deref().context(NO_BSS)?.clones;
+        let seen = harness::fresh(&bss.clones) - before;
         lesson.observed_count(seen, threads, "new threads of this process");
         Ok(())
     })
