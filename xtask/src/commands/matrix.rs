@@ -14,6 +14,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -539,6 +540,8 @@ fn judge_lesson(runs: &LessonRuns, targets: &[Target], bless: bool) -> Result<Ve
     let mut order: Vec<usize> = (0..targets.len()).collect();
     order.sort_by_key(|&t| (!matches!(targets[t], Target::Host), std::cmp::Reverse(t)));
 
+    // The snapshots this run has written: any other is from an earlier run.
+    let mut blessed = bless.then(BTreeSet::new);
     let mut cells = Vec::new();
     for (s, state) in runs.states.iter().enumerate() {
         let mut row: Vec<Cell> = targets.iter().map(|_| Cell { mark: Mark::NotRun, outcome: String::new() }).collect();
@@ -557,7 +560,8 @@ fn judge_lesson(runs: &LessonRuns, targets: &[Target], bless: bool) -> Result<Ve
                 }
                 Some(Outcome::Ran(run)) => {
                     let target = &targets[t];
-                    let verdict = judge(lesson, state, target.name(), target.kprobes(), target.release(), &run.transcript, bless)?;
+                    let verdict =
+                        judge(lesson, state, target.name(), target.kprobes(), target.release(), &run.transcript, blessed.as_mut())?;
                     if let Err(why) = &verdict {
                         println!("lesson {} {} on {kernel}: ✗ {why}", lesson.number, state.label);
                         save_log(lesson, state, kernel, run);
@@ -590,7 +594,7 @@ fn judge(
     kprobes: bool,
     release: Option<(u32, u32)>,
     transcript: &str,
-    bless: bool,
+    bless: Option<&mut BTreeSet<String>>,
 ) -> Result<Result<(), String>> {
     let dir = lesson.snapshots();
     if let Some(case) = &state.case {
@@ -598,9 +602,9 @@ fn judge(
         let passes = snapshot::same_as_stored(&dir, &snapshot::name_for(&dir, "fixed", kernel, kprobes), transcript);
         return Ok(case.judge(passes, transcript, release).map(|_| ()));
     }
-    let as_documented = if bless {
+    let as_documented = if let Some(written) = bless {
         let variant = (kprobes && has_kprobe_layer(lesson)).then(|| format!("{}@kprobes", state.name));
-        bless_snapshot(&dir, &state.name, variant.as_deref(), kernel, transcript)?;
+        bless_snapshot(&dir, &state.name, variant.as_deref(), kernel, transcript, written)?;
         true
     } else {
         snapshot::matches(&dir, &snapshot::name_for(&dir, &state.name, kernel, kprobes), transcript)
@@ -644,9 +648,10 @@ fn has_kprobe_layer(lesson: &Lesson) -> bool {
 /// Writes the transcript where a later run will look for it, as generally as
 /// it holds: the host writes `<name>` (or `variant`, `<name>@kprobes`, when it
 /// has kprobes and the lesson a kprobe layer). A kernel under qemu writes
-/// nothing when `<name>` already fits, else `variant` when that is free or
-/// fits, else `<name>@<kernel>`.
-fn bless_snapshot(dir: &Path, name: &str, variant: Option<&str>, kernel: &str, transcript: &str) -> Result<()> {
+/// nothing when `<name>` already fits, else `variant` when that is free,
+/// fits, or left from an earlier run, else `<name>@<kernel>`. `written` holds
+/// what this run has written.
+fn bless_snapshot(dir: &Path, name: &str, variant: Option<&str>, kernel: &str, transcript: &str, written: &mut BTreeSet<String>) -> Result<()> {
     let specific = format!("{name}@{kernel}");
     let remove = |snapshot: &str| -> Result<()> {
         let path = dir.join(format!("{snapshot}.snap"));
@@ -659,18 +664,25 @@ fn bless_snapshot(dir: &Path, name: &str, variant: Option<&str>, kernel: &str, t
     // INSTA_UPDATE=always: `matches` writes the snapshot when it differs.
     if kernel == "host" {
         snapshot::matches(dir, variant.unwrap_or(name), transcript);
+        written.insert(variant.unwrap_or(name).to_string());
         return Ok(());
     }
     if snapshot::stored(dir, name).is_none() || snapshot::same_as_stored(dir, name, transcript) {
         snapshot::matches(dir, name, transcript);
+        written.insert(name.to_string());
         if let Some(variant) = variant {
             remove(variant)?;
         }
         return remove(&specific);
     }
     match variant {
-        Some(variant) if snapshot::stored(dir, variant).is_none() || snapshot::same_as_stored(dir, variant, transcript) => {
+        Some(variant)
+            if !written.contains(variant)
+                || snapshot::stored(dir, variant).is_none()
+                || snapshot::same_as_stored(dir, variant, transcript) =>
+        {
             snapshot::matches(dir, variant, transcript);
+            written.insert(variant.to_string());
             remove(&specific)
         }
         _ => {
@@ -791,8 +803,8 @@ mod tests {
     #[test]
     fn a_layer_passes_with_its_snapshot_and_symptom() {
         let (lesson, state) = lesson_with(&[("layer-1", FAILS)], &[]);
-        assert_eq!(judge(&lesson, &state, "6.1", true, None, FAILS, false).unwrap(), Ok(()));
-        let error = judge(&lesson, &state, "6.1", true, None, WORKS, false).unwrap().unwrap_err();
+        assert_eq!(judge(&lesson, &state, "6.1", true, None, FAILS, None).unwrap(), Ok(()));
+        let error = judge(&lesson, &state, "6.1", true, None, WORKS, None).unwrap().unwrap_err();
         assert!(error.contains("differs from its snapshot"), "{error}");
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
@@ -801,14 +813,14 @@ mod tests {
     fn a_kernel_where_the_layer_works_needs_its_snapshot_and_a_note() {
         let (lesson, state) = lesson_with(&[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[]);
         // The per-kernel snapshot is chosen, but without a note a working broken layer is wrong.
-        let error = judge(&lesson, &state, "5.10", true, None, WORKS, false).unwrap().unwrap_err();
+        let error = judge(&lesson, &state, "5.10", true, None, WORKS, None).unwrap().unwrap_err();
         assert!(error.contains("kernel_notes.\"5.10\""), "{error}");
         // Other kernels still compare with the default snapshot.
-        assert_eq!(judge(&lesson, &state, "6.12", true, None, FAILS, false).unwrap(), Ok(()));
+        assert_eq!(judge(&lesson, &state, "6.12", true, None, FAILS, None).unwrap(), Ok(()));
         std::fs::remove_dir_all(&lesson.dir).unwrap();
 
         let (lesson, state) = lesson_with(&[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[("5.10", "why")]);
-        assert_eq!(judge(&lesson, &state, "5.10", true, None, WORKS, false).unwrap(), Ok(()));
+        assert_eq!(judge(&lesson, &state, "5.10", true, None, WORKS, None).unwrap(), Ok(()));
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
 
