@@ -78,11 +78,7 @@ fn reset_without_git_refuses_clearly_and_changes_nothing() {
         .env("GIT_CEILING_DIRECTORIES", root.parent().unwrap())
         .output()
         .unwrap();
-    let refused = Ran {
-        code: refused.status.code().unwrap(),
-        stdout: String::from_utf8_lossy(&refused.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&refused.stderr).into_owned(),
-    };
+    let refused = Ran::from(refused);
     assert_eq!(refused.code, 1);
     assert!(refused.stderr.contains("reset reads a lesson's starting files from git"), "{}", refused.stderr);
     assert_eq!(read(&root, "src/main.rs"), CHANGE);

@@ -32,11 +32,7 @@ fn cargo_xtask(dir: &Path, shared_target: &Path, args: &[&str]) -> Ran {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let ran = Ran {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+    let ran = Ran::from(output);
     assert!(!ran.stderr.contains("panicked"), "cargo xtask {args:?} in {} panicked:\n{}", dir.display(), ran.stderr);
     ran
 }

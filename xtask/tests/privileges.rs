@@ -130,11 +130,7 @@ impl Learner {
             .stdin(Stdio::null())
             .output()
             .unwrap();
-        let ran = Ran {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        };
+        let ran = Ran::from(output);
         assert!(!ran.stderr.contains("panicked"), "xtask {args:?} as {} panicked:\n{}", self.name, ran.stderr);
         ran
     }

@@ -3,6 +3,8 @@
 //! folded, the API and where to look, all before the fix; in English and in
 //! every translation, which must translate each of them.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use book_builder::hints::{self, Hints};
@@ -52,32 +54,9 @@ fn lesson_chapters_give_their_lesson_toml_hints_in_order_in_every_edition() {
     assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
 }
 
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() == "target" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
 /// The workbook's lessons and book sources, copied to be changed.
 fn fixture(name: &str) -> Workbook {
-    let here = Workbook::here().root;
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    if root.exists() {
-        std::fs::remove_dir_all(&root).unwrap();
-    }
-    for part in ["lessons", "book/src", "book/probes/snapshots", "book/diagnose/snapshots"] {
-        copy(&here.join(part), &root.join(part));
-    }
-    Workbook { root }
+    Workbook { root: common::workbook_copy(name) }
 }
 
 fn edit(path: &Path, from: &str, to: &str) {

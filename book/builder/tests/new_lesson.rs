@@ -1,37 +1,17 @@
 //! A lesson folder added under a new number is found by the book with no
 //! change to the builder, which then asks for its chapter.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use book_builder::{check_sources, Workbook};
 
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() == "target" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
 /// The workbook's lessons and book sources, plus lesson 01 copied as `09-open-again`.
 fn fixture() -> PathBuf {
-    let here = Workbook::here().root;
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("new-lesson");
-    if root.exists() {
-        std::fs::remove_dir_all(&root).unwrap();
-    }
-    for part in ["lessons", "book/src", "book/probes/snapshots", "book/diagnose/snapshots"] {
-        copy(&here.join(part), &root.join(part));
-    }
+    let root = common::workbook_copy("new-lesson");
     let lesson = root.join("lessons/09-open-again");
-    copy(&root.join("lessons/01-open-fails"), &lesson);
+    common::copy(&root.join("lessons/01-open-fails"), &lesson);
     let toml = std::fs::read_to_string(lesson.join("lesson.toml")).unwrap();
     let toml = toml.replace("title = \"Open fails: the missing BTF\"", "title = \"Open again\"");
     std::fs::write(lesson.join("lesson.toml"), toml).unwrap();

@@ -88,13 +88,18 @@ pub struct Ran {
     pub stderr: String,
 }
 
+impl From<Output> for Ran {
+    fn from(Output { status, stdout, stderr }: Output) -> Ran {
+        Ran {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+}
+
 pub fn run(root: &Path, args: &[&str]) -> Ran {
-    let Output { status, stdout, stderr } = xtask(root, args).output().unwrap();
-    let ran = Ran {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    };
+    let ran = Ran::from(xtask(root, args).output().unwrap());
     assert!(!ran.stderr.contains("panicked"), "xtask {args:?} panicked:\n{}", ran.stderr);
     ran
 }
