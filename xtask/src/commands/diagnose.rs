@@ -7,13 +7,13 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use libbpf_rs::{ObjectBuilder, PrintLevel};
+use transcript::load_report::{Level, ReportLine};
 
 use crate::machine::host;
 use crate::machine::kernel_btf::{self, KernelFacts};
+use crate::machine::load_object;
 use crate::machine::kernels::{self, Choice};
 use crate::report::diagnose::{Compile, Input, KernelRef, Load, Report};
 use crate::report::json;
@@ -28,8 +28,6 @@ pub const MAX_INPUT: u64 = 64 << 20;
 
 pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool) -> Result<ExitCode> {
     let choice = kernels::choice(kernel.unwrap_or("host"))?;
-    // libbpf speaks only during the real load, where its log is collected.
-    libbpf_rs::set_print(None);
     let bytes = read_input(file)?;
     let scratch = Scratch::new()?;
     let report = if bytes.starts_with(b"\x7fELF") {
@@ -138,7 +136,7 @@ fn diagnose_source(root: &Path, file: &str, choice: Choice, scratch: &Scratch) -
     let stem = Path::new(file).file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".c")).unwrap_or("source");
     let object_path = scratch.0.join(format!("{}.bpf.o", stem.trim_end_matches(".bpf")));
     let output = Command::new(&clang.path)
-        .args(compile_flags(root))
+        .args(compile_flags(root)?)
         .args(["-c", file, "-o"])
         .arg(&object_path)
         .output()
@@ -168,22 +166,23 @@ fn diagnose_source(root: &Path, file: &str, choice: Choice, scratch: &Scratch) -
 
 /// The lessons' flags: libbpf-cargo's (`-g -O2 -target bpf -D__TARGET_ARCH_<arch>`)
 /// with the workbook's vmlinux.h and libbpf's headers on the include path.
-pub fn compile_flags(root: &Path) -> Vec<String> {
+pub fn compile_flags(root: &Path) -> Result<Vec<String>> {
     let arch = std::env::consts::ARCH;
     let target_arch = match arch {
         "x86_64" => "x86",
         "aarch64" => "arm64",
         other => other,
     };
-    vec![
+    let headers = load_object::include_dir(root)?;
+    Ok(vec![
         "-g".into(),
         "-O2".into(),
         "-target".into(),
         "bpf".into(),
         format!("-D__TARGET_ARCH_{target_arch}"),
         format!("-I{}", root.join("vmlinux").join(arch).display()),
-        concat!("-I", env!("BPF_INCLUDE")).into(),
-    ]
+        format!("-I{}", headers.display()),
+    ])
 }
 
 fn diagnose_object(
@@ -225,7 +224,7 @@ fn diagnose_object(
             choice.name()
         )));
     }
-    let load = real_load(path, chosen.as_ref(), &mut findings);
+    let load = real_load(root, path, chosen.as_ref(), &mut findings);
     let mut report = Report::new(
         Input { path: file.to_string(), kind },
         KernelRef { name: choice.name(), release: chosen.as_ref().map(|k| k.release.clone()) },
@@ -237,52 +236,44 @@ fn diagnose_object(
     Ok(report)
 }
 
-/// libbpf's messages during the real open and load.
-static LOG: Mutex<Vec<(PrintLevel, String)>> = Mutex::new(Vec::new());
-
-/// As root: a real open and load, with libbpf's log, its failure matched
-/// against the error index. On a Debian kernel, libbpf relocates against
-/// that kernel's BTF and only the relocation result counts: the verifier
-/// that runs is the host's.
-fn real_load(path: &Path, chosen: Option<&KernelFacts>, findings: &mut Vec<Finding>) -> Load {
+/// As root: a real open and load by the `load-object` tool, with libbpf's
+/// log, its failure matched against the error index. On a Debian kernel,
+/// libbpf relocates against that kernel's BTF and only the relocation result
+/// counts: the verifier that runs is the host's.
+fn real_load(root: &Path, path: &Path, chosen: Option<&KernelFacts>, findings: &mut Vec<Finding>) -> Load {
     if !host::is_root() {
         return Load { ran: false, failed_at: None, errno: None, note: Some("not root".into()), log: Vec::new() };
     }
     let other_kernel = chosen.filter(|k| !k.is_host());
-    LOG.lock().unwrap().clear();
-    libbpf_rs::set_print(Some((PrintLevel::Debug, |level, message: String| {
-        LOG.lock().unwrap().push((level, message.trim_end().to_string()));
-    })));
-    let outcome = (|| -> std::result::Result<(), (&'static str, libbpf_rs::Error)> {
-        let mut builder = ObjectBuilder::default();
-        if let Some(kernel) = other_kernel {
-            builder.btf_custom_path(&kernel.btf_path).map_err(|e| ("open", e))?;
+    let report = match load_object::load(root, path, other_kernel.map(|k| k.btf_path.as_path())) {
+        Ok(report) => report,
+        Err(error) => {
+            let note = format!("the real load did not run: {error:#} (cargo xtask setup installs what it needs)");
+            return Load { ran: false, failed_at: None, errno: None, note: Some(note), log: Vec::new() };
         }
-        // Opened from memory under the file's own name, which libbpf's messages then show.
-        let bytes = std::fs::read(path).map_err(|e| ("open", libbpf_rs::Error::from(e)))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        builder.name(&name).map_err(|e| ("open", e))?;
-        let open = builder.open_memory(&bytes).map_err(|e| ("open", e))?;
-        let _loaded = open.load().map_err(|e| ("load", e))?;
-        Ok(()) // dropping the object unloads it
-    })();
-    libbpf_rs::set_print(None);
-    let log: Vec<(PrintLevel, String)> = std::mem::take(&mut *LOG.lock().unwrap());
-    let warnings: Vec<String> = log
+    };
+    let warnings: Vec<String> = report
         .iter()
-        .filter(|(l, _)| *l == PrintLevel::Warn)
-        .flat_map(|(_, m)| m.lines().map(harness::redact::line).collect::<Vec<_>>())
+        .filter_map(|line| match line {
+            ReportLine::Log { level: Level::Warn, text } => Some(transcript::redact::line(text)),
+            _ => None,
+        })
         .collect();
     let note = other_kernel.map(|k| format!("relocated against kernel {}'s BTF; only relocations are judged", k.name));
-    let Err((stage, error)) = outcome else {
+    let Some((stage, error)) = report.iter().find_map(|line| match line {
+        ReportLine::Failed { stage, error } => Some((stage.as_str(), error.as_str())),
+        _ => None,
+    }) else {
         return Load { ran: true, failed_at: None, errno: None, note, log: warnings };
     };
-    let errno = harness::errno::from_message(&format!("{error:#}")).and_then(harness::errno::name);
+    let errno = transcript::errno::from_message(error).and_then(transcript::errno::name);
     // A transcript-like text, so the stage is known to the rules.
     let mut text = format!("{stage:<8} FAILED  {} ({error})\n", errno.as_deref().unwrap_or("?"));
-    for (_, line) in &log {
-        text.push_str(line);
-        text.push('\n');
+    for line in &report {
+        if let ReportLine::Log { text: log, .. } = line {
+            text.push_str(log);
+            text.push('\n');
+        }
     }
     for finding in error_index::match_text(&text) {
         let relocation_only = other_kernel.is_some() && finding.cause != "core-relocation";

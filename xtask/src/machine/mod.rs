@@ -6,6 +6,7 @@ pub mod host;
 pub mod interrupt;
 pub mod kernel_btf;
 pub mod kernels;
+pub mod load_object;
 pub mod lock;
 pub mod packages;
 pub mod room;

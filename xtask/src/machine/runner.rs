@@ -40,7 +40,7 @@ pub fn timeout() -> Duration {
 const TRANSCRIPT_LIMIT: usize = 64 * 1024;
 /// The variable that tells the lesson harness where to write the transcript
 /// (its own channel, so the loader's prints on stdout never change a verdict).
-pub const TRANSCRIPT_VAR: &str = "WORKBOOK_TRANSCRIPT";
+pub use transcript::channel::TRANSCRIPT_VAR;
 /// How much of libbpf's log is kept (verifier logs can be long).
 const LOG_LIMIT: usize = 8 * 1024 * 1024;
 

@@ -65,8 +65,12 @@ fn workspace(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
     table.insert("members".into(), toml::Value::Array(vec![format!("lessons/{PROBE}").into()]));
     table.remove("default-members");
     // The workspace's own path crates, where they are in the workbook.
-    for (name, folder) in [("harness", "lessons/harness"), ("bpf-build", "lessons/bpf-build")] {
-        table["dependencies"][name]["path"] = root.join(folder).display().to_string().into();
+    if let Some(dependencies) = table.get_mut("dependencies").and_then(toml::Value::as_table_mut) {
+        for (_, dependency) in dependencies.iter_mut() {
+            if let Some(path) = dependency.get_mut("path") {
+                *path = root.join(path.as_str().unwrap_or_default()).display().to_string().into();
+            }
+        }
     }
     std::fs::write(scratch.join("Cargo.toml"), toml::to_string(&workspace)?)?;
     std::fs::copy(root.join("Cargo.lock"), scratch.join("Cargo.lock"))?;

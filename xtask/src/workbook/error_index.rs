@@ -264,8 +264,8 @@ impl Evidence {
                     evidence.errnos.push((None, m[1].to_string()));
                 }
             }
-            if let Some(number) = harness::errno::from_message(trimmed) {
-                if let Some(name) = harness::errno::name(number) {
+            if let Some(number) = transcript::errno::from_message(trimmed) {
+                if let Some(name) = transcript::errno::name(number) {
                     evidence.errnos.push((None, name));
                 }
             }
@@ -332,7 +332,7 @@ const STRERROR: [(&str, &str); 10] = [
 ];
 
 fn errno_known(name: &str) -> bool {
-    (1..200).chain(4000..4014).any(|n| harness::errno::name(n).as_deref() == Some(name))
+    (1..200).chain(4000..4014).any(|n| transcript::errno::name(n).as_deref() == Some(name))
 }
 
 /// One row of the error index and how to recognise it.

@@ -1,4 +1,4 @@
-//! Passes libbpf's header folder to diagnose, which compiles a `.bpf.c` the way the lessons do.
+//! Records libbpf's header folder, so `load-object --include-dir` can tell diagnose where it is.
 
 fn main() {
     let headers = std::env::var("DEP_BPF_INCLUDE").expect("libbpf-sys exports its headers");
