@@ -145,7 +145,7 @@ fn decompress(payload: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     if payload.starts_with(b"\xfd7zXZ\0") {
         // The kernel appends its uncompressed size after the xz stream.
-        liblzma::read::XzDecoder::new(&payload[..payload.len().saturating_sub(4)]).read_to_end(&mut out)?;
+        lzma_rust2::XzReader::new(&payload[..payload.len().saturating_sub(4)], false).read_to_end(&mut out)?;
     } else if payload.starts_with(b"\x28\xb5\x2f\xfd") {
         ruzstd::decoding::StreamingDecoder::new(payload)
             .map_err(|e| anyhow::anyhow!("{e}"))?

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -150,8 +150,11 @@ pub fn cache_dir() -> Result<PathBuf> {
 pub struct Pin {
     pub package: String,
     pub version: String,
-    /// The .deb's SHA256, as Debian's signed index gives it.
+    /// The .deb's SHA256, as Debian's signed index gave it when pinned: the
+    /// committed lock is the trust anchor, so no keyring is needed to fetch.
     pub sha256: String,
+    /// Where Debian's archive serves the .deb, over HTTPS.
+    pub url: String,
 }
 
 impl Pin {
@@ -235,34 +238,14 @@ pub fn newest(series: &'static Series) -> Result<Pin> {
     let apt = Apt::prepare(&cache_dir()?.join("apt"))?;
     apt.update()?;
     let record = apt.newest(series)?;
-    Ok(Pin { package: record.package, version: record.version, sha256: record.sha256 })
+    let url = apt.uri(&record)?;
+    Ok(Pin { package: record.package, version: record.version, sha256: record.sha256, url })
 }
 
 fn fetch(series: &'static Series, pin: &Pin) -> Result<()> {
     let cache = cache_dir()?;
     remove_abandoned(&cache, series.name);
-    let apt = Apt::prepare(&cache.join("apt"))?;
-    apt.update()?;
-    let Some(record) = apt.find(&pin.package, &pin.version)? else {
-        bail!(
-            "Debian's archive no longer offers {}, the build pinned for {}; \
-             `cargo xtask kernels --update` pins the newest build",
-            pin.describe(),
-            series.name
-        );
-    };
-    ensure!(
-        record.sha256 == pin.sha256,
-        "Debian's signed index gives {} the SHA256 {}, but the pin says {}; nothing was downloaded",
-        pin.describe(),
-        record.sha256,
-        pin.sha256
-    );
-    let size_mb = record.size as f64 / 1e6;
-    eprintln!(
-        "kernel {}: fetching {} {} ({size_mb:.1} MB) from Debian's archive",
-        series.name, record.package, record.version
-    );
+    eprintln!("kernel {}: fetching {} from Debian's archive", series.name, pin.describe());
 
     // Everything happens in a private folder that becomes the cache entry
     // only once complete, so an interrupted fetch leaves nothing usable behind.
@@ -272,21 +255,22 @@ fn fetch(series: &'static Series, pin: &Pin) -> Result<()> {
     }
     std::fs::create_dir_all(&partial)?;
     let outcome = (|| -> Result<()> {
-        let deb = apt.download(&record, &partial)?;
+        let deb = partial.join("kernel.deb");
+        download(&pin.url, &deb)?;
         let actual = sha256(&deb)?;
         ensure!(
-            actual == record.sha256,
-            "{} has SHA256 {actual}, but Debian's signed index says {}; the download was deleted",
-            deb.display(),
-            record.sha256
+            actual == pin.sha256,
+            "{} has SHA256 {actual}, but the lock pins {}; the download was deleted",
+            pin.url,
+            pin.sha256
         );
         let release = extract_boot_files(&deb, &partial)?;
         std::fs::remove_file(&deb)?;
         let manifest = Manifest {
-            package: record.package.clone(),
-            version: record.version.clone(),
+            package: pin.package.clone(),
+            version: pin.version.clone(),
             release,
-            deb_sha256: record.sha256.clone(),
+            deb_sha256: pin.sha256.clone(),
             vmlinuz_sha256: sha256(&partial.join("vmlinuz"))?,
             config_sha256: sha256(&partial.join("config"))?,
         };
@@ -304,7 +288,7 @@ fn fetch(series: &'static Series, pin: &Pin) -> Result<()> {
     } else {
         std::fs::rename(&partial, &dir)?;
     }
-    eprintln!("kernel {}: verified against Debian's signed index and cached in {}", series.name, dir.display());
+    eprintln!("kernel {}: verified against the pinned SHA256 and cached in {}", series.name, dir.display());
     Ok(())
 }
 
@@ -322,55 +306,49 @@ fn remove_abandoned(cache: &Path, name: &str) {
     }
 }
 
+/// Downloads `url` to `to` over HTTPS, with ureq and rustls: the system's
+/// CA certificates where it has them (as curl and apt use them), Mozilla's
+/// built-in roots on a machine without any.
+fn download(url: &str, to: &Path) -> Result<()> {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    let system: Vec<Certificate<'static>> =
+        rustls_native_certs::load_native_certs().certs.iter().map(|der| Certificate::from_der(der.as_ref()).to_owned()).collect();
+    let roots = if system.is_empty() { RootCerts::WebPki } else { RootCerts::new_with_certs(&system) };
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().tls_config(TlsConfig::builder().root_certs(roots).build()).build().into();
+    let response = agent.get(url).call().with_context(|| format!("downloading {url}"))?;
+    let mut body = response.into_body().into_reader();
+    let mut file = std::fs::File::create(to).with_context(|| format!("writing {}", to.display()))?;
+    std::io::copy(&mut body, &mut file).with_context(|| format!("downloading {url}"))?;
+    Ok(())
+}
+
 /// Unpacks `boot/vmlinuz-*` and `boot/config-*` into `dir` as `vmlinuz` and
 /// `config`; returns the kernel release their names carry.
 fn extract_boot_files(deb: &Path, dir: &Path) -> Result<String> {
-    let unpacked = dir.join("unpacked");
-    std::fs::create_dir_all(&unpacked)?;
-    let mut dpkg = Command::new("dpkg-deb")
-        .arg("--fsys-tarfile")
-        .arg(deb)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("running dpkg-deb (Debian's dpkg package)")?;
-    let tar = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(&unpacked)
-        .args(["--wildcards", "./boot/vmlinuz-*", "./boot/config-*"])
-        .stdin(dpkg.stdout.take().expect("stdout is piped"))
-        .output()
-        .context("running tar")?;
-    let dpkg_status = dpkg.wait()?;
-    ensure!(
-        dpkg_status.success() && tar.status.success(),
-        "unpacking {} failed: {}",
-        deb.display(),
-        String::from_utf8_lossy(&tar.stderr).trim()
-    );
-    let boot = unpacked.join("boot");
+    let names = crate::machine::deb::extract(deb, dir, 2, |path| {
+        path.starts_with("boot/vmlinuz-") || path.starts_with("boot/config-")
+    })?;
     let mut release = None;
-    for entry in std::fs::read_dir(&boot)? {
-        let path = entry?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    for name in names {
         if let Some(r) = name.strip_prefix("vmlinuz-") {
             release = Some(r.to_string());
-            std::fs::rename(&path, dir.join("vmlinuz"))?;
-        } else if name.starts_with("config-") {
-            std::fs::rename(&path, dir.join("config"))?;
+            std::fs::rename(dir.join(&name), dir.join("vmlinuz"))?;
+        } else {
+            std::fs::rename(dir.join(&name), dir.join("config"))?;
         }
     }
-    std::fs::remove_dir_all(&unpacked)?;
     ensure!(dir.join("config").exists(), "{} holds no boot/config-*", deb.display());
     release.with_context(|| format!("{} holds no boot/vmlinuz-*", deb.display()))
 }
 
-/// `sha256sum`'s digest of a file.
+/// The SHA256 of a file, as `sha256sum` prints it.
 pub fn sha256(path: &Path) -> Result<String> {
-    let output = Command::new("sha256sum").arg(path).output().context("running sha256sum")?;
-    ensure!(output.status.success(), "sha256sum {} failed", path.display());
-    let text = String::from_utf8_lossy(&output.stdout);
-    Ok(text.split_whitespace().next().unwrap_or_default().to_string())
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
 pub const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -465,7 +443,6 @@ struct Record {
     package: String,
     version: String,
     sha256: String,
-    size: u64,
 }
 
 impl Apt {
@@ -563,25 +540,13 @@ impl Apt {
             .context("apt-cache show gave no usable record")
     }
 
-    /// The record of one build, or `None` when the index does not list it.
-    fn find(&self, package: &str, version: &str) -> Result<Option<Record>> {
-        let mut show = self.command("apt-cache");
-        show.args(["show", package]);
-        // An unknown package is an error to apt-cache; to us it is a build Debian no longer offers.
-        let output = show.output().context("running apt-cache show")?;
-        let records = String::from_utf8_lossy(&output.stdout);
-        Ok(records.split("\n\n").filter_map(parse_record).find(|r| r.package == package && r.version == version))
-    }
-
-    fn download(&self, record: &Record, into: &Path) -> Result<PathBuf> {
+    /// Where the archive serves the build, as an HTTPS address for the lock.
+    fn uri(&self, record: &Record) -> Result<String> {
         let mut command = self.command("apt-get");
-        command.arg("download").arg(format!("{}={}", record.package, record.version)).current_dir(into);
-        self.run(command, &format!("downloading {}", record.package))?;
-        let deb = std::fs::read_dir(into)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.extension().is_some_and(|e| e == "deb"))
-            .context("apt-get download finished but left no .deb")?;
-        Ok(deb)
+        command.args(["download", "--print-uris"]).arg(format!("{}={}", record.package, record.version));
+        let printed = self.run(command, &format!("locating {}", record.package))?;
+        let uri = printed.split('\'').nth(1).context("apt-get download --print-uris printed no address")?;
+        Ok(uri.replacen("http://", "https://", 1))
     }
 }
 
@@ -592,7 +557,6 @@ fn parse_record(text: &str) -> Option<Record> {
         package: fields.get("Package")?.to_string(),
         version: fields.get("Version")?.to_string(),
         sha256: fields.get("SHA256")?.to_string(),
-        size: fields.get("Size")?.parse().ok()?,
     })
 }
 
@@ -666,7 +630,7 @@ mod tests {
     fn parses_a_package_record() {
         let text = "Package: linux-image-5.10.0-32-amd64\nVersion: 5.10.223-1\nSize: 55749416\nSHA256: 86a6\nDescription: Linux 5.10";
         let record = parse_record(text).unwrap();
-        assert_eq!((record.package.as_str(), record.version.as_str(), record.size), ("linux-image-5.10.0-32-amd64", "5.10.223-1", 55749416));
+        assert_eq!((record.package.as_str(), record.version.as_str()), ("linux-image-5.10.0-32-amd64", "5.10.223-1"));
         assert!(parse_record("Package: x").is_none());
     }
 

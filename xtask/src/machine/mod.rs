@@ -2,6 +2,7 @@
 
 pub mod btf;
 pub mod cargo;
+pub mod deb;
 pub mod host;
 pub mod interrupt;
 pub mod kernel_btf;

@@ -19,6 +19,12 @@ const HEADER: &str = "\
 # newest builds in Debian's archive; then rerun
 # `cargo xtask verify --kernels all --bless` and commit this file with the
 # compatibility page it produces.
+#
+# Each build is fetched over HTTPS from `url` and must match `sha256`: this
+# committed file is the trust anchor, so no keyring is needed. `btf_sha256`
+# is the SHA256 of that build's raw BTF (the `.BTF` section of its vmlinux),
+# shipped xz-compressed as `vmlinux/<arch>/<series>.btf.xz` for the kernels
+# lessons prove portability against, so those checks pass offline.
 ";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +32,8 @@ struct Entry {
     series: String,
     #[serde(flatten)]
     pin: Pin,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    btf_sha256: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -51,13 +59,23 @@ pub fn pin(root: &Path, series: &Series) -> Result<Pin> {
         .with_context(|| format!("{LOCK} pins no build for kernel {}; `{UPDATE}` pins one", series.name))
 }
 
+/// The SHA256 of the raw BTF the workbook ships for `series`' pinned build, if it ships one.
+pub fn btf_sha256(root: &Path, series: &Series) -> Result<Option<String>> {
+    Ok(read(root)?.kernel.into_iter().find(|e| e.series == series.name).and_then(|e| e.btf_sha256))
+}
+
 /// Pins `pins` (series name → build), keeping the other series as they are.
 pub fn write(root: &Path, pins: &[(&str, Pin)]) -> Result<()> {
     let mut lock = read(root).unwrap_or_default();
     for (series, pin) in pins {
         match lock.kernel.iter_mut().find(|e| e.series == *series) {
-            Some(entry) => entry.pin = pin.clone(),
-            None => lock.kernel.push(Entry { series: series.to_string(), pin: pin.clone() }),
+            Some(entry) if entry.pin != *pin => {
+                // The shipped BTF belongs to the old build.
+                entry.pin = pin.clone();
+                entry.btf_sha256 = None;
+            }
+            Some(_) => {}
+            None => lock.kernel.push(Entry { series: series.to_string(), pin: pin.clone(), btf_sha256: None }),
         }
     }
     let order = |name: &str| SERIES.iter().position(|s| s.name == name);
@@ -81,7 +99,7 @@ mod tests {
         let scratch = std::env::temp_dir().join(format!("xtask-lock-{}", std::process::id()));
         std::fs::create_dir_all(&scratch).unwrap();
         std::fs::copy(root.join(LOCK), scratch.join(LOCK)).unwrap();
-        let newer = Pin { package: "linux-image-6.1.0-99-amd64".into(), version: "6.1.999-1".into(), sha256: "0".repeat(64) };
+        let newer = Pin { package: "linux-image-6.1.0-99-amd64".into(), version: "6.1.999-1".into(), sha256: "0".repeat(64), url: "https://deb.debian.org/debian/pool/main/l/linux-signed-amd64/x.deb".into() };
         let six_one = SERIES.iter().find(|s| s.name == "6.1").unwrap();
         write(&scratch, &[("6.1", newer.clone())]).unwrap();
         assert_eq!(pin(&scratch, six_one).unwrap(), newer);

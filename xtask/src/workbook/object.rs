@@ -3,7 +3,7 @@
 //! inside `.BTF.ext` are `bpf_object`'s: diagnose reads them.
 
 use anyhow::{ensure, Context, Result};
-use object::{Object, ObjectSection};
+use object::Object;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Facts {
@@ -20,12 +20,6 @@ impl Facts {
         let present = |yes: bool| if yes { "present" } else { "missing" };
         format!("compile  ok      .BTF {}, .BTF.ext {}", present(self.btf), present(self.btf_ext))
     }
-}
-
-/// The contents of the section called `name`, if the ELF file has one.
-pub fn section<'a>(elf: &'a [u8], name: &str) -> Result<Option<&'a [u8]>> {
-    let file = object::File::parse(elf).context("not an ELF object")?;
-    Ok(file.section_by_name(name).map(|s| s.data()).transpose()?)
 }
 
 pub fn facts(elf: &[u8]) -> Result<Facts> {

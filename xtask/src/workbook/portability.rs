@@ -4,21 +4,20 @@
 //! after `load`. The lines it yields join the transcript, right after the
 //! compile line, so snapshots hold them like every other outcome.
 //!
-//! The BTF comes from the kernel the workbook already fetches for qemu: its
-//! `vmlinuz` holds an xz-compressed `vmlinux`, whose `.BTF` section is
-//! extracted once into the kernel cache. The whole BTF, not a minimized one:
+//! The BTF ships with the workbook (`vmlinux/<arch>/<series>.btf.xz`, its
+//! SHA256 in `kernels.lock`), so the check needs no download; without it, it
+//! comes from the kernel the workbook fetches for qemu, whose `vmlinuz` holds
+//! the `vmlinux` with the `.BTF` section. The whole BTF, not a minimized one:
 //! a learner's object may use any type the kernel has.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{bail, Context, Result};
 
+use crate::machine::kernel_btf;
 use crate::machine::kernels::{self, Choice};
 use crate::machine::runner;
 use crate::workbook::lessons::Lesson;
-use crate::workbook::object;
 
 /// What the harness reads (see `lessons/harness`).
 const RELOCATE_ONLY_VAR: &str = "WORKBOOK_RELOCATE_ONLY";
@@ -95,10 +94,13 @@ fn btf_for(lesson: &Lesson, name: &str) -> Result<PathBuf> {
     btf_of(root, name, false)
 }
 
-/// The BTF of the pinned Debian kernel `name`, from the cache, or (with
-/// `fetch`) fetched first.
+/// The BTF of the pinned Debian kernel `name`: the one the workbook ships,
+/// else the fetched kernel's from the cache, or (with `fetch`) fetched first.
 fn btf_of(root: &Path, name: &str, fetch: bool) -> Result<PathBuf> {
     let Choice::Debian(series) = kernels::choice(name)? else { bail!("`host` has no BTF file to relocate against") };
+    if let Some(btf) = shipped_btf(root, series)? {
+        return Ok(btf);
+    }
     let pin = crate::workbook::kernel_lock::pin(root, series)?;
     let kernel = if fetch {
         kernels::ensure(series, &pin)?
@@ -107,38 +109,35 @@ fn btf_of(root: &Path, name: &str, fetch: bool) -> Result<PathBuf> {
     };
     let btf = kernel.vmlinuz.with_file_name("vmlinux.btf");
     if !btf.exists() {
-        let vmlinux = decompress(&kernel.vmlinuz)?;
-        let section = object::section(&vmlinux, ".BTF")?.context("the kernel's vmlinux has no .BTF section")?;
-        let partial = btf.with_extension("btf.partial");
-        std::fs::write(&partial, section)?;
-        std::fs::rename(&partial, &btf)?;
+        kernel_btf::extract_btf(&kernel.vmlinuz, &btf)?;
     }
     Ok(btf)
 }
 
-/// The `vmlinux` inside a bzImage whose payload is xz-compressed (Debian's).
-fn decompress(vmlinuz: &Path) -> Result<Vec<u8>> {
-    const XZ_MAGIC: &[u8] = b"\xfd7zXZ\x00";
-    let image = std::fs::read(vmlinuz)?;
-    let start = image
-        .windows(XZ_MAGIC.len())
-        .position(|w| w == XZ_MAGIC)
-        .context("no xz-compressed payload in vmlinuz")?;
-    let mut xz = Command::new("xz")
-        .args(["--decompress", "--stdout", "--single-stream"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("running xz (Debian's xz-utils package)")?;
-    let mut stdin = xz.stdin.take().context("xz's stdin")?;
-    let payload = image[start..].to_vec();
-    let feeder = std::thread::spawn(move || {
-        // xz stops reading after the stream; the bytes after it are not compressed data.
-        let _ = stdin.write_all(&payload);
-    });
-    let output = xz.wait_with_output()?;
-    let _ = feeder.join();
-    ensure!(output.stdout.starts_with(b"\x7fELF"), "xz did not yield an ELF vmlinux");
-    Ok(output.stdout)
+/// The BTF shipped as `vmlinux/<arch>/<series>.btf.xz`, unpacked once into
+/// the kernel cache and checked against the lock's `btf_sha256`; `None`
+/// when the workbook ships none for this series and architecture.
+pub fn shipped_btf(root: &Path, series: &'static kernels::Series) -> Result<Option<PathBuf>> {
+    let packed = root.join("vmlinux").join(std::env::consts::ARCH).join(format!("{}.btf.xz", series.name));
+    let Some(expected) = crate::workbook::kernel_lock::btf_sha256(root, series)? else { return Ok(None) };
+    if !packed.exists() {
+        return Ok(None);
+    }
+    let dir = kernels::cache_dir()?.join("btf");
+    let btf = dir.join(format!("{}-{}.btf", series.name, &expected[..16.min(expected.len())]));
+    if !btf.exists() {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let file = std::fs::File::open(&packed).with_context(|| format!("reading {}", packed.display()))?;
+        let partial = btf.with_extension(format!("partial-{}", std::process::id()));
+        let mut out = std::fs::File::create(&partial)?;
+        std::io::copy(&mut lzma_rust2::XzReader::new(std::io::BufReader::new(file), false), &mut out)
+            .with_context(|| format!("unpacking {}", packed.display()))?;
+        let actual = kernels::sha256(&partial)?;
+        if actual != expected {
+            let _ = std::fs::remove_file(&partial);
+            bail!("{} unpacks to SHA256 {actual}, but kernels.lock says {expected}", packed.display());
+        }
+        std::fs::rename(&partial, &btf)?;
+    }
+    Ok(Some(btf))
 }
