@@ -14,6 +14,7 @@ use crate::commands::kernels;
 use crate::machine::cargo::{self, Build};
 use crate::machine::host;
 use crate::machine::kernels::Choice;
+use crate::machine::distro::Manager;
 use crate::machine::packages::{self, Need};
 use crate::report::terminal;
 use crate::workbook::{lessons, portability};
@@ -24,9 +25,6 @@ const VM_KERNEL: &str = "6.1";
 pub fn setup(root: &Path, yes: bool, vm: bool) -> Result<ExitCode> {
     let mut needs = packages::for_lessons();
     let all = lessons::all(root)?;
-    if all.iter().any(|l| l.meta.portability.is_some()) {
-        needs.extend(packages::for_portability());
-    }
     if vm {
         needs.extend(packages::for_vm());
     }
@@ -72,19 +70,29 @@ pub fn setup(root: &Path, yes: bool, vm: bool) -> Result<ExitCode> {
     }
 }
 
-/// One question for everything missing (none with `yes`), then apt-get.
+/// One question for everything missing (none with `yes`), then the
+/// system's package manager. Where there is none the workbook knows, it
+/// says what is missing and what each thing is for, and goes on.
 pub fn install_missing(needs: &[Need], yes: bool, command: &str) -> Result<()> {
     let missing: Vec<&Need> = needs.iter().filter(|n| !n.present).collect();
     if missing.is_empty() {
         return Ok(());
     }
     let whats: Vec<&str> = missing.iter().map(|n| n.what).collect();
-    let listed = packages::packages_for(&missing);
     println!("missing: {}", whats.join(", "));
-    let sudo = packages::sudo_prefix(&listed)?;
-    let question = format!("install them with `{sudo}apt-get install {}`?", listed.join(" "));
+    let Some(manager) = Manager::detect() else {
+        println!("this system has none of apt-get, dnf, pacman or zypper, so setup cannot install them; install with its own package manager:");
+        for need in &missing {
+            println!("  {}: {}", need.what, need.why);
+        }
+        println!("setup goes on with what is here");
+        return Ok(());
+    };
+    let listed = packages::packages_for(&missing, manager);
+    let sudo = packages::sudo_prefix(manager, &listed)?;
+    let question = format!("install them with `{sudo}{}`?", manager.install_command(&listed));
     terminal::confirm(&question, yes, &format!("`cargo xtask {command} --yes` installs without asking"))?;
-    packages::install(&missing, sudo)
+    packages::install(manager, &missing, sudo)
 }
 
 /// Builds every lesson once, so that a check compiles only the lesson's own

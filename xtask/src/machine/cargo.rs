@@ -1,5 +1,6 @@
 //! Building a lesson's package with cargo (its JSON messages read with `cargo_metadata`), and turning a failed build into the few lines that matter.
 
+use crate::machine::distro::{self, Package};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -224,13 +225,13 @@ impl std::error::Error for MachineProblem {}
 pub fn machine_problem(stderr: &str, failed_packages: &[&str], package: &str) -> Option<MachineProblem> {
     let problem = |cause: String, fix: String| Some(MachineProblem { cause, fix });
     let setup = "   (or: cargo xtask setup, which installs everything the lessons need)";
-    let install = |packages: &str| format!("{}apt-get install {packages}{setup}", if host::is_root() { "" } else { "sudo " });
+    let install = |packages: &[Package]| format!("{}{setup}", distro::install_hint(packages));
     if let Some(line) = stderr.lines().find(|l| l.contains(bpf_build::NO_CLANG)) {
         let cause = line.trim().trim_start_matches("error: ");
-        return problem(format!("cannot compile the BPF program: {cause}"), install(bpf_build::INSTALL_CLANG.trim_start_matches("apt-get install ")));
+        return problem(format!("cannot compile the BPF program: {cause}"), install(&[Package::Clang]));
     }
     if stderr.contains("linker `cc` not found") {
-        return problem("cannot link: there is no C compiler (cc), which Rust uses as its linker".into(), install("gcc"));
+        return problem("cannot link: there is no C compiler (cc), which Rust uses as its linker".into(), install(&[Package::CCompiler]));
     }
     let failed_dependency = stderr
         .lines()
@@ -239,20 +240,20 @@ pub fn machine_problem(stderr: &str, failed_packages: &[&str], package: &str) ->
         .find(|name| *name != package);
     if let Some(dependency) = failed_dependency {
         let needs = [
-            ("make is required", "make", "make"),
-            ("could not execute make", "make", "make"),
-            ("a C compiler is required", "a C compiler (cc)", "gcc"),
-            ("failed to find tool", "a C compiler (cc)", "gcc"),
-            ("gelf.h: No such file", "libelf's headers", "libelf-dev"),
-            ("libelf.h: No such file", "libelf's headers", "libelf-dev"),
-            ("cannot find -lelf", "libelf", "libelf-dev"),
-            ("zlib.h: No such file", "zlib's headers", "zlib1g-dev"),
-            ("cannot find -lz", "zlib", "zlib1g-dev"),
-            ("pkg-config is required", "pkg-config", "pkg-config"),
+            ("make is required", "make", Package::Make),
+            ("could not execute make", "make", Package::Make),
+            ("a C compiler is required", "a C compiler (cc)", Package::CCompiler),
+            ("failed to find tool", "a C compiler (cc)", Package::CCompiler),
+            ("gelf.h: No such file", "libelf's headers", Package::LibelfHeaders),
+            ("libelf.h: No such file", "libelf's headers", Package::LibelfHeaders),
+            ("cannot find -lelf", "libelf", Package::LibelfHeaders),
+            ("zlib.h: No such file", "zlib's headers", Package::ZlibHeaders),
+            ("cannot find -lz", "zlib", Package::ZlibHeaders),
+            ("pkg-config is required", "pkg-config", Package::PkgConfig),
         ];
         return match needs.iter().find(|(symptom, _, _)| stderr.contains(symptom)) {
             Some((_, what, package)) => {
-                problem(format!("the dependency {dependency} cannot build: this machine lacks {what}"), install(package))
+                problem(format!("the dependency {dependency} cannot build: this machine lacks {what}"), install(&[*package]))
             }
             None => problem(
                 format!("the dependency {dependency} failed to build (its output is in the log)"),

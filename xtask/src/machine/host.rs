@@ -1,5 +1,6 @@
 //! Facts about this machine (root, sudo, BTF, tracefs, clang, libraries, kprobes, lockdown), each as a doctor finding with its fix.
 
+use crate::machine::distro::{self, Package};
 use std::fmt;
 use std::path::Path;
 use std::process::Command;
@@ -262,7 +263,7 @@ pub fn check_libraries() -> Finding {
             "libraries",
             Status::Problem,
             "pkg-config is missing: libbpf-sys cannot find libelf and zlib",
-            Some(as_root("apt-get install pkg-config libelf-dev zlib1g-dev")),
+            Some(distro::install_hint(&[Package::PkgConfig, Package::LibelfHeaders, Package::ZlibHeaders])),
         );
     }
     let found = Command::new("pkg-config").args(["--exists", "libelf", "zlib"]).status().is_ok_and(|s| s.success());
@@ -273,7 +274,7 @@ pub fn check_libraries() -> Finding {
             "libraries",
             Status::Problem,
             "libelf or zlib headers are missing: libbpf-sys cannot build",
-            Some(as_root("apt-get install libelf-dev zlib1g-dev")),
+            Some(distro::install_hint(&[Package::LibelfHeaders, Package::ZlibHeaders])),
         )
     }
 }
@@ -339,7 +340,8 @@ pub fn check_container() -> Option<Finding> {
 
 /// make and a C compiler, which libbpf-sys needs to build libbpf.
 pub fn check_build_tools() -> Finding {
-    let missing: Vec<&str> = [("make", "make"), ("cc", "gcc")].into_iter().filter(|(tool, _)| on_path(tool).is_none()).map(|(_, package)| package).collect();
+    let missing: Vec<Package> =
+        [("make", Package::Make), ("cc", Package::CCompiler)].into_iter().filter(|(tool, _)| on_path(tool).is_none()).map(|(_, package)| package).collect();
     if missing.is_empty() {
         return finding("build tools", Status::Ok, "make and a C compiler (cc)", None);
     }
@@ -347,7 +349,7 @@ pub fn check_build_tools() -> Finding {
         "build tools",
         Status::Problem,
         "make or a C compiler (cc) is missing: libbpf-sys cannot build libbpf",
-        Some(as_root(&format!("apt-get install {}", missing.join(" ")))),
+        Some(distro::install_hint(&missing)),
     )
 }
 

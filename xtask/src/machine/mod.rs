@@ -3,6 +3,7 @@
 pub mod btf;
 pub mod cargo;
 pub mod deb;
+pub mod distro;
 pub mod host;
 pub mod interrupt;
 pub mod kernel_btf;

@@ -78,8 +78,8 @@ pub fn problems() -> Vec<String> {
 
 /// The fix for [`problems`] as one command.
 pub fn install_hint() -> String {
-    let sudo = if crate::machine::host::is_root() { "" } else { "sudo " };
-    format!("{sudo}apt-get install qemu-system-x86 busybox-static")
+    use crate::machine::distro::{self, Package};
+    distro::install_hint(&[Package::Qemu, Package::StaticBusybox])
 }
 
 /// Doctor's line about checking lessons on other kernels. `host_blocked`
