@@ -9,6 +9,8 @@ const OBJECTS: &[(&str, &str, &[&str])] = &[
     ("tracepoints", "tracepoints", USUAL),
     ("tracepoints", "tracepoints_without_g", &["-O2"]),
     ("core_read", "core_read", USUAL),
+    ("kernel_read", "kernel_read", USUAL),
+    ("direct_loads", "direct_loads", USUAL),
     ("missing_field", "missing_field", USUAL),
     ("percpu_too_big", "percpu_too_big", USUAL),
     ("unoptimised", "unoptimised", &["-g", "-O0"]),

@@ -133,6 +133,9 @@ enum Command {
         /// With --kernels: report how long the builds and each boot took
         #[arg(long)]
         timings: bool,
+        /// With --kernels: run only the book's probes that need another kernel (book/probes/vm.toml)
+        #[arg(long, requires = "kernels", conflicts_with_all = ["lessons", "timings"])]
+        probes: bool,
     },
     /// Fetch the Debian 5.10, 6.1 and 6.12 builds kernels.lock pins into a cache (once), and list every kernel
     Kernels {
@@ -274,7 +277,8 @@ fn main() -> ExitCode {
         Command::Solution { lesson, apply, yes } => solution::solution(&root, &lesson, apply, yes),
         Command::Hint { lesson, more, json, lang } => hint::hint(&root, &lesson, more, json, lang.as_deref()),
         Command::Doctor { fix, json, deep } => doctor::doctor(&root, fix, json, deep),
-        Command::Verify { lessons, bless, kernels, timings } if !kernels.is_empty() => {
+        Command::Verify { kernels, probes: true, .. } => matrix::verify_probes(&root, &kernels),
+        Command::Verify { lessons, bless, kernels, timings, .. } if !kernels.is_empty() => {
             matrix::verify(&root, &lessons, &kernels, bless, timings)
         }
         Command::Verify { timings: true, .. } => Err(UsageError("--timings goes with --kernels".into()).into()),

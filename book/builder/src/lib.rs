@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use mdbook_driver::MDBook;
 
-pub use workbook::{Lesson, Snapshot, Workbook};
+pub use workbook::{Kernels, Lesson, Snapshot, Workbook};
 
 /// Everything wrong with the English book's sources, one line each, `file:line: what`.
 pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
@@ -115,15 +115,23 @@ fn check_chapters(
 ) -> Result<Vec<String>> {
     let src = workbook.src_dir();
     let lessons = workbook.lessons()?;
-    let mut reproduced: Vec<String> = workbook.probe_snapshots()?.into_iter().map(|s| s.transcript).collect();
+    let probe_snapshots = workbook.probe_snapshots()?;
+    let mut reproduced: Vec<String> = probe_snapshots.iter().map(|s| s.transcript.clone()).collect();
+    let kernels = workbook.kernels()?;
+    let mut cases = quotes::cases(&probe_snapshots, &kernels, false);
     for lesson in &lessons {
-        reproduced.extend(lesson.snapshots()?.into_iter().map(|s| s.transcript));
+        let snapshots = lesson.snapshots()?;
+        cases.extend(quotes::cases(&snapshots, &kernels, true));
+        reproduced.extend(snapshots.into_iter().map(|s| s.transcript));
     }
     let mut problems = Vec::new();
     for (chapter, text) in chapters {
         let dir = chapter.parent().expect("a file has a folder");
         for problem in includes::check(text, dir) {
             problems.push(format!("{}:{}: {}", shown(workbook, chapter), problem.line, problem.message));
+        }
+        for problem in quotes::kernel_problems(text, &cases) {
+            problems.push(format!("{}: {problem}", shown(workbook, chapter)));
         }
         let is_lesson = lessons.iter().any(|l| &src.join(l.chapter_file()) == chapter);
         if !is_lesson {

@@ -87,7 +87,34 @@ impl Lesson {
     }
 }
 
+/// The kernels the workbook is measured on: this machine's (which wrote every
+/// snapshot without `@`) and the matrix's Debian kernels, from the last
+/// matrix run's record, `book/compatibility.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kernels {
+    /// The host's version, such as `6.18`.
+    pub host: String,
+    /// Such as `5.10`, `6.1`, `6.12`.
+    pub matrix: Vec<String>,
+}
+
 impl Workbook {
+    pub fn kernels(&self) -> Result<Kernels> {
+        let file = self.book_dir().join("compatibility.json");
+        let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        let record: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("in {}", file.display()))?;
+        let kernels = record["kernels"].as_object().with_context(|| format!("{} names no kernels", file.display()))?;
+        let host = kernels
+            .get("host")
+            .and_then(|h| h.as_str())
+            .and_then(|h| h.strip_prefix("Linux "))
+            .and_then(|h| h.split([',', ' ']).next())
+            .with_context(|| format!("{} does not say which Linux the host ran", file.display()))?;
+        let mut matrix: Vec<String> = kernels.keys().filter(|k| *k != "host").cloned().collect();
+        matrix.sort_by_key(|k| k.split('.').map(|n| n.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>());
+        Ok(Kernels { host: host.to_string(), matrix })
+    }
+
     /// The transcripts of `book/probes`, which reproduce what the book quotes outside the lessons.
     pub fn probe_snapshots(&self) -> Result<Vec<Snapshot>> {
         snapshots_in(&self.book_dir().join("probes/snapshots"))

@@ -44,13 +44,15 @@ const PROBES: &[Probe] = &[
     Probe { name: "relocation-debug-log", setup: None, run: |l| quoting_log(&["no matching targets"], l, "missing_field", "read_missing") },
     Probe { name: "percpu-value-too-big", setup: None, run: |l| attach(l, "percpu_too_big", "use_scratch") },
     Probe { name: "compiled-at-o0", setup: None, run: |l| quoting_log(&["invalid mem access"], l, "unoptimised", "count_openat") },
-    Probe { name: "btf-rejected-at-o0", setup: None, run: |l| quoting_log(&["Invalid arg", "BTF is optional"], l, "unoptimised_minimal", "count") },
+    Probe { name: "btf-rejected-at-o0", setup: None, run: |l| quoting_log(&["BTF loading error", "Invalid arg", "BTF is optional"], l, "unoptimised_minimal", "count") },
     Probe { name: "clang-default-isa", setup: None, run: |_| default_isa() },
     Probe { name: "debug-info-in-kernel", setup: None, run: debug_info_in_kernel },
     Probe { name: "map-fd-before-load", setup: None, run: map_fd_before_load },
     Probe { name: "wrong-size-flavor", setup: None, run: wrong_size_flavor },
     Probe { name: "direct-read-of-kernel-pointer", setup: None, run: |l| quoting_log(&["invalid mem access"], l, "direct_read", "read_tgid") },
     Probe { name: "direct-read-through-btf-pointer", setup: None, run: |l| attach(l, "btf_pointer", "read_tgid") },
+    Probe { name: "direct-load-unsigned-wider", setup: None, run: direct_load_unsigned_wider },
+    Probe { name: "direct-load-signed-wider", setup: None, run: |l| quoting_log(&["accesses field incorrectly"], l, "direct_loads", "signed_wider") },
     Probe { name: "flavor-suffix-cut-at-last", setup: None, run: |l| quoting_log(&["candidate", "no matching targets"], l, "flavors", "one_suffix") },
     Probe { name: "raw-tp-without-tracefs", setup: Some(UNMOUNT_TRACEFS), run: |l| attach(l, "core_read", "read_pid") },
     Probe { name: "tp-btf-without-tracefs", setup: Some(UNMOUNT_TRACEFS), run: |l| attach(l, "btf_pointer", "read_tgid") },
@@ -58,7 +60,7 @@ const PROBES: &[Probe] = &[
     Probe { name: "attach-twice", setup: None, run: attach_twice },
     Probe { name: "tracepoint-program-limit", setup: None, run: tracepoint_program_limit },
     Probe { name: "user-pointer-reads", setup: None, run: user_pointer_reads },
-    Probe { name: "kernel-read-under-lockdown", setup: None, run: |l| quoting_log(&["unknown func"], l, "core_read", "read_pid") },
+    Probe { name: "kernel-read-under-lockdown", setup: None, run: kernel_read_under_lockdown },
     Probe { name: "pin-tracepoint-link", setup: Some(PRIVATE_BPFFS), run: |l| pin_tracepoint_link(l, Attach::Usual) },
     Probe { name: "pin-ioctl-attached-tracepoint", setup: Some(PRIVATE_BPFFS), run: |l| pin_tracepoint_link(l, Attach::Ioctl) },
     Probe { name: "xdp-attach-twice", setup: None, run: xdp::attach_twice },
@@ -174,6 +176,13 @@ static QUOTED: OnceLock<&[&str]> = OnceLock::new();
 /// contain one of `needles`, with their level: transcripts keep only the first
 /// warn-level lines, and some messages are at info or debug level or come later.
 fn quoting_log(needles: &'static [&'static str], lesson: &mut Lesson, object_name: &str, program: &str) -> Result<()> {
+    print_quoting(needles);
+    attach(lesson, object_name, program)
+}
+
+/// Installs the print callback of `quoting_log`: libbpf's log as usual, and
+/// the lines that contain one of `needles` on the transcript, with their level.
+fn print_quoting(needles: &'static [&'static str]) {
     QUOTED.get_or_init(|| needles);
     libbpf_rs::set_print(Some((PrintLevel::Debug, |level, message: String| {
         let needles = QUOTED.get().expect("set before printing");
@@ -189,7 +198,6 @@ fn quoting_log(needles: &'static [&'static str], lesson: &mut Lesson, object_nam
         }
         harness::libbpf_log(level, message);
     })));
-    attach(lesson, object_name, program)
 }
 
 fn kernel_release() -> String {
@@ -337,6 +345,51 @@ fn wrong_size_flavor(lesson: &mut Lesson) -> Result<()> {
     Ok(())
 }
 
+/// A CO-RE read of this process's pid, and what the read helper returned:
+/// under lockdown's confidentiality mode the kernel withholds the helper at
+/// load on some kernels and fails the read when it runs on others.
+fn kernel_read_under_lockdown(lesson: &mut Lesson) -> Result<()> {
+    print_quoting(&["unknown func", "cannot use helper"]);
+    let open = lesson.stage(Stage::Open, || ObjectBuilder::default().open_file(object("kernel_read")))?;
+    let obj = lesson.stage(Stage::Load, || open.load())?;
+    watch_this_process(&obj)?;
+    let prog = obj.progs_mut().find(|p| p.name() == "read_pid").context("no such program")?;
+    let _link = lesson.stage(Stage::Attach, || prog.attach())?;
+    let _parent = std::os::unix::process::parent_id(); // a system call: the program runs
+    let [returned, pid] = results(&obj)?[..] else {
+        bail!("the program stores two results");
+    };
+    let pid = if pid == u64::from(std::process::id()) { "this process's pid".to_string() } else { pid.to_string() };
+    lesson.observed(format!("the kernel read returned {}, and the pid it read is {pid}", helper_result(returned)));
+    Ok(())
+}
+
+/// A direct load through a flavor that declares an `unsigned int` field as
+/// `unsigned long`: libbpf resizes the load to the kernel's 4 bytes.
+fn direct_load_unsigned_wider(lesson: &mut Lesson) -> Result<()> {
+    print_quoting(&["mem_sz"]);
+    let mut open = lesson.stage(Stage::Open, || ObjectBuilder::default().open_file(object("direct_loads")))?;
+    for mut prog in open.progs_mut() {
+        let wanted = prog.name() == "unsigned_wider";
+        prog.set_autoload(wanted);
+    }
+    let obj = lesson.stage(Stage::Load, || open.load())?;
+    watch_this_process(&obj)?;
+    let prog = obj.progs_mut().find(|p| p.name() == "unsigned_wider").context("no such program")?;
+    let _link = lesson.stage(Stage::Attach, || prog.attach())?;
+    let _parent = std::os::unix::process::parent_id(); // a system call: the program runs
+    let [local_size, through_flavor, through_kernel_type] = results(&obj)?[..] else {
+        bail!("the program stores three results");
+    };
+    lesson.observed(format!("task_struct.flags declared unsigned long: the source loads {local_size} bytes"));
+    lesson.observed(if through_flavor == through_kernel_type {
+        "the load through the flavor returned the same value as the load through the kernel's type".to_string()
+    } else {
+        format!("the load through the flavor returned {through_flavor:#x}, through the kernel's type {through_kernel_type:#x}")
+    });
+    Ok(())
+}
+
 /// The same program attached twice to one tracepoint.
 fn attach_twice(lesson: &mut Lesson) -> Result<()> {
     let open = lesson.stage(Stage::Open, || ObjectBuilder::default().open_file(object("counter")))?;
@@ -399,6 +452,15 @@ fn user_pointer_reads(lesson: &mut Lesson) -> Result<()> {
     // SAFETY: mapped above.
     unsafe { libc::munmap(page, 4096) };
     Ok(())
+}
+
+/// A helper's return value: 0, or a negative errno by name.
+fn helper_result(value: u64) -> String {
+    match value as i64 {
+        0 => "0".into(),
+        n if n < 0 => harness::errno::name(-n as i32).map_or_else(|| n.to_string(), |name| format!("-{name}")),
+        n => n.to_string(),
+    }
 }
 
 /// A read helper's return value: a length, or a negative errno by name.

@@ -254,6 +254,32 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
     Ok(if failed == 0 && probes_failed == 0 && !stale { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// `verify --kernels … --probes`: only the book's probes that need another
+/// kernel (`book/probes/vm.toml`), on the chosen Debian kernels; no lesson runs.
+pub fn verify_probes(root: &Path, wanted_kernels: &[String]) -> Result<ExitCode> {
+    let choices = kernels::choices(wanted_kernels)?;
+    if !choices.iter().any(|c| matches!(c, Choice::Debian(_))) {
+        let names = kernels::names().join(", ");
+        return Err(UsageError(format!("--probes needs Debian kernels: `all`, or names from {names}")).into());
+    }
+    let problems = vm::preflight();
+    if !problems.is_empty() {
+        eprintln!("the probes cannot run under qemu on this machine yet:");
+        problems.iter().for_each(|p| eprintln!("{p}"));
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut chosen = Vec::new();
+    for choice in &choices {
+        if let Choice::Debian(series) = choice {
+            chosen.push(kernel_lock::pin(root, series).and_then(|pin| kernels::ensure(series, &pin))?);
+        }
+    }
+    let vm_kernels: Vec<&Kernel> = chosen.iter().collect();
+    let failed = crate::commands::vm_probes::verify(root, &vm_kernels)?;
+    println!("\nverify --kernels --probes: {failed} probe runs failed");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
 /// Builds every state of a lesson in a scratch copy, layer fixes applied one
 /// by one, and runs each on this machine right after its build.
 fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut Timings) -> Result<LessonRuns> {

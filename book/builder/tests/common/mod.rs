@@ -31,5 +31,7 @@ pub fn workbook_copy(name: &str) -> PathBuf {
     for part in ["lessons", "book/src", "book/probes/snapshots", "book/diagnose/snapshots"] {
         copy(&here.join(part), &root.join(part));
     }
+    // The kernels the snapshots were measured on.
+    std::fs::copy(here.join("book/compatibility.json"), root.join("book/compatibility.json")).unwrap();
     root
 }

@@ -102,7 +102,8 @@ fn line(time: &str, event: &event, pid: &str, ppid: &str) -> String {
     let comm = text(&event.comm);
     let (kind, detail) = match event.kind {
         event_kind::EVENT_EXEC => ("EXEC", text(&event.filename)),
-        // A lifetime of 0: the process started before the program did.
+        // A lifetime of 0: no exec seen for this process (it started before the program,
+        // forked without exec, or its exec did not fit in the map of exec times).
         _ if event.duration_ns == 0 => ("EXIT", event.exit_code.to_string()),
         _ => ("EXIT", format!("{} ({}ms)", event.exit_code, event.duration_ns / 1_000_000)),
     };

@@ -100,7 +100,8 @@ int on_exit(void *ctx)
 	if (started)
 		duration_ns = bpf_ktime_get_ns() - *started;
 	bpf_map_delete_elem(&exec_start, &pid);
-	/* Not seen exec'ing (it started before the program): its age is unknown. */
+	/* Not seen exec'ing: it started before the program, forked without exec, or
+	 * its exec did not fit in exec_start (8192 entries). Its age is unknown. */
 	if (min_duration_ns && (!started || duration_ns < min_duration_ns))
 		return 0;
 
