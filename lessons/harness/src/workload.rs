@@ -92,12 +92,30 @@ fn helper(args: &[&str]) -> Result<()> {
 
 /// A count chosen for this run. It cannot be printed: only the program's own
 /// count, given to [`crate::Lesson::observed_count`], can show it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Count(u64);
+pub type Count = Hidden<u64>;
 
-impl PartialEq<u64> for Count {
-    fn eq(&self, other: &u64) -> bool {
+/// A value chosen for this run that the loader may compare but not print.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Hidden<T>(T);
+
+impl<T: PartialEq> PartialEq<T> for Hidden<T> {
+    fn eq(&self, other: &T) -> bool {
         self.0 == *other
+    }
+}
+
+/// Never implemented: it turns `println!("{count}")` into an error that
+/// says why, instead of rustc's bare "doesn't implement Display".
+#[diagnostic::on_unimplemented(
+    message = "the run's count cannot be printed: the number is the BPF program's to observe",
+    label = "this count is hidden on purpose",
+    note = "show what your program counted instead: `lesson.observed_count(seen, expected, ...)` prints both"
+)]
+pub trait PrintableByTheProgramOnly {}
+
+impl<T: PrintableByTheProgramOnly> std::fmt::Display for Hidden<T> {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        unreachable!("no type implements PrintableByTheProgramOnly")
     }
 }
 
@@ -105,7 +123,7 @@ impl PartialEq<u64> for Count {
 fn count_for_this_run(range: std::ops::Range<u64>) -> Count {
     let count = fastrand::u64(range);
     remember(count.to_string(), "N");
-    Count(count)
+    Hidden(count)
 }
 
 /// Opens a file a number of times chosen for this run, after another process
