@@ -121,7 +121,13 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let kprobes = kernel.as_ref().map_or_else(host::kprobes_available, |k| k.kprobes());
     let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name(), kprobes);
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
-    let layer = current_layer(&lesson.meta, &run.transcript);
+    // A compile error hides the program's behaviour, so the learner keeps the layer they were on.
+    let compile_failed = run.transcript.starts_with(COMPILE_FAILED);
+    let kept = match progress::load(root).get(&lesson.number) {
+        Some(State::Failing { layer: Some(k) }) if compile_failed => Some(*k),
+        _ => None,
+    };
+    let layer = current_layer(&lesson.meta, &run.transcript).or(kept);
     let state = if passed { State::Passed } else { State::Failing { layer } };
     progress::save(root, lesson, state.clone())?;
     room::tell(root, lesson, &state, choice.name());
@@ -177,6 +183,10 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         return Ok(Outcome::Failing);
     } else {
         match stopped_at(&run.transcript) {
+            _ if kept.is_some() => println!(
+                "\n{} your change does not compile (the first error is above); once it does, the layer you were on is still to fix",
+                paint(FAIL, "not yet:")
+            ),
             Some(stage) => println!("\n{} stopped at {stage}", paint(FAIL, "not yet:")),
             None => println!("\n{} it ran to the end, but its transcript is not a working program's", paint(FAIL, "not yet:")),
         }
@@ -222,20 +232,20 @@ pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str) -> String {
         return slip.hint.trim().to_string();
     }
     let first_error = || transcript.lines().skip(1).take_while(|l| l.starts_with(' ')).map(str::trim).collect::<Vec<_>>().join("\n  ");
-    if transcript.starts_with("compile  FAILED") {
-        return format!(
-            "your change does not compile; here is the first error:\n  {}\nThe full compiler output is in the log below.",
-            first_error()
-        );
+    if transcript.starts_with(COMPILE_FAILED) {
+        return format!("your change does not compile; here is the first error:\n  {}", first_error());
     }
     if transcript.contains("panic ") {
         return "the loader panicked; the panic line above says where. No layer of this lesson panics.".to_string();
     }
     format!(
-        "this is not one of the lesson's known failures. The lines that differ from a working program's are above; \
-         undo your last change if it made things worse, or run `cargo xtask hint {number}`."
+        "this is not one of the lesson's known failures. `cargo xtask check {number}` shows where the transcript \
+         parts from a working program's; undo your last change if it made things worse."
     )
 }
+
+/// The first line of a transcript whose lesson did not compile.
+pub const COMPILE_FAILED: &str = "compile  FAILED";
 
 /// The closing line of a transcript whose program the timeout stopped.
 const TIMED_OUT: &str = "timeout  stopped after";

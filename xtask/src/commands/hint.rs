@@ -73,6 +73,11 @@ pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&
     std::fs::write(level_path(root, &lesson.number), format!("layer {k}\n"))?;
 
     let mut text = format!("{}{}\n{}", say.layer(k, layers.len()), tr.text(&layer.name), tr.text(&layer.hint));
+    // A compile error keeps the learner's layer: name it first, then the layer's hint.
+    let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
+    if transcript.starts_with(check::COMPILE_FAILED) {
+        text = format!("{}\n\n{text}", check::unlayered_hint(&lesson.meta, &transcript, &lesson.number));
+    }
     if level == 2 {
         text.push_str(&format!("\n\n{}{}", say.more(), tr.text(layer.more.as_deref().unwrap_or_default())));
     } else if levels == 2 {
