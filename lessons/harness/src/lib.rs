@@ -168,6 +168,7 @@ pub fn run(body: impl FnOnce(&mut Lesson) -> anyhow::Result<()>) -> ExitCode {
         return code;
     }
     channel::open();
+    log::open();
     // Capture by default; a loader's own `set_print` replaces this.
     libbpf_rs::set_print(Some((libbpf_rs::PrintLevel::Info, libbpf_log)));
     let mut lesson = Lesson { attached: None };

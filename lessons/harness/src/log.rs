@@ -10,11 +10,35 @@ static LOG: Mutex<Vec<(PrintLevel, String)>> = Mutex::new(Vec::new());
 /// At most this many log lines per failed stage; the rest stay in the full log.
 const MAX_KEY_LINES: usize = 8;
 
-/// A `set_print` callback: keeps every message for the transcript and echoes
-/// it to stderr, where the checker saves the full log.
+/// A `set_print` callback: keeps every message for the transcript and writes
+/// it to the checker's log file (stderr when run by hand), where the
+/// checker saves the full log.
 pub fn libbpf_log(level: PrintLevel, message: String) {
-    let _ = std::io::stderr().lock().write_all(message.as_bytes());
+    match log_file() {
+        Some(mut file) => {
+            let _ = file.write_all(message.as_bytes());
+        }
+        None => {
+            let _ = std::io::stderr().lock().write_all(message.as_bytes());
+        }
+    }
     LOG.lock().unwrap_or_else(|e| e.into_inner()).push((level, message));
+}
+
+/// Opens the log file now, before the program runs, as the channel is: an
+/// open later would be one more `openat` for the lesson's program to count.
+pub(crate) fn open() {
+    log_file();
+}
+
+/// The file the checker names in `WORKBOOK_LIBBPF_LOG`, opened once.
+fn log_file() -> Option<&'static std::fs::File> {
+    static FILE: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = std::env::var_os(transcript::channel::LIBBPF_LOG_VAR).filter(|p| !p.is_empty())?;
+        std::fs::OpenOptions::new().append(true).open(path).ok()
+    })
+    .as_ref()
 }
 
 pub(crate) fn mark() -> usize {

@@ -9,6 +9,10 @@ use std::sync::Mutex;
 /// The variable the checker sets to the path of the transcript file.
 pub const TRANSCRIPT_VAR: &str = "WORKBOOK_TRANSCRIPT";
 
+/// The variable the checker sets to the file for libbpf's full log, so that
+/// the loader's stderr holds only what the learner's own code wrote there.
+pub const LIBBPF_LOG_VAR: &str = "WORKBOOK_LIBBPF_LOG";
+
 static CHANNEL: Mutex<Option<Option<File>>> = Mutex::new(None);
 
 /// Opens the channel now, before the program runs: an open later would be

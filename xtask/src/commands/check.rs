@@ -98,15 +98,14 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let run = run_lesson_on(root, lesson, &root.join("target"), kernel.as_ref())?;
     if !json {
         println!("{}", terminal::transcript(&run.transcript));
-        if !run.prints.trim().is_empty() {
-            println!("{}", paint(DIM, "your program's own output (shown, not compared):"));
-            for line in run.prints.lines().take(PRINTS_SHOWN) {
-                println!("{}", paint(DIM, format!("  | {line}")));
-            }
-            let more = run.prints.lines().count().saturating_sub(PRINTS_SHOWN);
-            if more > 0 {
-                println!("{}", paint(DIM, format!("  | (… {more} more lines)")));
-            }
+        show_output("your program's own output (shown, not compared):", &run.prints);
+        show_output("your program's stderr (shown, not compared):", &run.stderr);
+        if run.transcript.contains(NOTHING_LOGGED) && run.stderr.lines().any(|l| l.starts_with("libbpf: ")) {
+            println!(
+                "{} libbpf did log: your own print callback received it and wrote it to stderr (above), so the transcript, \
+                 which reads only what reaches the harness's callback, shows nothing",
+                paint(WARN, "note:")
+            );
         }
     }
     let log = log_path(root, &lesson.number);
@@ -217,8 +216,26 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     Ok(Outcome::Failing)
 }
 
-/// At most this many lines of the loader's own output are shown.
+/// At most this many lines of each of the loader's own outputs are shown.
 const PRINTS_SHOWN: usize = 20;
+
+/// What the harness writes when libbpf gave its callback nothing during a failed stage.
+const NOTHING_LOGGED: &str = "(libbpf logged nothing)";
+
+/// The loader's own output on one stream, under `title`, when there is any.
+fn show_output(title: &str, output: &str) {
+    if output.trim().is_empty() {
+        return;
+    }
+    println!("{}", paint(DIM, title));
+    for line in output.lines().take(PRINTS_SHOWN) {
+        println!("{}", paint(DIM, format!("  | {line}")));
+    }
+    let more = output.lines().count().saturating_sub(PRINTS_SHOWN);
+    if more > 0 {
+        println!("{}", paint(DIM, format!("  | (… {more} more lines)")));
+    }
+}
 
 /// Where `check` keeps the last run's transcript, for `hint`.
 pub fn transcript_path(root: &Path, number: &str) -> std::path::PathBuf {

@@ -401,13 +401,11 @@ fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) 
 fn run_on_host(artifact: &Artifact) -> Result<Outcome> {
     Ok(match artifact {
         Artifact::NotBuilt => Outcome::NotRun("not built".to_string()),
-        Artifact::Failed { transcript, log } => Outcome::Ran(Run { transcript: transcript.clone(), log: log.clone(), prints: String::new(), warnings: Vec::new() }),
+        Artifact::Failed { transcript, log } => Outcome::Ran(Run::not_built(transcript.clone(), log.clone())),
         Artifact::Built { compile, job } => {
             // The build-time object is in place: this state was the last one built.
             let output = runner::run_privileged(&job.binary)?;
-            let mut lines = vec![compile.clone()];
-            lines.extend(output.transcript_lines());
-            Outcome::Ran(Run { transcript: lines.join("\n"), log: output.stderr, prints: output.prints, warnings: Vec::new() })
+            Outcome::Ran(Run::ran(vec![compile.clone()], output, Vec::new()))
         }
     })
 }
@@ -426,7 +424,7 @@ fn fill_without_boot(runs: &mut LessonRuns, targets: &[Target]) {
             } else if too_old {
                 Some(Outcome::Skipped(format!("the lesson needs Linux {} or newer", runs.lesson.meta.needs.min_kernel)))
             } else if let Artifact::Failed { transcript, log } = &state.artifact {
-                Some(Outcome::Ran(Run { transcript: transcript.clone(), log: log.clone(), prints: String::new(), warnings: Vec::new() }))
+                Some(Outcome::Ran(Run::not_built(transcript.clone(), log.clone())))
             } else {
                 None
             };
@@ -505,11 +503,7 @@ fn boot_all(runs: &mut [LessonRuns], targets: &[Target], timing: &mut Timings) {
             let lesson_runs = &mut runs[run.lesson];
             let Artifact::Built { compile, .. } = &lesson_runs.states[run.state].artifact else { continue };
             lesson_runs.outcomes[run.state][outcome.target] = Some(match result {
-                Ok(output) => {
-                    let mut lines = vec![compile.clone()];
-                    lines.extend(output.transcript_lines());
-                    Outcome::Ran(Run { transcript: lines.join("\n"), log: output.stderr, prints: output.prints, warnings: Vec::new() })
-                }
+                Ok(output) => Outcome::Ran(Run::ran(vec![compile.clone()], output, Vec::new())),
                 Err(why) => Outcome::GuestFailed(why),
             });
         }

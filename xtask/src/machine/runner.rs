@@ -51,6 +51,9 @@ pub struct Output {
     pub prints: String,
     /// libbpf's full log, and anything else the loader said.
     pub stderr: String,
+    /// libbpf's full log, as the harness wrote it to its own file; empty
+    /// where the harness wrote it to stderr (under qemu, or an old harness).
+    pub libbpf_log: String,
     pub timed_out: bool,
     pub panicked: bool,
     /// Bytes of stdout dropped beyond [`TRANSCRIPT_LIMIT`].
@@ -101,8 +104,10 @@ fn run_with_limit(binary: &Path, limit: Duration, vars: &[(&str, &str)]) -> Resu
         libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) & !libc::O_NONBLOCK);
     }
     let transcript = std::thread::spawn(move || read_capped(reader, TRANSCRIPT_LIMIT));
+    let libbpf_log = LogFile::create()?;
     let mut vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     vars.push((TRANSCRIPT_VAR.to_string(), channel.display().to_string()));
+    vars.push((transcript::channel::LIBBPF_LOG_VAR.to_string(), libbpf_log.0.display().to_string()));
     vars.push((CHECK_VARIABLE.to_string(), "1".to_string()));
     let as_root = host::is_root();
     let mut command = if as_root {
@@ -169,11 +174,39 @@ fn run_with_limit(binary: &Path, limit: Duration, vars: &[(&str, &str)]) -> Resu
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         prints: String::from_utf8_lossy(&prints).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        libbpf_log: libbpf_log.read(),
         timed_out: matches!(status.code(), Some(124 | 137)),
         panicked: status.code() == Some(101),
         dropped,
         limit,
     })
+}
+
+/// The file the harness writes libbpf's log to: made by the checker, writable
+/// by the loader (root, maybe through sudo), removed after the run.
+struct LogFile(std::path::PathBuf);
+
+impl LogFile {
+    fn create() -> Result<LogFile> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static RUNS: AtomicU32 = AtomicU32::new(0);
+        let n = RUNS.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("workbook-libbpf-{}-{n}.log", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o622).open(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(LogFile(path))
+    }
+
+    fn read(&self) -> String {
+        let file = std::fs::File::open(&self.0);
+        file.map(|f| String::from_utf8_lossy(&read_capped(f, LOG_LIMIT).0).into_owned()).unwrap_or_default()
+    }
+}
+
+impl Drop for LogFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Ends the run now and waits until the loader is gone.

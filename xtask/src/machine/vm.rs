@@ -292,6 +292,8 @@ fn job_output(transcripts: &str, job: usize) -> Option<Output> {
         stdout: stdout.to_string(),
         prints: String::new(),
         stderr: stderr.to_string(),
+        // The guest's harness writes libbpf's log to stderr.
+        libbpf_log: String::new(),
         // busybox timeout kills with SIGKILL, which the shell reports as 137.
         timed_out: code == 137,
         panicked: code == 101,

@@ -11,13 +11,33 @@ use crate::workbook::lessons::{Lesson, Meta};
 use crate::workbook::{object, portability};
 
 /// One run of a lesson: its transcript, libbpf's full log, and what the
-/// loader itself printed on stdout (shown beside the transcript, never compared).
+/// loader itself printed on stdout and stderr (shown beside the transcript,
+/// never compared).
 pub struct Run {
     pub transcript: String,
     pub log: String,
     pub prints: String,
+    /// The loader's own stderr, apart from libbpf's log; empty where the two
+    /// cannot be told apart (under qemu).
+    pub stderr: String,
     /// rustc's warnings about the lesson's code (shown when a check fails).
     pub warnings: Vec<String>,
+}
+
+impl Run {
+    /// A lesson that did not build: the transcript says why, the log holds the compilers' output.
+    pub fn not_built(transcript: String, log: String) -> Run {
+        Run { transcript, log, prints: String::new(), stderr: String::new(), warnings: Vec::new() }
+    }
+
+    /// A lesson that ran: `lines` before the loader's own transcript, then the loader's output.
+    pub fn ran(mut lines: Vec<String>, output: runner::Output, warnings: Vec<String>) -> Run {
+        lines.extend(output.transcript_lines());
+        // Under qemu the harness writes libbpf's log to stderr, mixed with the loader's own.
+        let (log, stderr) =
+            if output.libbpf_log.is_empty() { (output.stderr, String::new()) } else { (output.libbpf_log, output.stderr) };
+        Run { transcript: lines.join("\n"), log, prints: output.prints, stderr, warnings }
+    }
 }
 
 /// Builds the lesson found in the workbook at `root` into `target_dir`, and runs it on this kernel.
@@ -39,7 +59,7 @@ pub fn compile_line(object: Option<&Path>) -> Result<String> {
 /// [`run_lesson`], run on this kernel or, given one, on a kernel under qemu.
 pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Option<&Kernel>) -> Result<Run> {
     match cargo::build(root, &lesson.package, &lesson.dir_in(root), target_dir)? {
-        Build::Failed { lines, output } => Ok(Run { transcript: lines.join("\n"), log: output, prints: String::new(), warnings: Vec::new() }),
+        Build::Failed { lines, output } => Ok(Run::not_built(lines.join("\n"), output)),
         Build::Built { binary, warnings, object } => {
             let mut lines = vec![compile_line(object.as_deref())?];
             lines.extend(portability::lines(lesson, &binary));
@@ -47,8 +67,7 @@ pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Op
                 None => runner::run_privileged(&binary)?,
                 Some(kernel) => vm::run_one(root, kernel, &binary, object.as_deref())?,
             };
-            lines.extend(output.transcript_lines());
-            Ok(Run { transcript: lines.join("\n"), log: output.stderr, prints: output.prints, warnings })
+            Ok(Run::ran(lines, output, warnings))
         }
     }
 }
