@@ -51,9 +51,9 @@ pub struct Output {
     pub prints: String,
     /// libbpf's full log, and anything else the loader said.
     pub stderr: String,
-    /// libbpf's full log, as the harness wrote it to its own file; empty
-    /// where the harness wrote it to stderr (under qemu, or an old harness).
-    pub libbpf_log: String,
+    /// libbpf's full log, as the harness wrote it to its own file; `None`
+    /// where the harness writes it to stderr (under qemu).
+    pub libbpf_log: Option<String>,
     pub timed_out: bool,
     pub panicked: bool,
     /// Bytes of stdout dropped beyond [`TRANSCRIPT_LIMIT`].
@@ -174,7 +174,7 @@ fn run_with_limit(binary: &Path, limit: Duration, vars: &[(&str, &str)]) -> Resu
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         prints: String::from_utf8_lossy(&prints).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        libbpf_log: libbpf_log.read(),
+        libbpf_log: Some(libbpf_log.read()),
         timed_out: matches!(status.code(), Some(124 | 137)),
         panicked: status.code() == Some(101),
         dropped,

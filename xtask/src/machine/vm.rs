@@ -293,7 +293,7 @@ fn job_output(transcripts: &str, job: usize) -> Option<Output> {
         prints: String::new(),
         stderr: stderr.to_string(),
         // The guest's harness writes libbpf's log to stderr.
-        libbpf_log: String::new(),
+        libbpf_log: None,
         // busybox timeout kills with SIGKILL, which the shell reports as 137.
         timed_out: code == 137,
         panicked: code == 101,

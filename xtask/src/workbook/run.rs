@@ -34,8 +34,10 @@ impl Run {
     pub fn ran(mut lines: Vec<String>, output: runner::Output, warnings: Vec<String>) -> Run {
         lines.extend(output.transcript_lines());
         // Under qemu the harness writes libbpf's log to stderr, mixed with the loader's own.
-        let (log, stderr) =
-            if output.libbpf_log.is_empty() { (output.stderr, String::new()) } else { (output.libbpf_log, output.stderr) };
+        let (log, stderr) = match output.libbpf_log {
+            Some(log) => (log, output.stderr),
+            None => (output.stderr, String::new()),
+        };
         Run { transcript: lines.join("\n"), log, prints: output.prints, stderr, warnings }
     }
 }
