@@ -190,9 +190,10 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             None => println!("\n{} it ran to the end, but its transcript is not a working program's", paint(FAIL, "not yet:")),
         }
     }
-    if !run.warnings.is_empty() {
+    let warnings = warnings_for(&lesson.meta, layer, &run.warnings);
+    if !warnings.is_empty() {
         println!("{}", paint(WARN, "rustc warned about your code:"));
-        for warning in &run.warnings {
+        for warning in &warnings {
             println!("{warning}");
         }
     }
@@ -261,6 +262,37 @@ pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str) -> String {
     )
 }
 
+/// rustc's warnings worth showing at `layer`: none that belongs to a later
+/// layer (it would give that layer away), and without rustc's `let _ =`
+/// suggestion, which silences a `#[must_use]` value by dropping it: for a
+/// libbpf-rs `Link`, that detaches the program.
+pub fn warnings_for(meta: &Meta, layer: Option<usize>, warnings: &[String]) -> Vec<String> {
+    let later = |warning: &str| {
+        meta.layers.iter().enumerate().any(|(i, l)| {
+            layer.is_some_and(|k| i + 1 > k) && l.warning.as_deref().is_some_and(|w| warning.contains(w))
+        })
+    };
+    warnings
+        .iter()
+        .filter(|w| !later(w))
+        .map(|w| {
+            let mut kept: Vec<&str> = Vec::new();
+            let mut lines = w.lines().peekable();
+            while let Some(line) = lines.next() {
+                if line.contains("help: use `let _ = ...` to ignore the resulting value") {
+                    // rustc follows the help with the suggested code, up to a blank line.
+                    while lines.peek().is_some_and(|l| !l.trim().is_empty()) {
+                        lines.next();
+                    }
+                    continue;
+                }
+                kept.push(line);
+            }
+            kept.join("\n")
+        })
+        .collect()
+}
+
 /// The first line of a transcript whose lesson did not compile.
 pub const COMPILE_FAILED: &str = "compile  FAILED";
 
@@ -291,4 +323,34 @@ fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, 
 fn next_lesson(root: &Path) -> Option<String> {
     let states = progress::load(root);
     lessons::all(root).ok()?.into_iter().map(|l| l.number).find(|n| states.get(n) != Some(&State::Passed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UNUSED_LINK: &str = "warning: unused `Link` that must be used
+  --> src/main.rs:32:9
+   |
+32 |         lesson.stage(Stage::Attach, || skel.progs.count_opens.attach())?;
+   |
+   = note: not using this `Link` will detach the underlying program immediately
+help: use `let _ = ...` to ignore the resulting value
+   |
+32 |         let _ = lesson.stage(Stage::Attach, || skel.progs.count_opens.attach())?;
+   |         +++++++
+";
+
+    #[test]
+    fn a_warning_that_belongs_to_a_later_layer_waits_and_never_suggests_let_underscore() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let lesson = crate::workbook::lessons::find(root, "02").unwrap();
+        let layer = lesson.meta.layers.iter().position(|l| l.warning.is_some()).expect("lesson 02 names its Link warning") + 1;
+        let warnings = vec![UNUSED_LINK.to_string()];
+        assert!(warnings_for(&lesson.meta, Some(layer - 1), &warnings).is_empty(), "shown before its layer");
+        let shown = warnings_for(&lesson.meta, Some(layer), &warnings);
+        assert_eq!(shown.len(), 1);
+        assert!(shown[0].contains("will detach the underlying program"), "{}", shown[0]);
+        assert!(!shown[0].contains("let _ ="), "{}", shown[0]);
+    }
 }

@@ -81,6 +81,10 @@ pub struct Layer {
     /// missing the layer is skipped, with the reason, instead of run.
     #[serde(default)]
     pub requires: Option<String>,
+    /// Text of a rustc warning that points at this layer's fix: held back
+    /// while an earlier layer is the one failing, so it gives nothing away.
+    #[serde(default)]
+    pub warning: Option<String>,
     /// The edits that fix this layer; applied in order they lead to `solution/`.
     pub fix: Vec<Edit>,
 }
