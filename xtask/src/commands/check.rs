@@ -13,6 +13,7 @@ use crate::machine::runner;
 use crate::machine::vm;
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
+use crate::workbook::advice;
 use crate::workbook::kernel_lock;
 use crate::workbook::portability;
 use crate::workbook::lessons::{self, Lesson, Meta};
@@ -142,6 +143,9 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             paint(PASS, "PASS"),
             lesson.number
         );
+        for note in advice::notes(lesson) {
+            println!("{} {note}", paint(WARN, "note:"));
+        }
         let untested: Vec<&str> = lesson.meta.layers.iter().filter(|l| l.skip_reason_on(kprobes).is_some()).map(|l| l.name.as_str()).collect();
         if !untested.is_empty() {
             println!(

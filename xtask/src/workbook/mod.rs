@@ -1,5 +1,6 @@
 //! The workbook's content: lessons and their `lesson.toml`, the learner's files and progress, snapshots, `.bpf.o` facts, scratch copies, lesson runs.
 
+pub mod advice;
 pub mod bpf_object;
 pub mod cases;
 pub mod core_relo;
