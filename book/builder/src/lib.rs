@@ -14,6 +14,7 @@ pub mod includes;
 pub mod links;
 mod log;
 pub mod quotes;
+pub mod search;
 pub mod serve;
 pub mod workbook;
 
@@ -283,6 +284,9 @@ pub fn build_edition(workbook: &Workbook, edition: &Edition) -> Result<PathBuf> 
     if !logged.is_empty() {
         bail!("mdBook reported {} problem(s):\n  {}", logged.len(), logged.join("\n  "));
     }
+
+    // mdBook's search drops Chinese words; the index gets them after the build.
+    search::add_han_pairs(&out).context("adding Chinese words to the search index")?;
 
     let broken = links::Site::read(&out)?.broken_links();
     if !broken.is_empty() {
