@@ -6,6 +6,8 @@
 //!   transcript shows `observed … of N`;
 //! - "the note line", where the layer's transcript has no `note` line;
 //! - "the compile line counts these records", where no compile line holds a count;
+//! - "load fails with EINVAL" or "attach says ok", where no transcript's
+//!   `load` line failed with EINVAL, or no `attach` line says ok;
 //! - "1/4" in a workshop's progress, where the workbook has five lessons.
 //!
 //! English and Chinese phrasings both; the Chinese edition is checked too.
@@ -37,6 +39,13 @@ static COUNTING_LINE: LazyLock<Regex> = LazyLock::new(|| {
 static RELOCATIONS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)relocation|record|重定位|记录").expect("a valid pattern"));
 static RELOCATION_COUNT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\d+ (?:CO-RE )?relocation").expect("a valid pattern"));
 static ANY_COUNT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d").expect("a valid pattern"));
+/// "load fails with EINVAL", "attach says ok", "加载以 EINVAL 失败": a stage's outcome.
+static STAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?P<en>compile|open|load|attach)\s+(?:then\s+)?(?P<verb>fails|failed|says\s+ok)(?:\s+with\s+(?P<errno>E[A-Z0-9]{2,}))?|(?P<zh>open|load|attach|加载|附加) ?以 ?(?P<zherrno>E[A-Z0-9]{2,}) ?失败",
+    )
+    .expect("a valid pattern")
+});
 /// A transcript's observed line: `observed 0 of N file opens by this process`.
 static OBSERVED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^observed +(\S+) of (\S+)").expect("a valid pattern"));
 
@@ -72,6 +81,32 @@ pub fn contradicted(prose: &str, snapshots: &[Snapshot]) -> Vec<String> {
         let count = if RELOCATIONS.is_match(what) { &*RELOCATION_COUNT } else { &*ANY_COUNT };
         if !starting(word).iter().any(|l| count.is_match(l)) {
             problems.push(format!("{:?}: no `{}` line of the transcripts it speaks of holds that count", &claim[0], word.to_lowercase()));
+        }
+    }
+    for claim in STAGE.captures_iter(prose) {
+        let stage = match claim.name("en").or(claim.name("zh")).map_or("", |m| m.as_str()) {
+            "加载" => "load".to_string(),
+            "附加" => "attach".to_string(),
+            stage => stage.to_lowercase(),
+        };
+        let failed = claim.name("verb").is_none_or(|v| !v.as_str().to_lowercase().contains("ok"));
+        let errno = claim.name("errno").or(claim.name("zherrno")).map(|m| m.as_str());
+        let shown = |line: &&str| {
+            let mut words = line.split_whitespace().skip(1);
+            let outcome = words.next().unwrap_or_default();
+            if failed {
+                outcome == "FAILED" && errno.is_none_or(|e| words.next() == Some(e))
+            } else {
+                outcome == "ok"
+            }
+        };
+        if !starting(&stage).iter().any(shown) {
+            let what = match (failed, errno) {
+                (true, Some(errno)) => format!("failed with {errno}"),
+                (true, None) => "FAILED".to_string(),
+                (false, _) => "ok".to_string(),
+            };
+            problems.push(format!("{:?}: no `{stage}` line of the transcripts it speaks of says {what}", &claim[0]));
         }
     }
     problems
@@ -165,6 +200,17 @@ mod tests {
         assert_eq!(contradicted("the compile line counts the relocations", &errors).len(), 1);
         assert!(contradicted("the compile line counts the errors", &errors).is_empty());
         assert_eq!(contradicted("[第 03 课](03-einval.md)：compile 一行统计了重定位条数", &errors).len(), 1);
+    }
+
+    #[test]
+    fn a_stage_said_to_fail_or_pass_must_do_so_in_the_transcript() {
+        let failed = [snapshot("layer-1", "compile  ok\nopen     ok\nload     FAILED  EINVAL (Invalid argument)\nstopped  at load")];
+        assert!(contradicted("Load fails with EINVAL, and libbpf names the relocation.", &failed).is_empty());
+        assert!(contradicted("加载以 EINVAL 失败", &failed).is_empty());
+        assert!(contradicted("open says ok, then load fails", &failed).is_empty());
+        for wrong in ["Load fails with ESRCH.", "attach says ok", "open fails", "加载以 ENOENT 失败"] {
+            assert_eq!(contradicted(wrong, &failed).len(), 1, "{wrong}");
+        }
     }
 
     #[test]

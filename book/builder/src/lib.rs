@@ -46,7 +46,7 @@ pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
             let hints = hints::Hints::english(lesson)?;
             problems.extend(layer_claims(lesson, &hints, &format!("lessons/{}/lesson.toml", lesson.dir_name))?);
         }
-        problems.extend(prose_claims(&lessons, path, &source)?.into_iter().map(|p| format!("{}: {p}", shown(workbook, &chapter))));
+        problems.extend(prose_claims(workbook, &lessons, path, &source)?.into_iter().map(|p| format!("{}: {p}", shown(workbook, &chapter))));
         chapters.push((chapter, text));
     }
     problems.extend(check_chapters(workbook, &chapters, |lesson| Some(lesson.title.clone()))?);
@@ -110,15 +110,16 @@ pub fn check_translation(workbook: &Workbook, language: &str, book: &MDBook) -> 
             }
             problems.extend(layer_claims(lesson, &hints, &format!("the translation of lessons/{}/lesson.toml", lesson.dir_name))?);
         }
-        problems.extend(prose_claims(&lessons, relative, text)?.into_iter().map(|p| format!("{}: {p}", shown(workbook, path))));
+        problems.extend(prose_claims(workbook, &lessons, relative, text)?.into_iter().map(|p| format!("{}: {p}", shown(workbook, path))));
     }
     Ok(problems.into_iter().map(|p| format!("{language}: {p}")).collect())
 }
 
 /// What the prose of chapter `path` (relative to `book/src`) claims that the
 /// snapshots contradict: a lesson chapter's, its lesson's; any other's, every
-/// lesson's. And any learner's progress in its transcripts must count the lessons.
-fn prose_claims(lessons: &[Lesson], path: &Path, text: &str) -> Result<Vec<String>> {
+/// lesson's and every probe's. And any learner's progress in its transcripts
+/// must count the lessons.
+fn prose_claims(workbook: &Workbook, lessons: &[Lesson], path: &Path, text: &str) -> Result<Vec<String>> {
     let mut snapshots = Vec::new();
     match lessons.iter().find(|l| Path::new(&l.chapter_file()) == path) {
         Some(lesson) => snapshots.extend(lesson.snapshots()?),
@@ -126,6 +127,7 @@ fn prose_claims(lessons: &[Lesson], path: &Path, text: &str) -> Result<Vec<Strin
             for lesson in lessons {
                 snapshots.extend(lesson.snapshots()?);
             }
+            snapshots.extend(workbook.probe_snapshots()?);
         }
     }
     let mut problems = claims::contradicted(text, &snapshots);

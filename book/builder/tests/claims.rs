@@ -10,7 +10,8 @@ use book_builder::{check_sources, check_translation, i18n, Workbook};
 
 fn claims_only(problems: Vec<String>) -> Vec<String> {
     // The claim checks' own sentences; the other checks have tests of their own.
-    let marks = ["so no count is right", "the transcripts count", "have no `", "holds that count", "lessons"];
+    let marks =
+        ["so no count is right", "the transcripts count", "have no `", "holds that count", "line of the transcripts it speaks of says", "lessons"];
     problems.into_iter().filter(|p| marks.iter().any(|m| p.contains(m))).collect()
 }
 
@@ -31,7 +32,8 @@ fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
-/// The claims the issue found, put back into a copy of the workbook: each is refused.
+/// The contradicted claims the old texts made, put back into a copy of the
+/// workbook, and a stage outcome no transcript shows: each is refused.
 #[test]
 fn the_claims_the_snapshots_contradicted_are_refused() {
     let workbook = Workbook { root: common::workbook_copy("old-claims") };
@@ -59,6 +61,8 @@ fn the_claims_the_snapshots_contradicted_are_refused() {
     let end = at + 2 + text[at + 2..].find('\n').unwrap();
     std::fs::write(&chapter03, format!("{}\n\nThe compile line of a transcript counts these records.{}", &text[..at], &text[end..])).unwrap();
     edit(&src.join("workshop.md"), "1/5", "1/4");
+    // And a stage's outcome the layer's transcript does not show.
+    edit(&workbook.root.join("lessons/03-einval/lesson.toml"), "Load fails with EINVAL", "Load fails with ESRCH");
 
     let problems = claims_only(check_sources(&workbook).unwrap());
     let expect = [
@@ -66,6 +70,7 @@ fn the_claims_the_snapshots_contradicted_are_refused() {
         "lessons/02-attach/lesson.toml: layer 2's hint: \"the note line\": the transcripts it speaks of have no `note` line",
         "book/src/03-einval.md: \"The compile line of a transcript counts these records\": no `compile` line",
         "book/src/workshop.md: \"1/4\"",
+        "lessons/03-einval/lesson.toml: layer 1's hint: \"Load fails with ESRCH\": no `load` line of the transcripts it speaks of says failed with ESRCH",
     ];
     for wanted in expect {
         assert!(problems.iter().any(|p| p.starts_with(wanted)), "no problem starts with {wanted:?}:\n{problems:#?}");
