@@ -2,16 +2,19 @@
 //! produce a book that quietly lies: before the build every include must bring
 //! in text, every lesson must have its chapter, and every error message a
 //! lesson chapter quotes must be in one of that lesson's snapshots, and every
-//! lesson chapter's hints must be its `lesson.toml`'s, in order; after the
-//! build every internal link must lead somewhere.
+//! lesson chapter's hints must be its `lesson.toml`'s, in order, and no chapter
+//! or hint may state a count, a line or a total its snapshots contradict; after
+//! the build every internal link must lead somewhere.
 
 pub mod browser;
+pub mod claims;
 pub mod hints;
 pub mod i18n;
 pub mod includes;
 pub mod links;
 mod log;
 pub mod quotes;
+pub mod search;
 pub mod serve;
 pub mod workbook;
 
@@ -40,7 +43,10 @@ pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
         };
         if let Some(lesson) = lessons.iter().find(|l| Path::new(&l.chapter_file()) == path) {
             problems.extend(hint_problems(lesson, &shown(workbook, &chapter), &source, &text)?);
+            let hints = hints::Hints::english(lesson)?;
+            problems.extend(layer_claims(lesson, &hints, &format!("lessons/{}/lesson.toml", lesson.dir_name))?);
         }
+        problems.extend(prose_claims(workbook, &lessons, path, &source)?.into_iter().map(|p| format!("{}: {p}", shown(workbook, &chapter))));
         chapters.push((chapter, text));
     }
     problems.extend(check_chapters(workbook, &chapters, |lesson| Some(lesson.title.clone()))?);
@@ -98,12 +104,56 @@ pub fn check_translation(workbook: &Workbook, language: &str, book: &MDBook) -> 
             problems.push(format!("{}: {found} admonition(s) where the English has {wanted}", shown(workbook, path)));
         }
         if let Some(lesson) = lessons.iter().find(|l| Path::new(&l.chapter_file()) == relative) {
-            for problem in hints::Hints::translated(lesson, &translation)?.problems(text) {
+            let hints = hints::Hints::translated(lesson, &translation)?;
+            for problem in hints.problems(text) {
                 problems.push(format!("{}: {problem}", shown(workbook, path)));
+            }
+            problems.extend(layer_claims(lesson, &hints, &format!("the translation of lessons/{}/lesson.toml", lesson.dir_name))?);
+        }
+        problems.extend(prose_claims(workbook, &lessons, relative, text)?.into_iter().map(|p| format!("{}: {p}", shown(workbook, path))));
+    }
+    Ok(problems.into_iter().map(|p| format!("{language}: {p}")).collect())
+}
+
+/// What the prose of chapter `path` (relative to `book/src`) claims that the
+/// snapshots contradict: a lesson chapter's, its lesson's; any other's, every
+/// lesson's and every probe's. And any learner's progress in its transcripts
+/// must count the lessons.
+fn prose_claims(workbook: &Workbook, lessons: &[Lesson], path: &Path, text: &str) -> Result<Vec<String>> {
+    let mut snapshots = Vec::new();
+    match lessons.iter().find(|l| Path::new(&l.chapter_file()) == path) {
+        Some(lesson) => snapshots.extend(lesson.snapshots()?),
+        None => {
+            for lesson in lessons {
+                snapshots.extend(lesson.snapshots()?);
+            }
+            snapshots.extend(workbook.probe_snapshots()?);
+        }
+    }
+    let mut problems = claims::contradicted(text, &snapshots);
+    problems.extend(claims::wrong_totals(text, lessons.len()));
+    Ok(problems)
+}
+
+/// What each layer's hints (`hints`, in one edition's language) claim that the
+/// transcripts of that layer (`layer-K.snap`, and its kernel variants) contradict.
+fn layer_claims(lesson: &Lesson, hints: &hints::Hints, shown: &str) -> Result<Vec<String>> {
+    let snapshots = lesson.snapshots()?;
+    let mut problems = Vec::new();
+    for (i, layer) in hints.layers.iter().enumerate() {
+        let name = format!("layer-{}", i + 1);
+        let own: Vec<Snapshot> =
+            snapshots.iter().filter(|s| s.name == name || s.name.starts_with(&format!("{name}@"))).cloned().collect();
+        if own.is_empty() {
+            continue;
+        }
+        for text in std::iter::once(&layer.hint).chain(&layer.more) {
+            for problem in claims::contradicted(text, &own) {
+                problems.push(format!("{shown}: layer {}'s hint: {problem}", i + 1));
             }
         }
     }
-    Ok(problems.into_iter().map(|p| format!("{language}: {p}")).collect())
+    Ok(problems)
 }
 
 /// Includes, quoted messages and lesson headings of `chapters` (path, text);
@@ -244,6 +294,9 @@ pub fn build_edition(workbook: &Workbook, edition: &Edition) -> Result<PathBuf> 
     if !logged.is_empty() {
         bail!("mdBook reported {} problem(s):\n  {}", logged.len(), logged.join("\n  "));
     }
+
+    // mdBook's search drops Chinese words; the index gets them after the build.
+    search::add_han_pairs(&out).context("adding Chinese words to the search index")?;
 
     let broken = links::Site::read(&out)?.broken_links();
     if !broken.is_empty() {

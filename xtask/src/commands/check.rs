@@ -14,6 +14,7 @@ use crate::machine::vm;
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
 use crate::workbook::advice;
+use crate::report::wrap;
 use crate::workbook::kernel_lock;
 use crate::workbook::portability;
 use crate::workbook::lessons::{self, Lesson, Meta};
@@ -207,7 +208,8 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             // The lesson's own words in the learner's language, as `hint` gives them.
             let tr = Translator::new(root, &Language::from_env(root)).unwrap_or_else(|_| Translator::english());
             println!("layer {k} of {}: {}", lesson.meta.layers.len(), tr.text(&current.name));
-            println!("{} {}", paint(WARN, "hint:"), tr.text(&current.hint));
+            // Wrapped with its label, which paint() colours: textwrap measures past the colour codes.
+            println!("{}", wrap::wrap(&format!("{} {}", paint(WARN, "hint:"), tr.text(&current.hint)), wrap::width()));
         }
         None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
         None => println!("{} {}", paint(WARN, "hint:"), unlayered_hint(&lesson.meta, &run.transcript, &lesson.number)),

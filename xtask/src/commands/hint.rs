@@ -1,7 +1,8 @@
 //! `cargo xtask hint NN`: the hint for the layer the learner is stuck on, step
 //! by step. The first time the concept; asked again for the same layer (or
 //! with `--more`), the API and where to look. In the learner's language
-//! (`--lang`, else the locale: LANG=zh_CN.UTF-8).
+//! (`--lang`, else the locale: LANG=zh_CN.UTF-8), wrapped for the terminal
+//! (`report::wrap`): a translation is one paragraph, never wrapped by hand.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::commands::check;
-use crate::report::json;
+use crate::report::{json, wrap};
 use crate::workbook::lessons;
 use crate::workbook::progress::{self, State};
 use crate::workbook::translation::{Language, Translator};
@@ -37,6 +38,9 @@ pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&
     };
     let lesson = lessons::find(root, wanted)?;
     let tr = Translator::new(root, &language)?;
+    // A lesson's text: one line per paragraph for --json, wrapped for this terminal otherwise.
+    let width = wrap::width();
+    let flow = |text: &str| if as_json { wrap::unwrap(text) } else { wrap::wrap(text, width) };
     let say = Phrases { english: tr.is_english() };
     let layers = &lesson.meta.layers;
     let mut report =
@@ -50,7 +54,7 @@ pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&
         Some(State::Failing { layer: None }) => {
             // Not layer 1's hint: the learner may be far past it.
             let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-            report.text = tr.text(&check::unlayered_hint(&lesson.meta, &transcript, &lesson.number));
+            report.text = flow(&tr.text(&check::unlayered_hint(&lesson.meta, &transcript, &lesson.number)));
             return finish(&report, as_json);
         }
         None => {
@@ -72,16 +76,16 @@ pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&
     }
     std::fs::write(level_path(root, &lesson.number), format!("layer {k}\n"))?;
 
-    let mut text = format!("{}{}\n{}", say.layer(k, layers.len()), tr.text(&layer.name), tr.text(&layer.hint));
+    let mut text = format!("{}{}\n{}", say.layer(k, layers.len()), tr.text(&layer.name), flow(&tr.text(&layer.hint)));
     // A compile error keeps the learner's layer: name it first, then the layer's hint.
     let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
     if transcript.starts_with(check::COMPILE_FAILED) {
         text = format!("{}\n\n{text}", check::unlayered_hint(&lesson.meta, &transcript, &lesson.number));
     }
     if level == 2 {
-        text.push_str(&format!("\n\n{}{}", say.more(), tr.text(layer.more.as_deref().unwrap_or_default())));
+        text.push_str(&format!("\n\n{}", flow(&format!("{}{}", say.more(), tr.text(layer.more.as_deref().unwrap_or_default())))));
     } else if levels == 2 {
-        text.push_str(&format!("\n\n{}", say.ask_again(&lesson.number)));
+        text.push_str(&format!("\n\n{}", flow(&say.ask_again(&lesson.number))));
     }
     report = HintReport { layer: Some(k), level, levels, text, ..report };
     finish(&report, as_json)

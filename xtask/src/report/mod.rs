@@ -5,3 +5,4 @@ pub mod diagnose;
 pub mod json;
 pub mod room;
 pub mod terminal;
+pub mod wrap;
