@@ -5,12 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use libbpf_rs::btf::BtfKind;
 use serde::Serialize;
 
 use super::bpf_object::{BpfObject, Program};
 use super::core_relo::{self, Outcome, Spec};
-use crate::machine::btf::TypeTable;
+use crate::machine::btf::{Kind, TypeTable};
 use super::error_index::{Finding, Severity};
 use crate::machine::kernel_btf::KernelFacts;
 
@@ -127,9 +126,9 @@ const SYSCALL_PREFIX: &str = if cfg!(target_arch = "aarch64") { "__arm64_sys_" }
 /// Whether a kernel function exists: kallsyms on the host, else its BTF.
 fn function_exists(kernel: &KernelFacts, name: &str) -> (bool, &'static str) {
     if !kernel.is_host() {
-        return (kernel.types.has(BtfKind::Func, name), "BTF");
+        return (kernel.types.has(Kind::Func, name), "BTF");
     }
-    (kernel.kallsyms_has(name) || kernel.types.has(BtfKind::Func, name), "kallsyms and BTF")
+    (kernel.kallsyms_has(name) || kernel.types.has(Kind::Func, name), "kallsyms and BTF")
 }
 
 fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Finding>) -> ProgramReport {
@@ -191,7 +190,7 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
         }
         Target::RawTracepoint(name) | Target::BtfTracepoint(name) => {
             let raw = kind == "raw_tracepoint";
-            let found = result(&mut report, name.clone(), kernel.types.has(BtfKind::Typedef, &format!("btf_trace_{name}")), "BTF");
+            let found = result(&mut report, name.clone(), kernel.types.has(Kind::Typedef, &format!("btf_trace_{name}")), "BTF");
             if !found {
                 let (cause, how) =
                     if raw { ("raw-tp-wrong-name", "attach fails with ENOENT") } else { ("attach-target-not-in-btf", "load fails with ESRCH") };
@@ -222,7 +221,7 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
         }
         Target::BtfFunction(function) | Target::Lsm(function) => {
             let symbol = if kind == "lsm" { format!("bpf_lsm_{function}") } else { function.clone() };
-            let found = result(&mut report, function.clone(), kernel.types.has(BtfKind::Func, &symbol), "BTF");
+            let found = result(&mut report, function.clone(), kernel.types.has(Kind::Func, &symbol), "BTF");
             if !found {
                 findings.push(
                     Finding::of("attach-target-not-in-btf", Severity::Error)
@@ -240,9 +239,9 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
 fn tracepoint_in_btf(kernel: &KernelFacts, category: &str, name: &str) -> bool {
     if category == "syscalls" {
         let call = name.strip_prefix("sys_enter_").or_else(|| name.strip_prefix("sys_exit_")).unwrap_or(name);
-        return kernel.types.has(BtfKind::Func, &format!("{SYSCALL_PREFIX}{call}"));
+        return kernel.types.has(Kind::Func, &format!("{SYSCALL_PREFIX}{call}"));
     }
-    kernel.types.has(BtfKind::Typedef, &format!("btf_trace_{name}"))
+    kernel.types.has(Kind::Typedef, &format!("btf_trace_{name}"))
 }
 
 fn describe_outcome(outcome: &Outcome, kernel: &str) -> String {
