@@ -7,11 +7,9 @@
 //! makes a load fail with EINVAL; it does not compute offsets.
 
 use anyhow::{anyhow, bail, Context, Result};
-use libbpf_rs::btf::types::{Array, Composite, Enum, Enum64};
-use libbpf_rs::btf::{BtfKind, BtfType};
 
 use super::bpf_object::Relocation;
-use crate::machine::btf::TypeTable;
+use crate::machine::btf::{Composite, Kind, Type, TypeTable};
 
 /// libbpf's names for `enum bpf_core_relo_kind`.
 const KINDS: [&str; 13] = [
@@ -53,7 +51,12 @@ pub fn essential_name(name: &str) -> &str {
     let b = name.as_bytes();
     if b.len() >= 5 {
         for i in (0..=b.len() - 5).rev() {
-            if b[i] != b'_' && b[i + 1] == b'_' && b[i + 2] == b'_' && b[i + 3] == b'_' && b[i + 4] != b'_' {
+            if b[i] != b'_'
+                && b[i + 1] == b'_'
+                && b[i + 2] == b'_'
+                && b[i + 3] == b'_'
+                && b[i + 4] != b'_'
+            {
                 return &name[..=i];
             }
         }
@@ -71,7 +74,7 @@ enum Step {
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub kind: u32,
-    root_kind: BtfKind,
+    root_kind: Kind,
     /// With the flavor, e.g. `task_struct___pre514`.
     pub root: String,
     steps: Vec<Step>,
@@ -80,31 +83,59 @@ pub struct Spec {
 
 impl Spec {
     pub fn read(local: &TypeTable, relocation: &Relocation) -> Result<Spec> {
-        let root = local.ty(relocation.type_id).context("the relocation's type is not in the object's BTF")?;
-        let root_name = root.name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut spec =
-            Spec { kind: relocation.kind, root_kind: root.kind(), root: root_name, steps: Vec::new(), enumerator: None };
+        let root = local
+            .ty(relocation.type_id)
+            .context("the relocation's type is not in the object's BTF")?;
+        let root_name = local.type_name(&root).unwrap_or_default();
+        let mut spec = Spec {
+            kind: relocation.kind,
+            root_kind: Kind::of(&root),
+            root: root_name,
+            steps: Vec::new(),
+            enumerator: None,
+        };
         let indexes: Vec<u32> = relocation
             .access
             .split(':')
-            .map(|i| i.parse().map_err(|_| anyhow!("bad access string {:?}", relocation.access)))
+            .map(|i| {
+                i.parse()
+                    .map_err(|_| anyhow!("bad access string {:?}", relocation.access))
+            })
             .collect::<Result<_>>()?;
         if is_enumval_kind(relocation.kind) {
             let index = *indexes.first().context("empty access string")? as usize;
-            let name = enumerator_name(&root, index).context("enumerator index outside the enum")?;
+            let name = enumerator_name(local, &root, index)
+                .context("enumerator index outside the enum")?;
             spec.enumerator = Some(name);
         } else if is_field_kind(relocation.kind) {
-            let mut current = root.skip_mods_and_typedefs();
+            let mut current = local
+                .skip_mods_and_typedefs(root)
+                .context("the relocation's type")?;
             for &index in indexes.iter().skip(1) {
-                if let Ok(composite) = Composite::try_from(current) {
-                    let member = composite.get(index as usize).context("member index outside the struct")?;
-                    spec.steps.push(Step::Field(member.name.map(|n| n.to_string_lossy().into_owned())));
-                    current = local.ty(member.ty.into()).context("member type")?.skip_mods_and_typedefs();
-                } else if let Ok(array) = Array::try_from(current) {
-                    spec.steps.push(Step::Index(index));
-                    current = array.contained_type().skip_mods_and_typedefs();
-                } else {
-                    bail!("access string {:?} goes into a {:?}", relocation.access, current.kind());
+                match &current {
+                    Type::Struct(composite) | Type::Union(composite) => {
+                        let member = composite
+                            .members
+                            .get(index as usize)
+                            .context("member index outside the struct")?;
+                        spec.steps.push(Step::Field(local.name(member)));
+                        current = local
+                            .referred(member)
+                            .and_then(|t| local.skip_mods_and_typedefs(t))
+                            .context("member type")?;
+                    }
+                    Type::Array(array) => {
+                        spec.steps.push(Step::Index(index));
+                        current = local
+                            .referred(array)
+                            .and_then(|t| local.skip_mods_and_typedefs(t))
+                            .context("array element type")?;
+                    }
+                    other => bail!(
+                        "access string {:?} goes into a {:?}",
+                        relocation.access,
+                        Kind::of(other)
+                    ),
                 }
             }
         }
@@ -114,10 +145,10 @@ impl Spec {
     /// `struct task_struct___pre514.state`, as libbpf prints it.
     pub fn describe(&self) -> String {
         let kind = match self.root_kind {
-            BtfKind::Struct => "struct ",
-            BtfKind::Union => "union ",
-            BtfKind::Enum | BtfKind::Enum64 => "enum ",
-            BtfKind::Typedef => "typedef ",
+            Kind::Struct => "struct ",
+            Kind::Union => "union ",
+            Kind::Enum | Kind::Enum64 => "enum ",
+            Kind::Typedef => "typedef ",
             _ => "",
         };
         let mut out = format!("{kind}{}", self.root);
@@ -135,24 +166,20 @@ impl Spec {
     }
 }
 
-fn enumerator_name(ty: &BtfType, index: usize) -> Option<String> {
-    let name = if let Ok(e) = Enum::try_from(*ty) {
-        e.get(index)?.name
-    } else {
-        Enum64::try_from(*ty).ok()?.get(index)?.name
-    };
-    Some(name?.to_string_lossy().into_owned())
+fn enumerator_name(table: &TypeTable, ty: &Type, index: usize) -> Option<String> {
+    match ty {
+        Type::Enum(e) => table.name(e.members.get(index)?),
+        Type::Enum64(e) => table.name(e.members.get(index)?),
+        _ => None,
+    }
 }
 
-fn enumerators(ty: &BtfType) -> Vec<String> {
-    let names: Vec<Option<&std::ffi::OsStr>> = if let Ok(e) = Enum::try_from(*ty) {
-        (0..e.len()).filter_map(|i| e.get(i)).map(|m| m.name).collect()
-    } else if let Ok(e) = Enum64::try_from(*ty) {
-        (0..e.len()).filter_map(|i| e.get(i)).map(|m| m.name).collect()
-    } else {
-        Vec::new()
-    };
-    names.into_iter().flatten().map(|n| n.to_string_lossy().into_owned()).collect()
+fn enumerators(table: &TypeTable, ty: &Type) -> Vec<String> {
+    match ty {
+        Type::Enum(e) => e.members.iter().filter_map(|m| table.name(m)).collect(),
+        Type::Enum64(e) => e.members.iter().filter_map(|m| table.name(m)).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Whether a kernel satisfies a relocation, and if not, what it lacks.
@@ -160,14 +187,22 @@ fn enumerators(ty: &BtfType) -> Vec<String> {
 pub enum Outcome {
     Resolves,
     /// No type of that name and kind.
-    NoType { name: String },
+    NoType {
+        name: String,
+    },
     /// The type exists, the field (or enumerator) does not.
-    NoField { in_type: String, field: String, similar: Option<String> },
+    NoField {
+        in_type: String,
+        field: String,
+        similar: Option<String>,
+    },
 }
 
-fn compatible(local: BtfKind, target: BtfKind) -> bool {
-    let enum_like = |k| matches!(k, BtfKind::Enum | BtfKind::Enum64);
-    local == target || (enum_like(local) && enum_like(target)) || target == BtfKind::Fwd && local != BtfKind::Int
+fn compatible(local: Kind, target: Kind) -> bool {
+    let enum_like = |k| matches!(k, Kind::Enum | Kind::Enum64);
+    local == target
+        || (enum_like(local) && enum_like(target))
+        || target == Kind::Fwd && local != Kind::Int
 }
 
 /// Resolves `spec` against `target`.
@@ -176,25 +211,35 @@ pub fn resolve(spec: &Spec, target: &TypeTable) -> Outcome {
         return Outcome::Resolves; // the local type id needs no kernel
     }
     let name = essential_name(&spec.root);
-    let candidates: Vec<BtfType> = target
+    let candidates: Vec<Type> = target
         .named(name)
-        .iter()
-        .filter_map(|&id| target.ty(id))
-        .filter(|t| compatible(spec.root_kind, t.kind()) && t.kind() != BtfKind::Fwd)
+        .into_iter()
+        .filter_map(|id| target.ty(id))
+        .filter(|t| compatible(spec.root_kind, Kind::of(t)) && Kind::of(t) != Kind::Fwd)
         .collect();
     if candidates.is_empty() {
-        return Outcome::NoType { name: name.to_string() };
+        return Outcome::NoType {
+            name: name.to_string(),
+        };
     }
     if let Some(enumerator) = &spec.enumerator {
         let wanted = essential_name(enumerator);
-        if candidates.iter().any(|c| enumerators(c).iter().any(|n| essential_name(n) == wanted)) {
+        if candidates.iter().any(|c| {
+            enumerators(target, c)
+                .iter()
+                .any(|n| essential_name(n) == wanted)
+        }) {
             return Outcome::Resolves;
         }
-        return Outcome::NoField { in_type: name.to_string(), field: enumerator.clone(), similar: None };
+        return Outcome::NoField {
+            in_type: name.to_string(),
+            field: enumerator.clone(),
+            similar: None,
+        };
     }
     let mut deepest = None;
-    for candidate in &candidates {
-        match walk(target, *candidate, &spec.steps, name) {
+    for candidate in candidates {
+        match walk(target, candidate, &spec.steps, name) {
             Ok(()) => return Outcome::Resolves,
             Err(missing) => deepest = Some(missing),
         }
@@ -202,32 +247,57 @@ pub fn resolve(spec: &Spec, target: &TypeTable) -> Outcome {
     deepest.expect("at least one candidate")
 }
 
+/// `ty` under its modifiers and typedefs; a chain that ends nowhere counts
+/// as `void`, which has no fields.
+fn skip(target: &TypeTable, ty: Type) -> Type {
+    target.skip_mods_and_typedefs(ty).unwrap_or(Type::Void)
+}
+
 /// Follows the access path by field names; on failure, names what is missing.
-fn walk(target: &TypeTable, root: BtfType, steps: &[Step], root_name: &str) -> std::result::Result<(), Outcome> {
-    let mut current = root.skip_mods_and_typedefs();
+fn walk(
+    target: &TypeTable,
+    root: Type,
+    steps: &[Step],
+    root_name: &str,
+) -> std::result::Result<(), Outcome> {
+    let mut current = skip(target, root);
     let mut path = root_name.to_string();
     for step in steps {
         match step {
             Step::Field(None) => return Ok(()), // anonymous members are matched by libbpf by position; not checked
             Step::Field(Some(field)) => {
-                let Ok(composite) = Composite::try_from(current) else {
-                    return Err(Outcome::NoField { in_type: path, field: field.clone(), similar: None });
+                let (Type::Struct(composite) | Type::Union(composite)) = &current else {
+                    return Err(Outcome::NoField {
+                        in_type: path,
+                        field: field.clone(),
+                        similar: None,
+                    });
                 };
                 match member(target, composite, field) {
-                    Some(ty) => current = ty.skip_mods_and_typedefs(),
+                    Some(ty) => current = skip(target, ty),
                     None => {
                         let similar = similar_member(target, composite, field);
-                        return Err(Outcome::NoField { in_type: path, field: field.clone(), similar });
+                        return Err(Outcome::NoField {
+                            in_type: path,
+                            field: field.clone(),
+                            similar,
+                        });
                     }
                 }
                 path.push('.');
                 path.push_str(field);
             }
             Step::Index(_) => {
-                let Ok(array) = Array::try_from(current) else {
-                    return Err(Outcome::NoField { in_type: path, field: "[]".into(), similar: None });
+                let Type::Array(array) = &current else {
+                    return Err(Outcome::NoField {
+                        in_type: path,
+                        field: "[]".into(),
+                        similar: None,
+                    });
                 };
-                current = array.contained_type().skip_mods_and_typedefs();
+                current = target
+                    .referred(array)
+                    .map_or(Type::Void, |t| skip(target, t));
                 path.push_str("[]");
             }
         }
@@ -236,15 +306,14 @@ fn walk(target: &TypeTable, root: BtfType, steps: &[Step], root_name: &str) -> s
 }
 
 /// The member called `name`, also inside anonymous structs and unions.
-fn member<'t>(target: &'t TypeTable, composite: Composite<'t>, name: &str) -> Option<BtfType<'t>> {
-    for i in 0..composite.len() {
-        let m = composite.get(i)?;
-        let ty = target.ty(m.ty.into())?;
-        match m.name {
+fn member(target: &TypeTable, composite: &Composite, name: &str) -> Option<Type> {
+    for m in &composite.members {
+        let ty = target.referred(m)?;
+        match target.name(m) {
             Some(n) if n == name => return Some(ty),
             None => {
-                if let Ok(inner) = Composite::try_from(ty.skip_mods_and_typedefs()) {
-                    if let Some(found) = member(target, inner, name) {
+                if let Type::Struct(inner) | Type::Union(inner) = skip(target, ty) {
+                    if let Some(found) = member(target, &inner, name) {
                         return Some(found);
                     }
                 }
@@ -255,13 +324,15 @@ fn member<'t>(target: &'t TypeTable, composite: Composite<'t>, name: &str) -> Op
     None
 }
 
-fn member_names(target: &TypeTable, composite: Composite, out: &mut Vec<String>) {
-    for m in (0..composite.len()).filter_map(|i| composite.get(i)) {
-        match m.name {
-            Some(n) => out.push(n.to_string_lossy().into_owned()),
+fn member_names(target: &TypeTable, composite: &Composite, out: &mut Vec<String>) {
+    for m in &composite.members {
+        match target.name(m) {
+            Some(n) => out.push(n),
             None => {
-                if let Some(inner) = target.ty(m.ty.into()).and_then(|t| Composite::try_from(t.skip_mods_and_typedefs()).ok()) {
-                    member_names(target, inner, out);
+                if let Some(Type::Struct(inner) | Type::Union(inner)) =
+                    target.referred(m).map(|t| skip(target, t))
+                {
+                    member_names(target, &inner, out);
                 }
             }
         }
@@ -270,16 +341,162 @@ fn member_names(target: &TypeTable, composite: Composite, out: &mut Vec<String>)
 
 /// A member whose name differs only by underscores or a prefix, such as
 /// `__state` for `state`: how fields are usually renamed.
-fn similar_member(target: &TypeTable, composite: Composite, name: &str) -> Option<String> {
+fn similar_member(target: &TypeTable, composite: &Composite, name: &str) -> Option<String> {
     let mut names = Vec::new();
     member_names(target, composite, &mut names);
     let bare = name.trim_matches('_');
-    names.into_iter().find(|n| n.trim_matches('_') == bare || (bare.len() >= 4 && n.contains(bare)))
+    names
+        .into_iter()
+        .find(|n| n.trim_matches('_') == bare || (bare.len() >= 4 && n.contains(bare)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::machine::btf::testing::*;
+
+    fn relocation(type_id: u32, access: &str, kind: u32) -> Relocation {
+        Relocation {
+            section: "tp/sched/sched_switch".into(),
+            instruction: 0,
+            type_id,
+            access: access.into(),
+            kind,
+        }
+    }
+
+    /// A kernel where `state` became `__state`, inside an anonymous union.
+    fn kernel() -> TypeTable {
+        let mut b = Builder::new();
+        let int = b.int("int");
+        let anon = b.composite(UNION, "", &[("__state", int)]);
+        let arr = b.add("", ARRAY, 0, 0, &[anon, int, 4]);
+        b.composite(
+            STRUCT,
+            "task_struct",
+            &[("pid", int), ("", anon), ("slots", arr)],
+        );
+        b.add("task_struct", FWD, 0, 0, &[]);
+        b.add("sched_list", FWD, 0, 0, &[]);
+        b.enumeration64(
+            "bpf_func_id",
+            &["BPF_FUNC_unspec", "BPF_FUNC_map_lookup_elem"],
+        );
+        TypeTable::from_bytes(&b.bytes()).unwrap()
+    }
+
+    /// The object: two flavors of task_struct, and an enum.
+    fn object() -> TypeTable {
+        let mut b = Builder::new();
+        let int = b.int("int");
+        b.composite(STRUCT, "task_struct___pre514", &[("state", int)]);
+        let anon = b.composite(UNION, "", &[("__state", int)]);
+        let arr = b.add("", ARRAY, 0, 0, &[anon, int, 4]);
+        b.composite(
+            STRUCT,
+            "task_struct___v514",
+            &[("pid", int), ("", anon), ("slots", arr)],
+        );
+        let td = b.add("task_t", TYPEDEF, 0, 5, &[]);
+        b.add("", CONST, 0, td, &[]);
+        b.enumeration(
+            "bpf_func_id___x",
+            &[
+                "BPF_FUNC_unspec",
+                "BPF_FUNC_map_lookup_elem",
+                "BPF_FUNC_new",
+            ],
+        );
+        b.composite(STRUCT, "sched_list", &[("next", int)]);
+        TypeTable::from_bytes(&b.bytes()).unwrap()
+    }
+
+    fn outcome(type_id: u32, access: &str, kind: u32) -> (String, Outcome) {
+        let spec = Spec::read(&object(), &relocation(type_id, access, kind)).unwrap();
+        (spec.describe(), resolve(&spec, &kernel()))
+    }
+
+    #[test]
+    fn a_renamed_field_is_missing_and_its_new_name_suggested() {
+        let missing = Outcome::NoField {
+            in_type: "task_struct".into(),
+            field: "state".into(),
+            similar: Some("__state".into()),
+        };
+        assert_eq!(
+            outcome(2, "0:0", 0),
+            ("struct task_struct___pre514.state".into(), missing)
+        );
+    }
+
+    #[test]
+    fn fields_resolve_through_anonymous_members_typedefs_and_arrays() {
+        assert_eq!(
+            outcome(5, "0:0", 0),
+            ("struct task_struct___v514.pid".into(), Outcome::Resolves)
+        );
+        assert_eq!(
+            outcome(5, "0:1:0", 0),
+            (
+                "struct task_struct___v514.<anon>.__state".into(),
+                Outcome::Resolves
+            )
+        );
+        assert_eq!(
+            outcome(5, "0:2:3:0", 0),
+            (
+                "struct task_struct___v514.slots[3].__state".into(),
+                Outcome::Resolves
+            )
+        );
+        assert_eq!(
+            outcome(6, "0:0", 0),
+            (
+                "typedef task_t.pid".into(),
+                Outcome::NoType {
+                    name: "task_t".into()
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn enumerators_match_across_enum_and_enum64() {
+        let found = outcome(8, "1", 10);
+        assert_eq!(
+            found,
+            (
+                "enum bpf_func_id___x::BPF_FUNC_map_lookup_elem".into(),
+                Outcome::Resolves
+            )
+        );
+        let missing = Outcome::NoField {
+            in_type: "bpf_func_id".into(),
+            field: "BPF_FUNC_new".into(),
+            similar: None,
+        };
+        assert_eq!(
+            outcome(8, "2", 11),
+            ("enum bpf_func_id___x::BPF_FUNC_new".into(), missing)
+        );
+    }
+
+    #[test]
+    fn a_forward_declaration_is_no_type_and_a_local_type_id_needs_none() {
+        assert_eq!(
+            outcome(9, "0:0", 0).1,
+            Outcome::NoType {
+                name: "sched_list".into()
+            }
+        );
+        assert_eq!(outcome(9, "0", 6).1, Outcome::Resolves);
+    }
+
+    #[test]
+    fn an_access_string_into_a_scalar_is_an_error() {
+        let error = Spec::read(&object(), &relocation(5, "0:0:0", 0)).unwrap_err();
+        assert_eq!(error.to_string(), "access string \"0:0:0\" goes into a Int");
+    }
 
     #[test]
     fn essential_names_drop_the_flavor_as_libbpf_does() {

@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use libbpf_rs::btf::BtfKind;
 use serde::Serialize;
 
 use super::bpf_object::{BpfObject, Program};
 use super::core_relo::{self, Outcome, Spec};
-use crate::machine::btf::TypeTable;
 use super::error_index::{Finding, Severity};
+use crate::machine::btf::{Kind, TypeTable};
 use crate::machine::kernel_btf::KernelFacts;
 
 #[derive(Debug, Serialize)]
@@ -58,7 +57,10 @@ pub struct RelocationReport {
 /// The attach point a section name gives, in libbpf's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    Tracepoint { category: String, name: String },
+    Tracepoint {
+        category: String,
+        name: String,
+    },
     TracepointWithoutCategory(String),
     RawTracepoint(String),
     BtfTracepoint(String),
@@ -81,14 +83,21 @@ pub fn section_target(section: &str) -> (&'static str, Target) {
     };
     let target = match prefix {
         "tp" | "tracepoint" => match rest.split_once('/') {
-            Some((category, name)) => Target::Tracepoint { category: category.into(), name: name.into() },
+            Some((category, name)) => Target::Tracepoint {
+                category: category.into(),
+                name: name.into(),
+            },
             None => Target::TracepointWithoutCategory(rest.into()),
         },
-        "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => Target::RawTracepoint(rest.into()),
+        "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => {
+            Target::RawTracepoint(rest.into())
+        }
         "tp_btf" => Target::BtfTracepoint(rest.into()),
         "kprobe" | "kretprobe" => Target::Kprobe(rest.split('+').next().unwrap_or(rest).into()),
         "ksyscall" | "kretsyscall" => Target::Ksyscall(rest.into()),
-        "fentry" | "fexit" | "fmod_ret" | "fentry.s" | "fexit.s" | "fmod_ret.s" => Target::BtfFunction(rest.into()),
+        "fentry" | "fexit" | "fmod_ret" | "fentry.s" | "fexit.s" | "fmod_ret.s" => {
+            Target::BtfFunction(rest.into())
+        }
         "lsm" | "lsm.s" => Target::Lsm(rest.into()),
         _ => Target::None,
     };
@@ -102,7 +111,8 @@ fn family(prefix: &str) -> &'static str {
         "tp_btf" => "tp_btf",
         "kprobe" | "kretprobe" | "kprobe.multi" | "kretprobe.multi" => "kprobe",
         "ksyscall" | "kretsyscall" => "ksyscall",
-        "uprobe" | "uretprobe" | "uprobe.s" | "uretprobe.s" | "uprobe.multi" | "uretprobe.multi" => "uprobe",
+        "uprobe" | "uretprobe" | "uprobe.s" | "uretprobe.s" | "uprobe.multi"
+        | "uretprobe.multi" => "uprobe",
         "fentry" | "fentry.s" => "fentry",
         "fexit" | "fexit.s" => "fexit",
         "fmod_ret" | "fmod_ret.s" => "fmod_ret",
@@ -122,28 +132,46 @@ fn family(prefix: &str) -> &'static str {
 }
 
 /// x86-64's prefix for system call entry points.
-const SYSCALL_PREFIX: &str = if cfg!(target_arch = "aarch64") { "__arm64_sys_" } else { "__x64_sys_" };
+const SYSCALL_PREFIX: &str = if cfg!(target_arch = "aarch64") {
+    "__arm64_sys_"
+} else {
+    "__x64_sys_"
+};
 
 /// Whether a kernel function exists: kallsyms on the host, else its BTF.
 fn function_exists(kernel: &KernelFacts, name: &str) -> (bool, &'static str) {
     if !kernel.is_host() {
-        return (kernel.types.has(BtfKind::Func, name), "BTF");
+        return (kernel.types.has(Kind::Func, name), "BTF");
     }
-    (kernel.kallsyms_has(name) || kernel.types.has(BtfKind::Func, name), "kallsyms and BTF")
+    (
+        kernel.kallsyms_has(name) || kernel.types.has(Kind::Func, name),
+        "kallsyms and BTF",
+    )
 }
 
-fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Finding>) -> ProgramReport {
+fn check_program(
+    program: &Program,
+    kernel: &KernelFacts,
+    findings: &mut Vec<Finding>,
+) -> ProgramReport {
     let (kind, target) = section_target(&program.section);
     let evidence = format!("program {} in SEC(\"{}\")", program.name, program.section);
     let on = kernel.describe();
-    let mut report =
-        ProgramReport { name: program.name.clone(), section: program.section.clone(), kind, target: None, target_status: "unchecked", checked_in: None };
-    let result = |report: &mut ProgramReport, target: String, found: bool, checked_in: &'static str| {
-        report.target = Some(target);
-        report.target_status = if found { "found" } else { "missing" };
-        report.checked_in = Some(checked_in);
-        found
+    let mut report = ProgramReport {
+        name: program.name.clone(),
+        section: program.section.clone(),
+        kind,
+        target: None,
+        target_status: "unchecked",
+        checked_in: None,
     };
+    let result =
+        |report: &mut ProgramReport, target: String, found: bool, checked_in: &'static str| {
+            report.target = Some(target);
+            report.target_status = if found { "found" } else { "missing" };
+            report.checked_in = Some(checked_in);
+            found
+        };
     match target {
         Target::None => {}
         Target::TracepointWithoutCategory(name) => {
@@ -158,7 +186,12 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
         Target::Tracepoint { category, name } => {
             let full = format!("{category}/{name}");
             let found = match &kernel.tracefs_events {
-                Some(events) => result(&mut report, full.clone(), events.join(&category).join(&name).is_dir(), "tracefs"),
+                Some(events) => result(
+                    &mut report,
+                    full.clone(),
+                    events.join(&category).join(&name).is_dir(),
+                    "tracefs",
+                ),
                 None => {
                     if kernel.is_host() && !kernel.tracefs_mounted {
                         findings.push(
@@ -167,7 +200,12 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
                                 .evidence(evidence.clone()),
                         );
                     }
-                    result(&mut report, full.clone(), tracepoint_in_btf(kernel, &category, &name), "BTF")
+                    result(
+                        &mut report,
+                        full.clone(),
+                        tracepoint_in_btf(kernel, &category, &name),
+                        "BTF",
+                    )
                 }
             };
             if !found {
@@ -177,11 +215,17 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
                 };
                 findings.push(
                     Finding::of("tracepoint-not-found", Severity::Error)
-                        .summary(format!("no tracepoint {full} on {on}: attach fails with ENOENT"))
-                        .fix(format!("use a tracepoint this kernel has ({look} lists them)"))
+                        .summary(format!(
+                            "no tracepoint {full} on {on}: attach fails with ENOENT"
+                        ))
+                        .fix(format!(
+                            "use a tracepoint this kernel has ({look} lists them)"
+                        ))
                         .evidence(evidence),
                 );
-            } else if category == "syscalls" && matches!(name.as_str(), "sys_enter_open" | "sys_exit_open") {
+            } else if category == "syscalls"
+                && matches!(name.as_str(), "sys_enter_open" | "sys_exit_open")
+            {
                 findings.push(
                     Finding::of("tracepoint-never-fires", Severity::Warning)
                         .summary(format!("{full} exists, but glibc opens files with openat(2): the program may never run"))
@@ -191,10 +235,20 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
         }
         Target::RawTracepoint(name) | Target::BtfTracepoint(name) => {
             let raw = kind == "raw_tracepoint";
-            let found = result(&mut report, name.clone(), kernel.types.has(BtfKind::Typedef, &format!("btf_trace_{name}")), "BTF");
+            let found = result(
+                &mut report,
+                name.clone(),
+                kernel
+                    .types
+                    .has(Kind::Typedef, &format!("btf_trace_{name}")),
+                "BTF",
+            );
             if !found {
-                let (cause, how) =
-                    if raw { ("raw-tp-wrong-name", "attach fails with ENOENT") } else { ("attach-target-not-in-btf", "load fails with ESRCH") };
+                let (cause, how) = if raw {
+                    ("raw-tp-wrong-name", "attach fails with ENOENT")
+                } else {
+                    ("attach-target-not-in-btf", "load fails with ESRCH")
+                };
                 findings.push(
                     Finding::of(cause, Severity::Error)
                         .summary(format!("no raw tracepoint {name} on {on} (no btf_trace_{name} in its BTF): {how}"))
@@ -203,30 +257,49 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
             }
         }
         Target::Kprobe(function) | Target::Ksyscall(function) => {
-            let symbol = if kind == "ksyscall" { format!("{SYSCALL_PREFIX}{function}") } else { function.clone() };
+            let symbol = if kind == "ksyscall" {
+                format!("{SYSCALL_PREFIX}{function}")
+            } else {
+                function.clone()
+            };
             let (found, checked_in) = function_exists(kernel, &symbol);
             result(&mut report, function.clone(), found, checked_in);
             if !found {
                 findings.push(
                     Finding::of("kprobe-missing-function", Severity::Error)
-                        .summary(format!("no kernel function {symbol} on {on}: attach fails with ENOENT"))
+                        .summary(format!(
+                            "no kernel function {symbol} on {on}: attach fails with ENOENT"
+                        ))
                         .evidence(evidence),
                 );
             } else if !kernel.kprobes {
                 findings.push(
                     Finding::of("kprobe-missing-function", Severity::Warning)
-                        .summary(format!("{symbol} exists, but {on} has no kprobes: attach fails with ENOENT"))
+                        .summary(format!(
+                            "{symbol} exists, but {on} has no kprobes: attach fails with ENOENT"
+                        ))
                         .evidence(evidence),
                 );
             }
         }
         Target::BtfFunction(function) | Target::Lsm(function) => {
-            let symbol = if kind == "lsm" { format!("bpf_lsm_{function}") } else { function.clone() };
-            let found = result(&mut report, function.clone(), kernel.types.has(BtfKind::Func, &symbol), "BTF");
+            let symbol = if kind == "lsm" {
+                format!("bpf_lsm_{function}")
+            } else {
+                function.clone()
+            };
+            let found = result(
+                &mut report,
+                function.clone(),
+                kernel.types.has(Kind::Func, &symbol),
+                "BTF",
+            );
             if !found {
                 findings.push(
                     Finding::of("attach-target-not-in-btf", Severity::Error)
-                        .summary(format!("no function {symbol} in the BTF of {on}: load fails with ESRCH"))
+                        .summary(format!(
+                            "no function {symbol} in the BTF of {on}: load fails with ESRCH"
+                        ))
                         .evidence(evidence),
                 );
             }
@@ -239,18 +312,32 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
 /// does; any other has a `btf_trace_<name>` typedef.
 fn tracepoint_in_btf(kernel: &KernelFacts, category: &str, name: &str) -> bool {
     if category == "syscalls" {
-        let call = name.strip_prefix("sys_enter_").or_else(|| name.strip_prefix("sys_exit_")).unwrap_or(name);
-        return kernel.types.has(BtfKind::Func, &format!("{SYSCALL_PREFIX}{call}"));
+        let call = name
+            .strip_prefix("sys_enter_")
+            .or_else(|| name.strip_prefix("sys_exit_"))
+            .unwrap_or(name);
+        return kernel
+            .types
+            .has(Kind::Func, &format!("{SYSCALL_PREFIX}{call}"));
     }
-    kernel.types.has(BtfKind::Typedef, &format!("btf_trace_{name}"))
+    kernel
+        .types
+        .has(Kind::Typedef, &format!("btf_trace_{name}"))
 }
 
 fn describe_outcome(outcome: &Outcome, kernel: &str) -> String {
     match outcome {
         Outcome::Resolves => format!("resolves on {kernel}"),
         Outcome::NoType { name } => format!("{kernel} has no type {name}"),
-        Outcome::NoField { in_type, field, similar } => {
-            let like = similar.as_ref().map(|s| format!(" (it has `{s}`)")).unwrap_or_default();
+        Outcome::NoField {
+            in_type,
+            field,
+            similar,
+        } => {
+            let like = similar
+                .as_ref()
+                .map(|s| format!(" (it has `{s}`)"))
+                .unwrap_or_default();
             format!("{in_type} has no field `{field}` on {kernel}{like}")
         }
     }
@@ -271,28 +358,43 @@ pub fn diagnose_object(
         ));
     }
     if object.legacy_maps {
-        findings.push(
-            Finding::of("legacy-maps", Severity::Error)
-                .summary("a map in SEC(\"maps\"): libbpf 1.0+ refuses to open the object (EOPNOTSUPP)"),
-        );
+        findings.push(Finding::of("legacy-maps", Severity::Error).summary(
+            "a map in SEC(\"maps\"): libbpf 1.0+ refuses to open the object (EOPNOTSUPP)",
+        ));
     }
     let programs = match chosen {
-        Some(kernel) => object.programs.iter().map(|p| check_program(p, kernel, &mut findings)).collect(),
+        Some(kernel) => object
+            .programs
+            .iter()
+            .map(|p| check_program(p, kernel, &mut findings))
+            .collect(),
         None => object
             .programs
             .iter()
             .map(|p| {
                 let (kind, _) = section_target(&p.section);
-                ProgramReport { name: p.name.clone(), section: p.section.clone(), kind, target: None, target_status: "unchecked", checked_in: None }
+                ProgramReport {
+                    name: p.name.clone(),
+                    section: p.section.clone(),
+                    kind,
+                    target: None,
+                    target_status: "unchecked",
+                    checked_in: None,
+                }
             })
             .collect(),
     };
     let local = (!object.relocations.is_empty()).then(|| TypeTable::open(object_path));
     let relocations = match local {
         None => Vec::new(),
-        Some(Ok(local)) => check_relocations(object, &local, chosen, chosen_name, others, &mut findings),
+        Some(Ok(local)) => {
+            check_relocations(object, &local, chosen, chosen_name, others, &mut findings)
+        }
         Some(Err(error)) => {
-            findings.push(Finding::of("core-relocation", Severity::Warning).summary(format!("cannot read the object's BTF: {error:#}")));
+            findings.push(
+                Finding::of("core-relocation", Severity::Warning)
+                    .summary(format!("cannot read the object's BTF: {error:#}")),
+            );
             Vec::new()
         }
     };
@@ -320,20 +422,33 @@ fn check_relocations(
         .relocations
         .iter()
         .filter(|r| core_relo::is_existence_check(r.kind))
-        .filter_map(|r| Spec::read(local, r).ok().map(|spec| (r.section.as_str(), core_relo::essential_name(&spec.root).to_string())))
+        .filter_map(|r| {
+            Spec::read(local, r).ok().map(|spec| {
+                (
+                    r.section.as_str(),
+                    core_relo::essential_name(&spec.root).to_string(),
+                )
+            })
+        })
         .collect();
     let mut reports: Vec<RelocationReport> = Vec::new();
     for relocation in &object.relocations {
         let spec = match Spec::read(local, relocation) {
             Ok(spec) => spec,
             Err(error) => {
-                findings.push(Finding::of("core-relocation", Severity::Warning).summary(format!("cannot read a CO-RE relocation: {error:#}")));
+                findings.push(
+                    Finding::of("core-relocation", Severity::Warning)
+                        .summary(format!("cannot read a CO-RE relocation: {error:#}")),
+                );
                 continue;
             }
         };
         let access = spec.describe();
         let kind = core_relo::kind_name(relocation.kind);
-        if let Some(same) = reports.iter_mut().find(|r| r.access == access && r.kind == kind && r.section == relocation.section) {
+        if let Some(same) = reports
+            .iter_mut()
+            .find(|r| r.access == access && r.kind == kind && r.section == relocation.section)
+        {
             same.count += 1;
             continue;
         }
@@ -341,7 +456,9 @@ fn check_relocations(
         let flavored = core_relo::essential_name(&spec.root) != spec.root;
         let guarded = !core_relo::is_existence_check(relocation.kind)
             && flavored
-            && checked.iter().any(|(section, name)| *section == relocation.section && name == core_relo::essential_name(&spec.root));
+            && checked.iter().any(|(section, name)| {
+                *section == relocation.section && name == core_relo::essential_name(&spec.root)
+            });
         let mut resolves = BTreeMap::new();
         let mut missing = None;
         for kernel in chosen.into_iter().chain(others) {
@@ -351,7 +468,11 @@ fn check_relocations(
                 missing = Some(describe_outcome(&outcome, &kernel.describe()));
             }
         }
-        let where_it_resolves: Vec<&str> = resolves.iter().filter(|(_, ok)| **ok).map(|(k, _)| *k).collect();
+        let where_it_resolves: Vec<&str> = resolves
+            .iter()
+            .filter(|(_, ok)| **ok)
+            .map(|(k, _)| *k)
+            .collect();
         let resolves_note = match where_it_resolves.as_slice() {
             [] => "it resolves on none of the workbook's kernels".to_string(),
             some => format!("it resolves on {}", some.join(", ")),
@@ -361,11 +482,17 @@ fn check_relocations(
             if let Some(what) = &missing {
                 findings.push(
                     Finding::of("core-relocation", Severity::Error)
-                        .summary(format!("{access}: {what}; load fails with EINVAL; {resolves_note}"))
+                        .summary(format!(
+                            "{access}: {what}; load fails with EINVAL; {resolves_note}"
+                        ))
                         .evidence(evidence),
                 );
             } else if chosen.is_some() {
-                let failing: Vec<&str> = resolves.iter().filter(|(_, ok)| !**ok).map(|(k, _)| *k).collect();
+                let failing: Vec<&str> = resolves
+                    .iter()
+                    .filter(|(_, ok)| !**ok)
+                    .map(|(k, _)| *k)
+                    .collect();
                 if !failing.is_empty() {
                     findings.push(
                         Finding::of("core-relocation", Severity::Warning)
@@ -375,7 +502,15 @@ fn check_relocations(
                 }
             }
         }
-        reports.push(RelocationReport { access, kind, section: relocation.section.clone(), count: 1, resolves, missing, guarded });
+        reports.push(RelocationReport {
+            access,
+            kind,
+            section: relocation.section.clone(),
+            count: 1,
+            resolves,
+            missing,
+            guarded,
+        });
     }
     reports
 }
@@ -386,19 +521,58 @@ mod tests {
 
     #[test]
     fn section_names_give_libbpf_types_and_targets() {
-        let tp = |c: &str, n: &str| Target::Tracepoint { category: c.into(), name: n.into() };
-        assert_eq!(section_target("tp/syscalls/sys_enter_openat"), ("tracepoint", tp("syscalls", "sys_enter_openat")));
-        assert_eq!(section_target("tracepoint/sched/sched_switch"), ("tracepoint", tp("sched", "sched_switch")));
-        assert_eq!(section_target("tp/sys_enter_openat"), ("tracepoint", Target::TracepointWithoutCategory("sys_enter_openat".into())));
-        assert_eq!(section_target("kprobe/_do_fork"), ("kprobe", Target::Kprobe("_do_fork".into())));
-        assert_eq!(section_target("kretprobe/do_unlinkat+4"), ("kprobe", Target::Kprobe("do_unlinkat".into())));
-        assert_eq!(section_target("ksyscall/execve"), ("ksyscall", Target::Ksyscall("execve".into())));
-        assert_eq!(section_target("tp_btf/sched_switch"), ("tp_btf", Target::BtfTracepoint("sched_switch".into())));
-        assert_eq!(section_target("raw_tp/sys_enter"), ("raw_tracepoint", Target::RawTracepoint("sys_enter".into())));
-        assert_eq!(section_target("fentry/do_unlinkat"), ("fentry", Target::BtfFunction("do_unlinkat".into())));
-        assert_eq!(section_target("lsm/file_open"), ("lsm", Target::Lsm("file_open".into())));
+        let tp = |c: &str, n: &str| Target::Tracepoint {
+            category: c.into(),
+            name: n.into(),
+        };
+        assert_eq!(
+            section_target("tp/syscalls/sys_enter_openat"),
+            ("tracepoint", tp("syscalls", "sys_enter_openat"))
+        );
+        assert_eq!(
+            section_target("tracepoint/sched/sched_switch"),
+            ("tracepoint", tp("sched", "sched_switch"))
+        );
+        assert_eq!(
+            section_target("tp/sys_enter_openat"),
+            (
+                "tracepoint",
+                Target::TracepointWithoutCategory("sys_enter_openat".into())
+            )
+        );
+        assert_eq!(
+            section_target("kprobe/_do_fork"),
+            ("kprobe", Target::Kprobe("_do_fork".into()))
+        );
+        assert_eq!(
+            section_target("kretprobe/do_unlinkat+4"),
+            ("kprobe", Target::Kprobe("do_unlinkat".into()))
+        );
+        assert_eq!(
+            section_target("ksyscall/execve"),
+            ("ksyscall", Target::Ksyscall("execve".into()))
+        );
+        assert_eq!(
+            section_target("tp_btf/sched_switch"),
+            ("tp_btf", Target::BtfTracepoint("sched_switch".into()))
+        );
+        assert_eq!(
+            section_target("raw_tp/sys_enter"),
+            ("raw_tracepoint", Target::RawTracepoint("sys_enter".into()))
+        );
+        assert_eq!(
+            section_target("fentry/do_unlinkat"),
+            ("fentry", Target::BtfFunction("do_unlinkat".into()))
+        );
+        assert_eq!(
+            section_target("lsm/file_open"),
+            ("lsm", Target::Lsm("file_open".into()))
+        );
         assert_eq!(section_target("xdp"), ("xdp", Target::None));
-        assert_eq!(section_target("uprobe//bin/bash:readline"), ("uprobe", Target::None));
+        assert_eq!(
+            section_target("uprobe//bin/bash:readline"),
+            ("uprobe", Target::None)
+        );
         assert_eq!(section_target("kprobe"), ("kprobe", Target::None));
     }
 }
