@@ -215,3 +215,56 @@ fn the_books_examples_are_real_output() {
         });
     }
 }
+
+/// Findings that say no more than "it failed", or that diagnose cannot
+/// tell: neither right nor wrong.
+const NOT_A_CAUSE: [&str; 4] = ["no-known-failure", "stage-unknown", "program-load-failed", "verifier-rejected"];
+
+/// Every log of the pasted-log corpus (`tests/data/logs`), diagnosed as it
+/// would be pasted: a finding names the log's cause, or diagnose says it does
+/// not know. Recall is reported; one wrong cause fails the test.
+#[test]
+fn pasted_logs_are_diagnosed_right_or_not_at_all() {
+    let folder = workbook().join("xtask/tests/data/logs");
+    let manifest: toml::Value = toml::from_str(&std::fs::read_to_string(folder.join("expected.toml")).unwrap()).unwrap();
+    let entries = manifest["log"].as_array().unwrap();
+    let mut listed: Vec<&str> = entries.iter().map(|e| e["file"].as_str().unwrap()).collect();
+    listed.sort();
+    let mut present: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    present.sort();
+    assert_eq!(listed, present, "expected.toml lists every log of the corpus, and only those");
+
+    // A cause named is right or wrong; saying nothing is never wrong.
+    let (mut right, mut wrong, mut with_cause) = (0, 0, 0);
+    let mut table = String::new();
+    let mut mistakes = Vec::new();
+    for entry in entries {
+        let file = entry["file"].as_str().unwrap();
+        let expected = entry["cause"].as_str().unwrap();
+        let report = report(&[folder.join(file).to_str().unwrap()]);
+        let named: Vec<String> = causes(&report).into_iter().filter(|c| !NOT_A_CAUSE.contains(&c.as_str())).collect();
+        with_cause += usize::from(expected != "unknown");
+        let verdict = if named.is_empty() {
+            "silent"
+        } else if named.iter().all(|n| n == expected) {
+            right += 1;
+            "right"
+        } else {
+            wrong += 1;
+            mistakes.push(format!("{file}: expected {expected}, diagnosed {named:?}"));
+            "WRONG"
+        };
+        table.push_str(&format!("{verdict:<7} {file:<52} expected {expected:<24} named {named:?}\n"));
+    }
+    let precision = 100.0 * right as f64 / (right + wrong).max(1) as f64;
+    let recall = 100.0 * right as f64 / with_cause.max(1) as f64;
+    println!(
+        "{table}\n{} logs, {with_cause} with a known cause: {right} named right, {wrong} wrong; precision {precision:.0} %, recall {recall:.0} %",
+        entries.len()
+    );
+    assert!(mistakes.is_empty(), "precision {precision:.0} %: {mistakes:#?}");
+}
