@@ -246,6 +246,12 @@ pub const CAUSES: &[Cause] = &[
         reproduced_by: &["log ring-buffer-reserve-not-submitted"],
     },
     Cause {
+        id: "used-after-release",
+        summary: "the program uses memory after giving it back: a ring buffer record written after bpf_ringbuf_submit or bpf_ringbuf_discard, whose pointer the verifier then no longer trusts",
+        fix: "fill in the record completely, then submit it; do not touch it afterwards",
+        reproduced_by: &["log held-out-ring-buffer-record-used-after-submit"],
+    },
+    Cause {
         id: "unbounded-value",
         summary: "a size or an index the verifier cannot bound: it may be negative, or larger than the memory it is used on",
         fix: "give it an unsigned type and bound it on both sides before use: if (len > sizeof(buf)) return 0; (or len &= sizeof(buf) - 1)",
@@ -430,6 +436,47 @@ impl Evidence {
         self.lines.iter().find_map(|l| l.split_once("invalid mem access '").and_then(|(_, rest)| rest.split('\'').next()))
     }
 
+    /// The register of `R6 invalid mem access '…'`.
+    fn invalid_access_register(&self) -> Option<&str> {
+        self.lines.iter().find_map(|l| l.split_once(" invalid mem access '").map(|(register, _)| register.trim_start_matches("verifier: ")))
+    }
+
+    /// The types the verifier gave `register` before (`R6=ringbuf_mem(…)`), in order.
+    fn types_held_by(&self, register: &str) -> Vec<&str> {
+        let prefix = format!("{register}=");
+        let mut types = Vec::new();
+        for line in &self.lines {
+            for (at, _) in line.match_indices(&prefix) {
+                let starts_a_word = at == 0 || matches!(line.as_bytes()[at - 1], b' ' | b';');
+                let rest = &line[at + prefix.len()..];
+                let name = &rest[..rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len())];
+                if starts_a_word && !name.is_empty() {
+                    types.push(name);
+                }
+            }
+        }
+        types
+    }
+
+    /// A scalar dereferenced through a register that held a pointer: the
+    /// verifier turned it into a number, as a release does to a ring buffer record.
+    fn scalar_was_a_pointer(&self) -> bool {
+        let Some(register) = self.invalid_access_register() else { return false };
+        self.types_held_by(register).iter().any(|t| !t.starts_with("scalar") && !t.chars().all(|c| c.is_ascii_digit()) && *t != "P")
+    }
+
+    /// A record the program gave back, then used: a reference-counted pointer (`ref_obj_id`) released before the access.
+    fn used_after_release(&self) -> bool {
+        let released = self.says("call bpf_ringbuf_submit") || self.says("call bpf_ringbuf_discard") || self.lines.iter().any(|l| l.contains("call ") && l.contains("_release#"));
+        let Some(register) = self.invalid_access_register() else { return false };
+        released && self.invalid_access_of() == Some("scalar") && self.types_held_by(register).iter().any(|t| t.starts_with("ringbuf_mem") || t.starts_with("ptr_") || t.starts_with("trusted_ptr_"))
+    }
+
+    /// A maybe-NULL pointer where a helper needs a valid one: `R3 type=map_value_or_null expected=fp, …`.
+    fn null_passed_to_helper(&self) -> bool {
+        self.lines.iter().any(|l| l.split_once(" type=").is_some_and(|(_, rest)| rest.split(' ').next().is_some_and(|t| t.ends_with("_or_null")) && rest.contains("expected=")))
+    }
+
     /// A map's creation failed with EINVAL (libbpf 1.6+ names it, older versions give the text).
     fn map_refused(&self) -> bool {
         self.lines.iter().any(|l| {
@@ -523,8 +570,9 @@ pub const ENTRIES: &[Entry] = &[
     // Up to 6.9 the verifier says `unknown func`; since 6.10, `program of this type cannot use helper`.
     Entry { cell: "EINVAL", stage: "load", meaning_has: "lockdown", cause: "helpers-withheld", matches: |e| e.says("unknown func bpf_probe_read#4") || e.says("cannot use helper bpf_probe_read#4") },
     // 'inv' is what kernels before 5.18 call a scalar.
-    Entry { cell: "invalid mem access 'scalar' (after a register, such as R0 or R1)", stage: "load", meaning_has: "", cause: "invalid-mem-access", matches: |e| matches!(e.invalid_access_of(), Some("scalar" | "inv")) },
-    Entry { cell: "invalid mem access 'map_value_or_null'", stage: "load", meaning_has: "", cause: "null-check-missing", matches: |e| e.invalid_access_of().is_some_and(|t| t.ends_with("_or_null")) },
+    Entry { cell: "invalid mem access 'scalar' (after a register, such as R0 or R1)", stage: "load", meaning_has: "", cause: "invalid-mem-access", matches: |e| matches!(e.invalid_access_of(), Some("scalar" | "inv")) && !e.scalar_was_a_pointer() },
+    Entry { cell: "invalid mem access 'map_value_or_null'", stage: "load", meaning_has: "", cause: "null-check-missing", matches: |e| e.invalid_access_of().is_some_and(|t| t.ends_with("_or_null")) || e.null_passed_to_helper() },
+    Entry { cell: "R6 invalid mem access 'scalar' (after bpf_ringbuf_submit)", stage: "load", meaning_has: "", cause: "used-after-release", matches: Evidence::used_after_release },
     Entry { cell: "Unreleased reference id=2 alloc_insn=5", stage: "load", meaning_has: "", cause: "unreleased-reference", matches: |e| e.says("Unreleased reference id=") },
     Entry { cell: "R2 min value is negative, either use unsigned or 'var &= const'", stage: "load", meaning_has: "", cause: "unbounded-value", matches: |e| e.says("min value is negative") || e.says("unbounded memory access") || e.says("with unbounded min value") },
     Entry { cell: "cannot call GPL-restricted function from non-GPL compatible program", stage: "load", meaning_has: "", cause: "gpl-only-helper", matches: |e| e.says("cannot call GPL-restricted function") },
@@ -710,7 +758,8 @@ impl Finding {
 const GENERIC: [&str; 2] = ["program-load-failed", "verifier-rejected"];
 
 /// Causes the verifier's own words name: their evidence is its verdict.
-const VERIFIER_CAUSES: [&str; 9] = [
+const VERIFIER_CAUSES: [&str; 10] = [
+    "used-after-release",
     "invalid-mem-access",
     "null-check-missing",
     "unreleased-reference",
@@ -791,7 +840,7 @@ fn refine(finding: Finding, evidence: &Evidence) -> Finding {
         // libbpf's own words: the loader was root, so a privilege is not what is missing.
         "not-permitted" if evidence.says("while running as root") => finding
             .summary("EPERM although the loader runs as root: the kernel refuses this program itself, not a missing privilege (libbpf's 'ulimit -l' hint is a guess; since 5.11 BPF memory is not limited by RLIMIT_MEMLOCK)")
-            .fix("check what this kernel allows: for fentry/fexit/fmod_ret a kernel without BPF trampolines refuses them (use a kprobe or tracepoint), and lockdown (cat /sys/kernel/security/lockdown) refuses some helpers"),
+            .fix("check what this kernel allows: a kernel without BPF trampolines refuses fentry, fexit, fmod_ret and lsm programs (use a kprobe or tracepoint), and lockdown (cat /sys/kernel/security/lockdown) refuses some helpers"),
         "field-not-in-vmlinux-h" => match no_member(evidence) {
             Some((field, within, suggestion)) => {
                 let like = suggestion.map(|s| format!(" (clang suggests `{s}`)")).unwrap_or_default();
@@ -858,6 +907,7 @@ mod tests {
         "map-definition-refused",
         "bitfield-read",
         "field-not-in-vmlinux-h",
+        "used-after-release",
     ];
 
     fn workbook() -> std::path::PathBuf {
