@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::workbook::diagnosis::ObjectReport;
-use crate::workbook::error_index::{Finding, Severity};
+use crate::workbook::error_index::{Evidence, Finding, Severity};
 
 pub const SCHEMA: u32 = 1;
 
@@ -124,9 +124,7 @@ impl Report {
                 }
                 (Some(stage), errno, true) => {
                     let _ = writeln!(out, "load     FAILED at {stage} with {}", errno.as_deref().unwrap_or("an error"));
-                    for line in load.log.iter().filter(|l| l.starts_with("libbpf: ") && !l.contains("PROG LOAD LOG")).take(3) {
-                        let _ = writeln!(out, "         {line}");
-                    }
+                    out.push_str(&failed_load_lines(&load.log));
                 }
                 (None, _, true) => {
                     let _ = writeln!(out, "load     ok{}", load.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
@@ -166,6 +164,30 @@ impl Report {
         );
         out
     }
+}
+
+/// libbpf's first lines of a failed load and, when the verifier spoke, its
+/// last words: the instruction it stopped at, why, and the source line.
+fn failed_load_lines(log: &[String]) -> String {
+    let mut out = String::new();
+    let libbpf = log.iter().filter(|l| l.starts_with("libbpf: ") && !l.contains("PROG LOAD LOG"));
+    let evidence = Evidence::read(&log.join("\n"));
+    let Some(last) = evidence.verifier_last_words() else {
+        for line in libbpf.take(3) {
+            let _ = writeln!(out, "         {line}");
+        }
+        return out;
+    };
+    for line in libbpf.take(1) {
+        let _ = writeln!(out, "         {line}");
+    }
+    if let Some((code, place)) = last.source {
+        let _ = writeln!(out, "         at {place}: {code}");
+    }
+    for line in last.instruction.into_iter().chain(last.verdict) {
+        let _ = writeln!(out, "         verifier: {line}");
+    }
+    out
 }
 
 fn plural(n: usize) -> &'static str {

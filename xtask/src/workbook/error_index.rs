@@ -487,6 +487,17 @@ impl Evidence {
     /// The verifier's verdict: its last lines before the statistics, and
     /// the source line it was at (`; *count += 1; @ file.bpf.c:12`).
     pub fn verifier_verdict(&self) -> Option<String> {
+        let last = self.verifier_last_words()?;
+        let verdict = last.verdict.join(" / ");
+        Some(match last.source {
+            Some((code, place)) => format!("{verdict} (at {place}: {code})"),
+            None => verdict,
+        })
+    }
+
+    /// The end of the verifier's log: the instruction it stopped at, its
+    /// verdict, and the source line (code, `file.bpf.c:N`) that instruction comes from.
+    pub fn verifier_last_words(&self) -> Option<VerifierLastWords<'_>> {
         let end = self.lines.iter().position(|l| (l.starts_with("processed ") && l.contains(" insns")) || l.ends_with("-- END PROG LOAD LOG --"))?;
         let is_instruction = |l: &str| l.split_once(": ").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
         let is_statistics = |l: &str| l.starts_with("verification time") || l.starts_with("stack depth");
@@ -502,12 +513,23 @@ impl Evidence {
         if verdict.is_empty() {
             return None;
         }
-        let source = self.lines[..start].iter().rev().find_map(|l| l.strip_prefix("; ").and_then(|s| s.rsplit_once(" @ ")));
-        Some(match source {
-            Some((code, place)) => format!("{} (at {place}: {code})", verdict.join(" / ")),
-            None => verdict.join(" / "),
-        })
+        let instruction = self.lines[..start].last().map(String::as_str).filter(|l| is_instruction(l));
+        // The verifier prints no source line for an instruction libbpf poisoned: the last one printed is an earlier line's.
+        let poisoned = instruction.is_some_and(|i| i.contains("<invalid CO-RE relocation>"));
+        let source = self.lines[..start].iter().rev().find_map(|l| l.strip_prefix("; ").and_then(|s| s.rsplit_once(" @ "))).filter(|_| !poisoned);
+        Some(VerifierLastWords { instruction, verdict, source })
     }
+}
+
+/// The end of a verifier log, as [`Evidence::verifier_last_words`] reads it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct VerifierLastWords<'a> {
+    /// The instruction it stopped at, e.g. `8: (79) r1 = *(u64 *)(r0 +0)`.
+    pub instruction: Option<&'a str>,
+    /// Its reasons, e.g. `R0 invalid mem access 'map_value_or_null'`.
+    pub verdict: Vec<&'a str>,
+    /// (code, `file.bpf.c:N`) of the source line the instruction comes from.
+    pub source: Option<(&'a str, &'a str)>,
 }
 
 const CORE_MESSAGES: [&str; 3] =
