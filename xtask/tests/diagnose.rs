@@ -82,6 +82,16 @@ fn bad_input_is_one_line_and_exit_2() {
     let huge = dir.join("huge.log");
     std::fs::File::create(&huge).unwrap().set_len(65 << 20).unwrap();
     let host_program = std::env::current_exe().unwrap();
+    // An ELF header alone: 64-bit, big-endian, relocatable, machine BPF (247), no sections.
+    let mut big_endian_header = b"\x7fELF\x02\x02\x01".to_vec();
+    big_endian_header.resize(16, 0);
+    big_endian_header.extend([0, 1, 0, 247, 0, 0, 0, 1]);
+    big_endian_header.resize(52, 0);
+    big_endian_header.extend([0, 64, 0, 0, 0, 0, 0, 64, 0, 0, 0, 0]);
+    let big_endian = dir.join("big-endian.bpf.o");
+    std::fs::write(&big_endian, &big_endian_header).unwrap();
+    let cpp = dir.join("probe.bpf.cpp");
+    std::fs::write(&cpp, "#include \"vmlinux.h\"\nSEC(\"tp/syscalls/sys_enter_openat\") int f(void *ctx) { return 0; }\n").unwrap();
 
     // (what, arguments, standard input, what the error says)
     type Case<'a> = (&'a str, Vec<String>, Option<&'a [u8]>, &'a str);
@@ -90,6 +100,8 @@ fn bad_input_is_one_line_and_exit_2() {
         ("not an ELF", vec![garbage_file.display().to_string()], None, "neither a BPF object"),
         ("an ELF, not BPF", vec![host_program.display().to_string()], None, "not BPF: compile it with clang -target bpf"),
         ("a damaged ELF", vec![damaged.display().to_string()], None, "damaged"),
+        ("a big-endian BPF object", vec![big_endian.display().to_string()], None, "big-endian BPF object and this machine is little-endian"),
+        ("C++ source", vec![cpp.display().to_string()], None, "is C++ source: BPF programs are compiled from C"),
         ("a huge file", vec![huge.display().to_string()], None, "larger than 64 MiB"),
         ("a missing path", vec!["no/such/file.bpf.o".into()], None, "cannot read no/such/file.bpf.o"),
         ("a folder", vec![dir.display().to_string()], None, "is a folder"),

@@ -44,6 +44,8 @@ pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool
         diagnose_object(root, file, "object", &path, &object, choice, None)?
     } else if file.ends_with(".c") {
         diagnose_source(root, file, choice, &scratch)?
+    } else if let Some(language) = other_source_language(file) {
+        return Err(UsageError(format!("{file} is {language} source: BPF programs are compiled from C; give a .bpf.c, a .bpf.o or a log")).into());
     } else {
         let text = std::str::from_utf8(&bytes)
             .ok()
@@ -66,6 +68,19 @@ pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool
         print!("{}", report.terminal());
     }
     Ok(if report.errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// The language of a source file diagnose does not compile (it would read it as a log).
+fn other_source_language(file: &str) -> Option<&'static str> {
+    let extension = Path::new(file).extension()?.to_str()?;
+    Some(match extension {
+        "cpp" | "cc" | "cxx" | "C" | "c++" => "C++",
+        "h" | "hpp" => "a header's",
+        "rs" => "Rust",
+        "go" => "Go",
+        "py" => "Python",
+        _ => return None,
+    })
 }
 
 fn name(file: &str) -> &str {
@@ -106,6 +121,10 @@ fn object_or_usage_error(file: &str, bytes: &[u8]) -> Result<bpf_object::BpfObje
             NotBpf::NotElf => format!("{file} is not an ELF file"),
             NotBpf::OtherMachine(machine) => {
                 format!("{file} is an ELF object for {machine}, not BPF: compile it with clang -target bpf (libbpf says LIBBPF_ERRNO__FORMAT, 4001)")
+            }
+            NotBpf::OtherEndian { big_endian } => {
+                let (object, machine, target) = if big_endian { ("big", "little", "bpf") } else { ("little", "big", "bpfeb") };
+                format!("{file} is a {object}-endian BPF object and this machine is {machine}-endian: libbpf refuses to load it (\"loading non-native endianness is unsupported\", LIBBPF_ERRNO__ENDIAN, 4003); compile with clang -target {target}")
             }
             NotBpf::Damaged(why) => format!("{file} is a damaged BPF object: {why}"),
         })

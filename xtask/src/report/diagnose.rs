@@ -63,6 +63,9 @@ pub struct Load {
 impl Report {
     pub fn new(input: Input, kernel: KernelRef, mut findings: Vec<Finding>) -> Report {
         findings.sort_by_key(|f| f.severity);
+        // The object's check and its real load both note a placeholder target: once is enough.
+        let mut noted = std::collections::BTreeSet::new();
+        findings.retain(|f| f.severity != Severity::Note || noted.insert((f.cause, f.summary.split(' ').next().unwrap_or_default().to_string())));
         let count = |s| findings.iter().filter(|f| f.severity == s).count();
         Report {
             schema: SCHEMA,

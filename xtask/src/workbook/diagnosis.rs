@@ -144,14 +144,29 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
         report.checked_in = Some(checked_in);
         found
     };
+    if let Some(placeholder) = placeholder_target(&target) {
+        report.target = Some(placeholder.to_string());
+        findings.push(
+            Finding::plain(
+                "placeholder-target",
+                Severity::Note,
+                format!("{placeholder} is a placeholder: the object's loader sets the real target at run time (set_attach_target before load), or turns the program off"),
+                format!("nothing to fix in the object; a loader of your own calls set_attach_target on {} before load", program.name),
+            )
+            .evidence(evidence),
+        );
+        return report;
+    }
     match target {
         Target::None => {}
         Target::TracepointWithoutCategory(name) => {
             report.target = Some(name.clone());
             report.target_status = "missing";
+            let category = category_of(kernel, &name);
             findings.push(
                 Finding::of("tp-without-category", Severity::Error)
                     .summary(format!("SEC(\"{}\") has no category: libbpf's attach fails with EINVAL and logs nothing", program.section))
+                    .fix(format!("write the category too: SEC(\"tp/{}/{name}\")", category.as_deref().unwrap_or("<category>")))
                     .evidence(evidence),
             );
         }
@@ -175,10 +190,14 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
                     Some(events) => format!("ls {}", events.join(&category).display()),
                     None => "ls /sys/kernel/tracing/events/<category>/ on that kernel".into(),
                 };
+                let fix = match similar_tracepoint(kernel, &category, &name) {
+                    Some(like) => format!("did you mean SEC(\"tp/{like}\")? ({look} lists the tracepoints this kernel has)"),
+                    None => format!("use a tracepoint this kernel has ({look} lists them)"),
+                };
                 findings.push(
                     Finding::of("tracepoint-not-found", Severity::Error)
                         .summary(format!("no tracepoint {full} on {on}: attach fails with ENOENT"))
-                        .fix(format!("use a tracepoint this kernel has ({look} lists them)"))
+                        .fix(fix)
                         .evidence(evidence),
                 );
             } else if category == "syscalls" && matches!(name.as_str(), "sys_enter_open" | "sys_exit_open") {
@@ -233,6 +252,69 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
         }
     }
     report
+}
+
+/// A target the object's loader is expected to replace: libbpf-tools name
+/// theirs `dummy_…` and call set_attach_target (or turn the program off) at run time.
+fn placeholder_target(target: &Target) -> Option<&str> {
+    let name = match target {
+        Target::Tracepoint { name, .. } => name,
+        Target::TracepointWithoutCategory(name)
+        | Target::RawTracepoint(name)
+        | Target::BtfTracepoint(name)
+        | Target::Kprobe(name)
+        | Target::Ksyscall(name)
+        | Target::BtfFunction(name)
+        | Target::Lsm(name) => name,
+        Target::None => return None,
+    };
+    name.starts_with("dummy_").then_some(name.as_str())
+}
+
+/// The tracefs category that holds tracepoint `name`: `syscalls` for a
+/// system call's, else the folder of the host's tracefs that has it.
+fn category_of(kernel: &KernelFacts, name: &str) -> Option<String> {
+    if name.starts_with("sys_enter_") || name.starts_with("sys_exit_") {
+        return Some("syscalls".into());
+    }
+    let events = kernel.tracefs_events.as_ref()?;
+    let mut categories: Vec<String> = std::fs::read_dir(events).ok()?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    categories.sort();
+    categories.into_iter().find(|c| events.join(c).join(name).is_dir())
+}
+
+/// The host's tracepoint closest to a missing one (`syscalls/sys_enter_opnat`
+/// gives `syscalls/sys_enter_openat`): two edits at most, in the same category or the same name in another.
+fn similar_tracepoint(kernel: &KernelFacts, category: &str, name: &str) -> Option<String> {
+    let events = kernel.tracefs_events.as_ref()?;
+    let names = |dir: &Path| -> Vec<String> {
+        let mut found: Vec<String> = std::fs::read_dir(dir).map(|d| d.flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+        found.sort();
+        found
+    };
+    let in_category = names(&events.join(category))
+        .into_iter()
+        .map(|n| (edit_distance(&n, name), n))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, n)| format!("{category}/{n}"));
+    in_category.or_else(|| names(events).into_iter().find(|c| events.join(c).join(name).is_dir()).map(|c| format!("{c}/{name}")))
+}
+
+/// Levenshtein distance, for names a few letters apart.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// Without tracefs: a system call's tracepoint exists when its entry point
@@ -400,5 +482,21 @@ mod tests {
         assert_eq!(section_target("xdp"), ("xdp", Target::None));
         assert_eq!(section_target("uprobe//bin/bash:readline"), ("uprobe", Target::None));
         assert_eq!(section_target("kprobe"), ("kprobe", Target::None));
+    }
+
+    #[test]
+    fn a_dummy_target_is_a_placeholder() {
+        assert_eq!(placeholder_target(&section_target("fentry/dummy_file_open").1), Some("dummy_file_open"));
+        assert_eq!(placeholder_target(&section_target("kprobe/dummy_fs_open").1), Some("dummy_fs_open"));
+        assert_eq!(placeholder_target(&section_target("fentry/do_unlinkat").1), None);
+        assert_eq!(placeholder_target(&section_target("xdp").1), None);
+    }
+
+    #[test]
+    fn edit_distance_counts_letters_changed() {
+        assert_eq!(edit_distance("sys_enter_openat", "sys_enter_opnat"), 1);
+        assert_eq!(edit_distance("sched_switch", "sched_swich"), 1);
+        assert_eq!(edit_distance("abc", "abc"), 0);
+        assert_eq!(edit_distance("", "ab"), 2);
     }
 }
