@@ -1,7 +1,8 @@
 //! Builds the workbook's mdBook (`book/`) into `book/build/`, and refuses to
 //! produce a book that quietly lies: before the build every include must bring
 //! in text, every lesson must have its chapter, and every error message a
-//! lesson chapter quotes must be in one of that lesson's snapshots, and every
+//! lesson chapter quotes must be in one of that lesson's snapshots (another
+//! chapter's, in any snapshot or a log of diagnose's corpus), and every
 //! lesson chapter's hints must be its `lesson.toml`'s, in order; after the
 //! build every internal link must lead somewhere.
 
@@ -116,6 +117,7 @@ fn check_chapters(
     let src = workbook.src_dir();
     let lessons = workbook.lessons()?;
     let mut reproduced: Vec<String> = workbook.probe_snapshots()?.into_iter().map(|s| s.transcript).collect();
+    reproduced.extend(workbook.pasted_logs()?);
     for lesson in &lessons {
         reproduced.extend(lesson.snapshots()?.into_iter().map(|s| s.transcript));
     }
