@@ -861,8 +861,8 @@ fn refine(finding: Finding, evidence: &Evidence) -> Finding {
     match finding.cause {
         // libbpf's own words: the loader was root, so a privilege is not what is missing.
         "not-permitted" if evidence.says("while running as root") => finding
-            .summary("EPERM although the loader runs as root: the kernel refuses this program itself, not a missing privilege (libbpf's 'ulimit -l' hint is a guess; since 5.11 BPF memory is not limited by RLIMIT_MEMLOCK)")
-            .fix("check what this kernel allows: a kernel without BPF trampolines refuses fentry, fexit, fmod_ret and lsm programs (use a kprobe or tracepoint), and lockdown (cat /sys/kernel/security/lockdown) refuses some helpers"),
+            .summary("EPERM although the loader runs as root: not a missing privilege, nor RLIMIT_MEMLOCK (libbpf's 'ulimit -l' hint is a guess; since 5.11 the kernel charges BPF memory to the cgroup). The kernel refuses this program itself, and its log does not say why")
+            .fix("find what this kernel allows: try the same hook with another program type (a tracepoint or kprobe instead of fentry or lsm), check lockdown (cat /sys/kernel/security/lockdown), and any LSM that may refuse BPF"),
         "field-not-in-vmlinux-h" => match no_member(evidence) {
             Some((field, within, suggestion)) => {
                 let like = suggestion.map(|s| format!(" (clang suggests `{s}`)")).unwrap_or_default();
