@@ -278,7 +278,7 @@ pub const CAUSES: &[Cause] = &[
     Cause {
         id: "map-definition-refused",
         summary: "the kernel refused to create a map: its definition breaks a rule of its map type, such as a key or value type on a ring buffer",
-        fix: "declare the map as its type requires: a ring buffer has only __uint(type, BPF_MAP_TYPE_RINGBUF) and __uint(max_entries, <a power-of-two multiple of the page size>)",
+        fix: "declare the map as its map type requires; a ring buffer, for example, takes only __uint(type, BPF_MAP_TYPE_RINGBUF) and __uint(max_entries, <a power-of-two multiple of the page size>)",
         reproduced_by: &["log ring-buffer-with-key"],
     },
     Cause {
@@ -470,6 +470,20 @@ impl Evidence {
         let released = self.says("call bpf_ringbuf_submit") || self.says("call bpf_ringbuf_discard") || self.lines.iter().any(|l| l.contains("call ") && l.contains("_release#"));
         let Some(register) = self.invalid_access_register() else { return false };
         released && self.invalid_access_of() == Some("scalar") && self.types_held_by(register).iter().any(|t| t.starts_with("ringbuf_mem") || t.starts_with("ptr_") || t.starts_with("trusted_ptr_"))
+    }
+
+    /// The variable a leaked ring buffer record was reserved into, and where:
+    /// `Unreleased reference id=2 alloc_insn=5` points at the instruction whose
+    /// source line is `struct event *e = bpf_ringbuf_reserve(...); @ file.bpf.c:11`.
+    fn reserved_record(&self) -> Option<(String, String)> {
+        static RESERVED: OnceLock<Regex> = OnceLock::new();
+        let pattern = RESERVED.get_or_init(|| Regex::new(r"([A-Za-z_]\w*)\s*=\s*bpf_ringbuf_reserve\(").unwrap());
+        let line = self.line_with("Unreleased reference id=")?;
+        let instruction = line.split_once("alloc_insn=")?.1.split(|c: char| !c.is_ascii_digit()).next()?;
+        let at = self.lines.iter().position(|l| l.starts_with(&format!("{instruction}: ")))?;
+        let (code, place) = self.lines[..at].iter().rev().find_map(|l| l.strip_prefix("; ").and_then(|s| s.rsplit_once(" @ ")))?;
+        let name = pattern.captures(code)?[1].to_string();
+        Some((name, place.to_string()))
     }
 
     /// A maybe-NULL pointer where a helper needs a valid one: `R3 type=map_value_or_null expected=fp, …`.
@@ -863,6 +877,21 @@ fn refine(finding: Finding, evidence: &Evidence) -> Finding {
         "not-permitted" if evidence.says("while running as root") => finding
             .summary("EPERM although the loader runs as root: not a missing privilege, nor RLIMIT_MEMLOCK (libbpf's 'ulimit -l' hint is a guess; since 5.11 the kernel charges BPF memory to the cgroup). The kernel refuses this program itself, and its log does not say why")
             .fix("find what this kernel allows: try the same hook with another program type (a tracepoint or kprobe instead of fentry or lsm), check lockdown (cat /sys/kernel/security/lockdown), and any LSM that may refuse BPF"),
+        // Only a dereference names the pointer; a helper's argument list does not say which one.
+        "null-check-missing" if evidence.invalid_access_of().is_some() => match evidence.verifier_last_words().and_then(|w| w.source).and_then(|(code, _)| dereferenced_name(code)) {
+            Some(name) => finding.fix(format!("check {name} before use: if (!{name}) return 0;")),
+            None => finding,
+        },
+        "unreleased-reference" => match evidence.reserved_record() {
+            Some((name, place)) => finding.fix(format!(
+                "{name}, reserved at {place}, must be given back on every path: bpf_ringbuf_submit({name}, 0) or bpf_ringbuf_discard({name}, 0) before each return"
+            )),
+            None => finding,
+        },
+        "map-definition-refused" => match evidence.line_with("map '").and_then(|l| l.split_once("map '")).and_then(|(_, rest)| rest.split('\'').next()) {
+            Some(map) => finding.fix(format!("declare map {map} as its map type requires; a ring buffer, for example, takes only __uint(type, BPF_MAP_TYPE_RINGBUF) and __uint(max_entries, <a power-of-two multiple of the page size>), no key or value")),
+            None => finding,
+        },
         "field-not-in-vmlinux-h" => match no_member(evidence) {
             Some((field, within, suggestion)) => {
                 let like = suggestion.map(|s| format!(" (clang suggests `{s}`)")).unwrap_or_default();
@@ -873,6 +902,19 @@ fn refine(finding: Finding, evidence: &Evidence) -> Finding {
             None => finding,
         },
         _ => finding,
+    }
+}
+
+/// The one pointer a source line dereferences (`*count += 1;`, `e->pid = 1;`), if only one.
+fn dereferenced_name(code: &str) -> Option<String> {
+    static DEREFERENCE: OnceLock<Regex> = OnceLock::new();
+    let pattern = DEREFERENCE.get_or_init(|| Regex::new(r"\*\s*([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*(?:->|\[)").unwrap());
+    let mut names: Vec<&str> = pattern.captures_iter(code).filter_map(|m| m.get(1).or(m.get(2)).map(|n| n.as_str())).collect();
+    names.sort();
+    names.dedup();
+    match names.as_slice() {
+        [one] => Some(one.to_string()),
+        _ => None,
     }
 }
 
@@ -1073,6 +1115,18 @@ mod tests {
         let leak = std::fs::read_to_string(workbook().join("xtask/tests/data/logs/ring-buffer-reserve-not-submitted.log")).unwrap();
         let evidence = match_text(&leak)[0].evidence.clone().unwrap();
         assert!(evidence.starts_with("Unreleased reference id=2 alloc_insn=5 / BPF_EXIT instruction"), "{evidence}");
+    }
+
+    #[test]
+    fn fix_lines_name_the_programs_own_variables() {
+        let read = |name: &str| std::fs::read_to_string(workbook().join(format!("xtask/tests/data/logs/{name}.log"))).unwrap();
+        assert_eq!(match_text(&read("lookup-without-null-check"))[0].fix, "check count before use: if (!count) return 0;");
+        assert_eq!(
+            match_text(&read("ring-buffer-reserve-not-submitted"))[0].fix,
+            "e, reserved at unreleased.bpf.c:11, must be given back on every path: bpf_ringbuf_submit(e, 0) or bpf_ringbuf_discard(e, 0) before each return"
+        );
+        assert_eq!(dereferenced_name("e->pid = bpf_get_current_pid_tgid() >> 32;").as_deref(), Some("e"));
+        assert_eq!(dereferenced_name("a->b = *c;"), None, "two candidates: no guess");
     }
 
     #[test]
