@@ -244,7 +244,9 @@ fn diagnose_object(
             choice.name()
         )));
     }
+    let before_load = findings.len();
     let load = real_load(path, chosen.as_ref(), &mut findings);
+    diagnosis::weigh_load_findings(object, &load.log, &mut findings[before_load..]);
     let mut report = Report::new(
         Input { path: file.to_string(), kind },
         KernelRef { name: choice.name(), release: chosen.as_ref().map(|k| k.release.clone()) },

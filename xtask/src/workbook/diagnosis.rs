@@ -317,6 +317,55 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// The real load is libbpf's load of the object as compiled; the object's
+/// own loader may first choose among its programs or size its maps. What
+/// such a loader avoids is not an error of the object:
+/// - a program that fails while another program of the object hooks the
+///   same function another way (fentry and kprobe: libbpf-tools load one)
+///   is a note;
+/// - a map the kernel refuses as compiled is a warning: libbpf-tools' loaders
+///   set a stack map's value size before load.
+pub fn weigh_load_findings(object: &BpfObject, log: &[String], load_findings: &mut [Finding]) {
+    let failed_program = log.iter().find_map(|l| {
+        let rest = l.split_once("prog '")?.1;
+        let (name, after) = rest.split_once('\'')?;
+        (after.contains("BPF program load failed") || after.contains("failed to load")).then_some(name)
+    });
+    let alternative = failed_program.and_then(|name| {
+        let failed = object.programs.iter().find(|p| p.name == name)?;
+        let (kind, target) = section_target(&failed.section);
+        let function = hooked_function(&target)?;
+        object
+            .programs
+            .iter()
+            .find(|p| {
+                let (other_kind, other_target) = section_target(&p.section);
+                other_kind != kind && hooked_function(&other_target) == Some(function)
+            })
+            .map(|p| (failed.name.clone(), p.name.clone(), function.to_string()))
+    });
+    for finding in load_findings.iter_mut().filter(|f| f.severity == Severity::Error) {
+        if let Some((failed, other, function)) = &alternative {
+            finding.severity = Severity::Note;
+            finding.summary = format!(
+                "{failed} does not load on this kernel ({}), and {other} hooks {function} too: the object's loader can load one or the other, as libbpf-tools do. This load stopped at {failed}, so the programs after it were not loaded",
+                finding.summary
+            );
+        } else if finding.cause == "map-definition-refused" {
+            finding.severity = Severity::Warning;
+            finding.summary = format!("{}, as compiled: a loader that sets the map's size before load (libbpf-tools do for stack maps) does not fail this way", finding.summary);
+        }
+    }
+}
+
+/// The kernel function a kprobe, fentry, fexit or lsm program hooks.
+fn hooked_function(target: &Target) -> Option<&str> {
+    match target {
+        Target::Kprobe(function) | Target::BtfFunction(function) => Some(function),
+        _ => None,
+    }
+}
+
 /// Without tracefs: a system call's tracepoint exists when its entry point
 /// does; any other has a `btf_trace_<name>` typedef.
 fn tracepoint_in_btf(kernel: &KernelFacts, category: &str, name: &str) -> bool {
@@ -490,6 +539,27 @@ mod tests {
         assert_eq!(placeholder_target(&section_target("kprobe/dummy_fs_open").1), Some("dummy_fs_open"));
         assert_eq!(placeholder_target(&section_target("fentry/do_unlinkat").1), None);
         assert_eq!(placeholder_target(&section_target("xdp").1), None);
+    }
+
+    #[test]
+    fn a_failing_program_with_an_alternative_for_its_hook_is_a_note() {
+        let program = |name: &str, section: &str| Program { name: name.into(), section: section.into() };
+        let object = BpfObject {
+            btf: None,
+            btf_ext: None,
+            legacy_maps: false,
+            btf_maps: false,
+            programs: vec![program("kprobe_vfs_read", "kprobe/vfs_read"), program("fentry_vfs_read", "fentry/vfs_read"), program("other", "fentry/vfs_write")],
+            relocations: vec![],
+        };
+        let log = |name: &str| vec![format!("libbpf: prog '{name}': BPF program load failed: -EPERM")];
+        let mut findings = vec![Finding::of("not-permitted", Severity::Error)];
+        weigh_load_findings(&object, &log("fentry_vfs_read"), &mut findings);
+        assert_eq!(findings[0].severity, Severity::Note);
+        assert!(findings[0].summary.starts_with("fentry_vfs_read does not load on this kernel"), "{}", findings[0].summary);
+        let mut alone = vec![Finding::of("not-permitted", Severity::Error)];
+        weigh_load_findings(&object, &log("other"), &mut alone);
+        assert_eq!(alone[0].severity, Severity::Error, "no other program hooks vfs_write");
     }
 
     #[test]
