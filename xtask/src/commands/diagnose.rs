@@ -45,7 +45,7 @@ pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool
     } else if file.ends_with(".c") {
         diagnose_source(root, file, choice, &scratch)?
     } else if let Some(language) = other_source_language(file) {
-        return Err(UsageError(format!("{file} is {language} source: BPF programs are compiled from C; give a .bpf.c, a .bpf.o or a log")).into());
+        return Err(UsageError(format!("{file} is {language}: BPF programs are compiled from C; give a .bpf.c, a .bpf.o or a log")).into());
     } else {
         let text = std::str::from_utf8(&bytes)
             .ok()
@@ -70,15 +70,15 @@ pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool
     Ok(if report.errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-/// The language of a source file diagnose does not compile (it would read it as a log).
+/// What a source file diagnose does not compile is (it would read it as a log).
 fn other_source_language(file: &str) -> Option<&'static str> {
     let extension = Path::new(file).extension()?.to_str()?;
     Some(match extension {
-        "cpp" | "cc" | "cxx" | "C" | "c++" => "C++",
-        "h" | "hpp" => "a header's",
-        "rs" => "Rust",
-        "go" => "Go",
-        "py" => "Python",
+        "cpp" | "cc" | "cxx" | "C" | "c++" => "C++ source",
+        "h" | "hpp" => "a header",
+        "rs" => "Rust source",
+        "go" => "Go source",
+        "py" => "Python source",
         _ => return None,
     })
 }
