@@ -2,7 +2,8 @@
 //! error text, read against the kernels and the book's error index.
 //!
 //! Exit code 0: no error found; 1: at least one error finding; 2: input
-//! diagnose cannot read (not an ELF object, a .c file or text; empty; too big).
+//! diagnose cannot read (not an ELF object, a .c file or text; a BPF object
+//! of the other byte order; source in another language; empty; too big).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
