@@ -82,6 +82,16 @@ fn bad_input_is_one_line_and_exit_2() {
     let huge = dir.join("huge.log");
     std::fs::File::create(&huge).unwrap().set_len(65 << 20).unwrap();
     let host_program = std::env::current_exe().unwrap();
+    // An ELF header alone: 64-bit, big-endian, relocatable, machine BPF (247), no sections.
+    let mut big_endian_header = b"\x7fELF\x02\x02\x01".to_vec();
+    big_endian_header.resize(16, 0);
+    big_endian_header.extend([0, 1, 0, 247, 0, 0, 0, 1]);
+    big_endian_header.resize(52, 0);
+    big_endian_header.extend([0, 64, 0, 0, 0, 0, 0, 64, 0, 0, 0, 0]);
+    let big_endian = dir.join("big-endian.bpf.o");
+    std::fs::write(&big_endian, &big_endian_header).unwrap();
+    let cpp = dir.join("probe.bpf.cpp");
+    std::fs::write(&cpp, "#include \"vmlinux.h\"\nSEC(\"tp/syscalls/sys_enter_openat\") int f(void *ctx) { return 0; }\n").unwrap();
 
     // (what, arguments, standard input, what the error says)
     type Case<'a> = (&'a str, Vec<String>, Option<&'a [u8]>, &'a str);
@@ -90,6 +100,8 @@ fn bad_input_is_one_line_and_exit_2() {
         ("not an ELF", vec![garbage_file.display().to_string()], None, "neither a BPF object"),
         ("an ELF, not BPF", vec![host_program.display().to_string()], None, "not BPF: compile it with clang -target bpf"),
         ("a damaged ELF", vec![damaged.display().to_string()], None, "damaged"),
+        ("a big-endian BPF object", vec![big_endian.display().to_string()], None, "big-endian BPF object and this machine is little-endian"),
+        ("C++ source", vec![cpp.display().to_string()], None, "is C++ source: BPF programs are compiled from C"),
         ("a huge file", vec![huge.display().to_string()], None, "larger than 64 MiB"),
         ("a missing path", vec!["no/such/file.bpf.o".into()], None, "cannot read no/such/file.bpf.o"),
         ("a folder", vec![dir.display().to_string()], None, "is a folder"),
@@ -214,4 +226,59 @@ fn the_books_examples_are_real_output() {
             insta::assert_snapshot!(name, text);
         });
     }
+}
+
+/// Findings that say no more than "it failed", or that diagnose cannot
+/// tell: neither right nor wrong.
+const NOT_A_CAUSE: [&str; 4] = ["no-known-failure", "stage-unknown", "program-load-failed", "verifier-rejected"];
+
+/// Every log of the pasted-log corpus (`tests/data/logs`), diagnosed as it
+/// would be pasted: a finding names the log's cause, or diagnose says it does
+/// not know. Recall is reported; one wrong cause fails the test.
+#[test]
+fn pasted_logs_are_diagnosed_right_or_not_at_all() {
+    let folder = workbook().join("xtask/tests/data/logs");
+    let manifest: toml::Value = toml::from_str(&std::fs::read_to_string(folder.join("expected.toml")).unwrap()).unwrap();
+    let entries = manifest["log"].as_array().unwrap();
+    let mut listed: Vec<&str> = entries.iter().map(|e| e["file"].as_str().unwrap()).collect();
+    listed.sort();
+    let mut present: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    present.sort();
+    assert_eq!(listed, present, "expected.toml lists every log of the corpus, and only those");
+
+    // A cause named is right or wrong; saying nothing is never wrong. Per
+    // part of the corpus (written with the rules, after them): right, wrong, logs with a known cause.
+    let mut tally = [[0usize; 3]; 2];
+    let mut table = String::new();
+    let mut mistakes = Vec::new();
+    for entry in entries {
+        let file = entry["file"].as_str().unwrap();
+        let expected = entry["cause"].as_str().unwrap();
+        let part = &mut tally[usize::from(entry.get("after_rules").and_then(|h| h.as_bool()).unwrap_or(false))];
+        let report = report(&[folder.join(file).to_str().unwrap()]);
+        let named: Vec<String> = causes(&report).into_iter().filter(|c| !NOT_A_CAUSE.contains(&c.as_str())).collect();
+        part[2] += usize::from(expected != "unknown");
+        let verdict = if named.is_empty() {
+            "silent"
+        } else if named.iter().all(|n| n == expected) {
+            part[0] += 1;
+            "right"
+        } else {
+            part[1] += 1;
+            mistakes.push(format!("{file}: expected {expected}, diagnosed {named:?}"));
+            "WRONG"
+        };
+        table.push_str(&format!("{verdict:<7} {file:<52} expected {expected:<26} named {named:?}\n"));
+    }
+    println!("{table}");
+    for (name, [right, wrong, with_cause]) in ["written with the rules", "written after them"].iter().zip(tally) {
+        let precision = 100.0 * right as f64 / (right + wrong).max(1) as f64;
+        let recall = 100.0 * right as f64 / with_cause.max(1) as f64;
+        println!("{name}: {with_cause} logs with a known cause; {right} named right, {wrong} wrong: precision {precision:.0} %, recall {recall:.0} %");
+    }
+    assert!(mistakes.is_empty(), "precision below 100 %: {mistakes:#?}");
 }

@@ -1,7 +1,8 @@
 //! Builds the workbook's mdBook (`book/`) into `book/build/`, and refuses to
 //! produce a book that quietly lies: before the build every include must bring
 //! in text, every lesson must have its chapter, and every error message a
-//! lesson chapter quotes must be in one of that lesson's snapshots, and every
+//! lesson chapter quotes must be in one of that lesson's snapshots (another
+//! chapter's, in any snapshot or a log of diagnose's corpus), and every
 //! lesson chapter's hints must be its `lesson.toml`'s, in order, and no chapter
 //! or hint may state a count, a line or a total its snapshots contradict; after
 //! the build every internal link must lead somewhere.
@@ -169,6 +170,7 @@ fn check_chapters(
     let mut reproduced: Vec<String> = probe_snapshots.iter().map(|s| s.transcript.clone()).collect();
     let kernels = workbook.kernels()?;
     let mut cases = quotes::cases(&probe_snapshots, &kernels, false);
+    reproduced.extend(workbook.pasted_logs()?);
     for lesson in &lessons {
         let snapshots = lesson.snapshots()?;
         cases.extend(quotes::cases(&snapshots, &kernels, true));

@@ -116,6 +116,20 @@ impl Workbook {
     }
 
     /// The transcripts of `book/probes`, which reproduce what the book quotes outside the lessons.
+    /// The logs of `cargo xtask diagnose`'s pasted-log corpus: real libbpf,
+    /// verifier and clang output, which the error index may quote.
+    pub fn pasted_logs(&self) -> Result<Vec<String>> {
+        let folder = self.root.join("xtask/tests/data/logs");
+        let mut logs = Vec::new();
+        for entry in std::fs::read_dir(&folder).with_context(|| format!("reading {}", folder.display()))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "log") {
+                logs.push(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?);
+            }
+        }
+        Ok(logs)
+    }
+
     pub fn probe_snapshots(&self) -> Result<Vec<Snapshot>> {
         snapshots_in(&self.book_dir().join("probes/snapshots"))
     }

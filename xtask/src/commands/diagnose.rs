@@ -2,7 +2,8 @@
 //! error text, read against the kernels and the book's error index.
 //!
 //! Exit code 0: no error found; 1: at least one error finding; 2: input
-//! diagnose cannot read (not an ELF object, a .c file or text; empty; too big).
+//! diagnose cannot read (not an ELF object, a .c file or text; a BPF object
+//! of the other byte order; source in another language; empty; too big).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,8 @@ pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool
         diagnose_object(root, file, "object", &path, &object, choice, None)?
     } else if file.ends_with(".c") {
         diagnose_source(root, file, choice, &scratch)?
+    } else if let Some(language) = other_source_language(file) {
+        return Err(UsageError(format!("{file} is {language}: BPF programs are compiled from C; give a .bpf.c, a .bpf.o or a log")).into());
     } else {
         let text = std::str::from_utf8(&bytes)
             .ok()
@@ -64,6 +67,19 @@ pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool
         print!("{}", report.terminal());
     }
     Ok(if report.errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// What a source file diagnose does not compile is (it would read it as a log).
+fn other_source_language(file: &str) -> Option<&'static str> {
+    let extension = Path::new(file).extension()?.to_str()?;
+    Some(match extension {
+        "cpp" | "cc" | "cxx" | "C" | "c++" => "C++ source",
+        "h" | "hpp" => "a header",
+        "rs" => "Rust source",
+        "go" => "Go source",
+        "py" => "Python source",
+        _ => return None,
+    })
 }
 
 fn name(file: &str) -> &str {
@@ -104,6 +120,10 @@ fn object_or_usage_error(file: &str, bytes: &[u8]) -> Result<bpf_object::BpfObje
             NotBpf::NotElf => format!("{file} is not an ELF file"),
             NotBpf::OtherMachine(machine) => {
                 format!("{file} is an ELF object for {machine}, not BPF: compile it with clang -target bpf (libbpf says LIBBPF_ERRNO__FORMAT, 4001)")
+            }
+            NotBpf::OtherEndian { big_endian } => {
+                let (object, machine, target) = if big_endian { ("big", "little", "bpf") } else { ("little", "big", "bpfeb") };
+                format!("{file} is a {object}-endian BPF object and this machine is {machine}-endian: libbpf refuses to load it (\"loading non-native endianness is unsupported\", LIBBPF_ERRNO__ENDIAN, 4003); compile with clang -target {target}")
             }
             NotBpf::Damaged(why) => format!("{file} is a damaged BPF object: {why}"),
         })
@@ -224,7 +244,9 @@ fn diagnose_object(
             choice.name()
         )));
     }
+    let before_load = findings.len();
     let load = real_load(root, path, chosen.as_ref(), &mut findings);
+    diagnosis::weigh_load_findings(object, &load.log, &mut findings[before_load..]);
     let mut report = Report::new(
         Input { path: file.to_string(), kind },
         KernelRef { name: choice.name(), release: chosen.as_ref().map(|k| k.release.clone()) },

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::workbook::diagnosis::ObjectReport;
-use crate::workbook::error_index::{Finding, Severity};
+use crate::workbook::error_index::{Evidence, Finding, Severity};
 
 pub const SCHEMA: u32 = 1;
 
@@ -63,6 +63,9 @@ pub struct Load {
 impl Report {
     pub fn new(input: Input, kernel: KernelRef, mut findings: Vec<Finding>) -> Report {
         findings.sort_by_key(|f| f.severity);
+        // The object's check and its real load both note a placeholder target: once is enough.
+        let mut noted = std::collections::BTreeSet::new();
+        findings.retain(|f| f.severity != Severity::Note || noted.insert((f.cause, f.summary.split(' ').next().unwrap_or_default().to_string())));
         let count = |s| findings.iter().filter(|f| f.severity == s).count();
         Report {
             schema: SCHEMA,
@@ -123,9 +126,18 @@ impl Report {
                     let _ = writeln!(out, "load     skipped: {}", load.note.as_deref().unwrap_or(""));
                 }
                 (Some(stage), errno, true) => {
-                    let _ = writeln!(out, "load     FAILED at {stage} with {}", errno.as_deref().unwrap_or("an error"));
-                    for line in load.log.iter().filter(|l| l.starts_with("libbpf: ") && !l.contains("PROG LOAD LOG")).take(3) {
-                        let _ = writeln!(out, "         {line}");
+                    let errno = errno.as_deref().unwrap_or("an error");
+                    let log = Evidence::read(&load.log.join("\n"));
+                    let relocation_failed = log.says("failed to resolve CO-RE relocation") || log.says("<invalid CO-RE relocation>");
+                    match &load.note {
+                        // Relocated for another kernel, refused by this one's verifier: only that kernel's verifier can judge it.
+                        Some(note) if stage == "load" && !relocation_failed => {
+                            let _ = writeln!(out, "load     not judged here: the host's verifier refused the code relocated for another kernel ({errno}); {note}");
+                        }
+                        _ => {
+                            let _ = writeln!(out, "load     FAILED at {stage} with {errno}");
+                            out.push_str(&failed_load_lines(&load.log));
+                        }
                     }
                 }
                 (None, _, true) => {
@@ -168,6 +180,30 @@ impl Report {
     }
 }
 
+/// libbpf's first lines of a failed load and, when the verifier spoke, its
+/// last words: the instruction it stopped at, why, and the source line.
+fn failed_load_lines(log: &[String]) -> String {
+    let mut out = String::new();
+    let libbpf = log.iter().filter(|l| l.starts_with("libbpf: ") && !l.contains("PROG LOAD LOG"));
+    let evidence = Evidence::read(&log.join("\n"));
+    let Some(last) = evidence.verifier_last_words() else {
+        for line in libbpf.take(3) {
+            let _ = writeln!(out, "         {line}");
+        }
+        return out;
+    };
+    for line in libbpf.take(1) {
+        let _ = writeln!(out, "         {line}");
+    }
+    if let Some((code, place)) = last.source {
+        let _ = writeln!(out, "         at {place}: {code}");
+    }
+    for line in last.instruction.into_iter().chain(last.verdict) {
+        let _ = writeln!(out, "         verifier: {line}");
+    }
+    out
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
@@ -191,6 +227,33 @@ mod tests {
         let mut keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort();
         keys
+    }
+
+    fn failed_load(note: Option<&str>, log: &[&str]) -> String {
+        let mut report = Report::new(Input { path: "x.bpf.o".into(), kind: "object" }, KernelRef { name: "6.1", release: None }, vec![]);
+        let log = log.iter().map(|l| l.to_string()).collect();
+        report.load = Some(Load { ran: true, failed_at: Some("load".into()), errno: Some("EACCES".into()), note: note.map(String::from), log });
+        report.terminal()
+    }
+
+    #[test]
+    fn a_failed_load_shows_the_verifiers_last_words_and_its_source_line() {
+        let log = [
+            "libbpf: prog 'count': BPF program load failed: -EACCES",
+            "libbpf: prog 'count': -- BEGIN PROG LOAD LOG --",
+            "; *count += 1; @ count.bpf.c:12",
+            "8: (79) r1 = *(u64 *)(r0 +0)",
+            "R0 invalid mem access 'map_value_or_null'",
+            "processed 8 insns (limit 1000000) max_states_per_insn 0 total_states 1 peak_states 1 mark_read 0",
+            "-- END PROG LOAD LOG --",
+            "libbpf: prog 'count': failed to load: -EACCES",
+        ];
+        let shown = failed_load(None, &log);
+        assert!(shown.contains("load     FAILED at load with EACCES\n         libbpf: prog 'count': BPF program load failed: -EACCES\n         at count.bpf.c:12: *count += 1;\n         verifier: 8: (79) r1 = *(u64 *)(r0 +0)\n         verifier: R0 invalid mem access 'map_value_or_null'\n"), "{shown}");
+        // Relocated for another kernel and refused by the host's verifier: not that kernel's verdict.
+        let other = failed_load(Some("relocated against kernel 6.1's BTF; only relocations are judged"), &log);
+        assert!(other.contains("load     not judged here: the host's verifier refused the code relocated for another kernel (EACCES)"), "{other}");
+        assert!(!other.contains("FAILED"), "{other}");
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub enum NotBpf {
     NotElf,
     /// An ELF file for another machine, e.g. `x86-64`.
     OtherMachine(String),
+    /// A BPF object of the other byte order (`-target bpfeb` on a little-endian machine).
+    OtherEndian { big_endian: bool },
     Damaged(String),
 }
 
@@ -53,6 +55,10 @@ pub fn read(elf: &[u8]) -> std::result::Result<BpfObject, NotBpf> {
     let file = object::File::parse(elf).map_err(|e| NotBpf::Damaged(e.to_string()))?;
     if file.architecture() != Architecture::Bpf {
         return Err(NotBpf::OtherMachine(format!("{:?}", file.architecture()).to_lowercase().replace('_', "-")));
+    }
+    // Checked before the sections: read in the wrong byte order they only look damaged.
+    if file.is_little_endian() != cfg!(target_endian = "little") {
+        return Err(NotBpf::OtherEndian { big_endian: !file.is_little_endian() });
     }
     read_bpf(&file).map_err(|e| NotBpf::Damaged(format!("{e:#}")))
 }

@@ -165,6 +165,19 @@ fn check_program(
         target_status: "unchecked",
         checked_in: None,
     };
+    if let Some(placeholder) = placeholder_target(&target) {
+        report.target = Some(placeholder.to_string());
+        findings.push(
+            Finding::plain(
+                "placeholder-target",
+                Severity::Note,
+                format!("{placeholder} is a placeholder: the object's loader sets the real target at run time (set_attach_target before load), or turns the program off"),
+                format!("nothing to fix in the object; a loader of your own calls set_attach_target on {} before load", program.name),
+            )
+            .evidence(evidence),
+        );
+        return report;
+    }
     let result =
         |report: &mut ProgramReport, target: String, found: bool, checked_in: &'static str| {
             report.target = Some(target);
@@ -177,9 +190,11 @@ fn check_program(
         Target::TracepointWithoutCategory(name) => {
             report.target = Some(name.clone());
             report.target_status = "missing";
+            let category = category_of(kernel, &name);
             findings.push(
                 Finding::of("tp-without-category", Severity::Error)
                     .summary(format!("SEC(\"{}\") has no category: libbpf's attach fails with EINVAL and logs nothing", program.section))
+                    .fix(format!("write the category too: SEC(\"tp/{}/{name}\")", category.as_deref().unwrap_or("<category>")))
                     .evidence(evidence),
             );
         }
@@ -213,14 +228,14 @@ fn check_program(
                     Some(events) => format!("ls {}", events.join(&category).display()),
                     None => "ls /sys/kernel/tracing/events/<category>/ on that kernel".into(),
                 };
+                let fix = match similar_tracepoint(kernel, &category, &name) {
+                    Some(like) => format!("did you mean SEC(\"tp/{like}\")? ({look} lists the tracepoints this kernel has)"),
+                    None => format!("use a tracepoint this kernel has ({look} lists them)"),
+                };
                 findings.push(
                     Finding::of("tracepoint-not-found", Severity::Error)
-                        .summary(format!(
-                            "no tracepoint {full} on {on}: attach fails with ENOENT"
-                        ))
-                        .fix(format!(
-                            "use a tracepoint this kernel has ({look} lists them)"
-                        ))
+                        .summary(format!("no tracepoint {full} on {on}: attach fails with ENOENT"))
+                        .fix(fix)
                         .evidence(evidence),
                 );
             } else if category == "syscalls"
@@ -306,6 +321,118 @@ fn check_program(
         }
     }
     report
+}
+
+/// A target the object's loader is expected to replace: libbpf-tools name
+/// theirs `dummy_…` and call set_attach_target (or turn the program off) at run time.
+fn placeholder_target(target: &Target) -> Option<&str> {
+    let name = match target {
+        Target::Tracepoint { name, .. } => name,
+        Target::TracepointWithoutCategory(name)
+        | Target::RawTracepoint(name)
+        | Target::BtfTracepoint(name)
+        | Target::Kprobe(name)
+        | Target::Ksyscall(name)
+        | Target::BtfFunction(name)
+        | Target::Lsm(name) => name,
+        Target::None => return None,
+    };
+    name.starts_with("dummy_").then_some(name.as_str())
+}
+
+/// The tracefs category that holds tracepoint `name`: `syscalls` for a
+/// system call's, else the folder of the host's tracefs that has it.
+fn category_of(kernel: &KernelFacts, name: &str) -> Option<String> {
+    if name.starts_with("sys_enter_") || name.starts_with("sys_exit_") {
+        return Some("syscalls".into());
+    }
+    let events = kernel.tracefs_events.as_ref()?;
+    let mut categories: Vec<String> = std::fs::read_dir(events).ok()?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    categories.sort();
+    categories.into_iter().find(|c| events.join(c).join(name).is_dir())
+}
+
+/// The host's tracepoint closest to a missing one (`syscalls/sys_enter_opnat`
+/// gives `syscalls/sys_enter_openat`): two edits at most, in the same category or the same name in another.
+fn similar_tracepoint(kernel: &KernelFacts, category: &str, name: &str) -> Option<String> {
+    let events = kernel.tracefs_events.as_ref()?;
+    let names = |dir: &Path| -> Vec<String> {
+        let mut found: Vec<String> = std::fs::read_dir(dir).map(|d| d.flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+        found.sort();
+        found
+    };
+    let in_category = names(&events.join(category))
+        .into_iter()
+        .map(|n| (edit_distance(&n, name), n))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, n)| format!("{category}/{n}"));
+    in_category.or_else(|| names(events).into_iter().find(|c| events.join(c).join(name).is_dir()).map(|c| format!("{c}/{name}")))
+}
+
+/// Levenshtein distance, for names a few letters apart.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// The real load is libbpf's load of the object as compiled; the object's
+/// own loader may first choose among its programs or size its maps. What
+/// such a loader avoids is not an error of the object:
+/// - a program that fails while another program of the object hooks the
+///   same function another way (fentry and kprobe: libbpf-tools load one)
+///   is a note;
+/// - a map the kernel refuses as compiled is a warning: libbpf-tools' loaders
+///   set a stack map's value size before load.
+pub fn weigh_load_findings(object: &BpfObject, log: &[String], load_findings: &mut [Finding]) {
+    let failed_program = log.iter().find_map(|l| {
+        let rest = l.split_once("prog '")?.1;
+        let (name, after) = rest.split_once('\'')?;
+        (after.contains("BPF program load failed") || after.contains("failed to load")).then_some(name)
+    });
+    let alternative = failed_program.and_then(|name| {
+        let failed = object.programs.iter().find(|p| p.name == name)?;
+        let (kind, target) = section_target(&failed.section);
+        let function = hooked_function(&target)?;
+        object
+            .programs
+            .iter()
+            .find(|p| {
+                let (other_kind, other_target) = section_target(&p.section);
+                other_kind != kind && hooked_function(&other_target) == Some(function)
+            })
+            .map(|p| (failed.name.clone(), p.name.clone(), function.to_string()))
+    });
+    for finding in load_findings.iter_mut().filter(|f| f.severity == Severity::Error) {
+        if let Some((failed, other, function)) = &alternative {
+            finding.severity = Severity::Note;
+            finding.summary = format!(
+                "{failed} does not load on this kernel ({}), and {other} hooks {function} too: the object's loader can load one or the other, as libbpf-tools do. This load stopped at {failed}, so the programs after it were not loaded",
+                finding.summary
+            );
+        } else if finding.cause == "map-definition-refused" {
+            finding.severity = Severity::Warning;
+            finding.summary = format!("{}, as compiled: a loader that sets the map's size before load (libbpf-tools do for stack maps) does not fail this way", finding.summary);
+        }
+    }
+}
+
+/// The kernel function a kprobe, fentry, fexit or lsm program hooks.
+fn hooked_function(target: &Target) -> Option<&str> {
+    match target {
+        Target::Kprobe(function) | Target::BtfFunction(function) => Some(function),
+        _ => None,
+    }
 }
 
 /// Without tracefs: a system call's tracepoint exists when its entry point
@@ -574,5 +701,42 @@ mod tests {
             ("uprobe", Target::None)
         );
         assert_eq!(section_target("kprobe"), ("kprobe", Target::None));
+    }
+
+    #[test]
+    fn a_dummy_target_is_a_placeholder() {
+        assert_eq!(placeholder_target(&section_target("fentry/dummy_file_open").1), Some("dummy_file_open"));
+        assert_eq!(placeholder_target(&section_target("kprobe/dummy_fs_open").1), Some("dummy_fs_open"));
+        assert_eq!(placeholder_target(&section_target("fentry/do_unlinkat").1), None);
+        assert_eq!(placeholder_target(&section_target("xdp").1), None);
+    }
+
+    #[test]
+    fn a_failing_program_with_an_alternative_for_its_hook_is_a_note() {
+        let program = |name: &str, section: &str| Program { name: name.into(), section: section.into() };
+        let object = BpfObject {
+            btf: None,
+            btf_ext: None,
+            legacy_maps: false,
+            btf_maps: false,
+            programs: vec![program("kprobe_vfs_read", "kprobe/vfs_read"), program("fentry_vfs_read", "fentry/vfs_read"), program("other", "fentry/vfs_write")],
+            relocations: vec![],
+        };
+        let log = |name: &str| vec![format!("libbpf: prog '{name}': BPF program load failed: -EPERM")];
+        let mut findings = vec![Finding::of("not-permitted", Severity::Error)];
+        weigh_load_findings(&object, &log("fentry_vfs_read"), &mut findings);
+        assert_eq!(findings[0].severity, Severity::Note);
+        assert!(findings[0].summary.starts_with("fentry_vfs_read does not load on this kernel"), "{}", findings[0].summary);
+        let mut alone = vec![Finding::of("not-permitted", Severity::Error)];
+        weigh_load_findings(&object, &log("other"), &mut alone);
+        assert_eq!(alone[0].severity, Severity::Error, "no other program hooks vfs_write");
+    }
+
+    #[test]
+    fn edit_distance_counts_letters_changed() {
+        assert_eq!(edit_distance("sys_enter_openat", "sys_enter_opnat"), 1);
+        assert_eq!(edit_distance("sched_switch", "sched_swich"), 1);
+        assert_eq!(edit_distance("abc", "abc"), 0);
+        assert_eq!(edit_distance("", "ab"), 2);
     }
 }

@@ -29,7 +29,8 @@ pub struct Cause {
     pub id: &'static str,
     pub summary: &'static str,
     pub fix: &'static str,
-    /// Where the workbook makes it happen for real: `lesson NN layer K` or `probe <name>`.
+    /// Where the workbook makes it happen for real: `lesson NN layer K`, `probe <name>`, or
+    /// `log <name>`, a real log of the pasted-log corpus (`xtask/tests/data/logs`).
     pub reproduced_by: &'static [&'static str],
 }
 
@@ -90,9 +91,15 @@ pub const CAUSES: &[Cause] = &[
     },
     Cause {
         id: "core-relocation",
-        summary: "a CO-RE relocation names a field or type the kernel does not have",
+        summary: "a CO-RE relocation cannot be applied: it names a field or type the kernel does not have, or reads a field directly with a size it cannot be adjusted to",
         fix: "declare a flavor (struct x___new) with the kernel's layout and choose with bpf_core_field_exists()",
-        reproduced_by: &["lesson 03 layer 1", "lesson 03 layer 2", "probe relocation-debug-log", "probe flavor-suffix-cut-at-last"],
+        reproduced_by: &[
+            "lesson 03 layer 1",
+            "lesson 03 layer 2",
+            "probe relocation-debug-log",
+            "probe flavor-suffix-cut-at-last",
+            "probe direct-load-signed-wider",
+        ],
     },
     Cause {
         id: "kprobe-with-attach-target",
@@ -232,6 +239,66 @@ pub const CAUSES: &[Cause] = &[
         fix: "read user memory with bpf_core_read_user_str or bpf_probe_read_user_str",
         reproduced_by: &["lesson 04 layer 4", "probe user-pointer-reads"],
     },
+    Cause {
+        id: "null-check-missing",
+        summary: "a pointer that may be NULL (a map lookup's or bpf_ringbuf_reserve's result) is used without a NULL check",
+        fix: "check it before use: if (!value) return 0;",
+        reproduced_by: &["log lookup-without-null-check"],
+    },
+    Cause {
+        id: "unreleased-reference",
+        summary: "a reference the program took (bpf_ringbuf_reserve, a socket lookup) is not released on every path to exit",
+        fix: "release it on every path: bpf_ringbuf_submit or bpf_ringbuf_discard before each return after the reserve",
+        reproduced_by: &["log ring-buffer-reserve-not-submitted"],
+    },
+    Cause {
+        id: "used-after-release",
+        summary: "the program uses memory after giving it back: a ring buffer record written after bpf_ringbuf_submit or bpf_ringbuf_discard, whose pointer the verifier then no longer trusts",
+        fix: "fill in the record completely, then submit it; do not touch it afterwards",
+        reproduced_by: &["log ring-buffer-record-used-after-submit"],
+    },
+    Cause {
+        id: "unbounded-value",
+        summary: "a size or an index the verifier cannot bound: it may be negative, or larger than the memory it is used on",
+        fix: "give it an unsigned type and bound it on both sides before use: if (len > sizeof(buf)) return 0; (or len &= sizeof(buf) - 1)",
+        reproduced_by: &["log size-may-be-negative", "log index-unbounded"],
+    },
+    Cause {
+        id: "gpl-only-helper",
+        summary: "the program calls a GPL-only helper (bpf_printk, bpf_probe_read_kernel, BPF_CORE_READ...), and its license is not GPL-compatible or missing",
+        fix: "declare a GPL-compatible license: char LICENSE[] SEC(\"license\") = \"GPL\"; (or \"Dual BSD/GPL\")",
+        reproduced_by: &["log gpl-helper-in-dual-mit-bsd-program", "log no-license-section"],
+    },
+    Cause {
+        id: "program-too-large",
+        summary: "the verifier walked a million instructions without finishing: a loop it explores one iteration at a time, or too many paths",
+        fix: "use bpf_loop() or a smaller bound for long loops, and split work across tail calls or programs",
+        reproduced_by: &["log program-too-large"],
+    },
+    Cause {
+        id: "helper-not-allowed",
+        summary: "the program calls a helper its program type may not use (or this kernel does not have)",
+        fix: "use a helper this program type offers, or a program type that offers this one (bpftool feature probe lists them)",
+        reproduced_by: &["log helper-not-for-this-program-type"],
+    },
+    Cause {
+        id: "map-definition-refused",
+        summary: "the kernel refused to create a map: its definition breaks a rule of its map type, such as a key or value type on a ring buffer",
+        fix: "declare the map as its map type requires; a ring buffer, for example, takes only __uint(type, BPF_MAP_TYPE_RINGBUF) and __uint(max_entries, <a power-of-two multiple of the page size>)",
+        reproduced_by: &["log ring-buffer-with-key"],
+    },
+    Cause {
+        id: "bitfield-read",
+        summary: "a bitfield read with BPF_CORE_READ, which takes the field's address: a bitfield has none",
+        fix: "read bitfields with BPF_CORE_READ_BITFIELD_PROBED(ptr, field) (or BPF_CORE_READ_BITFIELD on a BTF pointer)",
+        reproduced_by: &["log bitfield-read-with-core-read"],
+    },
+    Cause {
+        id: "field-not-in-vmlinux-h",
+        summary: "the field is not in this vmlinux.h: the kernel it was made from renamed or removed it",
+        fix: "use the field this kernel has; for kernels that have the old one, declare a flavor (struct x___old) and choose with bpf_core_field_exists()",
+        reproduced_by: &["log field-not-in-vmlinux-h"],
+    },
 ];
 
 pub fn cause(id: &str) -> &'static Cause {
@@ -242,41 +309,101 @@ pub fn cause(id: &str) -> &'static Cause {
 #[derive(Debug, Default)]
 pub struct Evidence {
     lines: Vec<String>,
-    /// (stage, errno name): a transcript's `FAILED` line gives the stage; elsewhere it is unknown.
-    errnos: Vec<(Option<String>, String)>,
+    /// The errnos the failure shows, by name. A transcript's are those of its `FAILED` line.
+    errnos: Vec<String>,
+    /// The stage that failed: a transcript's `FAILED` line names it, else
+    /// libbpf's (or the loader's) wording shows it; unknown for a bare errno.
+    stage: Option<&'static str>,
     nothing_logged: bool,
+}
+
+/// The stages in the order a load goes through them.
+const STAGES: [&str; 5] = ["compile", "open", "load", "attach", "pin"];
+
+/// The stage a line of libbpf, its loader or clang speaks of, by its words.
+fn stage_of(line: &str) -> Option<&'static str> {
+    static CLANG_ERROR: OnceLock<Regex> = OnceLock::new();
+    let clang = CLANG_ERROR.get_or_init(|| Regex::new(r"\.(c|h):\d+:\d+: (fatal )?error: ").unwrap());
+    const ATTACH: [&str; 6] =
+        ["failed to attach", "failed to auto-attach", "perf event", "failed to determine tracepoint", "failed to add legacy", "Link::pin"];
+    const LOAD: [&str; 8] = [
+        "BPF program load failed",
+        "failed to load",
+        "PROG LOAD LOG",
+        "failed to create",
+        "bpf_create_map_xattr",
+        "failed to prepare load attributes",
+        "Couldn't load trivial BPF program",
+        "failed to resolve CO-RE relocation",
+    ];
+    const OPEN: [&str; 5] = ["libbpf: elf:", "failed to open", "BTF is required", "is not a valid eBPF object file", "failed to initialize skeleton"];
+    if ATTACH.iter().any(|w| line.contains(w)) {
+        Some(if line.contains("Link::pin") { "pin" } else { "attach" })
+    } else if LOAD.iter().any(|w| line.contains(w)) {
+        Some("load")
+    } else if OPEN.iter().any(|w| line.contains(w)) {
+        Some("open")
+    } else if clang.is_match(line) {
+        Some("compile")
+    } else {
+        None
+    }
 }
 
 impl Evidence {
     pub fn read(text: &str) -> Evidence {
         static FAILED: OnceLock<Regex> = OnceLock::new();
         static NAMED: OnceLock<Regex> = OnceLock::new();
-        let failed = FAILED.get_or_init(|| Regex::new(r"^(compile|open|load|attach)\s+FAILED\s+(\S+)").unwrap());
+        static NUMBERED: OnceLock<Regex> = OnceLock::new();
+        let failed = FAILED.get_or_init(|| Regex::new(r"^(compile|open|load|attach|pin)\s+FAILED\s+(\S+)").unwrap());
         let named = NAMED.get_or_init(|| Regex::new(r"\b(E[A-Z0-9]{3,}|LIBBPF_ERRNO__[A-Z]+)\b").unwrap());
+        // `failed to load BPF object: -13`, libbpf 1.1's `failed to load: -13`, `(err = -1)`.
+        let numbered = NUMBERED.get_or_init(|| Regex::new(r"(?:: |= |\()-(\d{1,4})\b").unwrap());
         let mut evidence = Evidence::default();
+        let (mut transcript_stage, mut transcript_errnos) = (None, Vec::new());
+        let mut worded_stage: Option<&'static str> = None;
         for line in text.lines() {
             let trimmed = line.trim();
             if let Some(m) = failed.captures(trimmed) {
-                evidence.errnos.push((Some(m[1].to_string()), m[2].to_string()));
+                let stage = STAGES.iter().copied().find(|s| *s == &m[1]);
+                transcript_stage = transcript_stage.or(stage);
+                transcript_errnos.push(m[2].to_string());
+            }
+            if let Some(stage) = stage_of(trimmed) {
+                let later = |s: &str| STAGES.iter().position(|x| *x == s);
+                if worded_stage.is_none_or(|w| later(stage) > later(w)) {
+                    worded_stage = Some(stage);
+                }
             }
             for m in named.captures_iter(trimmed) {
                 if errno_known(&m[1]) {
-                    evidence.errnos.push((None, m[1].to_string()));
+                    evidence.errnos.push(m[1].to_string());
+                }
+            }
+            // A verifier line such as `size cannot be determined: -22` is no failure of the load.
+            let a_failure = ["fail", "Fail", "Error", "error"].iter().any(|w| trimmed.contains(w));
+            for m in numbered.captures_iter(trimmed).filter(|_| a_failure) {
+                if let Some(name) = m[1].parse().ok().and_then(transcript::errno::name) {
+                    evidence.errnos.push(name);
                 }
             }
             if let Some(number) = transcript::errno::from_message(trimmed) {
                 if let Some(name) = transcript::errno::name(number) {
-                    evidence.errnos.push((None, name));
+                    evidence.errnos.push(name);
                 }
             }
             for (text, name) in STRERROR {
                 if trimmed.contains(text) {
-                    evidence.errnos.push((None, name.to_string()));
+                    evidence.errnos.push(name.to_string());
                 }
             }
             evidence.nothing_logged |= trimmed == "(libbpf logged nothing)";
             evidence.lines.push(trimmed.to_string());
         }
+        if transcript_stage.is_some() {
+            evidence.errnos = transcript_errnos;
+        }
+        evidence.stage = transcript_stage.or(worded_stage);
         evidence
     }
 
@@ -289,13 +416,10 @@ impl Evidence {
         self.lines.iter().find(|l| l.contains(needle)).map(String::as_str)
     }
 
-    /// Whether `errno` failed `stage`: a transcript names the stage; a bare
-    /// log or error text counts for every stage it does not show passing.
+    /// Whether `errno` failed `stage`. A bare errno, at no known stage,
+    /// fails none: EINVAL at open, load and attach are different failures.
     pub fn failed(&self, stage: &str, errno: &str) -> bool {
-        let staged = self.errnos.iter().any(|(s, _)| s.is_some());
-        self.errnos.iter().any(|(s, e)| {
-            e == errno && (s.as_deref() == Some(stage) || (!staged && s.is_none() && !self.passed(stage)))
-        })
+        self.stage == Some(stage) && self.errnos.iter().any(|e| e == errno)
     }
 
     /// A transcript shows `stage` passing, and never failing.
@@ -312,6 +436,120 @@ impl Evidence {
     fn verifier_spoke(&self) -> bool {
         self.lines.iter().any(|l| l.starts_with("verifier:") || l.contains("processed ") || l.contains(": R"))
     }
+
+    /// The verifier's `invalid mem access '<type>'`: the type of what was dereferenced.
+    fn invalid_access_of(&self) -> Option<&str> {
+        self.lines.iter().find_map(|l| l.split_once("invalid mem access '").and_then(|(_, rest)| rest.split('\'').next()))
+    }
+
+    /// The register of `R6 invalid mem access '…'`.
+    fn invalid_access_register(&self) -> Option<&str> {
+        self.lines.iter().find_map(|l| l.split_once(" invalid mem access '").map(|(register, _)| register.trim_start_matches("verifier: ")))
+    }
+
+    /// The types the verifier gave `register` before (`R6=ringbuf_mem(…)`), in order.
+    fn types_held_by(&self, register: &str) -> Vec<&str> {
+        let prefix = format!("{register}=");
+        let mut types = Vec::new();
+        for line in &self.lines {
+            for (at, _) in line.match_indices(&prefix) {
+                let starts_a_word = at == 0 || matches!(line.as_bytes()[at - 1], b' ' | b';');
+                let rest = &line[at + prefix.len()..];
+                let name = &rest[..rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len())];
+                if starts_a_word && !name.is_empty() {
+                    types.push(name);
+                }
+            }
+        }
+        types
+    }
+
+    /// A scalar dereferenced through a register that held a pointer: the
+    /// verifier turned it into a number, as a release does to a ring buffer record.
+    fn scalar_was_a_pointer(&self) -> bool {
+        let Some(register) = self.invalid_access_register() else { return false };
+        self.types_held_by(register).iter().any(|t| !t.starts_with("scalar") && !t.chars().all(|c| c.is_ascii_digit()) && *t != "P")
+    }
+
+    /// A record the program gave back, then used: a reference-counted pointer (`ref_obj_id`) released before the access.
+    fn used_after_release(&self) -> bool {
+        let released = self.says("call bpf_ringbuf_submit") || self.says("call bpf_ringbuf_discard") || self.lines.iter().any(|l| l.contains("call ") && l.contains("_release#"));
+        let Some(register) = self.invalid_access_register() else { return false };
+        released && self.invalid_access_of() == Some("scalar") && self.types_held_by(register).iter().any(|t| t.starts_with("ringbuf_mem") || t.starts_with("ptr_") || t.starts_with("trusted_ptr_"))
+    }
+
+    /// The variable a leaked ring buffer record was reserved into, and where:
+    /// `Unreleased reference id=2 alloc_insn=5` points at the instruction whose
+    /// source line is `struct event *e = bpf_ringbuf_reserve(...); @ file.bpf.c:11`.
+    fn reserved_record(&self) -> Option<(String, String)> {
+        static RESERVED: OnceLock<Regex> = OnceLock::new();
+        let pattern = RESERVED.get_or_init(|| Regex::new(r"([A-Za-z_]\w*)\s*=\s*bpf_ringbuf_reserve\(").unwrap());
+        let line = self.line_with("Unreleased reference id=")?;
+        let instruction = line.split_once("alloc_insn=")?.1.split(|c: char| !c.is_ascii_digit()).next()?;
+        let at = self.lines.iter().position(|l| l.starts_with(&format!("{instruction}: ")))?;
+        let (code, place) = self.lines[..at].iter().rev().find_map(|l| l.strip_prefix("; ").and_then(|s| s.rsplit_once(" @ ")))?;
+        let name = pattern.captures(code)?[1].to_string();
+        Some((name, place.to_string()))
+    }
+
+    /// A maybe-NULL pointer where a helper needs a valid one: `R3 type=map_value_or_null expected=fp, …`.
+    fn null_passed_to_helper(&self) -> bool {
+        self.lines.iter().any(|l| l.split_once(" type=").is_some_and(|(_, rest)| rest.split(' ').next().is_some_and(|t| t.ends_with("_or_null")) && rest.contains("expected=")))
+    }
+
+    /// A map's creation failed with EINVAL (libbpf 1.6+ names it, older versions give the text).
+    fn map_refused(&self) -> bool {
+        self.lines.iter().any(|l| {
+            l.contains("map '") && l.contains("failed to create") && (l.contains("EINVAL") || l.contains("Invalid argument") || l.ends_with("-22"))
+        })
+    }
+
+    /// The verifier's verdict: its last lines before the statistics, and
+    /// the source line it was at (`; *count += 1; @ file.bpf.c:12`).
+    pub fn verifier_verdict(&self) -> Option<String> {
+        let last = self.verifier_last_words()?;
+        let verdict = last.verdict.join(" / ");
+        Some(match last.source {
+            Some((code, place)) => format!("{verdict} (at {place}: {code})"),
+            None => verdict,
+        })
+    }
+
+    /// The end of the verifier's log: the instruction it stopped at, its
+    /// verdict, and the source line (code, `file.bpf.c:N`) that instruction comes from.
+    pub fn verifier_last_words(&self) -> Option<VerifierLastWords<'_>> {
+        let end = self.lines.iter().position(|l| (l.starts_with("processed ") && l.contains(" insns")) || l.ends_with("-- END PROG LOAD LOG --"))?;
+        let is_instruction = |l: &str| l.split_once(": ").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        let is_statistics = |l: &str| l.starts_with("verification time") || l.starts_with("stack depth");
+        let mut start = end;
+        while start > 0 {
+            let line = &self.lines[start - 1];
+            if is_instruction(line) || line.starts_with("; ") || line.contains("BEGIN PROG LOAD LOG") || line.is_empty() {
+                break;
+            }
+            start -= 1;
+        }
+        let verdict: Vec<&str> = self.lines[start..end].iter().map(String::as_str).filter(|l| !is_statistics(l)).collect();
+        if verdict.is_empty() {
+            return None;
+        }
+        let instruction = self.lines[..start].last().map(String::as_str).filter(|l| is_instruction(l));
+        // The verifier prints no source line for an instruction libbpf poisoned: the last one printed is an earlier line's.
+        let poisoned = instruction.is_some_and(|i| i.contains("<invalid CO-RE relocation>"));
+        let source = self.lines[..start].iter().rev().find_map(|l| l.strip_prefix("; ").and_then(|s| s.rsplit_once(" @ "))).filter(|_| !poisoned);
+        Some(VerifierLastWords { instruction, verdict, source })
+    }
+}
+
+/// The end of a verifier log, as [`Evidence::verifier_last_words`] reads it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct VerifierLastWords<'a> {
+    /// The instruction it stopped at, e.g. `8: (79) r1 = *(u64 *)(r0 +0)`.
+    pub instruction: Option<&'a str>,
+    /// Its reasons, e.g. `R0 invalid mem access 'map_value_or_null'`.
+    pub verdict: Vec<&'a str>,
+    /// (code, `file.bpf.c:N`) of the source line the instruction comes from.
+    pub source: Option<(&'a str, &'a str)>,
 }
 
 const CORE_MESSAGES: [&str; 3] =
@@ -357,6 +595,8 @@ pub const ENTRIES: &[Entry] = &[
     Entry { cell: "'asm/types.h' file not found", stage: "compile", meaning_has: "", cause: "uapi-header", matches: |e| e.lines.iter().any(|l| l.contains("'asm/") && l.contains("file not found")) },
     Entry { cell: "typedef redefinition with different types (and other redefinitions)", stage: "compile", meaning_has: "", cause: "uapi-header", matches: |e| e.says("error: redefinition of") || e.says("error: typedef redefinition") },
     Entry { cell: "'vmlinux.h' file not found", stage: "compile", meaning_has: "", cause: "vmlinux-h-not-found", matches: |e| e.says("'vmlinux.h' file not found") },
+    Entry { cell: "address of bit-field requested", stage: "compile", meaning_has: "", cause: "bitfield-read", matches: |e| e.says("address of bit-field requested") || e.says("to bit-field") },
+    Entry { cell: "no member named 'state' in 'struct task_struct'", stage: "compile", meaning_has: "", cause: "field-not-in-vmlinux-h", matches: |e| e.says("error: no member named '") },
     // libbpf's messages
     Entry { cell: "BTF is required, but is missing or corrupted.", stage: "open", meaning_has: "", cause: "no-btf", matches: |e| e.says("BTF is required, but is missing or corrupted") },
     Entry { cell: "legacy map definitions in 'maps' section are not supported by libbpf v1.0+", stage: "open", meaning_has: "", cause: "legacy-maps", matches: |e| e.says("legacy map definitions in 'maps' section") },
@@ -366,19 +606,32 @@ pub const ENTRIES: &[Entry] = &[
     Entry { cell: "kernel BTF is missing at '/sys/kernel/btf/vmlinux'", stage: "load", meaning_has: "", cause: "no-kernel-btf", matches: |e| (e.says("kernel BTF is missing at") || e.says("failed to find valid kernel BTF")) && !e.passed("load") },
     Entry { cell: "failed to determine tracepoint 'syscalls/sys_enter_openat' perf event ID: -ENOENT", stage: "attach", meaning_has: "", cause: "tracepoint-not-found", matches: |e| e.says("failed to determine tracepoint") },
     Entry { cell: "failed to attach to raw tracepoint 'sys_enter_openat': -ENOENT", stage: "attach", meaning_has: "", cause: "raw-tp-wrong-name", matches: |e| e.says("failed to attach to raw tracepoint") },
+    Entry { cell: "map 'events': failed to create: -EINVAL", stage: "load", meaning_has: "", cause: "map-definition-refused", matches: Evidence::map_refused },
     Entry { cell: "failed to create kprobe '_do_fork+0x0' perf event: -ENOENT", stage: "attach", meaning_has: "", cause: "kprobe-missing-function", matches: |e| e.says("failed to create kprobe") || e.says("failed to add legacy kprobe event") },
     // The verifier's messages
-    Entry { cell: "EINVAL", stage: "load", meaning_has: "lockdown", cause: "helpers-withheld", matches: |e| e.says("unknown func bpf_probe_read") },
-    Entry { cell: "invalid mem access 'scalar' (after a register, such as R0 or R1)", stage: "load", meaning_has: "", cause: "invalid-mem-access", matches: |e| e.says("invalid mem access") },
+    // Up to 6.9 the verifier says `unknown func`; since 6.10, `program of this type cannot use helper`.
+    Entry { cell: "EINVAL", stage: "load", meaning_has: "lockdown", cause: "helpers-withheld", matches: |e| e.says("unknown func bpf_probe_read#4") || e.says("cannot use helper bpf_probe_read#4") },
+    // 'inv' is what kernels before 5.18 call a scalar.
+    Entry { cell: "invalid mem access 'scalar' (after a register, such as R0 or R1)", stage: "load", meaning_has: "", cause: "invalid-mem-access", matches: |e| matches!(e.invalid_access_of(), Some("scalar" | "inv")) && !e.scalar_was_a_pointer() },
+    Entry { cell: "invalid mem access 'map_value_or_null'", stage: "load", meaning_has: "", cause: "null-check-missing", matches: |e| e.invalid_access_of().is_some_and(|t| t.ends_with("_or_null")) || e.null_passed_to_helper() },
+    Entry { cell: "R6 invalid mem access 'scalar' (after bpf_ringbuf_submit)", stage: "load", meaning_has: "", cause: "used-after-release", matches: Evidence::used_after_release },
+    Entry { cell: "Unreleased reference id=2 alloc_insn=5", stage: "load", meaning_has: "", cause: "unreleased-reference", matches: |e| e.says("Unreleased reference id=") },
+    Entry { cell: "R2 min value is negative, either use unsigned or 'var &= const'", stage: "load", meaning_has: "", cause: "unbounded-value", matches: |e| e.says("min value is negative") || e.says("unbounded memory access") || e.says("with unbounded min value") },
+    Entry { cell: "cannot call GPL-restricted function from non-GPL compatible program", stage: "load", meaning_has: "", cause: "gpl-only-helper", matches: |e| e.says("cannot call GPL-restricted function") },
+    Entry { cell: "BPF program is too large. Processed 1000001 insn", stage: "load", meaning_has: "", cause: "program-too-large", matches: |e| e.says("BPF program is too large") },
+    Entry { cell: "program of this type cannot use helper bpf_sk_release#86", stage: "load", meaning_has: "", cause: "helper-not-allowed", matches: |e| {
+        let helper_refused = |l: &String| (l.contains("program of this type cannot use helper ") || l.contains("unknown func ")) && !l.contains("bpf_probe_read#4");
+        e.lines.iter().any(helper_refused)
+    } },
     // errnos with the stage that tells them apart
     Entry { cell: "ENOENT · No such file or directory (os error 2)", stage: "open", meaning_has: "", cause: "no-btf", matches: |e| e.failed("open", "ENOENT") },
     Entry { cell: "ENOENT", stage: "attach", meaning_has: "tracefs", cause: "tracepoint-not-found", matches: |e| e.failed("attach", "ENOENT") && e.says("tracepoint") && !e.says("raw tracepoint") },
     Entry { cell: "ENOENT", stage: "attach", meaning_has: "kprobe", cause: "kprobe-missing-function", matches: |e| e.failed("attach", "ENOENT") && e.says("kprobe") },
     Entry { cell: "ENOENT", stage: "attach", meaning_has: "raw_tp/ section", cause: "raw-tp-wrong-name", matches: |e| e.failed("attach", "ENOENT") && e.says("raw tracepoint") },
-    Entry { cell: "ESRCH · No such process (os error 3)", stage: "open", meaning_has: "", cause: "attach-target-not-in-btf", matches: |e| e.failed("open", "ESRCH") || e.says("failed to find kernel BTF type ID") },
+    Entry { cell: "ESRCH · No such process (os error 3)", stage: "open", meaning_has: "", cause: "attach-target-not-in-btf", matches: |e| (e.failed("open", "ESRCH") || e.says("failed to find kernel BTF type ID")) && placeholder_target(e).is_none() },
     Entry { cell: "ESRCH", stage: "load", meaning_has: "", cause: "no-kernel-btf", matches: |e| e.failed("load", "ESRCH") && !e.says("failed to find kernel BTF type ID") },
     Entry { cell: "EINVAL · Invalid argument (os error 22)", stage: "load", meaning_has: "", cause: "core-relocation", matches: |e| e.failed("load", "EINVAL") && e.core_message() },
-    Entry { cell: "EINVAL", stage: "load", meaning_has: "kprobe", cause: "kprobe-with-attach-target", matches: |e| e.failed("load", "EINVAL") && !e.core_message() && !e.verifier_spoke() },
+    Entry { cell: "EINVAL", stage: "load", meaning_has: "kprobe", cause: "kprobe-with-attach-target", matches: |e| e.failed("load", "EINVAL") && e.says("BPF program load failed") && !e.core_message() && !e.verifier_spoke() },
     Entry { cell: "EINVAL", stage: "attach", meaning_has: "", cause: "tp-without-category", matches: |e| e.failed("attach", "EINVAL") },
     Entry { cell: "EINVAL", stage: "pin", meaning_has: "", cause: "pin-perf-link", matches: |e| e.says("Link::pin failed") || (e.says("pin") && e.failed("pin", "EINVAL")) },
     Entry { cell: "EEXIST · File exists (os error 17)", stage: "attach", meaning_has: "", cause: "attached-twice", matches: |e| e.failed("attach", "EEXIST") },
@@ -386,7 +639,7 @@ pub const ENTRIES: &[Entry] = &[
     Entry { cell: "EOPNOTSUPP · Operation not supported (os error 95)", stage: "open", meaning_has: "", cause: "legacy-maps", matches: |e| e.failed("open", "EOPNOTSUPP") },
     Entry { cell: "EACCES · Permission denied (os error 13)", stage: "load", meaning_has: "", cause: "verifier-rejected", matches: |e| e.failed("load", "EACCES") },
     Entry { cell: "EPERM · Operation not permitted (os error 1)", stage: "load", meaning_has: "", cause: "not-permitted", matches: |e| e.failed("load", "EPERM") },
-    Entry { cell: "E2BIG · Argument list too long (os error 7)", stage: "load", meaning_has: "", cause: "percpu-value-too-big", matches: |e| e.failed("load", "E2BIG") },
+    Entry { cell: "E2BIG · Argument list too long (os error 7)", stage: "load", meaning_has: "", cause: "percpu-value-too-big", matches: |e| e.failed("load", "E2BIG") && e.says("failed to create") },
     Entry { cell: "EBUSY · Device or resource busy (os error 16)", stage: "attach", meaning_has: "", cause: "xdp-already-attached", matches: |e| e.failed("attach", "EBUSY") || e.says("XDP program already attached") },
     Entry { cell: "EADDRNOTAVAIL", stage: "attach", meaning_has: "", cause: "kprobe-ambiguous", matches: |e| e.failed("attach", "EADDRNOTAVAIL") },
     Entry { cell: "4001 · Unknown error 4001 (LIBBPF_ERRNO__FORMAT)", stage: "open", meaning_has: "", cause: "not-a-bpf-object", matches: |e| e.failed("open", "LIBBPF_ERRNO__FORMAT") || e.says("is not a valid eBPF object file") },
@@ -543,29 +796,141 @@ impl Finding {
     }
 }
 
+/// Causes that say no more than "the kernel refused it": any other finding replaces them.
+const GENERIC: [&str; 2] = ["program-load-failed", "verifier-rejected"];
+
+/// Causes the verifier's own words name: their evidence is its verdict.
+const VERIFIER_CAUSES: [&str; 10] = [
+    "used-after-release",
+    "invalid-mem-access",
+    "null-check-missing",
+    "unreleased-reference",
+    "unbounded-value",
+    "gpl-only-helper",
+    "program-too-large",
+    "helper-not-allowed",
+    "helpers-withheld",
+    "verifier-rejected",
+];
+
+/// A `dummy_…` target libbpf could not find: a placeholder that the
+/// object's loader replaces (set_attach_target) before load.
+fn placeholder_target(evidence: &Evidence) -> Option<String> {
+    let line = evidence.line_with("failed to find kernel BTF type ID of 'dummy_")?;
+    let (_, rest) = line.split_once("type ID of '")?;
+    rest.split('\'').next().map(str::to_string)
+}
+
 /// The causes a log, an error text or a transcript shows, most specific
-/// first, one finding per cause.
+/// first, one finding per cause. An errno counts only at the stage libbpf's
+/// wording (or a transcript) shows; a message of the index outranks any
+/// errno row, and a specific cause the generic "the kernel refused it".
 pub fn match_text(text: &str) -> Vec<Finding> {
     let evidence = Evidence::read(text);
     let mut seen = BTreeSet::new();
-    let mut findings = Vec::new();
+    let mut findings: Vec<(bool, Finding)> = Vec::new();
     for entry in ENTRIES.iter().filter(|e| (e.matches)(&evidence)) {
         if !seen.insert(entry.cause) {
             continue;
         }
         let severity = if NOT_FAILURES.contains(&entry.cause) { Severity::Note } else { Severity::Error };
         let mut finding = Finding::from_entry(entry.cause, Some(entry), severity);
+        let verdict = VERIFIER_CAUSES.contains(&entry.cause).then(|| evidence.verifier_verdict()).flatten();
         let quoted = [entry.cell, "FAILED", "(libbpf logged nothing)", "observed"].iter().find_map(|n| evidence.line_with(n));
-        if let Some(line) = quoted {
-            finding = finding.evidence(line.to_string());
+        if let Some(line) = verdict.or(quoted.map(str::to_string)) {
+            finding = finding.evidence(line);
         }
-        findings.push(finding);
+        let by_errno = entry.row().is_some_and(|r| r.section == "By errno");
+        findings.push((by_errno, refine(finding, &evidence)));
     }
-    // A generic load failure says nothing once a specific cause explains it.
+    let explained = findings.iter().any(|(by_errno, f)| !by_errno && !GENERIC.contains(&f.cause) && f.severity == Severity::Error);
+    let mut findings: Vec<Finding> = findings.into_iter().filter(|(by_errno, _)| !(explained && *by_errno)).map(|(_, f)| f).collect();
+    if findings.iter().any(|f| !GENERIC.contains(&f.cause)) {
+        findings.retain(|f| !GENERIC.contains(&f.cause));
+    }
+    // The verifier's rejection says more than libbpf's "load failed".
     if findings.len() > 1 {
         findings.retain(|f| f.cause != "program-load-failed");
     }
+    if let Some(target) = placeholder_target(&evidence) {
+        findings.push(
+            Finding::plain(
+                "placeholder-target",
+                Severity::Note,
+                format!("{target} is a placeholder: the object's loader sets the real target at run time (set_attach_target before load); this load ran without it"),
+                format!("if this is your loader, call set_attach_target on the program before load (or turn the program off with set_autoload(false)); {target} itself is no kernel function"),
+            )
+            .evidence(evidence.line_with("dummy_").unwrap_or_default().to_string()),
+        );
+    }
+    if findings.is_empty() && evidence.stage.is_none() {
+        if let Some(errno) = evidence.errnos.first() {
+            findings.push(Finding::plain(
+                "stage-unknown",
+                Severity::Note,
+                format!("{errno} with no stage: it means different things at open, load and attach, and nothing here says which failed"),
+                "give libbpf's whole log (print callback at Info or Debug): its lines name the stage",
+            ));
+        }
+    }
     findings
+}
+
+/// What a finding can say more precisely with the log at hand.
+fn refine(finding: Finding, evidence: &Evidence) -> Finding {
+    match finding.cause {
+        // libbpf's own words: the loader was root, so a privilege is not what is missing.
+        "not-permitted" if evidence.says("while running as root") => finding
+            .summary("EPERM although the loader runs as root: not a missing privilege, nor RLIMIT_MEMLOCK (libbpf's 'ulimit -l' hint is a guess; since 5.11 the kernel charges BPF memory to the cgroup). The kernel refuses this program itself, and its log does not say why")
+            .fix("find what this kernel allows: try the same hook with another program type (a tracepoint or kprobe instead of fentry or lsm), check lockdown (cat /sys/kernel/security/lockdown), and any LSM that may refuse BPF"),
+        // Only a dereference names the pointer; a helper's argument list does not say which one.
+        "null-check-missing" if evidence.invalid_access_of().is_some() => match evidence.verifier_last_words().and_then(|w| w.source).and_then(|(code, _)| dereferenced_name(code)) {
+            Some(name) => finding.fix(format!("check {name} before use: if (!{name}) return 0;")),
+            None => finding,
+        },
+        "unreleased-reference" => match evidence.reserved_record() {
+            Some((name, place)) => finding.fix(format!(
+                "{name}, reserved at {place}, must be given back on every path: bpf_ringbuf_submit({name}, 0) or bpf_ringbuf_discard({name}, 0) before each return"
+            )),
+            None => finding,
+        },
+        "map-definition-refused" => match evidence.line_with("map '").and_then(|l| l.split_once("map '")).and_then(|(_, rest)| rest.split('\'').next()) {
+            Some(map) => finding.fix(format!("declare map {map} as its map type requires; a ring buffer, for example, takes only __uint(type, BPF_MAP_TYPE_RINGBUF) and __uint(max_entries, <a power-of-two multiple of the page size>), no key or value")),
+            None => finding,
+        },
+        "field-not-in-vmlinux-h" => match no_member(evidence) {
+            Some((field, within, suggestion)) => {
+                let like = suggestion.map(|s| format!(" (clang suggests `{s}`)")).unwrap_or_default();
+                finding
+                    .summary(format!("{within} has no field `{field}` in this vmlinux.h{like}: the kernel it was made from renamed or removed it"))
+                    .fix(format!("read the field this kernel has; if older kernels have `{field}`, declare a flavor (struct {}___old {{ ... {field}; }}) and choose with bpf_core_field_exists()", within.trim_start_matches("struct ")))
+            }
+            None => finding,
+        },
+        _ => finding,
+    }
+}
+
+/// The one pointer a source line dereferences (`*count += 1;`, `e->pid = 1;`), if only one.
+fn dereferenced_name(code: &str) -> Option<String> {
+    static DEREFERENCE: OnceLock<Regex> = OnceLock::new();
+    let pattern = DEREFERENCE.get_or_init(|| Regex::new(r"\*\s*([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*(?:->|\[)").unwrap());
+    let mut names: Vec<&str> = pattern.captures_iter(code).filter_map(|m| m.get(1).or(m.get(2)).map(|n| n.as_str())).collect();
+    names.sort();
+    names.dedup();
+    match names.as_slice() {
+        [one] => Some(one.to_string()),
+        _ => None,
+    }
+}
+
+/// clang's `no member named 'f' in 'struct s'; did you mean 'g'?`: (f, struct s, g).
+fn no_member(evidence: &Evidence) -> Option<(String, String, Option<String>)> {
+    static NO_MEMBER: OnceLock<Regex> = OnceLock::new();
+    let pattern = NO_MEMBER.get_or_init(|| Regex::new(r"no member named '([^']+)' in '([^']+)'(?:; did you mean '([^']+)'\?)?").unwrap());
+    let line = evidence.line_with("error: no member named '")?;
+    let m = pattern.captures(line)?;
+    Some((m[1].to_string(), m[2].to_string(), m.get(3).map(|s| s.as_str().to_string())))
 }
 
 #[cfg(test)]
@@ -666,12 +1031,17 @@ mod tests {
         assert!(count >= 10, "{count} lesson transcripts");
     }
 
-    /// What a cause says reproduces it exists.
+    /// What a cause says reproduces it exists; a log of the pasted-log corpus is diagnosed as that cause.
     #[test]
     fn every_reproduction_a_cause_names_exists() {
         for cause in CAUSES {
             for who in cause.reproduced_by {
-                if let Some(probe) = who.strip_prefix("probe ") {
+                if let Some(log) = who.strip_prefix("log ") {
+                    let path = workbook().join(format!("xtask/tests/data/logs/{log}.log"));
+                    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {who}: {e}", cause.id));
+                    let found: Vec<&str> = match_text(&text).iter().map(|f| f.cause).collect();
+                    assert_eq!(found.first(), Some(&cause.id), "{}: {who} is diagnosed as {found:?}", cause.id);
+                } else if let Some(probe) = who.strip_prefix("probe ") {
                     let snapshot = workbook().join(format!("book/probes/snapshots/{probe}.snap"));
                     let awaited = AWAITING_THEIR_ROW.contains(&cause.id);
                     assert!(snapshot.exists() != awaited, "{}: {who}: snapshot exists: {}, awaited: {awaited}", cause.id, snapshot.exists());
@@ -701,9 +1071,92 @@ mod tests {
     }
 
     #[test]
-    fn a_bare_rust_error_names_every_cause_of_its_errno_and_stage() {
-        let causes: Vec<_> = match_text("Error: No such process (os error 3)").iter().map(|f| f.cause).collect();
-        assert_eq!(causes, ["attach-target-not-in-btf", "no-kernel-btf"]);
+    fn a_bare_errno_names_no_cause_only_the_missing_stage() {
+        for bare in ["Error: No such process (os error 3)", "Error: Invalid argument (os error 22)", "Error: Operation not permitted (os error 1)"] {
+            let found: Vec<_> = match_text(bare).iter().map(|f| (f.cause, f.severity)).collect();
+            assert_eq!(found, [("stage-unknown", Severity::Note)], "{bare}");
+        }
+    }
+
+    #[test]
+    fn libbpfs_wording_gives_the_errno_its_stage() {
+        let attach = "failed to attach BPF programs: -22";
+        assert_eq!(match_text(attach)[0].cause, "tp-without-category");
+        let load = "libbpf: map 'scratch': failed to create: -E2BIG\nError: Argument list too long (os error 7)";
+        assert_eq!(match_text(load).iter().map(|f| f.cause).collect::<Vec<_>>(), ["percpu-value-too-big"]);
+        let open = "libbpf: elf: legacy map definitions in 'maps' section are not supported by libbpf v1.0+\nfailed to open BPF object: Operation not supported";
+        assert_eq!(match_text(open).iter().map(|f| f.cause).collect::<Vec<_>>(), ["legacy-maps"]);
+    }
+
+    #[test]
+    fn the_lockdown_rule_reads_both_wordings_of_the_verifier() {
+        for said in ["unknown func bpf_probe_read#4", "program of this type cannot use helper bpf_probe_read#4"] {
+            let log = format!("libbpf: prog 'p': BPF program load failed: -EINVAL\n0: R1=ctx() R10=fp0\n{said}\nprocessed 3 insns (limit 1000000)");
+            assert_eq!(match_text(&log).iter().map(|f| f.cause).collect::<Vec<_>>(), ["helpers-withheld"], "{said}");
+        }
+        let other = "libbpf: prog 'p': BPF program load failed: -EINVAL\nprogram of this type cannot use helper bpf_sk_release#86\nprocessed 4 insns";
+        assert_eq!(match_text(other)[0].cause, "helper-not-allowed");
+    }
+
+    #[test]
+    fn the_scalar_rule_needs_a_scalar_and_a_null_pointer_gets_the_null_check() {
+        let access = |what: &str| format!("libbpf: prog 'p': BPF program load failed: -EACCES\nR0 invalid mem access '{what}'\nprocessed 8 insns");
+        let cause = |what: &str| match_text(&access(what)).iter().map(|f| f.cause).collect::<Vec<_>>();
+        assert_eq!(cause("scalar"), ["invalid-mem-access"]);
+        assert_eq!(cause("inv"), ["invalid-mem-access"]);
+        assert_eq!(cause("map_value_or_null"), ["null-check-missing"]);
+        assert_eq!(cause("ringbuf_mem_or_null"), ["null-check-missing"]);
+        assert_eq!(cause("ctx"), ["verifier-rejected"]);
+    }
+
+    #[test]
+    fn a_verifier_finding_quotes_its_verdict_and_source_line() {
+        let log = std::fs::read_to_string(workbook().join("xtask/tests/data/logs/lookup-without-null-check.log")).unwrap();
+        let findings = match_text(&log);
+        assert_eq!(findings.len(), 1, "a specific cause replaces the generic ones: {findings:?}");
+        assert_eq!(
+            findings[0].evidence.as_deref(),
+            Some("R0 invalid mem access 'map_value_or_null' (at nullcheck.bpf.c:12: *count += 1;)")
+        );
+        let leak = std::fs::read_to_string(workbook().join("xtask/tests/data/logs/ring-buffer-reserve-not-submitted.log")).unwrap();
+        let evidence = match_text(&leak)[0].evidence.clone().unwrap();
+        assert!(evidence.starts_with("Unreleased reference id=2 alloc_insn=5 / BPF_EXIT instruction"), "{evidence}");
+    }
+
+    #[test]
+    fn fix_lines_name_the_programs_own_variables() {
+        let read = |name: &str| std::fs::read_to_string(workbook().join(format!("xtask/tests/data/logs/{name}.log"))).unwrap();
+        assert_eq!(match_text(&read("lookup-without-null-check"))[0].fix, "check count before use: if (!count) return 0;");
+        assert_eq!(
+            match_text(&read("ring-buffer-reserve-not-submitted"))[0].fix,
+            "e, reserved at unreleased.bpf.c:11, must be given back on every path: bpf_ringbuf_submit(e, 0) or bpf_ringbuf_discard(e, 0) before each return"
+        );
+        assert_eq!(dereferenced_name("e->pid = bpf_get_current_pid_tgid() >> 32;").as_deref(), Some("e"));
+        assert_eq!(dereferenced_name("a->b = *c;"), None, "two candidates: no guess");
+    }
+
+    #[test]
+    fn eperm_as_root_is_not_blamed_on_privileges() {
+        let log = std::fs::read_to_string(workbook().join("xtask/tests/data/logs/fentry-eperm-as-root.log")).unwrap();
+        let finding = &match_text(&log)[0];
+        assert_eq!(finding.cause, "not-permitted");
+        assert!(finding.summary.contains("runs as root") && !finding.fix.contains("run the loader as root"), "{finding:?}");
+    }
+
+    #[test]
+    fn a_placeholder_target_is_a_note() {
+        let log = std::fs::read_to_string(workbook().join("xtask/tests/data/logs/placeholder-target-not-set.log")).unwrap();
+        let found: Vec<_> = match_text(&log).iter().map(|f| (f.cause, f.severity)).collect();
+        assert_eq!(found, [("placeholder-target", Severity::Note)]);
+    }
+
+    #[test]
+    fn a_missing_field_names_the_field_and_clangs_suggestion() {
+        let log = "x.bpf.c:8:106: error: no member named 'state' in 'struct task_struct'; did you mean 'stats'?";
+        let finding = &match_text(log)[0];
+        assert_eq!(finding.cause, "field-not-in-vmlinux-h");
+        assert!(finding.summary.starts_with("struct task_struct has no field `state`") && finding.summary.contains("`stats`"), "{}", finding.summary);
+        assert!(finding.fix.contains("struct task_struct___old"), "{}", finding.fix);
     }
 
     #[test]
