@@ -25,6 +25,7 @@ use usage_error::UsageError;
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
+    bin_name = "cargo xtask",
     about = "Check, hint and verify the libbpf CO-RE workbook's lessons",
     disable_help_subcommand = true
 )]

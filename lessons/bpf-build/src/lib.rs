@@ -2,11 +2,9 @@
 //! does, compiling the BPF program, and failing with a short message instead
 //! of a panic.
 //!
-//! ```no_run
-//! // build.rs of a lesson whose loader includes `attach.skel.rs`:
-//! fn main() {
-//!     bpf_build::skeleton("src/bpf/attach.bpf.c");
-//! }
+//! ```ignore
+//! // The body of `main` in the build.rs of a lesson whose loader includes `attach.skel.rs`:
+//! bpf_build::skeleton("src/bpf/attach.bpf.c");
 //! ```
 
 use std::path::PathBuf;
@@ -16,8 +14,8 @@ use std::process::Command;
 /// the checker recognises it as a problem of the machine, not of the lesson.
 pub const NO_CLANG: &str = "no clang found";
 
-/// The command that installs clang on Debian and Ubuntu.
-pub const INSTALL_CLANG: &str = "apt-get install clang-19 llvm-19";
+/// What to install, for a machine whose package manager the build script does not know.
+pub const INSTALL_CLANG: &str = "clang and llvm (on Debian and Ubuntu: clang-19 and llvm-19)";
 
 /// A clang that answered `--version`.
 pub struct Clang {
@@ -68,7 +66,7 @@ pub fn clang() -> PathBuf {
                 Some(chosen) => format!("$CLANG is {}, which does not run", chosen.to_string_lossy()),
                 None => "none on PATH".to_string(),
             };
-            fail(&format!("{NO_CLANG} ({looked_at}): install the clang-19 package (`{INSTALL_CLANG}`, or clang where there is no clang-19), or run `cargo xtask setup`"))
+            fail(&format!("{NO_CLANG} ({looked_at}): install {INSTALL_CLANG}, or run `cargo xtask setup`, which installs it with this system's package manager"))
         }
     }
 }

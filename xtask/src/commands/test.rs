@@ -19,8 +19,25 @@ pub fn test(root: &Path, yes: bool) -> Result<ExitCode> {
         host::mount_tracefs()?;
     }
 
-    // The tooling's unit tests, as a bare `cargo test` runs them (default-members).
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // Style and lints first: they take seconds, and name the file at fault.
+    let manifest = root.join("Cargo.toml");
+    let tooling = ["xtask", "transcript", "harness", "bpf-build", "load-object", "book-builder", "probes"];
+    let mut clippy_args = vec!["clippy", "--all-targets"];
+    for package in tooling {
+        clippy_args.extend(["--package", package]);
+    }
+    clippy_args.extend(["--", "-D", "warnings"]);
+    for args in [vec!["fmt", "--all", "--check"], clippy_args] {
+        println!("+ cargo {}", args.join(" "));
+        let mut command = Command::new(&cargo);
+        command.arg(args[0]).arg("--manifest-path").arg(&manifest).args(&args[1..]);
+        if !command.status().context("running cargo")?.success() {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+
+    // The tooling's unit tests, as a bare `cargo test` runs them (default-members).
     println!("+ cargo test");
     let mut cargo_test = Command::new(cargo);
     cargo_test.arg("test").arg("--manifest-path").arg(root.join("Cargo.toml"));

@@ -247,7 +247,7 @@ pub fn check_tracefs() -> Finding {
 }
 
 pub fn check_clang() -> Finding {
-    let install = as_root(bpf_build::INSTALL_CLANG);
+    let install = distro::install_hint(&[Package::Clang]);
     match clang() {
         Some(c) if c.major() >= 11 => {
             finding("clang", Status::Ok, format!("{} (version {})", c.path.display(), c.version), None)

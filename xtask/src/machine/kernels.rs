@@ -568,29 +568,58 @@ fn regex_escape(text: &str) -> String {
 
 /// Debian versions compared by their runs of digits and of other characters,
 /// numbers as numbers: enough to order one kernel series' releases.
+/// Debian's order of two package versions, as dpkg has it: the epoch by
+/// value, then the upstream version, then the revision, each compared by
+/// `verrevcmp`. Written out: the crates that implement it bring a regex
+/// engine and big integers for these few lines.
 fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
-    fn parts(v: &str) -> Vec<(bool, String)> {
-        let mut out: Vec<(bool, String)> = Vec::new();
-        for c in v.chars() {
-            let digit = c.is_ascii_digit();
-            match out.last_mut() {
-                Some((d, run)) if *d == digit => run.push(c),
-                _ => out.push((digit, c.to_string())),
+    fn split(v: &str) -> (u64, &str, &str) {
+        let (epoch, rest) = v.split_once(':').map_or((0, v), |(e, r)| (e.parse().unwrap_or(0), r));
+        let (upstream, revision) = rest.rsplit_once('-').unwrap_or((rest, ""));
+        (epoch, upstream, revision)
+    }
+    let ((ea, ua, ra), (eb, ub, rb)) = (split(a), split(b));
+    ea.cmp(&eb).then_with(|| verrevcmp(ua, ub)).then_with(|| verrevcmp(ra, rb))
+}
+
+/// dpkg's `verrevcmp`: non-digit runs character by character (`~` before
+/// the end, the end before letters, letters before other characters), then
+/// digit runs by value.
+fn verrevcmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn weight(c: Option<u8>) -> i32 {
+        match c {
+            Some(b'~') => -1,
+            None => 0,
+            Some(c) if c.is_ascii_alphabetic() => i32::from(c),
+            Some(c) => i32::from(c) + 256,
+        }
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        // The non-digit prefixes, character by character: `~` before the end, the end before anything.
+        while (i < a.len() && !a[i].is_ascii_digit()) || (j < b.len() && !b[j].is_ascii_digit()) {
+            let (x, y) = (weight(a.get(i).copied().filter(|c| !c.is_ascii_digit())), weight(b.get(j).copied().filter(|c| !c.is_ascii_digit())));
+            if x != y {
+                return x.cmp(&y);
             }
+            i += 1;
+            j += 1;
         }
-        out
-    }
-    let (pa, pb) = (parts(a), parts(b));
-    for (x, y) in pa.iter().zip(&pb) {
-        let order = match (x.0, y.0) {
-            (true, true) => x.1.parse::<u64>().unwrap_or(0).cmp(&y.1.parse::<u64>().unwrap_or(0)),
-            _ => x.1.cmp(&y.1),
+        // Then the numbers, by value.
+        let number = |v: &[u8], k: &mut usize| {
+            let start = *k;
+            while *k < v.len() && v[*k].is_ascii_digit() {
+                *k += 1;
+            }
+            std::str::from_utf8(&v[start..*k]).ok().and_then(|d| d.parse::<u128>().ok()).unwrap_or(0)
         };
-        if order.is_ne() {
-            return order;
+        let (x, y) = (number(a, &mut i), number(b, &mut j));
+        if x != y {
+            return x.cmp(&y);
         }
     }
-    pa.len().cmp(&pb.len())
+    std::cmp::Ordering::Equal
 }
 
 /// `major.minor` of a release or version string.
@@ -607,6 +636,17 @@ pub fn host_release() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn orders_versions_as_debian_does() {
+        use std::cmp::Ordering::*;
+        assert_eq!(version_order("6.12.117-1~deb12u1", "6.12.117-1"), Less, "a ~ sorts before the end");
+        assert_eq!(version_order("1~deb12u1", "1"), Less);
+        assert_eq!(version_order("1.0~rc1", "1.0~rc2"), Less);
+        assert_eq!(version_order("5.10.223-1", "5.10.223-1"), Equal);
+        assert_eq!(version_order("1.0a", "1.0"), Greater, "a letter sorts after the end");
+        assert_eq!(version_order("1.0-1", "1.0+b1"), Less, "non-letters sort after letters");
+    }
 
     #[test]
     fn orders_kernel_versions_numerically() {
