@@ -30,7 +30,7 @@ pub fn is_message(text: &str) -> bool {
 }
 
 /// The quoted messages in a chapter that none of `snapshots` contains.
-pub fn unverified<'a>(chapter: &'a str, snapshots: &[String]) -> Vec<String> {
+pub fn unverified(chapter: &str, snapshots: &[String]) -> Vec<String> {
     Parser::new(chapter)
         .filter_map(|event| match event {
             Event::Code(code) => Some(code.into_string()),

@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 
 use book_builder::{i18n, Workbook};
-use polib::message::MessageView;
 use pulldown_cmark::{Event, Parser, Tag};
 
 #[test]
