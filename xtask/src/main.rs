@@ -17,7 +17,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{book, check, diagnose, doctor, hint, kernels, list, matrix, reset, restore, room, setup, solution, test, verify, vmlinux, watch};
+use commands::{
+    book, check, diagnose, doctor, hint, kernels, list, matrix, reset, restore, room, setup, solution, test, verify, vmlinux, watch,
+};
 use machine::interrupt;
 use report::{json, terminal};
 use usage_error::UsageError;
@@ -255,7 +257,11 @@ fn main() -> ExitCode {
     // Only shortens insta's closing line, which otherwise suggests `cargo insta test`.
     std::env::set_var("INSTA_CARGO_INSTA", "1");
     let json = match command {
-        Command::List { json } | Command::Check { json, .. } | Command::Doctor { json, .. } | Command::Hint { json, .. } | Command::Diagnose { json, .. } => json,
+        Command::List { json }
+        | Command::Check { json, .. }
+        | Command::Doctor { json, .. }
+        | Command::Hint { json, .. }
+        | Command::Diagnose { json, .. } => json,
         _ => false,
     };
     // With --json stdout holds only the JSON object; check and watch show
@@ -264,7 +270,15 @@ fn main() -> ExitCode {
         std::env::set_var("INSTA_OUTPUT", "none");
     }
     // Commands that run a lesson's loader stop it before they exit on Ctrl-C.
-    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. } | Command::Test { .. } | Command::Room { .. }) {
+    if matches!(
+        command,
+        Command::Check { .. }
+            | Command::Watch { .. }
+            | Command::Verify { .. }
+            | Command::Setup { .. }
+            | Command::Test { .. }
+            | Command::Room { .. }
+    ) {
         interrupt::catch();
     }
 

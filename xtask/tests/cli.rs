@@ -8,7 +8,15 @@ use common::*;
 #[test]
 fn bad_lesson_numbers_and_commands_exit_2_with_a_short_error() {
     let root = workbook();
-    for args in [&["check", "9"][..], &["check", "abc"], &["check", ""], &["hint", "42"], &["check"], &["frobnicate"], &["check", "01", "--kernel", "2.6"]] {
+    for args in [
+        &["check", "9"][..],
+        &["check", "abc"],
+        &["check", ""],
+        &["hint", "42"],
+        &["check"],
+        &["frobnicate"],
+        &["check", "01", "--kernel", "2.6"],
+    ] {
         let ran = run(&root, args);
         assert_eq!(ran.code, 2, "xtask {args:?}: {}", ran.stderr);
         assert!(ran.stdout.is_empty(), "xtask {args:?} printed to stdout: {}", ran.stdout);

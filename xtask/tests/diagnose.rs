@@ -100,7 +100,12 @@ fn bad_input_is_one_line_and_exit_2() {
         ("not an ELF", vec![garbage_file.display().to_string()], None, "neither a BPF object"),
         ("an ELF, not BPF", vec![host_program.display().to_string()], None, "not BPF: compile it with clang -target bpf"),
         ("a damaged ELF", vec![damaged.display().to_string()], None, "damaged"),
-        ("a big-endian BPF object", vec![big_endian.display().to_string()], None, "big-endian BPF object and this machine is little-endian"),
+        (
+            "a big-endian BPF object",
+            vec![big_endian.display().to_string()],
+            None,
+            "big-endian BPF object and this machine is little-endian",
+        ),
         ("C++ source", vec![cpp.display().to_string()], None, "is C++ source: BPF programs are compiled from C"),
         ("a huge file", vec![huge.display().to_string()], None, "larger than 64 MiB"),
         ("a missing path", vec!["no/such/file.bpf.o".into()], None, "cannot read no/such/file.bpf.o"),

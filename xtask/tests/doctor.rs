@@ -15,7 +15,11 @@ fn deep_doctor_works_here_and_names_a_user_namespace_that_blocks_bpf() {
     let here = run(&root, &["doctor", "--deep"]);
     assert!(here.stdout.contains("observed N of N openat calls by this process"), "{}", here.stdout);
     assert!(here.stdout.contains("ok       deep         lesson 01's solution loaded, attached and saw its events here"), "{}", here.stdout);
-    assert_eq!(read(&root, "src/main.rs"), std::fs::read_to_string(workbook().join(LESSON).join("src/main.rs")).unwrap(), "the learner's file changed");
+    assert_eq!(
+        read(&root, "src/main.rs"),
+        std::fs::read_to_string(workbook().join(LESSON).join("src/main.rs")).unwrap(),
+        "the learner's file changed"
+    );
 
     // Root inside a new user namespace is not root to the kernel: bpf() is refused.
     let blocked = std::process::Command::new("unshare")

@@ -118,7 +118,9 @@ fn two_checks_at_once_both_finish_correctly_and_record_progress() {
     let _one_at_a_time = serial();
     let root = scratch("two-checks", false);
     apply_solution(&root);
-    let spawn = || xtask(&root, &["check", "01", "--json"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let spawn = || {
+        xtask(&root, &["check", "01", "--json"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+    };
     let (first, second) = (spawn(), spawn());
     let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
 

@@ -181,7 +181,11 @@ fn arrows(src: &Path) -> BTreeSet<(String, String)> {
 }
 
 fn name(module: &str) -> &str {
-    if module.is_empty() { "crate root (main.rs)" } else { module }
+    if module.is_empty() {
+        "crate root (main.rs)"
+    } else {
+        module
+    }
 }
 
 /// What is wrong with the crate's imports: upward arrows, then cycles.
@@ -196,7 +200,8 @@ fn problems(src: &Path) -> Vec<String> {
     for (from, to) in &arrows {
         next.entry(from).or_default().push(to);
     }
-    problems.extend(cycles(&next).into_iter().map(|c| format!("import cycle: {}", c.iter().map(|m| name(m)).collect::<Vec<_>>().join(" → "))));
+    problems
+        .extend(cycles(&next).into_iter().map(|c| format!("import cycle: {}", c.iter().map(|m| name(m)).collect::<Vec<_>>().join(" → "))));
     problems
 }
 

@@ -74,10 +74,7 @@ fn reset_without_git_refuses_clearly_and_changes_nothing() {
     let root = scratch("reset-no-git", false);
     write(&root, "src/main.rs", CHANGE);
     // The scratch copy sits inside the workbook's own checkout; git must not look above it.
-    let refused = xtask(&root, &["reset", "01", "--yes"])
-        .env("GIT_CEILING_DIRECTORIES", root.parent().unwrap())
-        .output()
-        .unwrap();
+    let refused = xtask(&root, &["reset", "01", "--yes"]).env("GIT_CEILING_DIRECTORIES", root.parent().unwrap()).output().unwrap();
     let refused = Ran::from(refused);
     assert_eq!(refused.code, 1);
     assert!(refused.stderr.contains("reset reads a lesson's starting files from git"), "{}", refused.stderr);

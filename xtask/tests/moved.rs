@@ -106,7 +106,12 @@ fn a_moved_a_second_and_a_symlinked_workbook_each_find_themselves() {
 
     // Outside any workbook: a short error, not a panic.
     let outside = std::env::temp_dir();
-    let ran = common::xtask(&outside, &["list"]).env_remove("WORKBOOK_ROOT").env_remove("CARGO_MANIFEST_DIR").current_dir(&outside).output().unwrap();
+    let ran = common::xtask(&outside, &["list"])
+        .env_remove("WORKBOOK_ROOT")
+        .env_remove("CARGO_MANIFEST_DIR")
+        .current_dir(&outside)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&ran.stderr);
     assert_eq!(ran.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("is not inside the workbook"), "{stderr}");

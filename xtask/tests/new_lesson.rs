@@ -62,7 +62,11 @@ fn check_and_verify_run_a_copied_lesson() {
     assert!(check.stdout.contains(&format!("lesson 09 · {TITLE}")), "{}", check.stdout);
     assert!(check.stdout.contains("layer 1 of 2"), "{}", check.stdout);
     let list = run(&root, &["list", "--json"]);
-    assert!(list.stdout.contains(r#""number":"09","slug":"open-again""#) && list.stdout.contains(r#""state":"failing""#), "{}", list.stdout);
+    assert!(
+        list.stdout.contains(r#""number":"09","slug":"open-again""#) && list.stdout.contains(r#""state":"failing""#),
+        "{}",
+        list.stdout
+    );
 
     let verify = run(&root, &["verify", "09"]);
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);

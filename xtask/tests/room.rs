@@ -129,7 +129,10 @@ fn each_check_of_a_joined_workbook_tells_the_room_where_it_is() {
     apply_solution(&root);
     assert_eq!(run(&root, &["check", "01"]).code, 0);
     let record = next_record();
-    assert_eq!((record["state"].as_str(), record["attempts"].as_u64(), record["solution_applied"].as_bool()), (Some("passed"), Some(1), Some(true)));
+    assert_eq!(
+        (record["state"].as_str(), record["attempts"].as_u64(), record["solution_applied"].as_bool()),
+        (Some("passed"), Some(1), Some(true))
+    );
     let text = serde_json::to_string(&record).unwrap();
     assert!(!text.contains("fn main") && !text.contains("SEC("), "a record carries no code: {text}");
 

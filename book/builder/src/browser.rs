@@ -98,9 +98,7 @@ pub fn main_content(dom: &str) -> Option<&str> {
     MAIN.captures(dom).and_then(|c| c.get(1)).map(|m| m.as_str())
 }
 
-static SWITCH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"<a\b[^>]*class="language-switch"[^>]*>"#).expect("a valid pattern")
-});
+static SWITCH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"<a\b[^>]*class="language-switch"[^>]*>"#).expect("a valid pattern"));
 static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"\s(href|hreflang)="([^"]*)""#).expect("a valid pattern"));
 
 /// The language switch's links in a rendered page, as (language, href).

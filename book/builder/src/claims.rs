@@ -28,7 +28,8 @@ static COUNT: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// "the note line", "(the note line)", "note 一行": a line of the transcript by its name.
 static LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(r"(?i)\bthe\s+(?P<en>{LINES})\s+line\b|\((?P<paren>{LINES})\s+line\)|(?P<zh>{LINES}) ?一行")).expect("a valid pattern")
+    Regex::new(&format!(r"(?i)\bthe\s+(?P<en>{LINES})\s+line\b|\((?P<paren>{LINES})\s+line\)|(?P<zh>{LINES}) ?一行"))
+        .expect("a valid pattern")
 });
 /// "the compile line counts", "compile 一行会统计": a line said to hold a count.
 static COUNTING_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -179,7 +180,8 @@ mod tests {
     #[test]
     fn a_line_cited_by_name_must_be_in_the_transcript() {
         let snapshots = [snapshot("layer-2", LAYER)];
-        for prose in ["libbpf attached it (the note line says which)", "nothing attached (the note line)", "note 一行写明了是哪个"] {
+        for prose in ["libbpf attached it (the note line says which)", "nothing attached (the note line)", "note 一行写明了是哪个"]
+        {
             let found = contradicted(prose, &snapshots);
             assert!(found.len() == 1 && found[0].contains("no `note` line"), "{prose}: {found:?}");
         }

@@ -84,10 +84,8 @@ impl Hints {
     /// as everywhere in a translated edition (the translation tests ask for all).
     pub fn translated(lesson: &Lesson, translation: &Catalog) -> Result<Hints> {
         let tr = |text: &str| join_wide_lines(i18n::lookup(translation, text).unwrap_or(text));
-        let layers = layers(lesson)?
-            .iter()
-            .map(|l| Layer { name: tr(&l.name), hint: tr(&l.hint), more: l.more.as_deref().map(tr) })
-            .collect();
+        let layers =
+            layers(lesson)?.iter().map(|l| Layer { name: tr(&l.name), hint: tr(&l.hint), more: l.more.as_deref().map(tr) }).collect();
         let layer_label = tr(LAYER_LABEL);
         if !layer_label.contains("{number}") || !layer_label.contains("{name}") {
             bail!("the translation of {LAYER_LABEL:?} must keep {{number}} and {{name}}: {layer_label:?}");
@@ -269,7 +267,11 @@ mod tests {
     fn hints() -> Hints {
         Hints {
             layers: vec![
-                Layer { name: "first".into(), hint: "The concept of\nlayer one.".into(), more: Some("Use `the_api()`,\nlook in `/proc`.".into()) },
+                Layer {
+                    name: "first".into(),
+                    hint: "The concept of\nlayer one.".into(),
+                    more: Some("Use `the_api()`,\nlook in `/proc`.".into()),
+                },
                 Layer { name: "second".into(), hint: "The concept of layer two.".into(), more: None },
             ],
             layer_label: LAYER_LABEL.into(),
@@ -352,7 +354,10 @@ mod tests {
 
     #[test]
     fn wide_lines_join_without_a_space() {
-        assert_eq!(join_wide_lines("这个加载器的回调\n把日志送到哪里去了？用 `set_print`\n看看"), "这个加载器的回调把日志送到哪里去了？用 `set_print`\n看看");
+        assert_eq!(
+            join_wide_lines("这个加载器的回调\n把日志送到哪里去了？用 `set_print`\n看看"),
+            "这个加载器的回调把日志送到哪里去了？用 `set_print`\n看看"
+        );
         assert_eq!(join_wide_lines("重定位：\ntask_struct 的\n`state`（`bpftool`\n）"), "重定位：task_struct 的\n`state`（`bpftool`）");
         assert_eq!(join_wide_lines("one\ntwo"), "one\ntwo");
     }
@@ -360,8 +365,7 @@ mod tests {
     #[test]
     fn skipped_for_gettext_the_hints_are_no_messages_of_the_chapter() {
         let text = chapter(&hints().markdown(true));
-        let messages: Vec<String> =
-            mdbook_i18n_helpers::extract_messages(&text).unwrap().into_iter().map(|(_, m)| m.message).collect();
+        let messages: Vec<String> = mdbook_i18n_helpers::extract_messages(&text).unwrap().into_iter().map(|(_, m)| m.message).collect();
         assert!(messages.iter().all(|m| !m.contains("concept") && !m.contains("the_api") && !m.contains("Layer")), "{messages:?}");
         assert!(messages.contains(&"Hints".to_string()), "{messages:?}");
     }

@@ -143,8 +143,7 @@ static SUMMARY_LINE: LazyLock<Regex> =
 static SUMMARY_BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)<summary>\n\n(.*?)\n\n[ \t]*</summary>").expect("a valid pattern"));
 static ADMONITION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^(?:[ \t]*>[ \t]*\n)?([ \t]*>[ \t]*)\\\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\\\][ \t]*")
-        .expect("a valid pattern")
+    Regex::new(r"(?m)^(?:[ \t]*>[ \t]*\n)?([ \t]*>[ \t]*)\\\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\\\][ \t]*").expect("a valid pattern")
 });
 
 /// `<summary>text</summary>` on one line is an HTML block, which gettext tools
@@ -173,9 +172,8 @@ pub fn restore_admonitions(markdown: &str) -> String {
     ADMONITION.replace_all(markdown, "$1[!$2]\n$1").into_owned()
 }
 
-static ADMONITION_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^[ \t]*>[ \t]*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*$").expect("a valid pattern")
-});
+static ADMONITION_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^[ \t]*>[ \t]*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*$").expect("a valid pattern"));
 
 /// How many admonitions a chapter has, each `> [!KIND]` alone on its line.
 pub fn admonitions(markdown: &str) -> usize {
@@ -204,15 +202,20 @@ pub fn template(workbook: &Workbook) -> Result<Catalog> {
     book.config.set("output.xgettext.granularity", 0)?;
     let title = book.config.book.title.clone().unwrap_or_default();
     let context = RenderContext::new(book.root.clone(), book.book, book.config, workbook.build_dir());
-    let mut catalogs = mdbook_i18n_helpers::xgettext::create_catalogs(&context, std::fs::read_to_string)
-        .context("extracting the book's messages")?;
+    let mut catalogs =
+        mdbook_i18n_helpers::xgettext::create_catalogs(&context, std::fs::read_to_string).context("extracting the book's messages")?;
     let mut catalog = catalogs.remove(Path::new("messages.pot")).ok_or_else(|| anyhow!("xgettext made no messages.pot"))?;
     if !catalogs.is_empty() {
         bail!("xgettext split the messages into several files; book.toml must not set output.xgettext.depth");
     }
     catalog.metadata = metadata(&title);
     add(&mut catalog, &title, "book/book.toml", "The book's title");
-    add(&mut catalog, hints::LAYER_LABEL, "book/builder/src/hints.rs", "Labels each layer's tip in a lesson chapter; keep {number} and {name}");
+    add(
+        &mut catalog,
+        hints::LAYER_LABEL,
+        "book/builder/src/hints.rs",
+        "Labels each layer's tip in a lesson chapter; keep {number} and {name}",
+    );
     add(&mut catalog, hints::MORE_LABEL, "book/builder/src/hints.rs", "Labels the fold with a layer's second hint");
     for lesson in workbook.lessons()? {
         let source = format!("lessons/{}/lesson.toml", lesson.dir_name);
@@ -366,10 +369,7 @@ pub fn coverage(template: &Catalog, translation: &Catalog) -> Coverage {
 
 /// The translated message for `msgid`, if there is one that is not fuzzy.
 pub fn lookup<'a>(translation: &'a Catalog, msgid: &str) -> Option<&'a str> {
-    translation
-        .find_message(None, msgid, None)
-        .filter(|m| m.is_translated() && !m.flags().is_fuzzy())
-        .and_then(|m| m.msgstr().ok())
+    translation.find_message(None, msgid, None).filter(|m| m.is_translated() && !m.flags().is_fuzzy()).and_then(|m| m.msgstr().ok())
 }
 
 /// The book in `language`: every chapter, chapter name and the title translated,
@@ -406,9 +406,7 @@ pub fn translated_book(workbook: &Workbook, language: &str) -> Result<MDBook> {
 pub fn chapters(book: &MDBook) -> BTreeMap<PathBuf, (String, String)> {
     book.iter()
         .filter_map(|item| match item {
-            BookItem::Chapter(chapter) => {
-                chapter.path.clone().map(|path| (path, (chapter.name.clone(), chapter.content.clone())))
-            }
+            BookItem::Chapter(chapter) => chapter.path.clone().map(|path| (path, (chapter.name.clone(), chapter.content.clone()))),
             _ => None,
         })
         .collect()
@@ -426,8 +424,7 @@ mod tests {
             marked,
             "Para.\n\n<!-- mdbook-xgettext: skip -->\n```text\nopen FAILED\n```\n\n- item\n\n  <!-- mdbook-xgettext: skip -->\n  ```sh\n  cargo xtask check 03\n  ```\n"
         );
-        let messages: Vec<String> =
-            mdbook_i18n_helpers::extract_messages(&marked).unwrap().into_iter().map(|(_, m)| m.message).collect();
+        let messages: Vec<String> = mdbook_i18n_helpers::extract_messages(&marked).unwrap().into_iter().map(|(_, m)| m.message).collect();
         assert_eq!(messages, ["Para.", "item"]);
     }
 
@@ -516,8 +513,7 @@ find = "a"
             if *fuzzy {
                 flags.add_flag("fuzzy");
             }
-            let message =
-                Message::build_singular().with_msgid(msgid.to_string()).with_msgstr(msgstr.to_string()).with_flags(flags).done();
+            let message = Message::build_singular().with_msgid(msgid.to_string()).with_msgstr(msgstr.to_string()).with_flags(flags).done();
             catalog.append_or_update(message);
         }
         catalog

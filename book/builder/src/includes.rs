@@ -35,13 +35,10 @@ pub struct Problem {
 }
 
 // The same pattern mdBook uses, so this finds exactly what mdBook expands.
-static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\\\{\{#.*\}\}|\{\{\s*#([a-zA-Z0-9_]+)\s+([^}]+)\}\}").expect("a valid pattern")
-});
-static ANCHOR_START: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"ANCHOR:\s*(?P<name>[\w_-]+)").expect("a valid pattern"));
-static ANCHOR_END: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"ANCHOR_END:\s*(?P<name>[\w_-]+)").expect("a valid pattern"));
+static DIRECTIVE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\\\{\{#.*\}\}|\{\{\s*#([a-zA-Z0-9_]+)\s+([^}]+)\}\}").expect("a valid pattern"));
+static ANCHOR_START: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"ANCHOR:\s*(?P<name>[\w_-]+)").expect("a valid pattern"));
+static ANCHOR_END: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"ANCHOR_END:\s*(?P<name>[\w_-]+)").expect("a valid pattern"));
 
 /// The include directives in a chapter's text; unknown directives are problems.
 pub fn find(chapter: &str) -> (Vec<Include>, Vec<Problem>) {
@@ -102,10 +99,7 @@ impl Part {
             }
             Part::Anchor(name) => {
                 let named = |pattern: &Regex, line: &str| pattern.captures(line).is_some_and(|c| &c["name"] == name);
-                let start = lines
-                    .iter()
-                    .position(|l| named(&ANCHOR_START, l))
-                    .ok_or_else(|| format!("has no `ANCHOR: {name}`"))?;
+                let start = lines.iter().position(|l| named(&ANCHOR_START, l)).ok_or_else(|| format!("has no `ANCHOR: {name}`"))?;
                 let kept: Vec<&str> = lines[start + 1..]
                     .iter()
                     .take_while(|l| !named(&ANCHOR_END, l))

@@ -47,7 +47,8 @@ pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
             let hints = hints::Hints::english(lesson)?;
             problems.extend(layer_claims(lesson, &hints, &format!("lessons/{}/lesson.toml", lesson.dir_name))?);
         }
-        problems.extend(prose_claims(workbook, &lessons, path, &source)?.into_iter().map(|p| format!("{}: {p}", shown(workbook, &chapter))));
+        problems
+            .extend(prose_claims(workbook, &lessons, path, &source)?.into_iter().map(|p| format!("{}: {p}", shown(workbook, &chapter))));
         chapters.push((chapter, text));
     }
     problems.extend(check_chapters(workbook, &chapters, |lesson| Some(lesson.title.clone()))?);
@@ -78,7 +79,10 @@ fn hint_problems(lesson: &Lesson, shown: &str, source: &str, text: &str) -> Resu
     for layer in &english.layers {
         for hint in std::iter::once(&layer.hint).chain(&layer.more) {
             if let Some(why) = hints::not_plain(hint) {
-                problems.push(format!("lessons/{}/lesson.toml: the hint {hint:?} would not read in the book as written: {why}", lesson.dir_name));
+                problems.push(format!(
+                    "lessons/{}/lesson.toml: the hint {hint:?} would not read in the book as written: {why}",
+                    lesson.dir_name
+                ));
             }
         }
     }
@@ -90,10 +94,8 @@ fn hint_problems(lesson: &Lesson, shown: &str, source: &str, text: &str) -> Resu
 pub fn check_translation(workbook: &Workbook, language: &str, book: &MDBook) -> Result<Vec<String>> {
     let translation = i18n::translation(workbook, language)?;
     let src = workbook.src_dir();
-    let chapters: Vec<(PathBuf, String)> =
-        i18n::chapters(book).into_iter().map(|(path, (_name, text))| (src.join(path), text)).collect();
-    let mut problems =
-        check_chapters(workbook, &chapters, |lesson| i18n::lookup(&translation, &lesson.title).map(str::to_string))?;
+    let chapters: Vec<(PathBuf, String)> = i18n::chapters(book).into_iter().map(|(path, (_name, text))| (src.join(path), text)).collect();
+    let mut problems = check_chapters(workbook, &chapters, |lesson| i18n::lookup(&translation, &lesson.title).map(str::to_string))?;
     // Admonitions (`> [!TIP]`) are rebuilt after translation; each must still be one.
     let lessons = workbook.lessons()?;
     for (path, text) in &chapters {
@@ -143,8 +145,7 @@ fn layer_claims(lesson: &Lesson, hints: &hints::Hints, shown: &str) -> Result<Ve
     let mut problems = Vec::new();
     for (i, layer) in hints.layers.iter().enumerate() {
         let name = format!("layer-{}", i + 1);
-        let own: Vec<Snapshot> =
-            snapshots.iter().filter(|s| s.name == name || s.name.starts_with(&format!("{name}@"))).cloned().collect();
+        let own: Vec<Snapshot> = snapshots.iter().filter(|s| s.name == name || s.name.starts_with(&format!("{name}@"))).cloned().collect();
         if own.is_empty() {
             continue;
         }
@@ -159,11 +160,7 @@ fn layer_claims(lesson: &Lesson, hints: &hints::Hints, shown: &str) -> Result<Ve
 
 /// Includes, quoted messages and lesson headings of `chapters` (path, text);
 /// `title` gives the title a lesson's heading must hold in this edition.
-fn check_chapters(
-    workbook: &Workbook,
-    chapters: &[(PathBuf, String)],
-    title: impl Fn(&Lesson) -> Option<String>,
-) -> Result<Vec<String>> {
+fn check_chapters(workbook: &Workbook, chapters: &[(PathBuf, String)], title: impl Fn(&Lesson) -> Option<String>) -> Result<Vec<String>> {
     let src = workbook.src_dir();
     let lessons = workbook.lessons()?;
     let probe_snapshots = workbook.probe_snapshots()?;
@@ -211,10 +208,7 @@ fn check_chapters(
         }
         let snapshots: Vec<String> = lesson.snapshots()?.into_iter().map(|s| s.transcript).collect();
         for quote in quotes::unverified(text, &snapshots) {
-            problems.push(format!(
-                "{where_}: quotes `{quote}` as a message, but no snapshot of lesson {} contains it",
-                lesson.number()
-            ));
+            problems.push(format!("{where_}: quotes `{quote}` as a message, but no snapshot of lesson {} contains it", lesson.number()));
         }
     }
     Ok(problems)

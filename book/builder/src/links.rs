@@ -7,8 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-static REFERENCE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"\s(?:href|src)="([^"]*)""#).expect("a valid pattern"));
+static REFERENCE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"\s(?:href|src)="([^"]*)""#).expect("a valid pattern"));
 static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"\sid="([^"]+)""#).expect("a valid pattern"));
 
 /// Pages that are not checked: 404.html resolves its links against the site's root.
@@ -79,8 +78,7 @@ impl Site {
         } else if path.starts_with('/') {
             return Err("an absolute path, which breaks when the book is not at the site's root".into());
         } else {
-            let joined = normalize(&page.parent().unwrap_or(Path::new("")).join(unescape(path)))
-                .ok_or("leads out of the book")?;
+            let joined = normalize(&page.parent().unwrap_or(Path::new("")).join(unescape(path))).ok_or("leads out of the book")?;
             if joined.as_os_str().is_empty() || self.pages.contains_key(&joined.join("index.html")) {
                 joined.join("index.html")
             } else {
@@ -154,7 +152,10 @@ mod tests {
     fn good_links_pass() {
         let site = site(
             &[
-                ("index.html", r##"<a href="setup.html">s</a> <a href="setup.html#tracefs">t</a> <img src="images/pipeline.svg"> <a href="#top">^</a> <h1 id="top">"##),
+                (
+                    "index.html",
+                    r##"<a href="setup.html">s</a> <a href="setup.html#tracefs">t</a> <img src="images/pipeline.svg"> <a href="#top">^</a> <h1 id="top">"##,
+                ),
                 ("setup.html", r#"<h2 id="tracefs">T</h2> <a href="index.html">back</a> <a href="https://example.org/x">out</a>"#),
             ],
             &["images/pipeline.svg"],
@@ -165,7 +166,10 @@ mod tests {
     #[test]
     fn missing_pages_files_and_fragments_are_broken() {
         let site = site(
-            &[("index.html", r#"<a href="setpu.html">s</a> <a href="index.html#nowhere">n</a> <img src="../outside.png"> <a href="/root.html">r</a>"#)],
+            &[(
+                "index.html",
+                r#"<a href="setpu.html">s</a> <a href="index.html#nowhere">n</a> <img src="../outside.png"> <a href="/root.html">r</a>"#,
+            )],
             &[],
         );
         let broken = site.broken_links();

@@ -57,7 +57,11 @@ fn main() -> ExitCode {
         match book_builder::build_edition(&workbook, &edition) {
             Ok(out) => {
                 let index = out.join("index.html");
-                println!("built {} in {:.1}s", index.strip_prefix(&workbook.root).unwrap_or(&index).display(), started.elapsed().as_secs_f64());
+                println!(
+                    "built {} in {:.1}s",
+                    index.strip_prefix(&workbook.root).unwrap_or(&index).display(),
+                    started.elapsed().as_secs_f64()
+                );
                 built.push(out);
             }
             Err(error) => {
@@ -128,7 +132,8 @@ fn update_po(workbook: &book_builder::Workbook) -> anyhow::Result<()> {
         // Messages the English no longer has are dropped rather than kept as `#~` comments.
         let status = Command::new("msgattrib").args(["--no-obsolete", "--no-wrap", "--output-file"]).arg(&po).arg(&po).status()?;
         anyhow::ensure!(status.success(), "msgattrib failed on {}", po.display());
-        let coverage = book_builder::i18n::coverage(&book_builder::i18n::template(workbook)?, &book_builder::i18n::translation(workbook, &language)?);
+        let coverage =
+            book_builder::i18n::coverage(&book_builder::i18n::template(workbook)?, &book_builder::i18n::translation(workbook, &language)?);
         println!("{language}: {}", coverage.summary());
     }
     Ok(())

@@ -76,16 +76,13 @@ pub fn cases(snapshots: &[Snapshot], kernels: &Kernels, absent_means_same: bool)
     by_name
         .into_iter()
         .map(|(name, snapshots)| {
-            let own: Vec<&str> =
-                snapshots.iter().filter_map(|(on, _)| *on).filter(|on| kernels.matrix.iter().any(|k| k == on)).collect();
+            let own: Vec<&str> = snapshots.iter().filter_map(|(on, _)| *on).filter(|on| kernels.matrix.iter().any(|k| k == on)).collect();
             let rest: Vec<String> = kernels.matrix.iter().filter(|k| !own.contains(&k.as_str())).cloned().collect();
             let has_kprobes = snapshots.iter().any(|(on, _)| *on == Some("kprobes"));
             let mut variants = Vec::new();
             for (on, snapshot) in &snapshots {
                 let speaks_for = match on {
-                    None if absent_means_same && !has_kprobes => {
-                        std::iter::once(kernels.host.clone()).chain(rest.clone()).collect()
-                    }
+                    None if absent_means_same && !has_kprobes => std::iter::once(kernels.host.clone()).chain(rest.clone()).collect(),
                     None => vec![kernels.host.clone()],
                     Some("kprobes") => rest.clone(),
                     Some(kernel) => vec![kernel.to_string()],
@@ -208,9 +205,7 @@ mod tests {
 
     #[test]
     fn names_and_commands_are_not_messages() {
-        for code in
-            ["set_print", "-g", "llvm-readelf -S x.bpf.o | grep BTF", "SEC(\".maps\")", "harness::libbpf_log", "cannot-run"]
-        {
+        for code in ["set_print", "-g", "llvm-readelf -S x.bpf.o | grep BTF", "SEC(\".maps\")", "harness::libbpf_log", "cannot-run"] {
             assert!(!is_message(code), "{code}");
         }
         for code in [
@@ -290,10 +285,7 @@ mod tests {
                    | errno | meaning |\n|---|---|\n| `EINVAL` | `program of this type cannot use helper bpf_probe_read#4` on 6.1 |\n";
         let problems = kernel_problems(bad, &cases);
         assert_eq!(problems.len(), 2, "{problems:#?}");
-        assert!(
-            problems[0].contains("`unknown func bpf_probe_read#4`") && problems[0].ends_with("without naming 6.1"),
-            "{problems:#?}"
-        );
+        assert!(problems[0].contains("`unknown func bpf_probe_read#4`") && problems[0].ends_with("without naming 6.1"), "{problems:#?}");
         assert!(problems[1].contains("cannot use helper") && problems[1].ends_with("without naming 6.12"), "{problems:#?}");
 
         let good = "Up to 6.1, load fails with `unknown func bpf_probe_read#4`.\n\n\
@@ -307,6 +299,9 @@ mod tests {
         snapshots.retain(|s| s.name != "lockdown@5.10");
         let cases = cases(&snapshots, &kernels(), false);
         let problems = kernel_problems("On 6.1: `unknown func bpf_probe_read#4`.", &cases);
-        assert_eq!(problems, ["quotes `unknown func bpf_probe_read#4`, whose wording depends on the kernel, but `lockdown` was not measured on 5.10"]);
+        assert_eq!(
+            problems,
+            ["quotes `unknown func bpf_probe_read#4`, whose wording depends on the kernel, but `lockdown` was not measured on 5.10"]
+        );
     }
 }

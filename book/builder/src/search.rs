@@ -79,7 +79,8 @@ pub fn add_han_pairs(out: &Path) -> Result<usize> {
         let Some(quoted) = text.trim_end().strip_prefix(PREFIX).and_then(|t| t.strip_suffix(SUFFIX)) else {
             bail!("{} is not the index mdBook writes ({PREFIX}…{SUFFIX})", file.display());
         };
-        let mut search: Value = serde_json::from_str(&unquote(quoted)).with_context(|| format!("reading the index in {}", file.display()))?;
+        let mut search: Value =
+            serde_json::from_str(&unquote(quoted)).with_context(|| format!("reading the index in {}", file.display()))?;
         let words = add_to_index(&mut search["index"]).with_context(|| format!("in {}", file.display()))?;
         if words == 0 {
             continue;

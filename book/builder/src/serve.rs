@@ -44,7 +44,11 @@ fn file_for(dir: &Path, target: &str) -> Option<PathBuf> {
         return None;
     }
     let file = dir.join(relative);
-    if file.is_dir() { Some(file.join("index.html")) } else { Some(file) }
+    if file.is_dir() {
+        Some(file.join("index.html"))
+    } else {
+        Some(file)
+    }
 }
 
 fn content_type(path: &Path) -> &'static str {

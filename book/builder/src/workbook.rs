@@ -155,10 +155,7 @@ fn snapshots_in(folder: &Path) -> Result<Vec<Snapshot>> {
 
 /// An insta snapshot's content: what follows the `---` header block.
 pub fn transcript(snap: &str) -> &str {
-    let body = snap
-        .strip_prefix("---\n")
-        .and_then(|rest| rest.split_once("\n---\n"))
-        .map_or(snap, |(_header, body)| body);
+    let body = snap.strip_prefix("---\n").and_then(|rest| rest.split_once("\n---\n")).map_or(snap, |(_header, body)| body);
     body.trim_end_matches('\n')
 }
 

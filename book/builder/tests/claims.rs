@@ -10,8 +10,14 @@ use book_builder::{check_sources, check_translation, i18n, Workbook};
 
 fn claims_only(problems: Vec<String>) -> Vec<String> {
     // The claim checks' own sentences; the other checks have tests of their own.
-    let marks =
-        ["so no count is right", "the transcripts count", "have no `", "holds that count", "line of the transcripts it speaks of says", "lessons"];
+    let marks = [
+        "so no count is right",
+        "the transcripts count",
+        "have no `",
+        "holds that count",
+        "line of the transcripts it speaks of says",
+        "lessons",
+    ];
     problems.into_iter().filter(|p| marks.iter().any(|m| p.contains(m))).collect()
 }
 
@@ -48,8 +54,8 @@ fn the_claims_the_snapshots_contradicted_are_refused() {
     std::fs::write(&chapter01, format!("{}tracepoint, opens a file five times{}", &text[..at], &text[end..])).unwrap();
     let toml = workbook.root.join("lessons/02-attach/lesson.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
-    let at =
-        text.find("attached exactly the tracepoint the SEC() name gives").unwrap() + "attached exactly the tracepoint the SEC() name gives".len();
+    let at = text.find("attached exactly the tracepoint the SEC() name gives").unwrap()
+        + "attached exactly the tracepoint the SEC() name gives".len();
     let end = at + text[at..].find(", and no").unwrap();
     std::fs::write(&toml, format!("{} (the note line says\nwhich){}", &text[..at], &text[end..])).unwrap();
     let chapter03 = src.join("03-einval.md");
@@ -60,7 +66,8 @@ fn the_claims_the_snapshots_contradicted_are_refused() {
         .or_else(|| text.find("\n\nThe transcript's compile line"))
         .expect("lesson 03 says where relocations are counted");
     let end = at + 2 + text[at + 2..].find('\n').unwrap();
-    std::fs::write(&chapter03, format!("{}\n\nThe compile line of a transcript counts these records.{}", &text[..at], &text[end..])).unwrap();
+    std::fs::write(&chapter03, format!("{}\n\nThe compile line of a transcript counts these records.{}", &text[..at], &text[end..]))
+        .unwrap();
     edit(&src.join("workshop.md"), "1/5", "1/4");
     // And a stage's outcome the layer's transcript does not show.
     edit(&workbook.root.join("lessons/03-einval/lesson.toml"), "Load fails with EINVAL", "Load fails with ESRCH");

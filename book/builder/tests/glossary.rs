@@ -94,7 +94,11 @@ fn problems(messages: &[(String, String)]) -> Vec<String> {
 fn chinese_messages() -> Vec<(String, String)> {
     let workbook = Workbook::here();
     let translation = i18n::translation(&workbook, "zh-CN").unwrap();
-    translation.messages().filter_map(|m| Some((m.msgid().to_string(), m.msgstr().ok()?.to_string()))).filter(|(_, zh)| !zh.is_empty()).collect()
+    translation
+        .messages()
+        .filter_map(|m| Some((m.msgid().to_string(), m.msgstr().ok()?.to_string())))
+        .filter(|(_, zh)| !zh.is_empty())
+        .collect()
 }
 
 #[test]

@@ -83,7 +83,11 @@ fn the_book_refuses_hints_typed_by_hand_or_placed_after_the_fix() {
     edit(&chapter, "{{#hints}}\n", "");
     edit(&chapter, "\n## The article's claims", "\n{{#hints}}\n\n## The article's claims");
     // A hint in lesson.toml that Markdown would not show as the terminal does.
-    edit(&workbook.root.join("lessons/01-open-fails/lesson.toml"), "a loader installs with `set_print`", "a loader installs with <b>set_print</b>");
+    edit(
+        &workbook.root.join("lessons/01-open-fails/lesson.toml"),
+        "a loader installs with `set_print`",
+        "a loader installs with <b>set_print</b>",
+    );
 
     let problems = check_sources(&workbook).unwrap();
     let expect = [

@@ -10,7 +10,8 @@ use std::sync::LazyLock;
 use book_builder::{browser, search, Edition, Workbook};
 use regex::Regex;
 
-static RESULTS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?s)<ul id="mdbook-searchresults"[^>]*>(.*?)</ul>"#).expect("a valid pattern"));
+static RESULTS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?s)<ul id="mdbook-searchresults"[^>]*>(.*?)</ul>"#).expect("a valid pattern"));
 static RESULT_LINK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r##"<a href="([^"#?]*)[^"]*""##).expect("a valid pattern"));
 static HEADER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?s)<div id="mdbook-searchresults-header"[^>]*>(.*?)</div>"#).expect("a valid pattern"));

@@ -40,20 +40,40 @@ const PROBES: &[Probe] = &[
     Probe { name: "raw-tp-wrong-name", setup: None, run: |l| attach(l, "tracepoints", "raw_wrong_name") },
     Probe { name: "kprobe-with-attach-target", setup: None, run: kprobe_with_attach_target },
     Probe { name: "no-kernel-btf", setup: Some(HIDE_KERNEL_BTF), run: |l| attach(l, "core_read", "read_pid") },
-    Probe { name: "kernel-btf-from-boot", setup: Some(KERNEL_BTF_IN_BOOT), run: |l| quoting_log(&["kernel BTF"], l, "core_read", "read_pid") },
+    Probe {
+        name: "kernel-btf-from-boot",
+        setup: Some(KERNEL_BTF_IN_BOOT),
+        run: |l| quoting_log(&["kernel BTF"], l, "core_read", "read_pid"),
+    },
     Probe { name: "relocation-debug-log", setup: None, run: |l| quoting_log(&["no matching targets"], l, "missing_field", "read_missing") },
     Probe { name: "percpu-value-too-big", setup: None, run: |l| attach(l, "percpu_too_big", "use_scratch") },
     Probe { name: "compiled-at-o0", setup: None, run: |l| quoting_log(&["invalid mem access"], l, "unoptimised", "count_openat") },
-    Probe { name: "btf-rejected-at-o0", setup: None, run: |l| quoting_log(&["BTF loading error", "Invalid arg", "BTF is optional"], l, "unoptimised_minimal", "count") },
+    Probe {
+        name: "btf-rejected-at-o0",
+        setup: None,
+        run: |l| quoting_log(&["BTF loading error", "Invalid arg", "BTF is optional"], l, "unoptimised_minimal", "count"),
+    },
     Probe { name: "clang-default-isa", setup: None, run: |_| default_isa() },
     Probe { name: "debug-info-in-kernel", setup: None, run: debug_info_in_kernel },
     Probe { name: "map-fd-before-load", setup: None, run: map_fd_before_load },
     Probe { name: "wrong-size-flavor", setup: None, run: wrong_size_flavor },
-    Probe { name: "direct-read-of-kernel-pointer", setup: None, run: |l| quoting_log(&["invalid mem access"], l, "direct_read", "read_tgid") },
+    Probe {
+        name: "direct-read-of-kernel-pointer",
+        setup: None,
+        run: |l| quoting_log(&["invalid mem access"], l, "direct_read", "read_tgid"),
+    },
     Probe { name: "direct-read-through-btf-pointer", setup: None, run: |l| attach(l, "btf_pointer", "read_tgid") },
     Probe { name: "direct-load-unsigned-wider", setup: None, run: direct_load_unsigned_wider },
-    Probe { name: "direct-load-signed-wider", setup: None, run: |l| quoting_log(&["accesses field incorrectly"], l, "direct_loads", "signed_wider") },
-    Probe { name: "flavor-suffix-cut-at-last", setup: None, run: |l| quoting_log(&["candidate", "no matching targets"], l, "flavors", "one_suffix") },
+    Probe {
+        name: "direct-load-signed-wider",
+        setup: None,
+        run: |l| quoting_log(&["accesses field incorrectly"], l, "direct_loads", "signed_wider"),
+    },
+    Probe {
+        name: "flavor-suffix-cut-at-last",
+        setup: None,
+        run: |l| quoting_log(&["candidate", "no matching targets"], l, "flavors", "one_suffix"),
+    },
     Probe { name: "raw-tp-without-tracefs", setup: Some(UNMOUNT_TRACEFS), run: |l| attach(l, "core_read", "read_pid") },
     Probe { name: "tp-btf-without-tracefs", setup: Some(UNMOUNT_TRACEFS), run: |l| attach(l, "btf_pointer", "read_tgid") },
     Probe { name: "tracefs-through-debugfs", setup: Some(TRACEFS_ONLY_UNDER_DEBUGFS), run: |l| attach(l, "tracepoints", "with_category") },
@@ -261,7 +281,11 @@ fn map_fd_before_load(lesson: &mut Lesson) -> Result<()> {
     let map = obj.maps().find(|m| m.name() == "calls").context("no such map")?;
     // SAFETY: as above, on the loaded object.
     let fd = unsafe { libbpf_rs::libbpf_sys::bpf_map__fd(map.as_libbpf_object().as_ptr()) };
-    lesson.observed(if fd >= 0 { "bpf_map__fd after load returned a file descriptor".into() } else { format!("bpf_map__fd after load returned {fd}") });
+    lesson.observed(if fd >= 0 {
+        "bpf_map__fd after load returned a file descriptor".into()
+    } else {
+        format!("bpf_map__fd after load returned {fd}")
+    });
     Ok(())
 }
 
@@ -275,9 +299,7 @@ fn debug_info_in_kernel(lesson: &mut Lesson) -> Result<()> {
         let mut info = libbpf_rs::libbpf_sys::bpf_prog_info::default();
         let mut len = std::mem::size_of_val(&info) as u32;
         // SAFETY: info is a bpf_prog_info and len its size; the kernel fills in at most len bytes.
-        let ret = unsafe {
-            libbpf_rs::libbpf_sys::bpf_prog_get_info_by_fd(prog.as_fd().as_raw_fd(), &mut info, &mut len)
-        };
+        let ret = unsafe { libbpf_rs::libbpf_sys::bpf_prog_get_info_by_fd(prog.as_fd().as_raw_fd(), &mut info, &mut len) };
         if ret != 0 {
             bail!("bpf_prog_get_info_by_fd: {}", std::io::Error::from_raw_os_error(-ret));
         }
@@ -553,9 +575,7 @@ fn tracepoint_perf_event(category: &str, name: &str) -> Result<i32> {
     };
     attr.__bindgen_anon_1.sample_period = 1;
     // SAFETY: attr is a valid perf_event_attr of the size it states.
-    let fd = unsafe {
-        libc::syscall(libc::SYS_perf_event_open, &attr, -1, 0, -1, libbpf_rs::libbpf_sys::PERF_FLAG_FD_CLOEXEC)
-    };
+    let fd = unsafe { libc::syscall(libc::SYS_perf_event_open, &attr, -1, 0, -1, libbpf_rs::libbpf_sys::PERF_FLAG_FD_CLOEXEC) };
     if fd < 0 {
         bail!("perf_event_open: {}", std::io::Error::last_os_error());
     }

@@ -34,12 +34,7 @@ impl Clang {
 pub fn find_clang() -> Option<Clang> {
     let candidates: Vec<PathBuf> = match std::env::var_os("CLANG") {
         Some(chosen) => vec![PathBuf::from(chosen)],
-        None => (14..=22)
-            .rev()
-            .map(|v| format!("clang-{v}"))
-            .chain(["clang".to_string()])
-            .filter_map(|name| on_path(&name))
-            .collect(),
+        None => (14..=22).rev().map(|v| format!("clang-{v}")).chain(["clang".to_string()]).filter_map(|name| on_path(&name)).collect(),
     };
     candidates.into_iter().find_map(|path| {
         let output = Command::new(&path).arg("--version").output().ok()?;
@@ -102,7 +97,11 @@ fn builder(source: &str) -> (libbpf_cargo::SkeletonBuilder, PathBuf, String) {
     let env = |name: &str| std::env::var_os(name).unwrap_or_else(|| fail(&format!("{name} is not set; run this through cargo")));
     let out_dir = PathBuf::from(env("OUT_DIR"));
     let arch = env("CARGO_CFG_TARGET_ARCH").to_string_lossy().into_owned();
-    let name = source.rsplit('/').next().and_then(|file| file.strip_suffix(".bpf.c")).unwrap_or_else(|| fail(&format!("{source} is not named NAME.bpf.c")));
+    let name = source
+        .rsplit('/')
+        .next()
+        .and_then(|file| file.strip_suffix(".bpf.c"))
+        .unwrap_or_else(|| fail(&format!("{source} is not named NAME.bpf.c")));
 
     let mut builder = libbpf_cargo::SkeletonBuilder::new();
     // Cargo runs build scripts in the lesson's folder: `../../vmlinux` is the workbook's.

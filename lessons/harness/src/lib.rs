@@ -64,11 +64,7 @@ pub struct Lesson {
 impl Lesson {
     /// Runs one stage. On failure, records the errno name and the warn-level
     /// libbpf lines logged during the stage, then returns [`Stopped`].
-    pub fn stage<T>(
-        &mut self,
-        stage: Stage,
-        step: impl FnOnce() -> libbpf_rs::Result<T>,
-    ) -> Result<T, Stopped> {
+    pub fn stage<T>(&mut self, stage: Stage, step: impl FnOnce() -> libbpf_rs::Result<T>) -> Result<T, Stopped> {
         let mark = log::mark();
         match step() {
             Ok(value) => {
@@ -213,10 +209,7 @@ mod tests {
 
     #[test]
     fn describes_errno_by_name_and_reason() {
-        assert_eq!(
-            describe("failed to open object: No such file or directory (os error 2)"),
-            "ENOENT (No such file or directory)"
-        );
+        assert_eq!(describe("failed to open object: No such file or directory (os error 2)"), "ENOENT (No such file or directory)");
         assert_eq!(describe("No such process (os error 3)"), "ESRCH (No such process)");
         assert_eq!(describe("a plain message"), "a plain message");
     }

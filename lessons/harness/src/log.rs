@@ -47,10 +47,8 @@ pub(crate) fn mark() -> usize {
 
 pub(crate) fn key_lines_since(mark: usize) -> Vec<String> {
     let log = LOG.lock().unwrap_or_else(|e| e.into_inner());
-    let warnings = log[mark.min(log.len())..]
-        .iter()
-        .filter(|(level, _)| matches!(level, PrintLevel::Warn))
-        .map(|(_, message)| message.as_str());
+    let warnings =
+        log[mark.min(log.len())..].iter().filter(|(level, _)| matches!(level, PrintLevel::Warn)).map(|(_, message)| message.as_str());
     key_lines(warnings)
 }
 

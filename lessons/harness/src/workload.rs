@@ -81,11 +81,7 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
 /// Runs this binary as a helper process with `args`, and waits for it.
 fn helper(args: &[&str]) -> Result<()> {
     // Inherited stdio: opening /dev/null here would be one more open by this process.
-    let status = Command::new(std::env::current_exe()?)
-        .arg(CHILD_ARG)
-        .args(args)
-        .status()
-        .context("starting a helper process")?;
+    let status = Command::new(std::env::current_exe()?).arg(CHILD_ARG).args(args).status().context("starting a helper process")?;
     ensure!(status.success(), "the helper process failed: {status}");
     Ok(())
 }
@@ -343,7 +339,15 @@ pub fn attached() -> Vec<String> {
         // SAFETY: every pointer is to a local of the type libbpf expects.
         let err = unsafe {
             libbpf_rs::libbpf_sys::bpf_task_fd_query(
-                pid, fd, 0, buf.as_mut_ptr(), &mut len, &mut prog_id, &mut fd_type, &mut offset, &mut addr,
+                pid,
+                fd,
+                0,
+                buf.as_mut_ptr(),
+                &mut len,
+                &mut prog_id,
+                &mut fd_type,
+                &mut offset,
+                &mut addr,
             )
         };
         if err != 0 {

@@ -92,13 +92,9 @@ mod tests {
 
     #[test]
     fn stable_text_is_left_alone() {
-        for stable in [
-            "relo #0: no matching targets found",
-            "1: <invalid CO-RE relocation>",
-            "call 0xbad2310",
-            "array [] and [x]",
-            "ends with [",
-        ] {
+        for stable in
+            ["relo #0: no matching targets found", "1: <invalid CO-RE relocation>", "call 0xbad2310", "array [] and [x]", "ends with ["]
+        {
             assert_eq!(line(stable), stable);
         }
     }

@@ -13,11 +13,11 @@ use crate::machine::runner;
 use crate::machine::vm;
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
-use crate::workbook::advice;
 use crate::report::wrap;
+use crate::workbook::advice;
 use crate::workbook::kernel_lock;
-use crate::workbook::portability;
 use crate::workbook::lessons::{self, Lesson, Meta};
+use crate::workbook::portability;
 use crate::workbook::progress::{self, State};
 use crate::workbook::room;
 use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
@@ -43,7 +43,11 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn exit_code(self) -> ExitCode {
-        if self == Outcome::Passed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        if self == Outcome::Passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -139,15 +143,12 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         return Ok(if passed { Outcome::Passed } else { Outcome::Failing });
     }
     if passed {
-        println!(
-            "\n{}  lesson {} works: it loads, attaches and sees what it exists for",
-            paint(PASS, "PASS"),
-            lesson.number
-        );
+        println!("\n{}  lesson {} works: it loads, attaches and sees what it exists for", paint(PASS, "PASS"), lesson.number);
         for note in advice::notes(lesson) {
             println!("{} {note}", paint(WARN, "note:"));
         }
-        let untested: Vec<&str> = lesson.meta.layers.iter().filter(|l| l.skip_reason_on(kprobes).is_some()).map(|l| l.name.as_str()).collect();
+        let untested: Vec<&str> =
+            lesson.meta.layers.iter().filter(|l| l.skip_reason_on(kprobes).is_some()).map(|l| l.name.as_str()).collect();
         if !untested.is_empty() {
             println!(
                 "{} untested here, where the kernel has no kprobes: {}. `cargo xtask check {} --kernel 6.12` tests it under qemu.",
@@ -274,9 +275,10 @@ pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str) -> String {
 /// libbpf-rs `Link`, that detaches the program.
 pub fn warnings_for(meta: &Meta, layer: Option<usize>, warnings: &[String]) -> Vec<String> {
     let later = |warning: &str| {
-        meta.layers.iter().enumerate().any(|(i, l)| {
-            layer.is_some_and(|k| i + 1 > k) && l.warning.as_deref().is_some_and(|w| warning.contains(w))
-        })
+        meta.layers
+            .iter()
+            .enumerate()
+            .any(|(i, l)| layer.is_some_and(|k| i + 1 > k) && l.warning.as_deref().is_some_and(|w| warning.contains(w)))
     };
     warnings
         .iter()

@@ -14,15 +14,15 @@ use transcript::load_report::{Level, ReportLine};
 
 use crate::machine::host;
 use crate::machine::kernel_btf::{self, KernelFacts};
-use crate::machine::load_object;
 use crate::machine::kernels::{self, Choice};
+use crate::machine::load_object;
 use crate::report::diagnose::{Compile, Input, KernelRef, Load, Report};
 use crate::report::json;
+use crate::usage_error::UsageError;
 use crate::workbook::bpf_object::{self, NotBpf};
 use crate::workbook::diagnosis;
-use crate::workbook::kernel_lock;
 use crate::workbook::error_index::{self, Finding, Severity};
-use crate::usage_error::UsageError;
+use crate::workbook::kernel_lock;
 
 /// Nothing diagnose reads is this big: BPF objects are kilobytes, logs megabytes.
 pub const MAX_INPUT: u64 = 64 << 20;
@@ -173,7 +173,8 @@ fn diagnose_source(root: &Path, file: &str, choice: Choice, scratch: &Scratch) -
                 "read clang's first error",
             ));
         }
-        let mut report = Report::new(Input { path: file.to_string(), kind: "source" }, KernelRef { name: choice.name(), release: None }, findings);
+        let mut report =
+            Report::new(Input { path: file.to_string(), kind: "source" }, KernelRef { name: choice.name(), release: None }, findings);
         report.compile = Some(Compile { ok: false, error: first_error });
         return Ok(report);
     }
@@ -239,10 +240,10 @@ fn diagnose_object(
         ));
     }
     if chosen.is_none() {
-        findings.push(Finding::of("no-kernel-btf", Severity::Warning).summary(format!(
-            "no BTF for kernel {}: relocations and BTF targets are not checked on it",
-            choice.name()
-        )));
+        findings.push(
+            Finding::of("no-kernel-btf", Severity::Warning)
+                .summary(format!("no BTF for kernel {}: relocations and BTF targets are not checked on it", choice.name())),
+        );
     }
     let before_load = findings.len();
     let load = real_load(root, path, chosen.as_ref(), &mut findings);

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::machine::host::{self, finding, Finding, Status, TRACEFS};
 use crate::machine;
+use crate::machine::host::{self, finding, Finding, Status, TRACEFS};
 use crate::report::json;
 use crate::report::terminal::{self as terminal, paint, BAD, DIM, GOOD, WARN};
 use crate::workbook::{deep, lessons};

@@ -43,8 +43,15 @@ pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&
     let flow = |text: &str| if as_json { wrap::unwrap(text) } else { wrap::wrap(text, width) };
     let say = Phrases { english: tr.is_english() };
     let layers = &lesson.meta.layers;
-    let mut report =
-        HintReport { schema: json::SCHEMA, command: "hint", lesson: lesson.number.clone(), layer: None, level: 0, levels: 0, text: String::new() };
+    let mut report = HintReport {
+        schema: json::SCHEMA,
+        command: "hint",
+        lesson: lesson.number.clone(),
+        layer: None,
+        level: 0,
+        levels: 0,
+        text: String::new(),
+    };
     let k = match progress::load(root).get(&lesson.number) {
         Some(State::Passed) => {
             report.text = say.passed(&lesson.number);

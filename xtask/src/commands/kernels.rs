@@ -23,13 +23,17 @@ pub fn kernels(root: &Path, list_only: bool, update: bool) -> Result<ExitCode> {
     }
     let mut failed = false;
     for series in kernels::SERIES {
-        let kernel = kernel_lock::pin(root, series)
-            .and_then(|pin| if list_only { kernels::cached(series, &pin) } else { kernels::ensure(series, &pin).map(Some) });
+        let kernel = kernel_lock::pin(root, series).and_then(|pin| {
+            if list_only {
+                kernels::cached(series, &pin)
+            } else {
+                kernels::ensure(series, &pin).map(Some)
+            }
+        });
         match kernel {
-            Ok(Some(k)) => println!(
-                "{:<5} {:<21} {} {}   cached, verified",
-                series.name, series.release, k.manifest.package, k.manifest.version
-            ),
+            Ok(Some(k)) => {
+                println!("{:<5} {:<21} {} {}   cached, verified", series.name, series.release, k.manifest.package, k.manifest.version)
+            }
             Ok(None) => println!("{:<5} {:<21} not fetched yet (cargo xtask kernels)", series.name, series.release),
             Err(error) => {
                 failed = true;

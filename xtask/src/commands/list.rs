@@ -14,8 +14,7 @@ use crate::workbook::{lessons, progress};
 pub fn list(root: &Path, json: bool) -> Result<ExitCode> {
     let lessons = lessons::all(root)?;
     let records = progress::records(root);
-    let statuses: Vec<LessonStatus> =
-        lessons.iter().map(|l| LessonStatus::new(l, records.get(&l.number))).collect();
+    let statuses: Vec<LessonStatus> = lessons.iter().map(|l| LessonStatus::new(l, records.get(&l.number))).collect();
     let report = ListReport::new(Machine::this(), statuses);
     if json {
         json::print(&report);
@@ -35,12 +34,7 @@ pub fn list(root: &Path, json: bool) -> Result<ExitCode> {
         println!("{marker} {}  {:<width$}  {shown}", lesson.number, lesson.meta.title);
     }
     match &report.next {
-        Some(n) => println!(
-            "\n{} of {} passed · next: {}",
-            report.passed,
-            report.total,
-            paint(TITLE, format!("cargo xtask check {n}"))
-        ),
+        Some(n) => println!("\n{} of {} passed · next: {}", report.passed, report.total, paint(TITLE, format!("cargo xtask check {n}"))),
         None => println!("\n{}", paint(GOOD, "every lesson passes")),
     }
     Ok(ExitCode::SUCCESS)

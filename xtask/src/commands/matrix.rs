@@ -12,9 +12,9 @@
 //! boot runs is a list of (binary, environment, expected snapshot) runs, so
 //! any state added to a lesson's row runs on every kernel with the rest.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
-use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -70,10 +70,9 @@ impl Target {
                 let (major, minor) = kernels::major_minor(&kernels::host_release()).unwrap_or_default();
                 format!("Linux {major}.{minor}, the machine that ran the matrix, natively")
             }
-            Target::Vm(kernel) => format!(
-                "Debian's {} {} ({}), under qemu",
-                kernel.manifest.package, kernel.manifest.version, kernel.series.release
-            ),
+            Target::Vm(kernel) => {
+                format!("Debian's {} {} ({}), under qemu", kernel.manifest.package, kernel.manifest.version, kernel.series.release)
+            }
         }
     }
 }
@@ -93,8 +92,14 @@ enum Artifact {
     /// No kernel of this run can run it (a kprobe layer, with no kprobes anywhere).
     NotBuilt,
     /// A failed build: the same on every kernel.
-    Failed { transcript: String, log: String },
-    Built { compile: String, job: vm::Job },
+    Failed {
+        transcript: String,
+        log: String,
+    },
+    Built {
+        compile: String,
+        job: vm::Job,
+    },
 }
 
 /// What one state did on one kernel.
@@ -129,21 +134,14 @@ struct Timings {
 
 pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: bool, timings: bool) -> Result<ExitCode> {
     let started = Instant::now();
-    let lessons = if wanted.is_empty() {
-        lessons::all(root)?
-    } else {
-        wanted.iter().map(|w| lessons::find(root, w)).collect::<Result<_>>()?
-    };
+    let lessons =
+        if wanted.is_empty() { lessons::all(root)? } else { wanted.iter().map(|w| lessons::find(root, w)).collect::<Result<_>>()? };
     let choices = kernels::choices(wanted_kernels)?;
     if choices.is_empty() {
         return Err(UsageError(format!("--kernels needs `all` or names from {}", kernels::names().join(", "))).into());
     }
     let uses_vm = choices.iter().any(|c| matches!(c, Choice::Debian(_)));
-    let problems = if uses_vm {
-        vm::preflight()
-    } else {
-        host::build_problems()
-    };
+    let problems = if uses_vm { vm::preflight() } else { host::build_problems() };
     if !problems.is_empty() {
         eprintln!("the matrix cannot run on this machine yet:");
         problems.iter().for_each(|p| eprintln!("{p}"));
@@ -303,11 +301,7 @@ fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut T
             None => ("fixed".to_string(), "solution".to_string()),
         };
         let needed = layer.is_none_or(|l| targets.iter().any(|t| l.skip_reason_on(t.kprobes()).is_none()));
-        let artifact = if needed {
-            build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name))?
-        } else {
-            Artifact::NotBuilt
-        };
+        let artifact = if needed { build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name))? } else { Artifact::NotBuilt };
         let skip = layer.and_then(|l| l.skip_reason());
         let outcomes = host_outcomes(targets, host, skip, &host_blocked, &artifact, timing)?;
         runs.states.push(State { name, label, layer: layer.map(|_| k), case: None, artifact });
@@ -638,11 +632,7 @@ fn judge(
     }
     let Some(k) = state.layer else {
         let works = !transcript.contains("stopped  at") && transcript.contains("observed ");
-        return Ok(if works {
-            Ok(())
-        } else {
-            Err("the solution does not work: its transcript shows nothing observed".to_string())
-        });
+        return Ok(if works { Ok(()) } else { Err("the solution does not work: its transcript shows nothing observed".to_string()) });
     };
     let layer = &lesson.meta.layers[k - 1];
     let earlier = lesson.meta.layers[..k - 1].iter().find(|l| transcript.contains(&l.symptom));
@@ -671,7 +661,14 @@ fn has_kprobe_layer(lesson: &Lesson) -> bool {
 /// nothing when `<name>` already fits, else `variant` when that is free,
 /// fits, or left from an earlier run, else `<name>@<kernel>`. `written` holds
 /// what this run has written.
-fn bless_snapshot(dir: &Path, name: &str, variant: Option<&str>, kernel: &str, transcript: &str, written: &mut BTreeSet<String>) -> Result<()> {
+fn bless_snapshot(
+    dir: &Path,
+    name: &str,
+    variant: Option<&str>,
+    kernel: &str,
+    transcript: &str,
+    written: &mut BTreeSet<String>,
+) -> Result<()> {
     let specific = format!("{name}@{kernel}");
     let remove = |snapshot: &str| -> Result<()> {
         let path = dir.join(format!("{snapshot}.snap"));
@@ -744,7 +741,8 @@ pub fn summary(transcript: &str) -> String {
 }
 
 fn print_table(results: &[(&LessonRuns, Vec<Vec<Cell>>)], targets: &[Target]) {
-    let mut rows: Vec<Vec<String>> = vec![["lesson", "state"].iter().map(|s| s.to_string()).chain(targets.iter().map(|t| t.name().to_string())).collect()];
+    let mut rows: Vec<Vec<String>> =
+        vec![["lesson", "state"].iter().map(|s| s.to_string()).chain(targets.iter().map(|t| t.name().to_string())).collect()];
     for (runs, cells) in results {
         for (s, state) in runs.states.iter().enumerate() {
             let lesson = if s == 0 { runs.lesson.number.clone() } else { String::new() };
@@ -775,7 +773,10 @@ fn print_timings(timing: &Timings, total: f64) {
     println!("  total                 {total:6.1} s");
     let build_total: f64 = timing.builds.iter().map(|b| b.2).sum();
     let states: usize = timing.builds.iter().map(|b| b.1).sum();
-    println!("  builds and host runs  {build_total:6.1} s   {states} states built; {} host runs took {:.1} s", timing.host_runs, timing.host_seconds);
+    println!(
+        "  builds and host runs  {build_total:6.1} s   {states} states built; {} host runs took {:.1} s",
+        timing.host_runs, timing.host_seconds
+    );
     for (lesson, count, seconds) in &timing.builds {
         println!("    lesson {lesson}           {seconds:6.1} s   {count} states");
     }
@@ -848,10 +849,7 @@ mod tests {
     fn summaries_name_what_was_seen_and_where_it_stopped() {
         assert_eq!(summary("compile  ok\nopen     ok\nobserved 5 of 5 openat calls by this process"), "sees 5 of 5");
         assert_eq!(summary("open     FAILED  ENOENT\nstopped  at open"), "stops at open");
-        assert_eq!(
-            summary("observed 0 of 5 file opens\nattach   FAILED  ENOENT\nstopped  at attach"),
-            "sees 0 of 5, stops at attach"
-        );
+        assert_eq!(summary("observed 0 of 5 file opens\nattach   FAILED  ENOENT\nstopped  at attach"), "sees 0 of 5, stops at attach");
         assert_eq!(summary("compile  FAILED  clang: 2 errors\nstopped  at compile"), "stops at compile");
         assert_eq!(summary("observed the event"), "sees it");
         assert_eq!(summary("open     ok\ntimeout  stopped after 30 s"), "times out");

@@ -32,9 +32,7 @@ pub fn restore(root: &Path, wanted: &str, from: Option<&str>, yes: bool) -> Resu
         }
         None => match backups.last() {
             Some(newest) => newest.clone(),
-            None => {
-                return Err(UsageError(format!("lesson {} has no backups in {BACKUPS}/ to restore", lesson.number)).into())
-            }
+            None => return Err(UsageError(format!("lesson {} has no backups in {BACKUPS}/ to restore", lesson.number)).into()),
         },
     };
     let mut saved = Files::new();

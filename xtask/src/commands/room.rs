@@ -266,7 +266,11 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut latencies = Vec::new();
                     for attempt in 1..=CHECKS {
-                        let delivery = Delivery { url: url.clone(), token: "loadtesttoken".into(), record: learner_record(&format!("learner {n:03}"), attempt) };
+                        let delivery = Delivery {
+                            url: url.clone(),
+                            token: "loadtesttoken".into(),
+                            record: learner_record(&format!("learner {n:03}"), attempt),
+                        };
                         let sent = Instant::now();
                         delivery.post(Duration::from_secs(30)).unwrap();
                         latencies.push(sent.elapsed());

@@ -12,9 +12,9 @@ use anyhow::{bail, Result};
 use crate::commands::check::{self, Outcome};
 use crate::commands::kernels;
 use crate::machine::cargo::{self, Build};
+use crate::machine::distro::Manager;
 use crate::machine::host;
 use crate::machine::kernels::Choice;
-use crate::machine::distro::Manager;
 use crate::machine::packages::{self, Need};
 use crate::report::terminal;
 use crate::workbook::{lessons, portability};
@@ -79,7 +79,9 @@ pub fn install_missing(needs: &[Need], yes: bool, command: &str) -> Result<()> {
     let whats: Vec<&str> = missing.iter().map(|n| n.what).collect();
     println!("missing: {}", whats.join(", "));
     let Some(manager) = Manager::detect() else {
-        println!("this system has none of apt-get, dnf, pacman or zypper, so setup cannot install them; install with its own package manager:");
+        println!(
+            "this system has none of apt-get, dnf, pacman or zypper, so setup cannot install them; install with its own package manager:"
+        );
         for need in &missing {
             println!("  {}: {}", need.what, need.why);
         }

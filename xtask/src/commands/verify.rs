@@ -15,13 +15,9 @@ use crate::workbook::run::run_lesson;
 use crate::workbook::scratch::{apply_fixes, files_under, scratch_copy, target_dir};
 use crate::workbook::snapshot;
 
-
 pub fn verify(root: &Path, wanted: &[String], bless: bool) -> Result<ExitCode> {
-    let lessons = if wanted.is_empty() {
-        lessons::all(root)?
-    } else {
-        wanted.iter().map(|w| lessons::find(root, w)).collect::<Result<_>>()?
-    };
+    let lessons =
+        if wanted.is_empty() { lessons::all(root)? } else { wanted.iter().map(|w| lessons::find(root, w)).collect::<Result<_>>()? };
     for lesson in &lessons {
         let problems = lesson.meta.needs.problems_here();
         if !problems.is_empty() {

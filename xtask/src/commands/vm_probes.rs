@@ -67,12 +67,7 @@ pub fn verify(root: &Path, kernels: &[&Kernel]) -> Result<usize> {
         let kernel = kernels.iter().find(|k| k.series.name == kernel_name).expect("chosen above");
         let jobs: Vec<vm::Job> = runs
             .iter()
-            .map(|run| vm::Job {
-                binary: binary.clone(),
-                args: vec![run.probe.clone()],
-                files: files.clone(),
-                env: Vec::new(),
-            })
+            .map(|run| vm::Job { binary: binary.clone(), args: vec![run.probe.clone()], files: files.clone(), env: Vec::new() })
             .collect();
         let label = if parameters.is_empty() { String::new() } else { format!(" with {parameters}") };
         let work = root.join("target/xtask/matrix/vm").join(format!("{kernel_name}-probes{}", label.replace([' ', '='], "-")));

@@ -112,10 +112,7 @@ pub fn watch(root: &Path, wanted: &str, poll: bool) -> Result<ExitCode> {
                 quiet_since = Some(Instant::now());
             }
             if matches!(source, Source::Events { .. }) && missing_events.scanned(changed, Instant::now(), EVENT_MODE_SCAN) {
-                println!(
-                    "{}",
-                    paint(WARN, "files change here without file events (a network mount or a WSL path?); polling instead")
-                );
+                println!("{}", paint(WARN, "files change here without file events (a network mount or a WSL path?); polling instead"));
                 source = Source::Polling;
             }
         }
@@ -230,7 +227,10 @@ fn footer(root: &Path, lesson: &Lesson, source: &Source) {
     println!("\n{}", paint(DIM, format!("{passed} of {total} lessons pass")));
     println!(
         "{}",
-        paint(DIM, format!("watching lessons/{}{how}: save a file to check again · h hint · n next lesson · l list · q quit", lesson.dir_name))
+        paint(
+            DIM,
+            format!("watching lessons/{}{how}: save a file to check again · h hint · n next lesson · l list · q quit", lesson.dir_name)
+        )
     );
 }
 

@@ -89,9 +89,7 @@ impl TypeTable {
         } else {
             Btf::from_bytes(bytes)
         };
-        Ok(TypeTable {
-            btf: btf.map_err(|e| anyhow!("{e}"))?,
-        })
+        Ok(TypeTable { btf: btf.map_err(|e| anyhow!("{e}"))? })
     }
 
     pub fn ty(&self, id: u32) -> Option<Type> {
@@ -101,10 +99,7 @@ impl TypeTable {
     /// The name of a type, member, enumerator or parameter; `None` when it
     /// is anonymous.
     pub fn name(&self, item: &dyn BtfType) -> Option<String> {
-        self.btf
-            .resolve_name(item)
-            .ok()
-            .filter(|name| !name.is_empty())
+        self.btf.resolve_name(item).ok().filter(|name| !name.is_empty())
     }
 
     /// The name of a type; `None` when it is anonymous or of a kind without one.
@@ -145,9 +140,7 @@ impl TypeTable {
 
     /// Whether a type of `kind` called `name` exists (a function, a typedef...).
     pub fn has(&self, kind: Kind, name: &str) -> bool {
-        self.named(name)
-            .into_iter()
-            .any(|id| self.ty(id).is_some_and(|t| Kind::of(&t) == kind))
+        self.named(name).into_iter().any(|id| self.ty(id).is_some_and(|t| Kind::of(&t) == kind))
     }
 }
 
@@ -175,11 +168,7 @@ pub mod testing {
 
     impl Builder {
         pub fn new() -> Builder {
-            Builder {
-                types: Vec::new(),
-                strings: vec![0],
-                next: 1,
-            }
+            Builder { types: Vec::new(), strings: vec![0], next: 1 }
         }
 
         /// The offset of `name` in the string section; "" is offset 0.
@@ -194,14 +183,7 @@ pub mod testing {
         }
 
         /// A `struct btf_type` and what follows it, as 32-bit words; its id.
-        pub fn add(
-            &mut self,
-            name: &str,
-            kind: u32,
-            vlen: u32,
-            size_or_type: u32,
-            rest: &[u32],
-        ) -> u32 {
+        pub fn add(&mut self, name: &str, kind: u32, vlen: u32, size_or_type: u32, rest: &[u32]) -> u32 {
             let name = self.name(name);
             self.types.extend([name, kind << 24 | vlen, size_or_type]);
             self.types.extend_from_slice(rest);
@@ -219,30 +201,16 @@ pub mod testing {
             for (i, (member, ty)) in members.iter().enumerate() {
                 rest.extend([self.name(member), *ty, 32 * i as u32]);
             }
-            self.add(
-                name,
-                kind,
-                members.len() as u32,
-                4 * members.len() as u32,
-                &rest,
-            )
+            self.add(name, kind, members.len() as u32, 4 * members.len() as u32, &rest)
         }
 
         pub fn enumeration(&mut self, name: &str, enumerators: &[&str]) -> u32 {
-            let rest: Vec<u32> = enumerators
-                .iter()
-                .enumerate()
-                .flat_map(|(i, e)| [self.name(e), i as u32])
-                .collect();
+            let rest: Vec<u32> = enumerators.iter().enumerate().flat_map(|(i, e)| [self.name(e), i as u32]).collect();
             self.add(name, ENUM, enumerators.len() as u32, 4, &rest)
         }
 
         pub fn enumeration64(&mut self, name: &str, enumerators: &[&str]) -> u32 {
-            let rest: Vec<u32> = enumerators
-                .iter()
-                .enumerate()
-                .flat_map(|(i, e)| [self.name(e), i as u32, 1])
-                .collect();
+            let rest: Vec<u32> = enumerators.iter().enumerate().flat_map(|(i, e)| [self.name(e), i as u32, 1]).collect();
             self.add(name, ENUM64, enumerators.len() as u32, 8, &rest)
         }
 
@@ -268,8 +236,7 @@ pub mod testing {
             use object::write::Object;
             use object::{Architecture, BinaryFormat, Endianness, SectionKind};
             let mut elf = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
-            let section =
-                elf.add_section(Vec::new(), section.as_bytes().to_vec(), SectionKind::Other);
+            let section = elf.add_section(Vec::new(), section.as_bytes().to_vec(), SectionKind::Other);
             elf.append_section_data(section, &self.bytes(), 4);
             elf.write().unwrap()
         }
@@ -313,10 +280,7 @@ mod tests {
         let anon = table.ty(2).unwrap();
         assert_eq!(Kind::of(&anon), Kind::Union);
         assert_eq!(table.type_name(&anon), None);
-        assert_eq!(
-            table.type_name(&table.ty(3).unwrap()).as_deref(),
-            Some("task_struct")
-        );
+        assert_eq!(table.type_name(&table.ty(3).unwrap()).as_deref(), Some("task_struct"));
         assert!(table.named("").is_empty());
         assert!(table.ty(99).is_none());
     }

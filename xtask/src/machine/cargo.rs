@@ -67,7 +67,13 @@ impl Sources {
             let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
             format!("{hash:016x}")
         };
-        let files = paths.into_iter().map(|p| { let d = digest(&std::fs::read(&p).unwrap_or_default()); (p, d) }).collect();
+        let files = paths
+            .into_iter()
+            .map(|p| {
+                let d = digest(&std::fs::read(&p).unwrap_or_default());
+                (p, d)
+            })
+            .collect();
         Ok(Sources { files, record: target_dir.join("workbook/sources").join(package) })
     }
 
@@ -302,11 +308,7 @@ fn clean_if_moved(cargo: &std::ffi::OsStr, root: &Path, package: &str, target_di
         .env("CARGO_TARGET_DIR", target_dir)
         .output()
         .context("running cargo clean")?;
-    anyhow::ensure!(
-        output.status.success(),
-        "cargo clean --package {package} failed: {}",
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
+    anyhow::ensure!(output.status.success(), "cargo clean --package {package} failed: {}", String::from_utf8_lossy(&output.stderr).trim());
     Ok(std::fs::write(&record, &here)?)
 }
 
@@ -364,23 +366,14 @@ fn show_progress(terminal: bool, latest: &Mutex<String>, done: &AtomicBool) {
 }
 
 fn find_object(out_dir: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(out_dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.to_string_lossy().ends_with(".bpf.o"))
+    std::fs::read_dir(out_dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).find(|p| p.to_string_lossy().ends_with(".bpf.o"))
 }
 
 /// The compile section of a transcript for a failed build: clang's first
 /// error (from the build script) or rustc's, never cargo's wall of text.
 pub fn failure_lines(stderr: &str, rustc_errors: &[&str], lesson_dir: &Path) -> Vec<String> {
-    let build_script: Vec<&str> = stderr
-        .lines()
-        .skip_while(|l| l.trim() != "--- stderr")
-        .skip(1)
-        .map(without_indent)
-        .collect();
-    let clang_errors: Vec<&str> =
-        build_script.iter().copied().filter(|l| is_diagnostic(l, "error")).collect();
+    let build_script: Vec<&str> = stderr.lines().skip_while(|l| l.trim() != "--- stderr").skip(1).map(without_indent).collect();
+    let clang_errors: Vec<&str> = build_script.iter().copied().filter(|l| is_diagnostic(l, "error")).collect();
 
     if let Some(first) = clang_errors.first() {
         let count = build_script
@@ -395,11 +388,7 @@ pub fn failure_lines(stderr: &str, rustc_errors: &[&str], lesson_dir: &Path) -> 
         ];
     }
     if let Some(first) = rustc_errors.first() {
-        let mut lines = vec![format!(
-            "compile  FAILED  rustc: {} {}",
-            rustc_errors.len(),
-            plural(rustc_errors.len(), "error")
-        )];
+        let mut lines = vec![format!("compile  FAILED  rustc: {} {}", rustc_errors.len(), plural(rustc_errors.len(), "error"))];
         let headline = first.lines().next().unwrap_or_default();
         lines.push(format!("         {headline}"));
         if let Some(at) = first.lines().find(|l| l.trim_start().starts_with("-->")) {
@@ -410,11 +399,7 @@ pub fn failure_lines(stderr: &str, rustc_errors: &[&str], lesson_dir: &Path) -> 
     }
     let mut lines = vec!["compile  FAILED".to_string()];
     let tail: Vec<&str> = build_script.iter().rev().filter(|l| !l.trim().is_empty()).take(5).copied().collect();
-    let tail = if tail.is_empty() {
-        stderr.lines().rev().filter(|l| !l.trim().is_empty()).take(5).collect()
-    } else {
-        tail
-    };
+    let tail = if tail.is_empty() { stderr.lines().rev().filter(|l| !l.trim().is_empty()).take(5).collect() } else { tail };
     lines.extend(tail.into_iter().rev().map(|l| format!("         {}", short_paths(l.trim(), lesson_dir))));
     lines.push("stopped  at compile".to_string());
     lines
@@ -463,7 +448,11 @@ fn short_paths_all(rendered: &str, lesson_dir: &Path) -> String {
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 { word.to_string() } else { format!("{word}s") }
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
 }
 
 #[cfg(test)]
@@ -609,5 +598,4 @@ error: failed to run custom build command for `open-fails v0.1.0 (/w/lessons/01-
         let problem = machine_problem("error: could not compile `notify-types`", &[dependency_error], "open-fails").unwrap();
         assert_eq!(problem.cause, "the dependency notify-types does not compile with this Rust");
     }
-
 }

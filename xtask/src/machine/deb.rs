@@ -67,7 +67,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("workbook-deb-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut tar = tar::Builder::new(Vec::new());
-        for (path, body) in [("./boot/vmlinuz-9.9.9-test", &b"kernel"[..]), ("./boot/config-9.9.9-test", b"CONFIG_BPF=y\n"), ("./lib/modules/x.ko", b"module")] {
+        for (path, body) in [
+            ("./boot/vmlinuz-9.9.9-test", &b"kernel"[..]),
+            ("./boot/config-9.9.9-test", b"CONFIG_BPF=y\n"),
+            ("./lib/modules/x.ko", b"module"),
+        ] {
             let mut header = tar::Header::new_gnu();
             header.set_size(body.len() as u64);
             header.set_mode(0o644);

@@ -176,8 +176,5 @@ fn sudo_word() -> &'static str {
 }
 
 fn apt_archive_has(package: &str) -> bool {
-    Command::new("apt-cache")
-        .args(["show", "--quiet=2", package])
-        .output()
-        .is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
+    Command::new("apt-cache").args(["show", "--quiet=2", package]).output().is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
 }

@@ -7,7 +7,6 @@ use std::process::Command;
 
 use anyhow::Result;
 
-
 pub const TRACEFS: &str = "/sys/kernel/tracing";
 pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 
@@ -47,7 +46,11 @@ pub fn finding(name: &'static str, status: Status, detail: impl Into<String>, fi
 
 /// `sudo ` when the user is not root, so each fix is a command to paste.
 fn as_root(command: &str) -> String {
-    if is_root() { command.to_string() } else { format!("sudo {command}") }
+    if is_root() {
+        command.to_string()
+    } else {
+        format!("sudo {command}")
+    }
 }
 
 pub fn is_root() -> bool {
@@ -140,8 +143,9 @@ pub fn as_loader() -> Option<AsLoader> {
 
 /// Whether `/proc/self/mounts` (readable by anyone) lists tracefs at [`TRACEFS`].
 fn tracefs_in_mounts() -> bool {
-    std::fs::read_to_string("/proc/self/mounts")
-        .is_ok_and(|mounts| mounts.lines().any(|l| l.split_whitespace().nth(1) == Some(TRACEFS) && l.split_whitespace().nth(2) == Some("tracefs")))
+    std::fs::read_to_string("/proc/self/mounts").is_ok_and(|mounts| {
+        mounts.lines().any(|l| l.split_whitespace().nth(1) == Some(TRACEFS) && l.split_whitespace().nth(2) == Some("tracefs"))
+    })
 }
 
 /// Said of a fact that needs the loader's privileges to see, when they were not at hand.
@@ -233,7 +237,12 @@ pub fn check_btf() -> Finding {
 pub fn check_tracefs() -> Finding {
     let readable_here = Path::new(TRACEFS).join("events").is_dir();
     if as_loader().is_none() && !readable_here && tracefs_in_mounts() {
-        finding("tracefs", Status::Note, format!("mounted at {TRACEFS} (/proc/mounts says so); whether the loader can read it {UNCHECKED}"), None)
+        finding(
+            "tracefs",
+            Status::Note,
+            format!("mounted at {TRACEFS} (/proc/mounts says so); whether the loader can read it {UNCHECKED}"),
+            None,
+        )
     } else if tracefs_mounted() {
         finding("tracefs", Status::Ok, format!("mounted at {TRACEFS}"), None)
     } else {
@@ -249,9 +258,7 @@ pub fn check_tracefs() -> Finding {
 pub fn check_clang() -> Finding {
     let install = distro::install_hint(&[Package::Clang]);
     match clang() {
-        Some(c) if c.major() >= 11 => {
-            finding("clang", Status::Ok, format!("{} (version {})", c.path.display(), c.version), None)
-        }
+        Some(c) if c.major() >= 11 => finding("clang", Status::Ok, format!("{} (version {})", c.path.display(), c.version), None),
         Some(c) => finding("clang", Status::Problem, format!("clang {} is too old for CO-RE (11 or newer)", c.version), Some(install)),
         None => finding("clang", Status::Problem, "no clang on PATH: the BPF programs cannot be compiled", Some(install)),
     }
@@ -340,8 +347,11 @@ pub fn check_container() -> Option<Finding> {
 
 /// make and a C compiler, which libbpf-sys needs to build libbpf.
 pub fn check_build_tools() -> Finding {
-    let missing: Vec<Package> =
-        [("make", Package::Make), ("cc", Package::CCompiler)].into_iter().filter(|(tool, _)| on_path(tool).is_none()).map(|(_, package)| package).collect();
+    let missing: Vec<Package> = [("make", Package::Make), ("cc", Package::CCompiler)]
+        .into_iter()
+        .filter(|(tool, _)| on_path(tool).is_none())
+        .map(|(_, package)| package)
+        .collect();
     if missing.is_empty() {
         return finding("build tools", Status::Ok, "make and a C compiler (cc)", None);
     }

@@ -14,9 +14,9 @@ use std::sync::OnceLock;
 use anyhow::{bail, ensure, Context, Result};
 use object::{Object, ObjectSection};
 
+use crate::machine::btf::TypeTable;
 use crate::machine::host::{self, KERNEL_BTF, TRACEFS};
 use crate::machine::kernels::{self, Choice, Pin};
-use crate::machine::btf::TypeTable;
 
 pub struct KernelFacts {
     /// `host`, `5.10`, `6.1` or `6.12`.
@@ -86,8 +86,7 @@ pub fn open(choice: Choice, pin: Option<&Pin>, fetch: bool) -> Result<Option<Ker
             let Some(kernel) = kernel else { return Ok(None) };
             let path = kernel.vmlinuz.with_file_name("vmlinux.btf");
             if !path.exists() {
-                extract_btf(&kernel.vmlinuz, &path)
-                    .with_context(|| format!("extracting the BTF of kernel {}", series.name))?;
+                extract_btf(&kernel.vmlinuz, &path).with_context(|| format!("extracting the BTF of kernel {}", series.name))?;
             }
             Ok(Some(KernelFacts {
                 name: series.name,
@@ -129,9 +128,8 @@ pub fn extract_btf(vmlinuz: &Path, out: &Path) -> Result<()> {
 /// gives its offset and length after the real-mode setup sectors.
 fn payload(image: &[u8]) -> Result<&[u8]> {
     ensure!(image.get(0x202..0x206) == Some(b"HdrS"), "not an x86 bzImage");
-    let u32_at = |at: usize| -> Result<usize> {
-        Ok(u32::from_le_bytes(image.get(at..at + 4).context("truncated bzImage")?.try_into()?) as usize)
-    };
+    let u32_at =
+        |at: usize| -> Result<usize> { Ok(u32::from_le_bytes(image.get(at..at + 4).context("truncated bzImage")?.try_into()?) as usize) };
     let setup_sectors = match image[0x1f1] {
         0 => 4,
         n => usize::from(n),
@@ -147,9 +145,7 @@ fn decompress(payload: &[u8]) -> Result<Vec<u8>> {
         // The kernel appends its uncompressed size after the xz stream.
         lzma_rust2::XzReader::new(&payload[..payload.len().saturating_sub(4)], false).read_to_end(&mut out)?;
     } else if payload.starts_with(b"\x28\xb5\x2f\xfd") {
-        ruzstd::decoding::StreamingDecoder::new(payload)
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .read_to_end(&mut out)?;
+        ruzstd::decoding::StreamingDecoder::new(payload).map_err(|e| anyhow::anyhow!("{e}"))?.read_to_end(&mut out)?;
     } else {
         bail!("the kernel is compressed in a format diagnose does not read (only xz and zstd)");
     }

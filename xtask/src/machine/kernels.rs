@@ -76,9 +76,11 @@ pub fn choice(name: &str) -> Result<Choice> {
     if name == "host" {
         return Ok(Choice::Host);
     }
-    SERIES.iter().find(|s| s.name == name).map(Choice::Debian).ok_or_else(|| {
-        UsageError(format!("'{name}' is not a kernel this workbook knows; choose one of {}", names().join(", "))).into()
-    })
+    SERIES
+        .iter()
+        .find(|s| s.name == name)
+        .map(Choice::Debian)
+        .ok_or_else(|| UsageError(format!("'{name}' is not a kernel this workbook knows; choose one of {}", names().join(", "))).into())
 }
 
 /// `all`, or names separated by commas or given one by one, in the order of [`names`].
@@ -258,12 +260,7 @@ fn fetch(series: &'static Series, pin: &Pin) -> Result<()> {
         let deb = partial.join("kernel.deb");
         download(&pin.url, &deb)?;
         let actual = sha256(&deb)?;
-        ensure!(
-            actual == pin.sha256,
-            "{} has SHA256 {actual}, but the lock pins {}; the download was deleted",
-            pin.url,
-            pin.sha256
-        );
+        ensure!(actual == pin.sha256, "{} has SHA256 {actual}, but the lock pins {}; the download was deleted", pin.url, pin.sha256);
         let release = extract_boot_files(&deb, &partial)?;
         std::fs::remove_file(&deb)?;
         let manifest = Manifest {
@@ -314,8 +311,7 @@ fn download(url: &str, to: &Path) -> Result<()> {
     let system: Vec<Certificate<'static>> =
         rustls_native_certs::load_native_certs().certs.iter().map(|der| Certificate::from_der(der.as_ref()).to_owned()).collect();
     let roots = if system.is_empty() { RootCerts::WebPki } else { RootCerts::new_with_certs(&system) };
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().tls_config(TlsConfig::builder().root_certs(roots).build()).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(TlsConfig::builder().root_certs(roots).build()).build().into();
     let response = agent.get(url).call().with_context(|| format!("downloading {url}"))?;
     let mut body = response.into_body().into_reader();
     let mut file = std::fs::File::create(to).with_context(|| format!("writing {}", to.display()))?;
@@ -326,9 +322,7 @@ fn download(url: &str, to: &Path) -> Result<()> {
 /// Unpacks `boot/vmlinuz-*` and `boot/config-*` into `dir` as `vmlinuz` and
 /// `config`; returns the kernel release their names carry.
 fn extract_boot_files(deb: &Path, dir: &Path) -> Result<String> {
-    let names = crate::machine::deb::extract(deb, dir, 2, |path| {
-        path.starts_with("boot/vmlinuz-") || path.starts_with("boot/config-")
-    })?;
+    let names = crate::machine::deb::extract(deb, dir, 2, |path| path.starts_with("boot/vmlinuz-") || path.starts_with("boot/config-"))?;
     let mut release = None;
     for name in names {
         if let Some(r) = name.strip_prefix("vmlinuz-") {
@@ -364,10 +358,7 @@ fn mirrors() -> (String, String) {
     let find = |security: bool| {
         entries
             .iter()
-            .find(|(uri, suites)| {
-                uri.starts_with("http")
-                    && suites.iter().any(|s| is_debian(s) && s.ends_with("-security") == security)
-            })
+            .find(|(uri, suites)| uri.starts_with("http") && suites.iter().any(|s| is_debian(s) && s.ends_with("-security") == security))
             .map(|(uri, _)| uri.trim_end_matches('/').to_string())
     };
     (
@@ -454,15 +445,8 @@ impl Apt {
             std::fs::create_dir_all(dir.join(sub))?;
         }
         let (debian, security) = mirrors();
-        let line = |uri: &str, suite: &str| {
-            format!("deb [arch=amd64 target=Packages signed-by={KEYRING}] {uri} {suite} main\n")
-        };
-        let sources = [
-            line(&debian, "bullseye"),
-            line(&debian, "bookworm"),
-            line(&security, "bookworm-security"),
-        ]
-        .concat();
+        let line = |uri: &str, suite: &str| format!("deb [arch=amd64 target=Packages signed-by={KEYRING}] {uri} {suite} main\n");
+        let sources = [line(&debian, "bullseye"), line(&debian, "bookworm"), line(&security, "bookworm-security")].concat();
         std::fs::write(dir.join("etc/sources.list"), sources)?;
         Ok(Apt { dir: dir.to_path_buf() })
     }
@@ -509,10 +493,8 @@ impl Apt {
         let output = command.output().context("running apt-get update")?;
         // apt-get update exits 0 when an index fails to download; its warnings say so.
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let failures: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("E:") || l.contains("Failed to fetch") || l.contains("failed to download"))
-            .collect();
+        let failures: Vec<&str> =
+            stderr.lines().filter(|l| l.starts_with("E:") || l.contains("Failed to fetch") || l.contains("failed to download")).collect();
         if !output.status.success() || !failures.is_empty() {
             let detail = if failures.is_empty() { stderr.trim().to_string() } else { failures.join("\n") };
             bail!("reading Debian's package index (apt-get update) failed:\n{detail}");
@@ -551,8 +533,7 @@ impl Apt {
 }
 
 fn parse_record(text: &str) -> Option<Record> {
-    let fields: BTreeMap<&str, &str> =
-        text.lines().filter_map(|l| l.split_once(": ")).map(|(k, v)| (k, v.trim())).collect();
+    let fields: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once(": ")).map(|(k, v)| (k, v.trim())).collect();
     Some(Record {
         package: fields.get("Package")?.to_string(),
         version: fields.get("Version")?.to_string(),
@@ -561,9 +542,7 @@ fn parse_record(text: &str) -> Option<Record> {
 }
 
 fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| if ".+*?()[]{}|^$\\".contains(c) { vec!['\\', c] } else { vec![c] })
-        .collect()
+    text.chars().flat_map(|c| if ".+*?()[]{}|^$\\".contains(c) { vec!['\\', c] } else { vec![c] }).collect()
 }
 
 /// Debian versions compared by their runs of digits and of other characters,
@@ -599,7 +578,8 @@ fn verrevcmp(a: &str, b: &str) -> std::cmp::Ordering {
     while i < a.len() || j < b.len() {
         // The non-digit prefixes, character by character: `~` before the end, the end before anything.
         while (i < a.len() && !a[i].is_ascii_digit()) || (j < b.len() && !b[j].is_ascii_digit()) {
-            let (x, y) = (weight(a.get(i).copied().filter(|c| !c.is_ascii_digit())), weight(b.get(j).copied().filter(|c| !c.is_ascii_digit())));
+            let (x, y) =
+                (weight(a.get(i).copied().filter(|c| !c.is_ascii_digit())), weight(b.get(j).copied().filter(|c| !c.is_ascii_digit())));
             if x != y {
                 return x.cmp(&y);
             }

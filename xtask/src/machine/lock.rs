@@ -30,9 +30,7 @@ pub fn lesson(root: &Path, number: &str, doing: &str) -> Result<Held> {
 
 /// The progress file's lock, for one read-modify-write.
 pub fn progress(root: &Path) -> Result<Held> {
-    acquire(&locks_dir(root).join("progress.lock"), "progress", |holder| {
-        format!("waiting for the progress file ({holder})")
-    })
+    acquire(&locks_dir(root).join("progress.lock"), "progress", |holder| format!("waiting for the progress file ({holder})"))
 }
 
 fn acquire(path: &Path, doing: &str, waiting: impl Fn(&str) -> String) -> Result<Held> {

@@ -29,8 +29,7 @@ pub fn check_url(url: &str) -> Result<()> {
 
 /// Posts `json` to the room's `path` with its token; `Ok(())` only when the room accepted it.
 pub fn post(url: &str, path: &str, token: &str, json: &str, timeout: Duration) -> Result<()> {
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into();
     let response = agent
         .post(endpoint(url, path))
         .header("Authorization", format!("Bearer {token}"))

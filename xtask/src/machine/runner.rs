@@ -193,7 +193,12 @@ impl LogFile {
         let n = RUNS.fetch_add(1, Ordering::SeqCst);
         let path = std::env::temp_dir().join(format!("workbook-libbpf-{}-{n}.log", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o622).open(&path).with_context(|| format!("creating {}", path.display()))?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o622)
+            .open(&path)
+            .with_context(|| format!("creating {}", path.display()))?;
         Ok(LogFile(path))
     }
 
@@ -264,12 +269,7 @@ impl Output {
         if self.timed_out {
             lines.push(format!("timeout  stopped after {} s", self.limit.as_secs()));
         } else if self.panicked {
-            let message = self
-                .stderr
-                .lines()
-                .skip_while(|l| !l.contains("panicked at"))
-                .nth(1)
-                .unwrap_or("(no message)");
+            let message = self.stderr.lines().skip_while(|l| !l.contains("panicked at")).nth(1).unwrap_or("(no message)");
             lines.push(format!("panic    {message}"));
         }
         lines
@@ -342,10 +342,7 @@ mod tests {
         assert!(output.timed_out);
         assert!(output.dropped > 0 && output.stdout.len() <= TRANSCRIPT_LIMIT);
         let lines = output.transcript_lines();
-        assert_eq!(
-            lines[lines.len() - 2..],
-            ["output   cut at 64 KiB: the program printed far more", "timeout  stopped after 1 s"]
-        );
+        assert_eq!(lines[lines.len() - 2..], ["output   cut at 64 KiB: the program printed far more", "timeout  stopped after 1 s"]);
         let _ = std::fs::remove_file(flood);
     }
 }

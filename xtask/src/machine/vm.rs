@@ -88,17 +88,13 @@ pub fn finding(host_blocked: Option<&str>) -> Finding {
     let problems = problems();
     let (status, detail, fix) = match (host_blocked, problems.is_empty()) {
         (None, true) => (Status::Ok, "qemu ready: `cargo xtask check NN --kernel 6.1` runs a lesson on another kernel".to_string(), None),
-        (None, false) => (Status::Note, format!("{}: checks on other kernels (--kernel) need it", problems.join("; ")), Some(install_hint())),
-        (Some(why), true) => (
-            Status::Note,
-            format!("{why}, but qemu can: run `cargo xtask check NN --kernel 6.1` (no root needed)"),
-            None,
-        ),
-        (Some(why), false) => (
-            Status::Note,
-            format!("{why}; install qemu to check lessons in a VM instead, no root needed after that"),
-            Some(install_hint()),
-        ),
+        (None, false) => {
+            (Status::Note, format!("{}: checks on other kernels (--kernel) need it", problems.join("; ")), Some(install_hint()))
+        }
+        (Some(why), true) => (Status::Note, format!("{why}, but qemu can: run `cargo xtask check NN --kernel 6.1` (no root needed)"), None),
+        (Some(why), false) => {
+            (Status::Note, format!("{why}; install qemu to check lessons in a VM instead, no root needed after that"), Some(install_hint()))
+        }
     };
     Finding { name: "vm", status, detail, fix }
 }
@@ -143,9 +139,7 @@ fn on_path(program: &str) -> Option<PathBuf> {
 /// busybox from the busybox-static package (the plain busybox is dynamically linked).
 pub fn static_busybox() -> Option<PathBuf> {
     let candidates = [on_path("busybox"), Some(PathBuf::from("/bin/busybox"))];
-    candidates.into_iter().flatten().find(|path| {
-        std::fs::read(path).is_ok_and(|elf| elf.starts_with(b"\x7fELF") && !has_interpreter(&elf))
-    })
+    candidates.into_iter().flatten().find(|path| std::fs::read(path).is_ok_and(|elf| elf.starts_with(b"\x7fELF") && !has_interpreter(&elf)))
 }
 
 /// Whether an ELF64 file asks for a dynamic loader (a PT_INTERP program header).
@@ -282,11 +276,8 @@ fn job_output(transcripts: &str, job: usize) -> Option<Output> {
     let code: i32 = code.trim().parse().ok()?;
     let size: u64 = size.trim().trim_end_matches(" bytes").parse().ok()?;
     // A transcript cut mid-line loses that line, as the host's runner does.
-    let stdout = if size as usize > TRANSCRIPT_LIMIT {
-        stdout.trim_end_matches('\n').rfind('\n').map_or("", |end| &stdout[..=end])
-    } else {
-        stdout
-    };
+    let stdout =
+        if size as usize > TRANSCRIPT_LIMIT { stdout.trim_end_matches('\n').rfind('\n').map_or("", |end| &stdout[..=end]) } else { stdout };
     Some(Output {
         dropped: size.saturating_sub(stdout.len() as u64),
         stdout: stdout.to_string(),

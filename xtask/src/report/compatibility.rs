@@ -325,16 +325,13 @@ pub fn staleness(root: &Path, results: &Results) -> Result<Vec<String>> {
         if recorded.fingerprint != fingerprint(&lesson.dir)? {
             problems.push(format!("lesson {} changed since the last matrix run", lesson.number));
         }
-        let states: Vec<String> =
-            (1..=lesson.meta.layers.len()).map(|k| format!("layer-{k}")).chain(["fixed".to_string()]).collect();
+        let states: Vec<String> = (1..=lesson.meta.layers.len()).map(|k| format!("layer-{k}")).chain(["fixed".to_string()]).collect();
         let recorded_states: Vec<&str> = recorded.states.iter().map(|s| s.name.as_str()).collect();
         if recorded_states != states {
             problems.push(format!("lesson {} has states {states:?}, the run had {recorded_states:?}", lesson.number));
         }
-        let missing: Vec<&str> = kernels::names()
-            .into_iter()
-            .filter(|kernel| recorded.states.iter().any(|s| !s.cells.contains_key(*kernel)))
-            .collect();
+        let missing: Vec<&str> =
+            kernels::names().into_iter().filter(|kernel| recorded.states.iter().any(|s| !s.cells.contains_key(*kernel))).collect();
         if !missing.is_empty() {
             problems.push(format!("lesson {} has no outcomes on {}", lesson.number, missing.join(", ")));
         }

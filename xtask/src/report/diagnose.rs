@@ -65,7 +65,9 @@ impl Report {
         findings.sort_by_key(|f| f.severity);
         // The object's check and its real load both note a placeholder target: once is enough.
         let mut noted = std::collections::BTreeSet::new();
-        findings.retain(|f| f.severity != Severity::Note || noted.insert((f.cause, f.summary.split(' ').next().unwrap_or_default().to_string())));
+        findings.retain(|f| {
+            f.severity != Severity::Note || noted.insert((f.cause, f.summary.split(' ').next().unwrap_or_default().to_string()))
+        });
         let count = |s| findings.iter().filter(|f| f.severity == s).count();
         Report {
             schema: SCHEMA,
@@ -168,14 +170,7 @@ impl Report {
                 let _ = writeln!(out, "         shown by: {}", finding.reproduced_by.join(", "));
             }
         }
-        let _ = writeln!(
-            out,
-            "\n{} error{}, {} warning{}",
-            self.errors,
-            plural(self.errors),
-            self.warnings,
-            plural(self.warnings)
-        );
+        let _ = writeln!(out, "\n{} error{}, {} warning{}", self.errors, plural(self.errors), self.warnings, plural(self.warnings));
         out
     }
 }
@@ -232,7 +227,8 @@ mod tests {
     fn failed_load(note: Option<&str>, log: &[&str]) -> String {
         let mut report = Report::new(Input { path: "x.bpf.o".into(), kind: "object" }, KernelRef { name: "6.1", release: None }, vec![]);
         let log = log.iter().map(|l| l.to_string()).collect();
-        report.load = Some(Load { ran: true, failed_at: Some("load".into()), errno: Some("EACCES".into()), note: note.map(String::from), log });
+        report.load =
+            Some(Load { ran: true, failed_at: Some("load".into()), errno: Some("EACCES".into()), note: note.map(String::from), log });
         report.terminal()
     }
 
@@ -252,7 +248,10 @@ mod tests {
         assert!(shown.contains("load     FAILED at load with EACCES\n         libbpf: prog 'count': BPF program load failed: -EACCES\n         at count.bpf.c:12: *count += 1;\n         verifier: 8: (79) r1 = *(u64 *)(r0 +0)\n         verifier: R0 invalid mem access 'map_value_or_null'\n"), "{shown}");
         // Relocated for another kernel and refused by the host's verifier: not that kernel's verdict.
         let other = failed_load(Some("relocated against kernel 6.1's BTF; only relocations are judged"), &log);
-        assert!(other.contains("load     not judged here: the host's verifier refused the code relocated for another kernel (EACCES)"), "{other}");
+        assert!(
+            other.contains("load     not judged here: the host's verifier refused the code relocated for another kernel (EACCES)"),
+            "{other}"
+        );
         assert!(!other.contains("FAILED"), "{other}");
     }
 
@@ -283,7 +282,8 @@ mod tests {
             missing: None,
             guarded: false,
         };
-        report.object = Some(ObjectReport { btf: true, btf_ext: true, legacy_maps: false, programs: vec![program], relocations: vec![relocation] });
+        report.object =
+            Some(ObjectReport { btf: true, btf_ext: true, legacy_maps: false, programs: vec![program], relocations: vec![relocation] });
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(keys(&json), ["compile", "errors", "findings", "input", "kernel", "load", "object", "schema", "warnings"]);
         assert_eq!(json["schema"], 1);

@@ -28,10 +28,8 @@ pub struct Machine {
 impl Machine {
     pub fn this() -> Machine {
         let read = |path: &str| std::fs::read_to_string(path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let user = ["SUDO_USER", "USER", "LOGNAME"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
-            .or_else(user_from_passwd);
+        let user =
+            ["SUDO_USER", "USER", "LOGNAME"].iter().find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty())).or_else(user_from_passwd);
         Machine { host: read("/proc/sys/kernel/hostname"), user, kernel: read("/proc/sys/kernel/osrelease") }
     }
 }

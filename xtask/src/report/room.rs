@@ -48,7 +48,13 @@ pub fn page(room: &Room, now: u64, token: &str) -> String {
     let mut rows = String::new();
     for learner in &status.learners {
         let r = learner.record;
-        let class = if r.passed() { "passed" } else if r.lesson.is_some() { "stuck" } else { "joined" };
+        let class = if r.passed() {
+            "passed"
+        } else if r.lesson.is_some() {
+            "stuck"
+        } else {
+            "joined"
+        };
         let minutes = if class == "stuck" { learner.minutes_now.to_string() } else { String::new() };
         let attempts = if r.lesson.is_some() { r.attempts.to_string() } else { String::new() };
         rows.push_str(&format!(

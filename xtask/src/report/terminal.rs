@@ -142,11 +142,7 @@ pub fn learner_diff(working: &str, yours: &str, conceal: &[String]) -> String {
         }
         out.join("\n")
     };
-    format!(
-        "where it parts from a working program:\n  yours:\n{}\n  a working program:\n{}",
-        block(&mine),
-        block(&theirs)
-    )
+    format!("where it parts from a working program:\n  yours:\n{}\n  a working program:\n{}", block(&mine), block(&theirs))
 }
 
 #[cfg(test)]

@@ -51,9 +51,7 @@ pub fn notes(lesson: &Lesson) -> Vec<&'static str> {
     let sources = sources(&lesson.dir.join("src"));
     HABITS
         .iter()
-        .filter(|habit| {
-            sources.iter().any(|(kind, text)| kind == habit.kind && code_lines(text).any(|line| line.contains(habit.pattern)))
-        })
+        .filter(|habit| sources.iter().any(|(kind, text)| kind == habit.kind && code_lines(text).any(|line| line.contains(habit.pattern))))
         .map(|habit| habit.note)
         .collect()
 }
@@ -85,11 +83,8 @@ mod tests {
     #[test]
     fn legacy_helpers_are_told_apart_and_comments_are_not_code() {
         let code = "// bpf_probe_read(&x, 4, p) was here\nbpf_probe_read_str(buf, sizeof(buf), name);\n";
-        let found: Vec<&str> = HABITS
-            .iter()
-            .filter(|h| h.kind == "c" && code_lines(code).any(|l| l.contains(h.pattern)))
-            .map(|h| h.pattern)
-            .collect();
+        let found: Vec<&str> =
+            HABITS.iter().filter(|h| h.kind == "c" && code_lines(code).any(|l| l.contains(h.pattern))).map(|h| h.pattern).collect();
         assert_eq!(found, ["bpf_probe_read_str("]);
     }
 }

@@ -12,7 +12,9 @@ pub enum NotBpf {
     /// An ELF file for another machine, e.g. `x86-64`.
     OtherMachine(String),
     /// A BPF object of the other byte order (`-target bpfeb` on a little-endian machine).
-    OtherEndian { big_endian: bool },
+    OtherEndian {
+        big_endian: bool,
+    },
     Damaged(String),
 }
 

@@ -85,7 +85,9 @@ fn read(kind: Kind, dir: &Path) -> Result<Case> {
     anyhow::ensure!(kind == Kind::Fake || about.fails_with.is_none(), "only a fake has fails_with");
     anyhow::ensure!(kind == Kind::Alternative || about.min_kernel.is_none(), "only an alternative has min_kernel");
     let min_kernel = match &about.min_kernel {
-        Some(text) => Some(crate::machine::kernels::major_minor(text).with_context(|| format!("min_kernel {text:?} is not a version like \"5.11\""))?),
+        Some(text) => Some(
+            crate::machine::kernels::major_minor(text).with_context(|| format!("min_kernel {text:?} is not a version like \"5.11\""))?,
+        ),
         None => None,
     };
     let files: Vec<(PathBuf, PathBuf)> = files_under(dir)?
@@ -188,7 +190,14 @@ mod tests {
 
     #[test]
     fn a_fake_must_fail_for_its_reason() {
-        let fake = Case { kind: Kind::Fake, name: "f".into(), about: "a".into(), fails_with: Some("5 of N".into()), min_kernel: None, files: vec![] };
+        let fake = Case {
+            kind: Kind::Fake,
+            name: "f".into(),
+            about: "a".into(),
+            fails_with: Some("5 of N".into()),
+            min_kernel: None,
+            files: vec![],
+        };
         assert!(fake.verdict(false, "observed 5 of N opens").is_ok());
         assert!(fake.verdict(false, "stopped  at load").is_err());
         assert!(fake.verdict(true, "observed N of N").is_err());
@@ -199,7 +208,14 @@ mod tests {
 
     #[test]
     fn an_alternative_with_min_kernel_must_fail_before_it() {
-        let case = Case { kind: Kind::Alternative, name: "a".into(), about: "a".into(), fails_with: None, min_kernel: Some((5, 11)), files: vec![] };
+        let case = Case {
+            kind: Kind::Alternative,
+            name: "a".into(),
+            about: "a".into(),
+            fails_with: None,
+            min_kernel: Some((5, 11)),
+            files: vec![],
+        };
         assert!(case.judge(false, "stopped  at load", Some((5, 10))).is_ok());
         assert!(case.judge(true, "observed it", Some((5, 10))).is_err());
         assert!(case.judge(true, "observed it", Some((6, 1))).is_ok());

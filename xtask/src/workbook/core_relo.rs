@@ -51,12 +51,7 @@ pub fn essential_name(name: &str) -> &str {
     let b = name.as_bytes();
     if b.len() >= 5 {
         for i in (0..=b.len() - 5).rev() {
-            if b[i] != b'_'
-                && b[i + 1] == b'_'
-                && b[i + 2] == b'_'
-                && b[i + 3] == b'_'
-                && b[i + 4] != b'_'
-            {
+            if b[i] != b'_' && b[i + 1] == b'_' && b[i + 2] == b'_' && b[i + 3] == b'_' && b[i + 4] != b'_' {
                 return &name[..=i];
             }
         }
@@ -83,59 +78,32 @@ pub struct Spec {
 
 impl Spec {
     pub fn read(local: &TypeTable, relocation: &Relocation) -> Result<Spec> {
-        let root = local
-            .ty(relocation.type_id)
-            .context("the relocation's type is not in the object's BTF")?;
+        let root = local.ty(relocation.type_id).context("the relocation's type is not in the object's BTF")?;
         let root_name = local.type_name(&root).unwrap_or_default();
-        let mut spec = Spec {
-            kind: relocation.kind,
-            root_kind: Kind::of(&root),
-            root: root_name,
-            steps: Vec::new(),
-            enumerator: None,
-        };
+        let mut spec = Spec { kind: relocation.kind, root_kind: Kind::of(&root), root: root_name, steps: Vec::new(), enumerator: None };
         let indexes: Vec<u32> = relocation
             .access
             .split(':')
-            .map(|i| {
-                i.parse()
-                    .map_err(|_| anyhow!("bad access string {:?}", relocation.access))
-            })
+            .map(|i| i.parse().map_err(|_| anyhow!("bad access string {:?}", relocation.access)))
             .collect::<Result<_>>()?;
         if is_enumval_kind(relocation.kind) {
             let index = *indexes.first().context("empty access string")? as usize;
-            let name = enumerator_name(local, &root, index)
-                .context("enumerator index outside the enum")?;
+            let name = enumerator_name(local, &root, index).context("enumerator index outside the enum")?;
             spec.enumerator = Some(name);
         } else if is_field_kind(relocation.kind) {
-            let mut current = local
-                .skip_mods_and_typedefs(root)
-                .context("the relocation's type")?;
+            let mut current = local.skip_mods_and_typedefs(root).context("the relocation's type")?;
             for &index in indexes.iter().skip(1) {
                 match &current {
                     Type::Struct(composite) | Type::Union(composite) => {
-                        let member = composite
-                            .members
-                            .get(index as usize)
-                            .context("member index outside the struct")?;
+                        let member = composite.members.get(index as usize).context("member index outside the struct")?;
                         spec.steps.push(Step::Field(local.name(member)));
-                        current = local
-                            .referred(member)
-                            .and_then(|t| local.skip_mods_and_typedefs(t))
-                            .context("member type")?;
+                        current = local.referred(member).and_then(|t| local.skip_mods_and_typedefs(t)).context("member type")?;
                     }
                     Type::Array(array) => {
                         spec.steps.push(Step::Index(index));
-                        current = local
-                            .referred(array)
-                            .and_then(|t| local.skip_mods_and_typedefs(t))
-                            .context("array element type")?;
+                        current = local.referred(array).and_then(|t| local.skip_mods_and_typedefs(t)).context("array element type")?;
                     }
-                    other => bail!(
-                        "access string {:?} goes into a {:?}",
-                        relocation.access,
-                        Kind::of(other)
-                    ),
+                    other => bail!("access string {:?} goes into a {:?}", relocation.access, Kind::of(other)),
                 }
             }
         }
@@ -200,9 +168,7 @@ pub enum Outcome {
 
 fn compatible(local: Kind, target: Kind) -> bool {
     let enum_like = |k| matches!(k, Kind::Enum | Kind::Enum64);
-    local == target
-        || (enum_like(local) && enum_like(target))
-        || target == Kind::Fwd && local != Kind::Int
+    local == target || (enum_like(local) && enum_like(target)) || target == Kind::Fwd && local != Kind::Int
 }
 
 /// Resolves `spec` against `target`.
@@ -218,24 +184,14 @@ pub fn resolve(spec: &Spec, target: &TypeTable) -> Outcome {
         .filter(|t| compatible(spec.root_kind, Kind::of(t)) && Kind::of(t) != Kind::Fwd)
         .collect();
     if candidates.is_empty() {
-        return Outcome::NoType {
-            name: name.to_string(),
-        };
+        return Outcome::NoType { name: name.to_string() };
     }
     if let Some(enumerator) = &spec.enumerator {
         let wanted = essential_name(enumerator);
-        if candidates.iter().any(|c| {
-            enumerators(target, c)
-                .iter()
-                .any(|n| essential_name(n) == wanted)
-        }) {
+        if candidates.iter().any(|c| enumerators(target, c).iter().any(|n| essential_name(n) == wanted)) {
             return Outcome::Resolves;
         }
-        return Outcome::NoField {
-            in_type: name.to_string(),
-            field: enumerator.clone(),
-            similar: None,
-        };
+        return Outcome::NoField { in_type: name.to_string(), field: enumerator.clone(), similar: None };
     }
     let mut deepest = None;
     for candidate in candidates {
@@ -254,12 +210,7 @@ fn skip(target: &TypeTable, ty: Type) -> Type {
 }
 
 /// Follows the access path by field names; on failure, names what is missing.
-fn walk(
-    target: &TypeTable,
-    root: Type,
-    steps: &[Step],
-    root_name: &str,
-) -> std::result::Result<(), Outcome> {
+fn walk(target: &TypeTable, root: Type, steps: &[Step], root_name: &str) -> std::result::Result<(), Outcome> {
     let mut current = skip(target, root);
     let mut path = root_name.to_string();
     for step in steps {
@@ -267,21 +218,13 @@ fn walk(
             Step::Field(None) => return Ok(()), // anonymous members are matched by libbpf by position; not checked
             Step::Field(Some(field)) => {
                 let (Type::Struct(composite) | Type::Union(composite)) = &current else {
-                    return Err(Outcome::NoField {
-                        in_type: path,
-                        field: field.clone(),
-                        similar: None,
-                    });
+                    return Err(Outcome::NoField { in_type: path, field: field.clone(), similar: None });
                 };
                 match member(target, composite, field) {
                     Some(ty) => current = skip(target, ty),
                     None => {
                         let similar = similar_member(target, composite, field);
-                        return Err(Outcome::NoField {
-                            in_type: path,
-                            field: field.clone(),
-                            similar,
-                        });
+                        return Err(Outcome::NoField { in_type: path, field: field.clone(), similar });
                     }
                 }
                 path.push('.');
@@ -289,15 +232,9 @@ fn walk(
             }
             Step::Index(_) => {
                 let Type::Array(array) = &current else {
-                    return Err(Outcome::NoField {
-                        in_type: path,
-                        field: "[]".into(),
-                        similar: None,
-                    });
+                    return Err(Outcome::NoField { in_type: path, field: "[]".into(), similar: None });
                 };
-                current = target
-                    .referred(array)
-                    .map_or(Type::Void, |t| skip(target, t));
+                current = target.referred(array).map_or(Type::Void, |t| skip(target, t));
                 path.push_str("[]");
             }
         }
@@ -329,9 +266,7 @@ fn member_names(target: &TypeTable, composite: &Composite, out: &mut Vec<String>
         match target.name(m) {
             Some(n) => out.push(n),
             None => {
-                if let Some(Type::Struct(inner) | Type::Union(inner)) =
-                    target.referred(m).map(|t| skip(target, t))
-                {
+                if let Some(Type::Struct(inner) | Type::Union(inner)) = target.referred(m).map(|t| skip(target, t)) {
                     member_names(target, &inner, out);
                 }
             }
@@ -345,9 +280,7 @@ fn similar_member(target: &TypeTable, composite: &Composite, name: &str) -> Opti
     let mut names = Vec::new();
     member_names(target, composite, &mut names);
     let bare = name.trim_matches('_');
-    names
-        .into_iter()
-        .find(|n| n.trim_matches('_') == bare || (bare.len() >= 4 && n.contains(bare)))
+    names.into_iter().find(|n| n.trim_matches('_') == bare || (bare.len() >= 4 && n.contains(bare)))
 }
 
 #[cfg(test)]
@@ -356,13 +289,7 @@ mod tests {
     use crate::machine::btf::testing::*;
 
     fn relocation(type_id: u32, access: &str, kind: u32) -> Relocation {
-        Relocation {
-            section: "tp/sched/sched_switch".into(),
-            instruction: 0,
-            type_id,
-            access: access.into(),
-            kind,
-        }
+        Relocation { section: "tp/sched/sched_switch".into(), instruction: 0, type_id, access: access.into(), kind }
     }
 
     /// A kernel where `state` became `__state`, inside an anonymous union.
@@ -371,17 +298,10 @@ mod tests {
         let int = b.int("int");
         let anon = b.composite(UNION, "", &[("__state", int)]);
         let arr = b.add("", ARRAY, 0, 0, &[anon, int, 4]);
-        b.composite(
-            STRUCT,
-            "task_struct",
-            &[("pid", int), ("", anon), ("slots", arr)],
-        );
+        b.composite(STRUCT, "task_struct", &[("pid", int), ("", anon), ("slots", arr)]);
         b.add("task_struct", FWD, 0, 0, &[]);
         b.add("sched_list", FWD, 0, 0, &[]);
-        b.enumeration64(
-            "bpf_func_id",
-            &["BPF_FUNC_unspec", "BPF_FUNC_map_lookup_elem"],
-        );
+        b.enumeration64("bpf_func_id", &["BPF_FUNC_unspec", "BPF_FUNC_map_lookup_elem"]);
         TypeTable::from_bytes(&b.bytes()).unwrap()
     }
 
@@ -392,21 +312,10 @@ mod tests {
         b.composite(STRUCT, "task_struct___pre514", &[("state", int)]);
         let anon = b.composite(UNION, "", &[("__state", int)]);
         let arr = b.add("", ARRAY, 0, 0, &[anon, int, 4]);
-        b.composite(
-            STRUCT,
-            "task_struct___v514",
-            &[("pid", int), ("", anon), ("slots", arr)],
-        );
+        b.composite(STRUCT, "task_struct___v514", &[("pid", int), ("", anon), ("slots", arr)]);
         let td = b.add("task_t", TYPEDEF, 0, 5, &[]);
         b.add("", CONST, 0, td, &[]);
-        b.enumeration(
-            "bpf_func_id___x",
-            &[
-                "BPF_FUNC_unspec",
-                "BPF_FUNC_map_lookup_elem",
-                "BPF_FUNC_new",
-            ],
-        );
+        b.enumeration("bpf_func_id___x", &["BPF_FUNC_unspec", "BPF_FUNC_map_lookup_elem", "BPF_FUNC_new"]);
         b.composite(STRUCT, "sched_list", &[("next", int)]);
         TypeTable::from_bytes(&b.bytes()).unwrap()
     }
@@ -418,77 +327,29 @@ mod tests {
 
     #[test]
     fn a_renamed_field_is_missing_and_its_new_name_suggested() {
-        let missing = Outcome::NoField {
-            in_type: "task_struct".into(),
-            field: "state".into(),
-            similar: Some("__state".into()),
-        };
-        assert_eq!(
-            outcome(2, "0:0", 0),
-            ("struct task_struct___pre514.state".into(), missing)
-        );
+        let missing = Outcome::NoField { in_type: "task_struct".into(), field: "state".into(), similar: Some("__state".into()) };
+        assert_eq!(outcome(2, "0:0", 0), ("struct task_struct___pre514.state".into(), missing));
     }
 
     #[test]
     fn fields_resolve_through_anonymous_members_typedefs_and_arrays() {
-        assert_eq!(
-            outcome(5, "0:0", 0),
-            ("struct task_struct___v514.pid".into(), Outcome::Resolves)
-        );
-        assert_eq!(
-            outcome(5, "0:1:0", 0),
-            (
-                "struct task_struct___v514.<anon>.__state".into(),
-                Outcome::Resolves
-            )
-        );
-        assert_eq!(
-            outcome(5, "0:2:3:0", 0),
-            (
-                "struct task_struct___v514.slots[3].__state".into(),
-                Outcome::Resolves
-            )
-        );
-        assert_eq!(
-            outcome(6, "0:0", 0),
-            (
-                "typedef task_t.pid".into(),
-                Outcome::NoType {
-                    name: "task_t".into()
-                }
-            )
-        );
+        assert_eq!(outcome(5, "0:0", 0), ("struct task_struct___v514.pid".into(), Outcome::Resolves));
+        assert_eq!(outcome(5, "0:1:0", 0), ("struct task_struct___v514.<anon>.__state".into(), Outcome::Resolves));
+        assert_eq!(outcome(5, "0:2:3:0", 0), ("struct task_struct___v514.slots[3].__state".into(), Outcome::Resolves));
+        assert_eq!(outcome(6, "0:0", 0), ("typedef task_t.pid".into(), Outcome::NoType { name: "task_t".into() }));
     }
 
     #[test]
     fn enumerators_match_across_enum_and_enum64() {
         let found = outcome(8, "1", 10);
-        assert_eq!(
-            found,
-            (
-                "enum bpf_func_id___x::BPF_FUNC_map_lookup_elem".into(),
-                Outcome::Resolves
-            )
-        );
-        let missing = Outcome::NoField {
-            in_type: "bpf_func_id".into(),
-            field: "BPF_FUNC_new".into(),
-            similar: None,
-        };
-        assert_eq!(
-            outcome(8, "2", 11),
-            ("enum bpf_func_id___x::BPF_FUNC_new".into(), missing)
-        );
+        assert_eq!(found, ("enum bpf_func_id___x::BPF_FUNC_map_lookup_elem".into(), Outcome::Resolves));
+        let missing = Outcome::NoField { in_type: "bpf_func_id".into(), field: "BPF_FUNC_new".into(), similar: None };
+        assert_eq!(outcome(8, "2", 11), ("enum bpf_func_id___x::BPF_FUNC_new".into(), missing));
     }
 
     #[test]
     fn a_forward_declaration_is_no_type_and_a_local_type_id_needs_none() {
-        assert_eq!(
-            outcome(9, "0:0", 0).1,
-            Outcome::NoType {
-                name: "sched_list".into()
-            }
-        );
+        assert_eq!(outcome(9, "0:0", 0).1, Outcome::NoType { name: "sched_list".into() });
         assert_eq!(outcome(9, "0", 6).1, Outcome::Resolves);
     }
 

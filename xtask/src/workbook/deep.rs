@@ -145,7 +145,11 @@ pub fn blocker(transcript: &str, facts: &Facts) -> String {
         return why;
     }
     if let Some(error) = failed("attach") {
-        return if facts.tracefs { format!("attach failed: {error}") } else { format!("no tracefs at {}: attach fails ({error})", host::TRACEFS) };
+        return if facts.tracefs {
+            format!("attach failed: {error}")
+        } else {
+            format!("no tracefs at {}: attach fails ({error})", host::TRACEFS)
+        };
     }
     if transcript.contains("timeout  stopped") {
         return "it never finished: the event it waits for did not come".into();

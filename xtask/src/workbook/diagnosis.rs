@@ -83,21 +83,14 @@ pub fn section_target(section: &str) -> (&'static str, Target) {
     };
     let target = match prefix {
         "tp" | "tracepoint" => match rest.split_once('/') {
-            Some((category, name)) => Target::Tracepoint {
-                category: category.into(),
-                name: name.into(),
-            },
+            Some((category, name)) => Target::Tracepoint { category: category.into(), name: name.into() },
             None => Target::TracepointWithoutCategory(rest.into()),
         },
-        "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => {
-            Target::RawTracepoint(rest.into())
-        }
+        "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => Target::RawTracepoint(rest.into()),
         "tp_btf" => Target::BtfTracepoint(rest.into()),
         "kprobe" | "kretprobe" => Target::Kprobe(rest.split('+').next().unwrap_or(rest).into()),
         "ksyscall" | "kretsyscall" => Target::Ksyscall(rest.into()),
-        "fentry" | "fexit" | "fmod_ret" | "fentry.s" | "fexit.s" | "fmod_ret.s" => {
-            Target::BtfFunction(rest.into())
-        }
+        "fentry" | "fexit" | "fmod_ret" | "fentry.s" | "fexit.s" | "fmod_ret.s" => Target::BtfFunction(rest.into()),
         "lsm" | "lsm.s" => Target::Lsm(rest.into()),
         _ => Target::None,
     };
@@ -111,8 +104,7 @@ fn family(prefix: &str) -> &'static str {
         "tp_btf" => "tp_btf",
         "kprobe" | "kretprobe" | "kprobe.multi" | "kretprobe.multi" => "kprobe",
         "ksyscall" | "kretsyscall" => "ksyscall",
-        "uprobe" | "uretprobe" | "uprobe.s" | "uretprobe.s" | "uprobe.multi"
-        | "uretprobe.multi" => "uprobe",
+        "uprobe" | "uretprobe" | "uprobe.s" | "uretprobe.s" | "uprobe.multi" | "uretprobe.multi" => "uprobe",
         "fentry" | "fentry.s" => "fentry",
         "fexit" | "fexit.s" => "fexit",
         "fmod_ret" | "fmod_ret.s" => "fmod_ret",
@@ -132,28 +124,17 @@ fn family(prefix: &str) -> &'static str {
 }
 
 /// x86-64's prefix for system call entry points.
-const SYSCALL_PREFIX: &str = if cfg!(target_arch = "aarch64") {
-    "__arm64_sys_"
-} else {
-    "__x64_sys_"
-};
+const SYSCALL_PREFIX: &str = if cfg!(target_arch = "aarch64") { "__arm64_sys_" } else { "__x64_sys_" };
 
 /// Whether a kernel function exists: kallsyms on the host, else its BTF.
 fn function_exists(kernel: &KernelFacts, name: &str) -> (bool, &'static str) {
     if !kernel.is_host() {
         return (kernel.types.has(Kind::Func, name), "BTF");
     }
-    (
-        kernel.kallsyms_has(name) || kernel.types.has(Kind::Func, name),
-        "kallsyms and BTF",
-    )
+    (kernel.kallsyms_has(name) || kernel.types.has(Kind::Func, name), "kallsyms and BTF")
 }
 
-fn check_program(
-    program: &Program,
-    kernel: &KernelFacts,
-    findings: &mut Vec<Finding>,
-) -> ProgramReport {
+fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Finding>) -> ProgramReport {
     let (kind, target) = section_target(&program.section);
     let evidence = format!("program {} in SEC(\"{}\")", program.name, program.section);
     let on = kernel.describe();
@@ -178,13 +159,12 @@ fn check_program(
         );
         return report;
     }
-    let result =
-        |report: &mut ProgramReport, target: String, found: bool, checked_in: &'static str| {
-            report.target = Some(target);
-            report.target_status = if found { "found" } else { "missing" };
-            report.checked_in = Some(checked_in);
-            found
-        };
+    let result = |report: &mut ProgramReport, target: String, found: bool, checked_in: &'static str| {
+        report.target = Some(target);
+        report.target_status = if found { "found" } else { "missing" };
+        report.checked_in = Some(checked_in);
+        found
+    };
     match target {
         Target::None => {}
         Target::TracepointWithoutCategory(name) => {
@@ -201,12 +181,7 @@ fn check_program(
         Target::Tracepoint { category, name } => {
             let full = format!("{category}/{name}");
             let found = match &kernel.tracefs_events {
-                Some(events) => result(
-                    &mut report,
-                    full.clone(),
-                    events.join(&category).join(&name).is_dir(),
-                    "tracefs",
-                ),
+                Some(events) => result(&mut report, full.clone(), events.join(&category).join(&name).is_dir(), "tracefs"),
                 None => {
                     if kernel.is_host() && !kernel.tracefs_mounted {
                         findings.push(
@@ -215,12 +190,7 @@ fn check_program(
                                 .evidence(evidence.clone()),
                         );
                     }
-                    result(
-                        &mut report,
-                        full.clone(),
-                        tracepoint_in_btf(kernel, &category, &name),
-                        "BTF",
-                    )
+                    result(&mut report, full.clone(), tracepoint_in_btf(kernel, &category, &name), "BTF")
                 }
             };
             if !found {
@@ -238,9 +208,7 @@ fn check_program(
                         .fix(fix)
                         .evidence(evidence),
                 );
-            } else if category == "syscalls"
-                && matches!(name.as_str(), "sys_enter_open" | "sys_exit_open")
-            {
+            } else if category == "syscalls" && matches!(name.as_str(), "sys_enter_open" | "sys_exit_open") {
                 findings.push(
                     Finding::of("tracepoint-never-fires", Severity::Warning)
                         .summary(format!("{full} exists, but glibc opens files with openat(2): the program may never run"))
@@ -250,14 +218,7 @@ fn check_program(
         }
         Target::RawTracepoint(name) | Target::BtfTracepoint(name) => {
             let raw = kind == "raw_tracepoint";
-            let found = result(
-                &mut report,
-                name.clone(),
-                kernel
-                    .types
-                    .has(Kind::Typedef, &format!("btf_trace_{name}")),
-                "BTF",
-            );
+            let found = result(&mut report, name.clone(), kernel.types.has(Kind::Typedef, &format!("btf_trace_{name}")), "BTF");
             if !found {
                 let (cause, how) = if raw {
                     ("raw-tp-wrong-name", "attach fails with ENOENT")
@@ -272,49 +233,30 @@ fn check_program(
             }
         }
         Target::Kprobe(function) | Target::Ksyscall(function) => {
-            let symbol = if kind == "ksyscall" {
-                format!("{SYSCALL_PREFIX}{function}")
-            } else {
-                function.clone()
-            };
+            let symbol = if kind == "ksyscall" { format!("{SYSCALL_PREFIX}{function}") } else { function.clone() };
             let (found, checked_in) = function_exists(kernel, &symbol);
             result(&mut report, function.clone(), found, checked_in);
             if !found {
                 findings.push(
                     Finding::of("kprobe-missing-function", Severity::Error)
-                        .summary(format!(
-                            "no kernel function {symbol} on {on}: attach fails with ENOENT"
-                        ))
+                        .summary(format!("no kernel function {symbol} on {on}: attach fails with ENOENT"))
                         .evidence(evidence),
                 );
             } else if !kernel.kprobes {
                 findings.push(
                     Finding::of("kprobe-missing-function", Severity::Warning)
-                        .summary(format!(
-                            "{symbol} exists, but {on} has no kprobes: attach fails with ENOENT"
-                        ))
+                        .summary(format!("{symbol} exists, but {on} has no kprobes: attach fails with ENOENT"))
                         .evidence(evidence),
                 );
             }
         }
         Target::BtfFunction(function) | Target::Lsm(function) => {
-            let symbol = if kind == "lsm" {
-                format!("bpf_lsm_{function}")
-            } else {
-                function.clone()
-            };
-            let found = result(
-                &mut report,
-                function.clone(),
-                kernel.types.has(Kind::Func, &symbol),
-                "BTF",
-            );
+            let symbol = if kind == "lsm" { format!("bpf_lsm_{function}") } else { function.clone() };
+            let found = result(&mut report, function.clone(), kernel.types.has(Kind::Func, &symbol), "BTF");
             if !found {
                 findings.push(
                     Finding::of("attach-target-not-in-btf", Severity::Error)
-                        .summary(format!(
-                            "no function {symbol} in the BTF of {on}: load fails with ESRCH"
-                        ))
+                        .summary(format!("no function {symbol} in the BTF of {on}: load fails with ESRCH"))
                         .evidence(evidence),
                 );
             }
@@ -347,7 +289,8 @@ fn category_of(kernel: &KernelFacts, name: &str) -> Option<String> {
         return Some("syscalls".into());
     }
     let events = kernel.tracefs_events.as_ref()?;
-    let mut categories: Vec<String> = std::fs::read_dir(events).ok()?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut categories: Vec<String> =
+        std::fs::read_dir(events).ok()?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     categories.sort();
     categories.into_iter().find(|c| events.join(c).join(name).is_dir())
 }
@@ -357,7 +300,9 @@ fn category_of(kernel: &KernelFacts, name: &str) -> Option<String> {
 fn similar_tracepoint(kernel: &KernelFacts, category: &str, name: &str) -> Option<String> {
     let events = kernel.tracefs_events.as_ref()?;
     let names = |dir: &Path| -> Vec<String> {
-        let mut found: Vec<String> = std::fs::read_dir(dir).map(|d| d.flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+        let mut found: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| d.flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
         found.sort();
         found
     };
@@ -422,7 +367,10 @@ pub fn weigh_load_findings(object: &BpfObject, log: &[String], load_findings: &m
             );
         } else if finding.cause == "map-definition-refused" {
             finding.severity = Severity::Warning;
-            finding.summary = format!("{}, as compiled: a loader that sets the map's size before load (libbpf-tools do for stack maps) does not fail this way", finding.summary);
+            finding.summary = format!(
+                "{}, as compiled: a loader that sets the map's size before load (libbpf-tools do for stack maps) does not fail this way",
+                finding.summary
+            );
         }
     }
 }
@@ -439,32 +387,18 @@ fn hooked_function(target: &Target) -> Option<&str> {
 /// does; any other has a `btf_trace_<name>` typedef.
 fn tracepoint_in_btf(kernel: &KernelFacts, category: &str, name: &str) -> bool {
     if category == "syscalls" {
-        let call = name
-            .strip_prefix("sys_enter_")
-            .or_else(|| name.strip_prefix("sys_exit_"))
-            .unwrap_or(name);
-        return kernel
-            .types
-            .has(Kind::Func, &format!("{SYSCALL_PREFIX}{call}"));
+        let call = name.strip_prefix("sys_enter_").or_else(|| name.strip_prefix("sys_exit_")).unwrap_or(name);
+        return kernel.types.has(Kind::Func, &format!("{SYSCALL_PREFIX}{call}"));
     }
-    kernel
-        .types
-        .has(Kind::Typedef, &format!("btf_trace_{name}"))
+    kernel.types.has(Kind::Typedef, &format!("btf_trace_{name}"))
 }
 
 fn describe_outcome(outcome: &Outcome, kernel: &str) -> String {
     match outcome {
         Outcome::Resolves => format!("resolves on {kernel}"),
         Outcome::NoType { name } => format!("{kernel} has no type {name}"),
-        Outcome::NoField {
-            in_type,
-            field,
-            similar,
-        } => {
-            let like = similar
-                .as_ref()
-                .map(|s| format!(" (it has `{s}`)"))
-                .unwrap_or_default();
+        Outcome::NoField { in_type, field, similar } => {
+            let like = similar.as_ref().map(|s| format!(" (it has `{s}`)")).unwrap_or_default();
             format!("{in_type} has no field `{field}` on {kernel}{like}")
         }
     }
@@ -480,21 +414,19 @@ pub fn diagnose_object(
 ) -> (ObjectReport, Vec<Finding>) {
     let mut findings = Vec::new();
     if object.btf.is_none() && object.btf_maps {
-        findings.push(Finding::of("no-btf", Severity::Error).summary(
-            "no .BTF section, and the maps in .maps need it: open fails with ENOENT (compiled without -g)",
-        ));
+        findings.push(
+            Finding::of("no-btf", Severity::Error)
+                .summary("no .BTF section, and the maps in .maps need it: open fails with ENOENT (compiled without -g)"),
+        );
     }
     if object.legacy_maps {
-        findings.push(Finding::of("legacy-maps", Severity::Error).summary(
-            "a map in SEC(\"maps\"): libbpf 1.0+ refuses to open the object (EOPNOTSUPP)",
-        ));
+        findings.push(
+            Finding::of("legacy-maps", Severity::Error)
+                .summary("a map in SEC(\"maps\"): libbpf 1.0+ refuses to open the object (EOPNOTSUPP)"),
+        );
     }
     let programs = match chosen {
-        Some(kernel) => object
-            .programs
-            .iter()
-            .map(|p| check_program(p, kernel, &mut findings))
-            .collect(),
+        Some(kernel) => object.programs.iter().map(|p| check_program(p, kernel, &mut findings)).collect(),
         None => object
             .programs
             .iter()
@@ -514,14 +446,9 @@ pub fn diagnose_object(
     let local = (!object.relocations.is_empty()).then(|| TypeTable::open(object_path));
     let relocations = match local {
         None => Vec::new(),
-        Some(Ok(local)) => {
-            check_relocations(object, &local, chosen, chosen_name, others, &mut findings)
-        }
+        Some(Ok(local)) => check_relocations(object, &local, chosen, chosen_name, others, &mut findings),
         Some(Err(error)) => {
-            findings.push(
-                Finding::of("core-relocation", Severity::Warning)
-                    .summary(format!("cannot read the object's BTF: {error:#}")),
-            );
+            findings.push(Finding::of("core-relocation", Severity::Warning).summary(format!("cannot read the object's BTF: {error:#}")));
             Vec::new()
         }
     };
@@ -549,33 +476,21 @@ fn check_relocations(
         .relocations
         .iter()
         .filter(|r| core_relo::is_existence_check(r.kind))
-        .filter_map(|r| {
-            Spec::read(local, r).ok().map(|spec| {
-                (
-                    r.section.as_str(),
-                    core_relo::essential_name(&spec.root).to_string(),
-                )
-            })
-        })
+        .filter_map(|r| Spec::read(local, r).ok().map(|spec| (r.section.as_str(), core_relo::essential_name(&spec.root).to_string())))
         .collect();
     let mut reports: Vec<RelocationReport> = Vec::new();
     for relocation in &object.relocations {
         let spec = match Spec::read(local, relocation) {
             Ok(spec) => spec,
             Err(error) => {
-                findings.push(
-                    Finding::of("core-relocation", Severity::Warning)
-                        .summary(format!("cannot read a CO-RE relocation: {error:#}")),
-                );
+                findings
+                    .push(Finding::of("core-relocation", Severity::Warning).summary(format!("cannot read a CO-RE relocation: {error:#}")));
                 continue;
             }
         };
         let access = spec.describe();
         let kind = core_relo::kind_name(relocation.kind);
-        if let Some(same) = reports
-            .iter_mut()
-            .find(|r| r.access == access && r.kind == kind && r.section == relocation.section)
-        {
+        if let Some(same) = reports.iter_mut().find(|r| r.access == access && r.kind == kind && r.section == relocation.section) {
             same.count += 1;
             continue;
         }
@@ -583,9 +498,7 @@ fn check_relocations(
         let flavored = core_relo::essential_name(&spec.root) != spec.root;
         let guarded = !core_relo::is_existence_check(relocation.kind)
             && flavored
-            && checked.iter().any(|(section, name)| {
-                *section == relocation.section && name == core_relo::essential_name(&spec.root)
-            });
+            && checked.iter().any(|(section, name)| *section == relocation.section && name == core_relo::essential_name(&spec.root));
         let mut resolves = BTreeMap::new();
         let mut missing = None;
         for kernel in chosen.into_iter().chain(others) {
@@ -595,11 +508,7 @@ fn check_relocations(
                 missing = Some(describe_outcome(&outcome, &kernel.describe()));
             }
         }
-        let where_it_resolves: Vec<&str> = resolves
-            .iter()
-            .filter(|(_, ok)| **ok)
-            .map(|(k, _)| *k)
-            .collect();
+        let where_it_resolves: Vec<&str> = resolves.iter().filter(|(_, ok)| **ok).map(|(k, _)| *k).collect();
         let resolves_note = match where_it_resolves.as_slice() {
             [] => "it resolves on none of the workbook's kernels".to_string(),
             some => format!("it resolves on {}", some.join(", ")),
@@ -609,35 +518,24 @@ fn check_relocations(
             if let Some(what) = &missing {
                 findings.push(
                     Finding::of("core-relocation", Severity::Error)
-                        .summary(format!(
-                            "{access}: {what}; load fails with EINVAL; {resolves_note}"
-                        ))
+                        .summary(format!("{access}: {what}; load fails with EINVAL; {resolves_note}"))
                         .evidence(evidence),
                 );
             } else if chosen.is_some() {
-                let failing: Vec<&str> = resolves
-                    .iter()
-                    .filter(|(_, ok)| !**ok)
-                    .map(|(k, _)| *k)
-                    .collect();
+                let failing: Vec<&str> = resolves.iter().filter(|(_, ok)| !**ok).map(|(k, _)| *k).collect();
                 if !failing.is_empty() {
                     findings.push(
                         Finding::of("core-relocation", Severity::Warning)
-                            .summary(format!("{access}: resolves on {chosen_name}, not on {}: load fails there with EINVAL", failing.join(", ")))
+                            .summary(format!(
+                                "{access}: resolves on {chosen_name}, not on {}: load fails there with EINVAL",
+                                failing.join(", ")
+                            ))
                             .evidence(evidence),
                     );
                 }
             }
         }
-        reports.push(RelocationReport {
-            access,
-            kind,
-            section: relocation.section.clone(),
-            count: 1,
-            resolves,
-            missing,
-            guarded,
-        });
+        reports.push(RelocationReport { access, kind, section: relocation.section.clone(), count: 1, resolves, missing, guarded });
     }
     reports
 }
@@ -648,58 +546,19 @@ mod tests {
 
     #[test]
     fn section_names_give_libbpf_types_and_targets() {
-        let tp = |c: &str, n: &str| Target::Tracepoint {
-            category: c.into(),
-            name: n.into(),
-        };
-        assert_eq!(
-            section_target("tp/syscalls/sys_enter_openat"),
-            ("tracepoint", tp("syscalls", "sys_enter_openat"))
-        );
-        assert_eq!(
-            section_target("tracepoint/sched/sched_switch"),
-            ("tracepoint", tp("sched", "sched_switch"))
-        );
-        assert_eq!(
-            section_target("tp/sys_enter_openat"),
-            (
-                "tracepoint",
-                Target::TracepointWithoutCategory("sys_enter_openat".into())
-            )
-        );
-        assert_eq!(
-            section_target("kprobe/_do_fork"),
-            ("kprobe", Target::Kprobe("_do_fork".into()))
-        );
-        assert_eq!(
-            section_target("kretprobe/do_unlinkat+4"),
-            ("kprobe", Target::Kprobe("do_unlinkat".into()))
-        );
-        assert_eq!(
-            section_target("ksyscall/execve"),
-            ("ksyscall", Target::Ksyscall("execve".into()))
-        );
-        assert_eq!(
-            section_target("tp_btf/sched_switch"),
-            ("tp_btf", Target::BtfTracepoint("sched_switch".into()))
-        );
-        assert_eq!(
-            section_target("raw_tp/sys_enter"),
-            ("raw_tracepoint", Target::RawTracepoint("sys_enter".into()))
-        );
-        assert_eq!(
-            section_target("fentry/do_unlinkat"),
-            ("fentry", Target::BtfFunction("do_unlinkat".into()))
-        );
-        assert_eq!(
-            section_target("lsm/file_open"),
-            ("lsm", Target::Lsm("file_open".into()))
-        );
+        let tp = |c: &str, n: &str| Target::Tracepoint { category: c.into(), name: n.into() };
+        assert_eq!(section_target("tp/syscalls/sys_enter_openat"), ("tracepoint", tp("syscalls", "sys_enter_openat")));
+        assert_eq!(section_target("tracepoint/sched/sched_switch"), ("tracepoint", tp("sched", "sched_switch")));
+        assert_eq!(section_target("tp/sys_enter_openat"), ("tracepoint", Target::TracepointWithoutCategory("sys_enter_openat".into())));
+        assert_eq!(section_target("kprobe/_do_fork"), ("kprobe", Target::Kprobe("_do_fork".into())));
+        assert_eq!(section_target("kretprobe/do_unlinkat+4"), ("kprobe", Target::Kprobe("do_unlinkat".into())));
+        assert_eq!(section_target("ksyscall/execve"), ("ksyscall", Target::Ksyscall("execve".into())));
+        assert_eq!(section_target("tp_btf/sched_switch"), ("tp_btf", Target::BtfTracepoint("sched_switch".into())));
+        assert_eq!(section_target("raw_tp/sys_enter"), ("raw_tracepoint", Target::RawTracepoint("sys_enter".into())));
+        assert_eq!(section_target("fentry/do_unlinkat"), ("fentry", Target::BtfFunction("do_unlinkat".into())));
+        assert_eq!(section_target("lsm/file_open"), ("lsm", Target::Lsm("file_open".into())));
         assert_eq!(section_target("xdp"), ("xdp", Target::None));
-        assert_eq!(
-            section_target("uprobe//bin/bash:readline"),
-            ("uprobe", Target::None)
-        );
+        assert_eq!(section_target("uprobe//bin/bash:readline"), ("uprobe", Target::None));
         assert_eq!(section_target("kprobe"), ("kprobe", Target::None));
     }
 
@@ -719,7 +578,11 @@ mod tests {
             btf_ext: None,
             legacy_maps: false,
             btf_maps: false,
-            programs: vec![program("kprobe_vfs_read", "kprobe/vfs_read"), program("fentry_vfs_read", "fentry/vfs_read"), program("other", "fentry/vfs_write")],
+            programs: vec![
+                program("kprobe_vfs_read", "kprobe/vfs_read"),
+                program("fentry_vfs_read", "fentry/vfs_read"),
+                program("other", "fentry/vfs_write"),
+            ],
             relocations: vec![],
         };
         let log = |name: &str| vec![format!("libbpf: prog '{name}': BPF program load failed: -EPERM")];

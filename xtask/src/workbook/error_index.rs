@@ -336,7 +336,8 @@ fn stage_of(line: &str) -> Option<&'static str> {
         "Couldn't load trivial BPF program",
         "failed to resolve CO-RE relocation",
     ];
-    const OPEN: [&str; 5] = ["libbpf: elf:", "failed to open", "BTF is required", "is not a valid eBPF object file", "failed to initialize skeleton"];
+    const OPEN: [&str; 5] =
+        ["libbpf: elf:", "failed to open", "BTF is required", "is not a valid eBPF object file", "failed to initialize skeleton"];
     if ATTACH.iter().any(|w| line.contains(w)) {
         Some(if line.contains("Link::pin") { "pin" } else { "attach" })
     } else if LOAD.iter().any(|w| line.contains(w)) {
@@ -424,7 +425,8 @@ impl Evidence {
 
     /// A transcript shows `stage` passing, and never failing.
     pub fn passed(&self, stage: &str) -> bool {
-        let starts = |l: &str, word: &str| l.strip_prefix(stage).is_some_and(|rest| rest.trim_start().starts_with(word) && rest.starts_with(' '));
+        let starts =
+            |l: &str, word: &str| l.strip_prefix(stage).is_some_and(|rest| rest.trim_start().starts_with(word) && rest.starts_with(' '));
         self.lines.iter().any(|l| starts(l, "ok")) && !self.lines.iter().any(|l| starts(l, "FAILED"))
     }
 
@@ -473,9 +475,16 @@ impl Evidence {
 
     /// A record the program gave back, then used: a reference-counted pointer (`ref_obj_id`) released before the access.
     fn used_after_release(&self) -> bool {
-        let released = self.says("call bpf_ringbuf_submit") || self.says("call bpf_ringbuf_discard") || self.lines.iter().any(|l| l.contains("call ") && l.contains("_release#"));
+        let released = self.says("call bpf_ringbuf_submit")
+            || self.says("call bpf_ringbuf_discard")
+            || self.lines.iter().any(|l| l.contains("call ") && l.contains("_release#"));
         let Some(register) = self.invalid_access_register() else { return false };
-        released && self.invalid_access_of() == Some("scalar") && self.types_held_by(register).iter().any(|t| t.starts_with("ringbuf_mem") || t.starts_with("ptr_") || t.starts_with("trusted_ptr_"))
+        released
+            && self.invalid_access_of() == Some("scalar")
+            && self
+                .types_held_by(register)
+                .iter()
+                .any(|t| t.starts_with("ringbuf_mem") || t.starts_with("ptr_") || t.starts_with("trusted_ptr_"))
     }
 
     /// The variable a leaked ring buffer record was reserved into, and where:
@@ -494,13 +503,18 @@ impl Evidence {
 
     /// A maybe-NULL pointer where a helper needs a valid one: `R3 type=map_value_or_null expected=fp, …`.
     fn null_passed_to_helper(&self) -> bool {
-        self.lines.iter().any(|l| l.split_once(" type=").is_some_and(|(_, rest)| rest.split(' ').next().is_some_and(|t| t.ends_with("_or_null")) && rest.contains("expected=")))
+        self.lines.iter().any(|l| {
+            l.split_once(" type=")
+                .is_some_and(|(_, rest)| rest.split(' ').next().is_some_and(|t| t.ends_with("_or_null")) && rest.contains("expected="))
+        })
     }
 
     /// A map's creation failed with EINVAL (libbpf 1.6+ names it, older versions give the text).
     fn map_refused(&self) -> bool {
         self.lines.iter().any(|l| {
-            l.contains("map '") && l.contains("failed to create") && (l.contains("EINVAL") || l.contains("Invalid argument") || l.ends_with("-22"))
+            l.contains("map '")
+                && l.contains("failed to create")
+                && (l.contains("EINVAL") || l.contains("Invalid argument") || l.ends_with("-22"))
         })
     }
 
@@ -518,7 +532,10 @@ impl Evidence {
     /// The end of the verifier's log: the instruction it stopped at, its
     /// verdict, and the source line (code, `file.bpf.c:N`) that instruction comes from.
     pub fn verifier_last_words(&self) -> Option<VerifierLastWords<'_>> {
-        let end = self.lines.iter().position(|l| (l.starts_with("processed ") && l.contains(" insns")) || l.ends_with("-- END PROG LOAD LOG --"))?;
+        let end = self
+            .lines
+            .iter()
+            .position(|l| (l.starts_with("processed ") && l.contains(" insns")) || l.ends_with("-- END PROG LOAD LOG --"))?;
         let is_instruction = |l: &str| l.split_once(": ").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
         let is_statistics = |l: &str| l.starts_with("verification time") || l.starts_with("stack depth");
         let mut start = end;
@@ -536,7 +553,8 @@ impl Evidence {
         let instruction = self.lines[..start].last().map(String::as_str).filter(|l| is_instruction(l));
         // The verifier prints no source line for an instruction libbpf poisoned: the last one printed is an earlier line's.
         let poisoned = instruction.is_some_and(|i| i.contains("<invalid CO-RE relocation>"));
-        let source = self.lines[..start].iter().rev().find_map(|l| l.strip_prefix("; ").and_then(|s| s.rsplit_once(" @ "))).filter(|_| !poisoned);
+        let source =
+            self.lines[..start].iter().rev().find_map(|l| l.strip_prefix("; ").and_then(|s| s.rsplit_once(" @ "))).filter(|_| !poisoned);
         Some(VerifierLastWords { instruction, verdict, source })
     }
 }
@@ -552,8 +570,7 @@ pub struct VerifierLastWords<'a> {
     pub source: Option<(&'a str, &'a str)>,
 }
 
-const CORE_MESSAGES: [&str; 3] =
-    ["failed to resolve CO-RE relocation", "<invalid CO-RE relocation>", "no matching targets found"];
+const CORE_MESSAGES: [&str; 3] = ["failed to resolve CO-RE relocation", "<invalid CO-RE relocation>", "no matching targets found"];
 
 /// strerror texts, as Rust and older libbpf versions print them.
 const STRERROR: [(&str, &str); 10] = [
@@ -587,70 +604,378 @@ pub struct Entry {
 /// Most specific first: a message beats an errno.
 pub const ENTRIES: &[Entry] = &[
     // A silenced log first: with the log back, the rest is easier to see.
-    Entry { cell: "A failure with nothing from libbpf", stage: "any", meaning_has: "", cause: "silenced-log", matches: |e| e.nothing_logged && !e.failed("open", "ESRCH") && !e.failed("attach", "EINVAL") },
+    Entry {
+        cell: "A failure with nothing from libbpf",
+        stage: "any",
+        meaning_has: "",
+        cause: "silenced-log",
+        matches: |e| e.nothing_logged && !e.failed("open", "ESRCH") && !e.failed("attach", "EINVAL"),
+    },
     // clang's messages
-    Entry { cell: "unknown type name '__u64' (in bpf_helper_defs.h)", stage: "compile", meaning_has: "", cause: "include-order", matches: |e| e.says("unknown type name '__u64'") },
-    Entry { cell: "Looks like the BPF stack limit is exceeded", stage: "compile", meaning_has: "", cause: "stack-limit", matches: |e| e.says("BPF stack limit") },
-    Entry { cell: "using builtin_preserve_access_index() without -g", stage: "compile", meaning_has: "", cause: "core-read-without-g", matches: |e| e.says("builtin_preserve_access_index() without -g") },
-    Entry { cell: "'asm/types.h' file not found", stage: "compile", meaning_has: "", cause: "uapi-header", matches: |e| e.lines.iter().any(|l| l.contains("'asm/") && l.contains("file not found")) },
-    Entry { cell: "typedef redefinition with different types (and other redefinitions)", stage: "compile", meaning_has: "", cause: "uapi-header", matches: |e| e.says("error: redefinition of") || e.says("error: typedef redefinition") },
-    Entry { cell: "'vmlinux.h' file not found", stage: "compile", meaning_has: "", cause: "vmlinux-h-not-found", matches: |e| e.says("'vmlinux.h' file not found") },
-    Entry { cell: "address of bit-field requested", stage: "compile", meaning_has: "", cause: "bitfield-read", matches: |e| e.says("address of bit-field requested") || e.says("to bit-field") },
-    Entry { cell: "no member named 'state' in 'struct task_struct'", stage: "compile", meaning_has: "", cause: "field-not-in-vmlinux-h", matches: |e| e.says("error: no member named '") },
+    Entry {
+        cell: "unknown type name '__u64' (in bpf_helper_defs.h)",
+        stage: "compile",
+        meaning_has: "",
+        cause: "include-order",
+        matches: |e| e.says("unknown type name '__u64'"),
+    },
+    Entry {
+        cell: "Looks like the BPF stack limit is exceeded",
+        stage: "compile",
+        meaning_has: "",
+        cause: "stack-limit",
+        matches: |e| e.says("BPF stack limit"),
+    },
+    Entry {
+        cell: "using builtin_preserve_access_index() without -g",
+        stage: "compile",
+        meaning_has: "",
+        cause: "core-read-without-g",
+        matches: |e| e.says("builtin_preserve_access_index() without -g"),
+    },
+    Entry {
+        cell: "'asm/types.h' file not found",
+        stage: "compile",
+        meaning_has: "",
+        cause: "uapi-header",
+        matches: |e| e.lines.iter().any(|l| l.contains("'asm/") && l.contains("file not found")),
+    },
+    Entry {
+        cell: "typedef redefinition with different types (and other redefinitions)",
+        stage: "compile",
+        meaning_has: "",
+        cause: "uapi-header",
+        matches: |e| e.says("error: redefinition of") || e.says("error: typedef redefinition"),
+    },
+    Entry {
+        cell: "'vmlinux.h' file not found",
+        stage: "compile",
+        meaning_has: "",
+        cause: "vmlinux-h-not-found",
+        matches: |e| e.says("'vmlinux.h' file not found"),
+    },
+    Entry {
+        cell: "address of bit-field requested",
+        stage: "compile",
+        meaning_has: "",
+        cause: "bitfield-read",
+        matches: |e| e.says("address of bit-field requested") || e.says("to bit-field"),
+    },
+    Entry {
+        cell: "no member named 'state' in 'struct task_struct'",
+        stage: "compile",
+        meaning_has: "",
+        cause: "field-not-in-vmlinux-h",
+        matches: |e| e.says("error: no member named '"),
+    },
     // libbpf's messages
-    Entry { cell: "BTF is required, but is missing or corrupted.", stage: "open", meaning_has: "", cause: "no-btf", matches: |e| e.says("BTF is required, but is missing or corrupted") },
-    Entry { cell: "legacy map definitions in 'maps' section are not supported by libbpf v1.0+", stage: "open", meaning_has: "", cause: "legacy-maps", matches: |e| e.says("legacy map definitions in 'maps' section") },
-    Entry { cell: "failed to resolve CO-RE relocation", stage: "load", meaning_has: "", cause: "core-relocation", matches: |e| e.says("failed to resolve CO-RE relocation") },
-    Entry { cell: "<invalid CO-RE relocation>", stage: "load", meaning_has: "", cause: "core-relocation", matches: |e| e.says("<invalid CO-RE relocation>") },
-    Entry { cell: "relo #0: no matching targets found", stage: "load", meaning_has: "", cause: "core-relocation", matches: |e| e.says("no matching targets found") },
-    Entry { cell: "kernel BTF is missing at '/sys/kernel/btf/vmlinux'", stage: "load", meaning_has: "", cause: "no-kernel-btf", matches: |e| (e.says("kernel BTF is missing at") || e.says("failed to find valid kernel BTF")) && !e.passed("load") },
-    Entry { cell: "failed to determine tracepoint 'syscalls/sys_enter_openat' perf event ID: -ENOENT", stage: "attach", meaning_has: "", cause: "tracepoint-not-found", matches: |e| e.says("failed to determine tracepoint") },
-    Entry { cell: "failed to attach to raw tracepoint 'sys_enter_openat': -ENOENT", stage: "attach", meaning_has: "", cause: "raw-tp-wrong-name", matches: |e| e.says("failed to attach to raw tracepoint") },
-    Entry { cell: "map 'events': failed to create: -EINVAL", stage: "load", meaning_has: "", cause: "map-definition-refused", matches: Evidence::map_refused },
-    Entry { cell: "failed to create kprobe '_do_fork+0x0' perf event: -ENOENT", stage: "attach", meaning_has: "", cause: "kprobe-missing-function", matches: |e| e.says("failed to create kprobe") || e.says("failed to add legacy kprobe event") },
+    Entry {
+        cell: "BTF is required, but is missing or corrupted.",
+        stage: "open",
+        meaning_has: "",
+        cause: "no-btf",
+        matches: |e| e.says("BTF is required, but is missing or corrupted"),
+    },
+    Entry {
+        cell: "legacy map definitions in 'maps' section are not supported by libbpf v1.0+",
+        stage: "open",
+        meaning_has: "",
+        cause: "legacy-maps",
+        matches: |e| e.says("legacy map definitions in 'maps' section"),
+    },
+    Entry {
+        cell: "failed to resolve CO-RE relocation",
+        stage: "load",
+        meaning_has: "",
+        cause: "core-relocation",
+        matches: |e| e.says("failed to resolve CO-RE relocation"),
+    },
+    Entry {
+        cell: "<invalid CO-RE relocation>",
+        stage: "load",
+        meaning_has: "",
+        cause: "core-relocation",
+        matches: |e| e.says("<invalid CO-RE relocation>"),
+    },
+    Entry {
+        cell: "relo #0: no matching targets found",
+        stage: "load",
+        meaning_has: "",
+        cause: "core-relocation",
+        matches: |e| e.says("no matching targets found"),
+    },
+    Entry {
+        cell: "kernel BTF is missing at '/sys/kernel/btf/vmlinux'",
+        stage: "load",
+        meaning_has: "",
+        cause: "no-kernel-btf",
+        matches: |e| (e.says("kernel BTF is missing at") || e.says("failed to find valid kernel BTF")) && !e.passed("load"),
+    },
+    Entry {
+        cell: "failed to determine tracepoint 'syscalls/sys_enter_openat' perf event ID: -ENOENT",
+        stage: "attach",
+        meaning_has: "",
+        cause: "tracepoint-not-found",
+        matches: |e| e.says("failed to determine tracepoint"),
+    },
+    Entry {
+        cell: "failed to attach to raw tracepoint 'sys_enter_openat': -ENOENT",
+        stage: "attach",
+        meaning_has: "",
+        cause: "raw-tp-wrong-name",
+        matches: |e| e.says("failed to attach to raw tracepoint"),
+    },
+    Entry {
+        cell: "map 'events': failed to create: -EINVAL",
+        stage: "load",
+        meaning_has: "",
+        cause: "map-definition-refused",
+        matches: Evidence::map_refused,
+    },
+    Entry {
+        cell: "failed to create kprobe '_do_fork+0x0' perf event: -ENOENT",
+        stage: "attach",
+        meaning_has: "",
+        cause: "kprobe-missing-function",
+        matches: |e| e.says("failed to create kprobe") || e.says("failed to add legacy kprobe event"),
+    },
     // The verifier's messages
     // Up to 6.9 the verifier says `unknown func`; since 6.10, `program of this type cannot use helper`.
-    Entry { cell: "EINVAL", stage: "load", meaning_has: "lockdown", cause: "helpers-withheld", matches: |e| e.says("unknown func bpf_probe_read#4") || e.says("cannot use helper bpf_probe_read#4") },
+    Entry {
+        cell: "EINVAL",
+        stage: "load",
+        meaning_has: "lockdown",
+        cause: "helpers-withheld",
+        matches: |e| e.says("unknown func bpf_probe_read#4") || e.says("cannot use helper bpf_probe_read#4"),
+    },
     // 'inv' is what kernels before 5.18 call a scalar.
-    Entry { cell: "invalid mem access 'scalar' (after a register, such as R0 or R1)", stage: "load", meaning_has: "", cause: "invalid-mem-access", matches: |e| matches!(e.invalid_access_of(), Some("scalar" | "inv")) && !e.scalar_was_a_pointer() },
-    Entry { cell: "invalid mem access 'map_value_or_null'", stage: "load", meaning_has: "", cause: "null-check-missing", matches: |e| e.invalid_access_of().is_some_and(|t| t.ends_with("_or_null")) || e.null_passed_to_helper() },
-    Entry { cell: "R6 invalid mem access 'scalar' (after bpf_ringbuf_submit)", stage: "load", meaning_has: "", cause: "used-after-release", matches: Evidence::used_after_release },
-    Entry { cell: "Unreleased reference id=2 alloc_insn=5", stage: "load", meaning_has: "", cause: "unreleased-reference", matches: |e| e.says("Unreleased reference id=") },
-    Entry { cell: "R2 min value is negative, either use unsigned or 'var &= const'", stage: "load", meaning_has: "", cause: "unbounded-value", matches: |e| e.says("min value is negative") || e.says("unbounded memory access") || e.says("with unbounded min value") },
-    Entry { cell: "cannot call GPL-restricted function from non-GPL compatible program", stage: "load", meaning_has: "", cause: "gpl-only-helper", matches: |e| e.says("cannot call GPL-restricted function") },
-    Entry { cell: "BPF program is too large. Processed 1000001 insn", stage: "load", meaning_has: "", cause: "program-too-large", matches: |e| e.says("BPF program is too large") },
-    Entry { cell: "program of this type cannot use helper bpf_sk_release#86", stage: "load", meaning_has: "", cause: "helper-not-allowed", matches: |e| {
-        let helper_refused = |l: &String| (l.contains("program of this type cannot use helper ") || l.contains("unknown func ")) && !l.contains("bpf_probe_read#4");
-        e.lines.iter().any(helper_refused)
-    } },
+    Entry {
+        cell: "invalid mem access 'scalar' (after a register, such as R0 or R1)",
+        stage: "load",
+        meaning_has: "",
+        cause: "invalid-mem-access",
+        matches: |e| matches!(e.invalid_access_of(), Some("scalar" | "inv")) && !e.scalar_was_a_pointer(),
+    },
+    Entry {
+        cell: "invalid mem access 'map_value_or_null'",
+        stage: "load",
+        meaning_has: "",
+        cause: "null-check-missing",
+        matches: |e| e.invalid_access_of().is_some_and(|t| t.ends_with("_or_null")) || e.null_passed_to_helper(),
+    },
+    Entry {
+        cell: "R6 invalid mem access 'scalar' (after bpf_ringbuf_submit)",
+        stage: "load",
+        meaning_has: "",
+        cause: "used-after-release",
+        matches: Evidence::used_after_release,
+    },
+    Entry {
+        cell: "Unreleased reference id=2 alloc_insn=5",
+        stage: "load",
+        meaning_has: "",
+        cause: "unreleased-reference",
+        matches: |e| e.says("Unreleased reference id="),
+    },
+    Entry {
+        cell: "R2 min value is negative, either use unsigned or 'var &= const'",
+        stage: "load",
+        meaning_has: "",
+        cause: "unbounded-value",
+        matches: |e| e.says("min value is negative") || e.says("unbounded memory access") || e.says("with unbounded min value"),
+    },
+    Entry {
+        cell: "cannot call GPL-restricted function from non-GPL compatible program",
+        stage: "load",
+        meaning_has: "",
+        cause: "gpl-only-helper",
+        matches: |e| e.says("cannot call GPL-restricted function"),
+    },
+    Entry {
+        cell: "BPF program is too large. Processed 1000001 insn",
+        stage: "load",
+        meaning_has: "",
+        cause: "program-too-large",
+        matches: |e| e.says("BPF program is too large"),
+    },
+    Entry {
+        cell: "program of this type cannot use helper bpf_sk_release#86",
+        stage: "load",
+        meaning_has: "",
+        cause: "helper-not-allowed",
+        matches: |e| {
+            let helper_refused = |l: &String| {
+                (l.contains("program of this type cannot use helper ") || l.contains("unknown func ")) && !l.contains("bpf_probe_read#4")
+            };
+            e.lines.iter().any(helper_refused)
+        },
+    },
     // errnos with the stage that tells them apart
-    Entry { cell: "ENOENT · No such file or directory (os error 2)", stage: "open", meaning_has: "", cause: "no-btf", matches: |e| e.failed("open", "ENOENT") },
-    Entry { cell: "ENOENT", stage: "attach", meaning_has: "tracefs", cause: "tracepoint-not-found", matches: |e| e.failed("attach", "ENOENT") && e.says("tracepoint") && !e.says("raw tracepoint") },
-    Entry { cell: "ENOENT", stage: "attach", meaning_has: "kprobe", cause: "kprobe-missing-function", matches: |e| e.failed("attach", "ENOENT") && e.says("kprobe") },
-    Entry { cell: "ENOENT", stage: "attach", meaning_has: "raw_tp/ section", cause: "raw-tp-wrong-name", matches: |e| e.failed("attach", "ENOENT") && e.says("raw tracepoint") },
-    Entry { cell: "ESRCH · No such process (os error 3)", stage: "open", meaning_has: "", cause: "attach-target-not-in-btf", matches: |e| (e.failed("open", "ESRCH") || e.says("failed to find kernel BTF type ID")) && placeholder_target(e).is_none() },
-    Entry { cell: "ESRCH", stage: "load", meaning_has: "", cause: "no-kernel-btf", matches: |e| e.failed("load", "ESRCH") && !e.says("failed to find kernel BTF type ID") },
-    Entry { cell: "EINVAL · Invalid argument (os error 22)", stage: "load", meaning_has: "", cause: "core-relocation", matches: |e| e.failed("load", "EINVAL") && e.core_message() },
-    Entry { cell: "EINVAL", stage: "load", meaning_has: "kprobe", cause: "kprobe-with-attach-target", matches: |e| e.failed("load", "EINVAL") && e.says("BPF program load failed") && !e.core_message() && !e.verifier_spoke() },
+    Entry {
+        cell: "ENOENT · No such file or directory (os error 2)",
+        stage: "open",
+        meaning_has: "",
+        cause: "no-btf",
+        matches: |e| e.failed("open", "ENOENT"),
+    },
+    Entry {
+        cell: "ENOENT",
+        stage: "attach",
+        meaning_has: "tracefs",
+        cause: "tracepoint-not-found",
+        matches: |e| e.failed("attach", "ENOENT") && e.says("tracepoint") && !e.says("raw tracepoint"),
+    },
+    Entry {
+        cell: "ENOENT",
+        stage: "attach",
+        meaning_has: "kprobe",
+        cause: "kprobe-missing-function",
+        matches: |e| e.failed("attach", "ENOENT") && e.says("kprobe"),
+    },
+    Entry {
+        cell: "ENOENT",
+        stage: "attach",
+        meaning_has: "raw_tp/ section",
+        cause: "raw-tp-wrong-name",
+        matches: |e| e.failed("attach", "ENOENT") && e.says("raw tracepoint"),
+    },
+    Entry {
+        cell: "ESRCH · No such process (os error 3)",
+        stage: "open",
+        meaning_has: "",
+        cause: "attach-target-not-in-btf",
+        matches: |e| (e.failed("open", "ESRCH") || e.says("failed to find kernel BTF type ID")) && placeholder_target(e).is_none(),
+    },
+    Entry {
+        cell: "ESRCH",
+        stage: "load",
+        meaning_has: "",
+        cause: "no-kernel-btf",
+        matches: |e| e.failed("load", "ESRCH") && !e.says("failed to find kernel BTF type ID"),
+    },
+    Entry {
+        cell: "EINVAL · Invalid argument (os error 22)",
+        stage: "load",
+        meaning_has: "",
+        cause: "core-relocation",
+        matches: |e| e.failed("load", "EINVAL") && e.core_message(),
+    },
+    Entry {
+        cell: "EINVAL",
+        stage: "load",
+        meaning_has: "kprobe",
+        cause: "kprobe-with-attach-target",
+        matches: |e| e.failed("load", "EINVAL") && e.says("BPF program load failed") && !e.core_message() && !e.verifier_spoke(),
+    },
     Entry { cell: "EINVAL", stage: "attach", meaning_has: "", cause: "tp-without-category", matches: |e| e.failed("attach", "EINVAL") },
-    Entry { cell: "EINVAL", stage: "pin", meaning_has: "", cause: "pin-perf-link", matches: |e| e.says("Link::pin failed") || (e.says("pin") && e.failed("pin", "EINVAL")) },
-    Entry { cell: "EEXIST · File exists (os error 17)", stage: "attach", meaning_has: "", cause: "attached-twice", matches: |e| e.failed("attach", "EEXIST") },
+    Entry {
+        cell: "EINVAL",
+        stage: "pin",
+        meaning_has: "",
+        cause: "pin-perf-link",
+        matches: |e| e.says("Link::pin failed") || (e.says("pin") && e.failed("pin", "EINVAL")),
+    },
+    Entry {
+        cell: "EEXIST · File exists (os error 17)",
+        stage: "attach",
+        meaning_has: "",
+        cause: "attached-twice",
+        matches: |e| e.failed("attach", "EEXIST"),
+    },
     Entry { cell: "E2BIG", stage: "attach", meaning_has: "", cause: "tracepoint-program-limit", matches: |e| e.failed("attach", "E2BIG") },
-    Entry { cell: "EOPNOTSUPP · Operation not supported (os error 95)", stage: "open", meaning_has: "", cause: "legacy-maps", matches: |e| e.failed("open", "EOPNOTSUPP") },
-    Entry { cell: "EACCES · Permission denied (os error 13)", stage: "load", meaning_has: "", cause: "verifier-rejected", matches: |e| e.failed("load", "EACCES") },
-    Entry { cell: "EPERM · Operation not permitted (os error 1)", stage: "load", meaning_has: "", cause: "not-permitted", matches: |e| e.failed("load", "EPERM") },
-    Entry { cell: "E2BIG · Argument list too long (os error 7)", stage: "load", meaning_has: "", cause: "percpu-value-too-big", matches: |e| e.failed("load", "E2BIG") && e.says("failed to create") },
-    Entry { cell: "EBUSY · Device or resource busy (os error 16)", stage: "attach", meaning_has: "", cause: "xdp-already-attached", matches: |e| e.failed("attach", "EBUSY") || e.says("XDP program already attached") },
-    Entry { cell: "EADDRNOTAVAIL", stage: "attach", meaning_has: "", cause: "kprobe-ambiguous", matches: |e| e.failed("attach", "EADDRNOTAVAIL") },
-    Entry { cell: "4001 · Unknown error 4001 (LIBBPF_ERRNO__FORMAT)", stage: "open", meaning_has: "", cause: "not-a-bpf-object", matches: |e| e.failed("open", "LIBBPF_ERRNO__FORMAT") || e.says("is not a valid eBPF object file") },
+    Entry {
+        cell: "EOPNOTSUPP · Operation not supported (os error 95)",
+        stage: "open",
+        meaning_has: "",
+        cause: "legacy-maps",
+        matches: |e| e.failed("open", "EOPNOTSUPP"),
+    },
+    Entry {
+        cell: "EACCES · Permission denied (os error 13)",
+        stage: "load",
+        meaning_has: "",
+        cause: "verifier-rejected",
+        matches: |e| e.failed("load", "EACCES"),
+    },
+    Entry {
+        cell: "EPERM · Operation not permitted (os error 1)",
+        stage: "load",
+        meaning_has: "",
+        cause: "not-permitted",
+        matches: |e| e.failed("load", "EPERM"),
+    },
+    Entry {
+        cell: "E2BIG · Argument list too long (os error 7)",
+        stage: "load",
+        meaning_has: "",
+        cause: "percpu-value-too-big",
+        matches: |e| e.failed("load", "E2BIG") && e.says("failed to create"),
+    },
+    Entry {
+        cell: "EBUSY · Device or resource busy (os error 16)",
+        stage: "attach",
+        meaning_has: "",
+        cause: "xdp-already-attached",
+        matches: |e| e.failed("attach", "EBUSY") || e.says("XDP program already attached"),
+    },
+    Entry {
+        cell: "EADDRNOTAVAIL",
+        stage: "attach",
+        meaning_has: "",
+        cause: "kprobe-ambiguous",
+        matches: |e| e.failed("attach", "EADDRNOTAVAIL"),
+    },
+    Entry {
+        cell: "4001 · Unknown error 4001 (LIBBPF_ERRNO__FORMAT)",
+        stage: "open",
+        meaning_has: "",
+        cause: "not-a-bpf-object",
+        matches: |e| e.failed("open", "LIBBPF_ERRNO__FORMAT") || e.says("is not a valid eBPF object file"),
+    },
     // A generic load failure, after every specific one.
-    Entry { cell: "BPF program load failed: -EINVAL", stage: "load", meaning_has: "", cause: "program-load-failed", matches: |e| e.says("BPF program load failed") },
+    Entry {
+        cell: "BPF program load failed: -EINVAL",
+        stage: "load",
+        meaning_has: "",
+        cause: "program-load-failed",
+        matches: |e| e.says("BPF program load failed"),
+    },
     // No message at all
-    Entry { cell: "bpf_map__fd returns -1, errno unchanged", stage: "open", meaning_has: "", cause: "map-fd-before-load", matches: |e| e.says("bpf_map__fd") && (e.says("returned -1") || e.says("returns -1")) },
-    Entry { cell: ".BTF rejected by the kernel, and the program still loads", stage: "load", meaning_has: "", cause: "btf-rejected", matches: |e| e.says("BTF is optional, ignoring") },
-    Entry { cell: "A value read through a hand-written flavor is too large, or holds a neighbour's bytes", stage: "run", meaning_has: "", cause: "wrong-size-flavor", matches: |e| e.says("bpf_core_field_size says") },
-    Entry { cell: "Attach says ok, the program counts nothing", stage: "run", meaning_has: "", cause: "tracepoint-never-fires", matches: |e| e.says("observed 0 of") },
-    Entry { cell: "A string read from a system call argument is empty", stage: "run", meaning_has: "", cause: "user-pointer-kernel-read", matches: |e| e.says("(\"\")") || e.says("bpf_probe_read_kernel_str -ERANGE") },
+    Entry {
+        cell: "bpf_map__fd returns -1, errno unchanged",
+        stage: "open",
+        meaning_has: "",
+        cause: "map-fd-before-load",
+        matches: |e| e.says("bpf_map__fd") && (e.says("returned -1") || e.says("returns -1")),
+    },
+    Entry {
+        cell: ".BTF rejected by the kernel, and the program still loads",
+        stage: "load",
+        meaning_has: "",
+        cause: "btf-rejected",
+        matches: |e| e.says("BTF is optional, ignoring"),
+    },
+    Entry {
+        cell: "A value read through a hand-written flavor is too large, or holds a neighbour's bytes",
+        stage: "run",
+        meaning_has: "",
+        cause: "wrong-size-flavor",
+        matches: |e| e.says("bpf_core_field_size says"),
+    },
+    Entry {
+        cell: "Attach says ok, the program counts nothing",
+        stage: "run",
+        meaning_has: "",
+        cause: "tracepoint-never-fires",
+        matches: |e| e.says("observed 0 of"),
+    },
+    Entry {
+        cell: "A string read from a system call argument is empty",
+        stage: "run",
+        meaning_has: "",
+        cause: "user-pointer-kernel-read",
+        matches: |e| e.says("(\"\")") || e.says("bpf_probe_read_kernel_str -ERANGE"),
+    },
 ];
 
 /// Rows of the index that describe no failure: their findings are notes.
@@ -694,8 +1019,7 @@ pub fn parse(markdown: &str) -> Vec<Row> {
         if !line.starts_with('|') || is_separator(line) || lines.get(i + 1).is_some_and(|next| is_separator(next)) {
             continue;
         }
-        let cells: Vec<String> =
-            line.trim().trim_matches('|').split('|').map(|c| c.trim().replace('`', "")).collect();
+        let cells: Vec<String> = line.trim().trim_matches('|').split('|').map(|c| c.trim().replace('`', "")).collect();
         let see = cells.last().map(|c| link.captures_iter(c).map(|m| m[1].replace(".md", ".html")).collect()).unwrap_or_default();
         rows.push(Row { link: format!("errors.html#{}", anchor(&section)), section: section.clone(), cells, see });
     }
@@ -717,10 +1041,7 @@ fn anchor(heading: &str) -> String {
 
 impl Entry {
     pub fn claims(&self, row: &Row) -> bool {
-        row.cells.len() >= 4
-            && row.cells[0] == self.cell
-            && row.cells[1] == self.stage
-            && row.cells[2].contains(self.meaning_has)
+        row.cells.len() >= 4 && row.cells[0] == self.cell && row.cells[1] == self.stage && row.cells[2].contains(self.meaning_has)
     }
 
     pub fn row(&self) -> Option<&'static Row> {
@@ -777,7 +1098,16 @@ impl Finding {
 
     /// A finding outside the error index: what diagnose itself reports.
     pub fn plain(cause: &'static str, severity: Severity, summary: impl Into<String>, fix: impl Into<String>) -> Finding {
-        Finding { severity, cause, summary: summary.into(), fix: fix.into(), index: None, see: Vec::new(), reproduced_by: Vec::new(), evidence: None }
+        Finding {
+            severity,
+            cause,
+            summary: summary.into(),
+            fix: fix.into(),
+            index: None,
+            see: Vec::new(),
+            reproduced_by: Vec::new(),
+            evidence: None,
+        }
     }
 
     pub fn summary(mut self, summary: impl Into<String>) -> Finding {
@@ -1000,7 +1330,10 @@ mod tests {
             }
             let first_is_claimed = |found: &Vec<&str>| found.first().is_some_and(|f| claimed.contains(f));
             assert!(variants.iter().any(first_is_claimed), "probe {probe}: diagnosed as {variants:?}, its cause is one of {claimed:?}");
-            assert!(variants.iter().all(|v| v.is_empty() || first_is_claimed(v)), "probe {probe}: diagnosed as {variants:?}, its cause is one of {claimed:?}");
+            assert!(
+                variants.iter().all(|v| v.is_empty() || first_is_claimed(v)),
+                "probe {probe}: diagnosed as {variants:?}, its cause is one of {claimed:?}"
+            );
         }
     }
 
@@ -1024,7 +1357,10 @@ mod tests {
                 let found: Vec<&str> = match_text(&std::fs::read_to_string(&path).unwrap()).iter().map(|f| f.cause).collect();
                 let claimed = claimed_by(&format!("lesson {number} layer {layer}"));
                 assert!(!claimed.is_empty(), "lesson {number} layer {layer}: no cause claims it");
-                assert!(found.is_empty() || found.iter().any(|f| claimed.contains(f)), "lesson {number} {name}: diagnosed as {found:?}, its cause is one of {claimed:?}");
+                assert!(
+                    found.is_empty() || found.iter().any(|f| claimed.contains(f)),
+                    "lesson {number} {name}: diagnosed as {found:?}, its cause is one of {claimed:?}"
+                );
                 count += 1;
             }
         }
@@ -1044,7 +1380,12 @@ mod tests {
                 } else if let Some(probe) = who.strip_prefix("probe ") {
                     let snapshot = workbook().join(format!("book/probes/snapshots/{probe}.snap"));
                     let awaited = AWAITING_THEIR_ROW.contains(&cause.id);
-                    assert!(snapshot.exists() != awaited, "{}: {who}: snapshot exists: {}, awaited: {awaited}", cause.id, snapshot.exists());
+                    assert!(
+                        snapshot.exists() != awaited,
+                        "{}: {who}: snapshot exists: {}, awaited: {awaited}",
+                        cause.id,
+                        snapshot.exists()
+                    );
                 } else {
                     let rest = who.strip_prefix("lesson ").unwrap_or_else(|| panic!("{}: {who}", cause.id));
                     let (number, layer) = rest.split_once(" layer ").unwrap();
@@ -1072,7 +1413,9 @@ mod tests {
 
     #[test]
     fn a_bare_errno_names_no_cause_only_the_missing_stage() {
-        for bare in ["Error: No such process (os error 3)", "Error: Invalid argument (os error 22)", "Error: Operation not permitted (os error 1)"] {
+        for bare in
+            ["Error: No such process (os error 3)", "Error: Invalid argument (os error 22)", "Error: Operation not permitted (os error 1)"]
+        {
             let found: Vec<_> = match_text(bare).iter().map(|f| (f.cause, f.severity)).collect();
             assert_eq!(found, [("stage-unknown", Severity::Note)], "{bare}");
         }
@@ -1091,7 +1434,9 @@ mod tests {
     #[test]
     fn the_lockdown_rule_reads_both_wordings_of_the_verifier() {
         for said in ["unknown func bpf_probe_read#4", "program of this type cannot use helper bpf_probe_read#4"] {
-            let log = format!("libbpf: prog 'p': BPF program load failed: -EINVAL\n0: R1=ctx() R10=fp0\n{said}\nprocessed 3 insns (limit 1000000)");
+            let log = format!(
+                "libbpf: prog 'p': BPF program load failed: -EINVAL\n0: R1=ctx() R10=fp0\n{said}\nprocessed 3 insns (limit 1000000)"
+            );
             assert_eq!(match_text(&log).iter().map(|f| f.cause).collect::<Vec<_>>(), ["helpers-withheld"], "{said}");
         }
         let other = "libbpf: prog 'p': BPF program load failed: -EINVAL\nprogram of this type cannot use helper bpf_sk_release#86\nprocessed 4 insns";
@@ -1100,7 +1445,8 @@ mod tests {
 
     #[test]
     fn the_scalar_rule_needs_a_scalar_and_a_null_pointer_gets_the_null_check() {
-        let access = |what: &str| format!("libbpf: prog 'p': BPF program load failed: -EACCES\nR0 invalid mem access '{what}'\nprocessed 8 insns");
+        let access =
+            |what: &str| format!("libbpf: prog 'p': BPF program load failed: -EACCES\nR0 invalid mem access '{what}'\nprocessed 8 insns");
         let cause = |what: &str| match_text(&access(what)).iter().map(|f| f.cause).collect::<Vec<_>>();
         assert_eq!(cause("scalar"), ["invalid-mem-access"]);
         assert_eq!(cause("inv"), ["invalid-mem-access"]);
@@ -1155,7 +1501,11 @@ mod tests {
         let log = "x.bpf.c:8:106: error: no member named 'state' in 'struct task_struct'; did you mean 'stats'?";
         let finding = &match_text(log)[0];
         assert_eq!(finding.cause, "field-not-in-vmlinux-h");
-        assert!(finding.summary.starts_with("struct task_struct has no field `state`") && finding.summary.contains("`stats`"), "{}", finding.summary);
+        assert!(
+            finding.summary.starts_with("struct task_struct has no field `state`") && finding.summary.contains("`stats`"),
+            "{}",
+            finding.summary
+        );
         assert!(finding.fix.contains("struct task_struct___old"), "{}", finding.fix);
     }
 
@@ -1165,7 +1515,10 @@ mod tests {
         let findings = match_text(log);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].cause, "legacy-maps");
-        assert_eq!(findings[0].evidence.as_deref(), Some("libbpf: elf: legacy map definitions in 'maps' section are not supported by libbpf v1.0+"));
+        assert_eq!(
+            findings[0].evidence.as_deref(),
+            Some("libbpf: elf: legacy map definitions in 'maps' section are not supported by libbpf v1.0+")
+        );
     }
 
     #[test]

@@ -161,9 +161,7 @@ fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>> {
     match output {
         Ok(output) if output.status.success() => Ok(output.stdout),
         Ok(output) => bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            Err(NoGit("git is not installed".to_string()).into())
-        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(NoGit("git is not installed".to_string()).into()),
         Err(error) => Err(error).context("running git"),
     }
 }

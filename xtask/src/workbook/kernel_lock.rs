@@ -99,7 +99,12 @@ mod tests {
         let scratch = std::env::temp_dir().join(format!("xtask-lock-{}", std::process::id()));
         std::fs::create_dir_all(&scratch).unwrap();
         std::fs::copy(root.join(LOCK), scratch.join(LOCK)).unwrap();
-        let newer = Pin { package: "linux-image-6.1.0-99-amd64".into(), version: "6.1.999-1".into(), sha256: "0".repeat(64), url: "https://deb.debian.org/debian/pool/main/l/linux-signed-amd64/x.deb".into() };
+        let newer = Pin {
+            package: "linux-image-6.1.0-99-amd64".into(),
+            version: "6.1.999-1".into(),
+            sha256: "0".repeat(64),
+            url: "https://deb.debian.org/debian/pool/main/l/linux-signed-amd64/x.deb".into(),
+        };
         let six_one = SERIES.iter().find(|s| s.name == "6.1").unwrap();
         write(&scratch, &[("6.1", newer.clone())]).unwrap();
         assert_eq!(pin(&scratch, six_one).unwrap(), newer);

@@ -119,9 +119,7 @@ impl Layer {
     /// Why this layer cannot run on a kernel with or without kprobes.
     pub fn skip_reason_on(&self, kprobes: bool) -> Option<String> {
         match self.requires.as_deref() {
-            Some("kprobes") if !kprobes => {
-                Some("this kernel has no kprobes (CONFIG_KPROBES unset)".to_string())
-            }
+            Some("kprobes") if !kprobes => Some("this kernel has no kprobes (CONFIG_KPROBES unset)".to_string()),
             _ => None,
         }
     }
@@ -195,8 +193,7 @@ pub fn all(root: &Path) -> Result<Vec<Lesson>> {
             continue;
         }
         let toml_path = dir.join("lesson.toml");
-        let text = std::fs::read_to_string(&toml_path)
-            .with_context(|| format!("reading {}", toml_path.display()))?;
+        let text = std::fs::read_to_string(&toml_path).with_context(|| format!("reading {}", toml_path.display()))?;
         let meta = parse_meta(&text).with_context(|| format!("in {}", toml_path.display()))?;
         let package = package_name(&dir)?;
         lessons.push(Lesson { number: number.to_string(), dir_name, dir, package, meta });
@@ -215,19 +212,12 @@ pub fn find(root: &Path, wanted: &str) -> Result<Lesson> {
     let wanted = wanted.trim();
     let by_number = wanted.parse::<u32>().ok().map(|n| format!("{n:02}"));
     let position = lessons.iter().position(|l| {
-        Some(&l.number) == by_number.as_ref()
-            || l.dir_name == wanted
-            || l.dir_name.split_once('-').map(|(_, slug)| slug) == Some(wanted)
+        Some(&l.number) == by_number.as_ref() || l.dir_name == wanted || l.dir_name.split_once('-').map(|(_, slug)| slug) == Some(wanted)
     });
     match position {
         Some(i) => Ok(lessons.into_iter().nth(i).expect("position is in range")),
-        None if by_number.is_some() => {
-            Err(UsageError(format!("there is no lesson {wanted}; lessons are {range}")).into())
-        }
-        None => Err(UsageError(format!(
-            "'{wanted}' is not a lesson; give its number, {range} (see `cargo xtask list`)"
-        ))
-        .into()),
+        None if by_number.is_some() => Err(UsageError(format!("there is no lesson {wanted}; lessons are {range}")).into()),
+        None => Err(UsageError(format!("'{wanted}' is not a lesson; give its number, {range} (see `cargo xtask list`)")).into()),
     }
 }
 

@@ -53,8 +53,7 @@ pub fn root() -> PathBuf {
 }
 
 fn is_workbook(dir: &Path) -> bool {
-    dir.join("lessons").is_dir()
-        && std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|manifest| manifest.contains("[workspace]"))
+    dir.join("lessons").is_dir() && std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|manifest| manifest.contains("[workspace]"))
 }
 
 /// The current folder as the shell names it (`$PWD`, which keeps a symlink

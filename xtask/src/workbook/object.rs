@@ -86,10 +86,7 @@ mod tests {
         let object = elf(&[(".text", vec![0; 8]), ("license", b"GPL\0".to_vec())]);
         let facts = facts(&object).unwrap();
         assert_eq!(facts, Facts { btf: false, btf_ext: false });
-        assert_eq!(
-            facts.transcript_line(),
-            "compile  ok      .BTF missing, .BTF.ext missing"
-        );
+        assert_eq!(facts.transcript_line(), "compile  ok      .BTF missing, .BTF.ext missing");
     }
 
     #[test]

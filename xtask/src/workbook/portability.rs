@@ -39,9 +39,7 @@ pub fn lines(lesson: &Lesson, binary: &Path) -> Vec<String> {
     for name in &portability.kernels {
         let against = format!("Linux {name}'s BTF ({})", portability.layout);
         match btf_for(lesson, name) {
-            Err(error) => lines.push(format!(
-                "{LABEL} not proven: {against} is not here ({error:#}); `cargo xtask kernels` fetches it"
-            )),
+            Err(error) => lines.push(format!("{LABEL} not proven: {against} is not here ({error:#}); `cargo xtask kernels` fetches it")),
             Ok(btf) => lines.extend(relocate(binary, &btf, &against)),
         }
     }
@@ -75,7 +73,8 @@ fn relocate(binary: &Path, btf: &Path, against: &str) -> Vec<String> {
 /// Fetches, once, the kernels the lessons' portability lines relocate
 /// against, and extracts their BTF; one line for each, saying what is ready.
 pub fn prepare(root: &Path, lessons: &[Lesson]) -> Vec<String> {
-    let mut names: Vec<&str> = lessons.iter().filter_map(|l| l.meta.portability.as_ref()).flat_map(|p| p.kernels.iter().map(String::as_str)).collect();
+    let mut names: Vec<&str> =
+        lessons.iter().filter_map(|l| l.meta.portability.as_ref()).flat_map(|p| p.kernels.iter().map(String::as_str)).collect();
     names.sort();
     names.dedup();
     names

@@ -17,7 +17,9 @@ use crate::workbook::lessons::{Lesson, Meta};
 pub enum State {
     Passed,
     /// Failing; `layer` is the 1-based layer whose symptom showed, if any did.
-    Failing { layer: Option<usize> },
+    Failing {
+        layer: Option<usize>,
+    },
 }
 
 impl State {
@@ -50,8 +52,7 @@ impl Record {
     /// Whether the learner's files changed since this pass (records from
     /// before passes were hashed cannot tell, and say no).
     pub fn changed_since_passed(&self, lesson: &Lesson) -> bool {
-        self.state == State::Passed
-            && self.files.as_ref().is_some_and(|passed| files::hash(&lesson.dir).is_ok_and(|now| now != *passed))
+        self.state == State::Passed && self.files.as_ref().is_some_and(|passed| files::hash(&lesson.dir).is_ok_and(|now| now != *passed))
     }
 }
 

@@ -270,7 +270,12 @@ impl Room {
         let mut learners: Vec<&Seen> = self.learners.values().collect();
         learners.sort_by_key(|seen| {
             let stuck = !seen.record.passed() && seen.record.lesson.is_some();
-            (!stuck, std::cmp::Reverse(if stuck { seen.minutes_at(now) } else { 0 }), std::cmp::Reverse(seen.record.lesson.clone()), seen.record.name.clone())
+            (
+                !stuck,
+                std::cmp::Reverse(if stuck { seen.minutes_at(now) } else { 0 }),
+                std::cmp::Reverse(seen.record.lesson.clone()),
+                seen.record.name.clone(),
+            )
         });
         learners
     }

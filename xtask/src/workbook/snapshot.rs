@@ -53,11 +53,7 @@ pub fn matches(dir: &Path, name: &str, transcript: &str) -> bool {
 pub fn name_for(dir: &Path, name: &str, kernel: &str, kprobes: bool) -> String {
     let specific = (kernel != "host").then(|| format!("{name}@{kernel}"));
     let variant = kprobes.then(|| format!("{name}@kprobes"));
-    specific
-        .into_iter()
-        .chain(variant)
-        .find(|candidate| dir.join(format!("{candidate}.snap")).exists())
-        .unwrap_or_else(|| name.to_string())
+    specific.into_iter().chain(variant).find(|candidate| dir.join(format!("{candidate}.snap")).exists()).unwrap_or_else(|| name.to_string())
 }
 
 /// The text stored in `dir/<name>.snap`, if the file exists.

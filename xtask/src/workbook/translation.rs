@@ -145,7 +145,11 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "no Chinese for (cargo xtask book --update-po, then translate book/po/zh-CN.po):\n{}", missing.join("\n"));
+        assert!(
+            missing.is_empty(),
+            "no Chinese for (cargo xtask book --update-po, then translate book/po/zh-CN.po):\n{}",
+            missing.join("\n")
+        );
     }
 
     /// The hints `cargo xtask hint` prints in Chinese: the translation holds no
@@ -178,7 +182,8 @@ mod tests {
                     for pair in lines.windows(2) {
                         let (end, start) = (pair[0].chars().last(), pair[1].chars().next());
                         if end.is_some_and(han) && start.is_some_and(han) {
-                            problems.push(format!("{}: at width {width}, a break between two Chinese characters:\n{wrapped}", lesson.dir_name));
+                            problems
+                                .push(format!("{}: at width {width}, a break between two Chinese characters:\n{wrapped}", lesson.dir_name));
                         }
                     }
                     if let Some(long) = lines.iter().find(|l| textwrap::core::display_width(l) > width) {
