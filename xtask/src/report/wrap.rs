@@ -153,4 +153,51 @@ mod tests {
         let text = "your change does not compile; here is the first error:\n  error: expected `;`\nThe full output is below.\n\nmore: see the log.";
         assert_eq!(wrap(text, 80), text);
     }
+
+    /// The hints `cargo xtask hint` prints in Chinese: the translation holds no
+    /// line break of its own (a break the translator typed lands mid-line in a
+    /// terminal of any other width: 字符⏎串, 返回⏎值), and the code wraps it at
+    /// clause ends, within the width, never between two Chinese characters.
+    #[test]
+    fn chinese_hints_are_one_paragraph_and_wrap_between_clauses() {
+        use crate::workbook::lessons;
+        use crate::workbook::translation::{Language, Translator};
+        let han = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+        let letters = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        let chinese = Translator::new(&root, &Language::Translated("zh-CN".into())).unwrap();
+        let mut problems = Vec::new();
+        for lesson in lessons::all(&root).unwrap() {
+            let mut texts = Vec::new();
+            for layer in &lesson.meta.layers {
+                texts.push(layer.hint.clone());
+                texts.extend(layer.more.clone());
+            }
+            texts.extend(lesson.meta.slips.iter().map(|slip| slip.hint.clone()));
+            for text in texts {
+                let translated = chinese.text(&text);
+                if translated.contains('\n') {
+                    problems.push(format!("{}: the translation of {:?} has a line break of its own", lesson.dir_name, text.trim()));
+                }
+                for width in [60, DEFAULT_WIDTH] {
+                    let wrapped = wrap(&translated, width);
+                    let lines: Vec<&str> = wrapped.lines().collect();
+                    for pair in lines.windows(2) {
+                        let (end, start) = (pair[0].chars().last(), pair[1].chars().next());
+                        if end.is_some_and(han) && start.is_some_and(han) {
+                            problems
+                                .push(format!("{}: at width {width}, a break between two Chinese characters:\n{wrapped}", lesson.dir_name));
+                        }
+                    }
+                    if let Some(long) = lines.iter().find(|l| textwrap::core::display_width(l) > width) {
+                        problems.push(format!("{}: at width {width}, a line wider than that: {long}", lesson.dir_name));
+                    }
+                    if letters(&wrapped) != letters(&translated) {
+                        problems.push(format!("{}: wrapping changed the text of {:?}", lesson.dir_name, text.trim()));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
 }
