@@ -13,6 +13,7 @@ mod report;
 mod usage_error;
 mod workbook;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -203,32 +204,64 @@ enum Command {
 
 #[derive(Subcommand)]
 enum RoomAction {
-    /// Serve the room's page (instructor); prints the token learners join with
+    /// Serve the room's page (instructor); prints the learners' token and the page's address
     Serve {
         /// Address and port to listen on; 0.0.0.0:7878 lets the room's laptops reach it
         #[arg(long, value_name = "ADDR", default_value = room::DEFAULT_LISTEN)]
         listen: String,
-        /// Reuse this token (e.g. after a restart) instead of a new random one
+        /// Where the room is kept, and reloaded from after a restart (default: .room-server/ in the workbook)
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+        /// The learners' token (they post records with it); kept in the state folder, new if none
         #[arg(long)]
         token: Option<String>,
+        /// The instructor's token (it reads the page and status.json); kept in the state folder, new if none
+        #[arg(long)]
+        instructor_token: Option<String>,
+        /// A failing learner with no progress for this many minutes is stuck
+        #[arg(long, value_name = "MINUTES", default_value_t = 10)]
+        stuck_after: u64,
+        /// A learner with no check for this many minutes is idle
+        #[arg(long, value_name = "MINUTES", default_value_t = 5)]
+        idle_after: u64,
         /// Print each record received as one line of JSON on stdout
         #[arg(long)]
         json: bool,
     },
-    /// Join a room (learner): each check then sends it where you are, never your code
+    /// Join a room (learner): sends doctor's findings now, then each check sends where you are, never your code
     Join {
-        /// The room's address, as `room serve` printed it
-        url: String,
-        /// Your name on the instructor's page
+        /// The room's address (http:// or https://), as `room serve` printed it
+        #[arg(required_unless_present = "offline")]
+        url: Option<String>,
+        /// Your name on the instructor's page (a label: rename freely)
         #[arg(long)]
         name: String,
-        /// The room's token, as `room serve` printed it
-        #[arg(long)]
-        token: String,
+        /// The learners' token, as `room serve` printed it
+        #[arg(long, required_unless_present = "offline")]
+        token: Option<String>,
+        /// No room to reach: keep each check's record for `room export`
+        #[arg(long, conflicts_with_all = ["url", "token"])]
+        offline: bool,
     },
     /// Leave the room: checks send nothing any more
     Leave,
-    /// (internal) send one record read from stdin; a check runs it in the background
+    /// Write every record of this workbook to a file the instructor can `room import`
+    Export {
+        /// The file to write (default: room-NAME-ID.json in the workbook)
+        #[arg(long, value_name = "FILE")]
+        to: Option<PathBuf>,
+    },
+    /// Add learners' `room export` files to a running room (instructor)
+    Import {
+        files: Vec<PathBuf>,
+        /// The room's address
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:7878/")]
+        room: String,
+        /// The instructor's token
+        #[arg(long)]
+        token: String,
+    },
+    /// (internal) queue the record on stdin, if any, and send the queue; a check runs it in the background
     #[command(hide = true)]
     Send,
 }
@@ -288,9 +321,20 @@ fn main() -> ExitCode {
         Command::Setup { yes, vm } => setup::setup(&root, yes, vm),
         Command::Test { yes } => test::test(&root, yes),
         Command::Room { action } => match action {
-            RoomAction::Serve { listen, token, json } => room::serve(&listen, token, json),
-            RoomAction::Join { url, name, token } => room::join(&root, &url, &name, &token),
+            RoomAction::Serve { listen, state, token, instructor_token, stuck_after, idle_after, json } => {
+                room::serve(room::ServeOptions {
+                    listen,
+                    state: state.unwrap_or_else(|| room::default_state(&root)),
+                    learners_token: token,
+                    instructor_token,
+                    settings: workbook::room::Settings { stuck_after, idle_after },
+                    echo: json,
+                })
+            }
+            RoomAction::Join { url, name, token, offline: _ } => room::join(&root, url.as_deref(), &name, token.as_deref()),
             RoomAction::Leave => room::leave(&root),
+            RoomAction::Export { to } => room::export(&root, to.as_deref()),
+            RoomAction::Import { files, room: url, token } => room::import(&files, &url, &token),
             RoomAction::Send => room::send(&root),
         },
     };

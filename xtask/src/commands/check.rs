@@ -124,7 +124,10 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let layer = current_layer(&lesson.meta, &run.transcript);
     let state = if passed { State::Passed } else { State::Failing { layer } };
     progress::save(root, lesson, state.clone())?;
-    room::tell(root, lesson, &state, choice.name());
+    // The machine, not the learner, stopped a check whose portability it cannot prove.
+    let blocked =
+        (!passed && layer.is_none() && stopped_at(&run.transcript).is_none()).then(|| portability::unproven_reason(&run.transcript)).flatten();
+    room::tell(root, lesson, &state, choice.name(), blocked);
     let record = progress::records(root).remove(&lesson.number);
 
     if json {

@@ -51,6 +51,14 @@ pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode
     }
 }
 
+/// What doctor finds wrong with this machine, one "name: detail" a problem:
+/// what `room join` tells the instructor. Quick: no deep probe.
+pub fn problems(root: &Path) -> Vec<String> {
+    let mut findings = machine::findings();
+    findings.extend(kernel_finding(root).ok());
+    findings.into_iter().filter(|f| f.status == Status::Problem).map(|f| format!("{}: {}", f.name, f.detail)).collect()
+}
+
 /// Each lesson's minimum kernel (`min_kernel` in its lesson.toml) against the running one.
 fn kernel_finding(root: &Path) -> Result<Finding> {
     let release = host::kernel_release().unwrap_or_else(|| "unknown".into());

@@ -44,10 +44,8 @@ pub fn setup(root: &Path, yes: bool, vm: bool) -> Result<ExitCode> {
     }
     prebuild(root)?;
     portability::prepare(root, &all).iter().for_each(|line| println!("{line}"));
-    if vm {
-        if kernels::kernels(root, false, false)? != ExitCode::SUCCESS {
-            bail!("fetching the kernels failed (above)");
-        }
+    if vm && kernels::kernels(root, false, false)? != ExitCode::SUCCESS {
+        bail!("fetching the kernels failed (above)");
     }
 
     println!("\nnow lesson 01, which starts broken on purpose:\n");

@@ -3,6 +3,7 @@
 pub mod btf;
 pub mod cargo;
 pub mod host;
+pub mod http;
 pub mod interrupt;
 pub mod kernel_btf;
 pub mod kernels;

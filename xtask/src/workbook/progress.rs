@@ -81,7 +81,7 @@ fn read(root: &Path) -> Result<File, String> {
 fn read_or_set_aside(root: &Path) -> File {
     read(root).unwrap_or_else(|why| {
         // Read again: another run may have set it aside already.
-        read(root).map_or_else(|_| set_aside(root, &why), |file| file)
+        read(root).unwrap_or_else(|_| set_aside(root, &why))
     })
 }
 
