@@ -148,12 +148,18 @@ enum Command {
     Vmlinux,
     /// Build the book into book/build/, checking every include and link
     Book {
-        /// Serve it on http://127.0.0.1:3000/
+        /// Serve it on http://127.0.0.1:3000/, or where --listen says
         #[arg(long, conflicts_with = "test")]
         serve: bool,
         /// The port for --serve
-        #[arg(long, requires = "serve")]
+        #[arg(long, requires = "serve", conflicts_with = "listen")]
         port: Option<u16>,
+        /// Address and port for --serve; 0.0.0.0:3000 serves it to the room's laptops
+        #[arg(long, value_name = "ADDR", requires = "serve")]
+        listen: Option<String>,
+        /// Also write the offline book: every edition in one .tar.gz, in book/offline/, that opens from disk with search
+        #[arg(long, conflicts_with_all = ["test", "lang"])]
+        bundle: bool,
         /// Open it in a browser
         #[arg(long, conflicts_with = "test")]
         open: bool,
@@ -314,8 +320,8 @@ fn main() -> ExitCode {
         Command::Verify { lessons, bless, .. } => verify::verify(&root, &lessons, bless),
         Command::Kernels { list, update } => kernels::kernels(&root, list, update),
         Command::Vmlinux => vmlinux::regenerate(&root),
-        Command::Book { serve, port, open, test, lang, update_po } => {
-            book::book(&root, book::Options { serve, port, open, test, lang, update_po })
+        Command::Book { serve, port, listen, bundle, open, test, lang, update_po } => {
+            book::book(&root, book::Options { serve, port, listen, bundle, open, test, lang, update_po })
         }
         Command::Diagnose { file, kernel, json } => diagnose::diagnose(&root, &file, kernel.as_deref(), json),
         Command::Setup { yes, vm } => setup::setup(&root, yes, vm),

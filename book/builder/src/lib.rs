@@ -6,6 +6,8 @@
 //! build every internal link must lead somewhere.
 
 pub mod browser;
+pub mod bundle;
+pub mod handout;
 pub mod hints;
 pub mod i18n;
 pub mod includes;

@@ -1,21 +1,32 @@
-//! A small static file server for the built book, on the loopback address only.
+//! A small static file server for the built book: on the loopback address
+//! unless told to serve a room (`--listen 0.0.0.0:3000`). One thread a
+//! connection, so a room of readers does not queue behind a slow one.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-pub fn serve(dir: &Path, port: u16) -> Result<()> {
-    let listener = TcpListener::bind(("127.0.0.1", port))
-        .with_context(|| format!("listening on 127.0.0.1:{port} (is another server there? try --port)"))?;
-    println!("serving the book at http://127.0.0.1:{port}/  (Ctrl-C stops it; run the command again after editing)");
+pub fn serve(dir: &Path, listen: SocketAddr) -> Result<()> {
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("listening on {listen} (is another server there? try another port)"))?;
+    let port = listener.local_addr()?.port();
+    if listen.ip().is_unspecified() {
+        println!("serving the book on every address, port {port}: the room opens http://THIS-MACHINE:{port}/  (Ctrl-C stops it)");
+        println!("THIS-MACHINE is this machine's address on the room's network (`ip -brief address` lists them)");
+    } else {
+        println!("serving the book at http://{listen}/  (Ctrl-C stops it; run the command again after editing)");
+    }
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                if let Err(error) = answer(dir, stream) {
-                    eprintln!("serve: {error:#}");
-                }
+                let dir = dir.to_path_buf();
+                std::thread::spawn(move || {
+                    if let Err(error) = answer(&dir, stream) {
+                        eprintln!("serve: {error:#}");
+                    }
+                });
             }
             Err(error) => eprintln!("serve: {error}"),
         }

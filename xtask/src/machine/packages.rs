@@ -58,7 +58,9 @@ pub fn for_portability() -> Vec<Need> {
 }
 
 /// What the maintainers' tests need on top: Chromium reads the book, bpftool
-/// lists what the lessons left in the kernel, sudo serves the sudo user's test.
+/// lists what the lessons left in the kernel, sudo serves the sudo user's test,
+/// a CJK font draws the zh-CN edition's glyphs (not boxes), and poppler reads
+/// the handout's PDF back.
 pub fn for_tests() -> Vec<Need> {
     let chromium = ["chromium", "chromium-browser"].iter().any(|c| on_path(c).is_some()) || std::env::var_os("CHROMIUM").is_some();
     vec![
@@ -67,6 +69,8 @@ pub fn for_tests() -> Vec<Need> {
             vec![if archive_has("bpftool") { "bpftool" } else { "linux-tools-common" }]
         }),
         need("sudo", host::has_sudo(), || vec!["sudo"]),
+        need("a CJK font", std::path::Path::new("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc").is_file(), || vec!["fonts-noto-cjk"]),
+        need("pdftoppm", on_path("pdftoppm").is_some(), || vec!["poppler-utils"]),
     ]
 }
 
