@@ -18,6 +18,11 @@ pub fn serve(dir: &Path, listen: SocketAddr) -> Result<()> {
     } else {
         println!("serving the book at http://{listen}/  (Ctrl-C stops it; run the command again after editing)");
     }
+    run(dir, listener)
+}
+
+/// Answers every connection to `listener` with a file under `dir`, each on a thread of its own.
+fn run(dir: &Path, listener: TcpListener) -> Result<()> {
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
@@ -76,6 +81,26 @@ fn content_type(path: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_at_once_while_another_connection_hangs() {
+        let dir = std::env::temp_dir().join(format!("serve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "<p>the book</p>").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let served = dir.clone();
+        std::thread::spawn(move || run(&served, listener));
+        // A reader that connects and says nothing must not hold up the room.
+        let _silent = TcpStream::connect(address).unwrap();
+        let mut reader = TcpStream::connect(address).unwrap();
+        reader.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        reader.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("<p>the book</p>"), "{answer}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn maps_requests_to_files_inside_the_book_only() {
