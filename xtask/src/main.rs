@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{book, check, diagnose, doctor, hint, kernels, list, matrix, reset, restore, room, setup, solution, test, verify, vmlinux, watch};
+use commands::{book, check, diagnose, doctor, hint, kernels, list, matrix, preflight, reset, restore, room, setup, solution, test, verify, vmlinux, watch};
 use machine::interrupt;
 use report::{json, terminal};
 use usage_error::UsageError;
@@ -199,6 +199,16 @@ enum Command {
         #[arg(long)]
         vm: bool,
     },
+    /// Before a workshop (attendees): setup, doctor --deep, the offline book and, with --vm, qemu and
+    /// Debian's kernels; then a short report to send the instructor
+    Preflight {
+        /// Install without asking
+        #[arg(long)]
+        yes: bool,
+        /// Also prepare the qemu route the fast-finisher steps use (up to 234 MB of kernels)
+        #[arg(long)]
+        vm: bool,
+    },
     /// The maintainers' test (CI runs it): installs what it needs (asks first), then
     /// cargo test, book --test and verify --kernels all --timings
     Test {
@@ -295,11 +305,11 @@ fn main() -> ExitCode {
     };
     // With --json stdout holds only the JSON object; check and watch show
     // their own diff, in the learner's terms, instead of insta's.
-    if json || matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Setup { .. }) {
+    if json || matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Setup { .. } | Command::Preflight { .. }) {
         std::env::set_var("INSTA_OUTPUT", "none");
     }
     // Commands that run a lesson's loader stop it before they exit on Ctrl-C.
-    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. } | Command::Test { .. } | Command::Room { .. }) {
+    if matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Verify { .. } | Command::Setup { .. } | Command::Test { .. } | Command::Room { .. } | Command::Preflight { .. }) {
         interrupt::catch();
     }
 
@@ -325,6 +335,7 @@ fn main() -> ExitCode {
         }
         Command::Diagnose { file, kernel, json } => diagnose::diagnose(&root, &file, kernel.as_deref(), json),
         Command::Setup { yes, vm } => setup::setup(&root, yes, vm),
+        Command::Preflight { yes, vm } => preflight::preflight(&root, yes, vm),
         Command::Test { yes } => test::test(&root, yes),
         Command::Room { action } => match action {
             RoomAction::Serve { listen, state, token, instructor_token, stuck_after, idle_after, json } => {
@@ -383,6 +394,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Setup { .. } => "setup",
         Command::Diagnose { .. } => "diagnose",
         Command::Test { .. } => "test",
+        Command::Preflight { .. } => "preflight",
         Command::Room { .. } => "room",
     }
 }

@@ -28,7 +28,7 @@ fn the_handout_is_one_page_with_every_lesson_and_renders() {
     let text = String::from_utf8_lossy(&text.stdout);
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for command in
-        ["cargo xtask check 01", "cargo xtask hint 01", "cargo xtask doctor --deep", "cargo xtask room join", "cargo xtask room export"]
+        ["cargo xtask check 01", "cargo xtask hint 01", "cargo xtask preflight", "cargo xtask room join", "cargo xtask room export"]
     {
         assert!(flat.contains(command), "the printed handout lacks `{command}`:\n{text}");
     }

@@ -22,11 +22,7 @@ pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode
             eprintln!("--fix mounts tracefs as root or through sudo without a password; run: sudo mount -t tracefs tracefs {TRACEFS}");
         }
     }
-    let mut findings = machine::findings();
-    findings.push(kernel_finding(root)?);
-    if deep {
-        findings.push(deep_finding(root, json)?);
-    }
+    let findings = findings(root, deep, json)?;
     let problems = findings.iter().filter(|f| f.status == host::Status::Problem).count();
     if json {
         json::print(&json::DoctorReport::new(json::Machine::this(), &findings));
@@ -49,6 +45,16 @@ pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode
         anstream::println!("\n{}", paint(BAD, format!("{problems} problem{} to fix first", if problems == 1 { "" } else { "s" })));
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Every finding, the deep probe's too if `deep`; `quiet` keeps the probe's progress off the terminal.
+pub fn findings(root: &Path, deep: bool, quiet: bool) -> Result<Vec<Finding>> {
+    let mut findings = machine::findings();
+    findings.push(kernel_finding(root)?);
+    if deep {
+        findings.push(deep_finding(root, quiet)?);
+    }
+    Ok(findings)
 }
 
 /// What doctor finds wrong with this machine, one "name: detail" a problem:
