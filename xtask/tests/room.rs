@@ -408,6 +408,25 @@ fn each_check_of_a_joined_workbook_tells_the_room_where_it_is() {
 }
 
 #[test]
+fn a_check_the_machine_cannot_run_shows_as_blocked_with_the_reason() {
+    let room = serve("127.0.0.1:0", &fresh("blocked/state"), &["--json"]);
+    let root = scratch("room-blocked", false);
+    join(&root, &room.url, "ada");
+    // No PATH: no compiler, no qemu. The check stops before building, as on a bare machine.
+    let checked = xtask(&root, &["check", "01", "--kernel", "6.1"]).env("PATH", "/nonexistent").output().unwrap();
+    assert_eq!(checked.status.code(), Some(1), "{}", String::from_utf8_lossy(&checked.stderr));
+    let mut seen = Vec::new();
+    assert!(wait_for_line(&room.lines, "\"state\":\"blocked\"", Duration::from_secs(20), &mut seen), "no blocked record: {seen:?}");
+    let record: Value = serde_json::from_str(seen.last().unwrap()).unwrap();
+    assert_eq!((record["lesson"].as_str(), record["kernel"].as_str()), (Some("01"), Some("6.1")));
+    assert!(record["blocked"].as_str().unwrap().contains("missing"), "{record}");
+    let json = status(&room.url);
+    assert_eq!(json["learners"][0]["standing"], "blocked", "{json}");
+    assert_eq!(json["totals"]["stuck"], 0);
+    close(room);
+}
+
+#[test]
 fn join_refuses_a_room_it_cannot_reach_or_a_bad_address() {
     // Nothing listens on this port.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -63,6 +63,9 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         problems.push(host::finding("privileges", host::Status::Problem, detail, None));
     }
     if !problems.is_empty() {
+        // The room sees the machine blocking the lesson, and why, not a learner stuck on it.
+        let why: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.name, p.detail)).collect();
+        room::tell(root, lesson, &State::Failing { layer: None }, choice.name(), Some(why.join("; ")));
         if json {
             let record = progress::records(root).remove(&lesson.number);
             json::print(&CheckReport {
