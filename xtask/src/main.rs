@@ -13,12 +13,14 @@ mod report;
 mod usage_error;
 mod workbook;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use commands::{
-    book, check, diagnose, doctor, hint, kernels, list, matrix, reset, restore, room, setup, solution, test, verify, vmlinux, watch,
+    book, check, diagnose, doctor, hint, kernels, list, matrix, preflight, reset, restore, room, setup, solution, test, verify, vmlinux,
+    watch,
 };
 use machine::interrupt;
 use report::{json, terminal};
@@ -153,12 +155,18 @@ enum Command {
     Vmlinux,
     /// Build the book into book/build/, checking every include and link
     Book {
-        /// Serve it on http://127.0.0.1:3000/
+        /// Serve it on http://127.0.0.1:3000/, or where --listen says
         #[arg(long, conflicts_with = "test")]
         serve: bool,
         /// The port for --serve
-        #[arg(long, requires = "serve")]
+        #[arg(long, requires = "serve", conflicts_with = "listen")]
         port: Option<u16>,
+        /// Address and port for --serve; 0.0.0.0:3000 serves it to the room's laptops
+        #[arg(long, value_name = "ADDR", requires = "serve")]
+        listen: Option<String>,
+        /// Also write the offline book: every edition in one .tar.gz, in book/offline/, that opens from disk with search
+        #[arg(long, conflicts_with_all = ["test", "lang"])]
+        bundle: bool,
         /// Open it in a browser
         #[arg(long, conflicts_with = "test")]
         open: bool,
@@ -198,6 +206,16 @@ enum Command {
         #[arg(long)]
         vm: bool,
     },
+    /// Before a workshop (attendees): setup, doctor --deep, the offline book and, with --vm, qemu and
+    /// Debian's kernels; then a short report to send the instructor
+    Preflight {
+        /// Install without asking
+        #[arg(long)]
+        yes: bool,
+        /// Also prepare the qemu route the fast-finisher steps use (up to 234 MB of kernels)
+        #[arg(long)]
+        vm: bool,
+    },
     /// The maintainers' test (CI runs it): installs what it needs (asks first), then
     /// cargo test, book --test and verify --kernels all --timings
     Test {
@@ -209,32 +227,64 @@ enum Command {
 
 #[derive(Subcommand)]
 enum RoomAction {
-    /// Serve the room's page (instructor); prints the token learners join with
+    /// Serve the room's page (instructor); prints the learners' token and the page's address
     Serve {
         /// Address and port to listen on; 0.0.0.0:7878 lets the room's laptops reach it
         #[arg(long, value_name = "ADDR", default_value = room::DEFAULT_LISTEN)]
         listen: String,
-        /// Reuse this token (e.g. after a restart) instead of a new random one
+        /// Where the room is kept, and reloaded from after a restart (default: .room-server/ in the workbook)
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+        /// The learners' token (they post records with it); kept in the state folder, new if none
         #[arg(long)]
         token: Option<String>,
+        /// The instructor's token (it reads the page and status.json); kept in the state folder, new if none
+        #[arg(long)]
+        instructor_token: Option<String>,
+        /// A failing learner with no progress for this many minutes is stuck
+        #[arg(long, value_name = "MINUTES", default_value_t = 10)]
+        stuck_after: u64,
+        /// A learner with no check for this many minutes is idle
+        #[arg(long, value_name = "MINUTES", default_value_t = 5)]
+        idle_after: u64,
         /// Print each record received as one line of JSON on stdout
         #[arg(long)]
         json: bool,
     },
-    /// Join a room (learner): each check then sends it where you are, never your code
+    /// Join a room (learner): sends doctor's findings now, then each check sends where you are, never your code
     Join {
-        /// The room's address, as `room serve` printed it
-        url: String,
-        /// Your name on the instructor's page
+        /// The room's address (http:// or https://), as `room serve` printed it
+        #[arg(required_unless_present = "offline")]
+        url: Option<String>,
+        /// Your name on the instructor's page (a label: rename freely)
         #[arg(long)]
         name: String,
-        /// The room's token, as `room serve` printed it
-        #[arg(long)]
-        token: String,
+        /// The learners' token, as `room serve` printed it
+        #[arg(long, required_unless_present = "offline")]
+        token: Option<String>,
+        /// No room to reach: keep each check's record for `room export`
+        #[arg(long, conflicts_with_all = ["url", "token"])]
+        offline: bool,
     },
     /// Leave the room: checks send nothing any more
     Leave,
-    /// (internal) send one record read from stdin; a check runs it in the background
+    /// Write every record of this workbook to a file the instructor can `room import`
+    Export {
+        /// The file to write (default: room-NAME-ID.json in the workbook)
+        #[arg(long, value_name = "FILE")]
+        to: Option<PathBuf>,
+    },
+    /// Add learners' `room export` files to a running room (instructor)
+    Import {
+        files: Vec<PathBuf>,
+        /// The room's address
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:7878/")]
+        room: String,
+        /// The instructor's token
+        #[arg(long)]
+        token: String,
+    },
+    /// (internal) queue the record on stdin, if any, and send the queue; a check runs it in the background
     #[command(hide = true)]
     Send,
 }
@@ -266,7 +316,7 @@ fn main() -> ExitCode {
     };
     // With --json stdout holds only the JSON object; check and watch show
     // their own diff, in the learner's terms, instead of insta's.
-    if json || matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Setup { .. }) {
+    if json || matches!(command, Command::Check { .. } | Command::Watch { .. } | Command::Setup { .. } | Command::Preflight { .. }) {
         std::env::set_var("INSTA_OUTPUT", "none");
     }
     // Commands that run a lesson's loader stop it before they exit on Ctrl-C.
@@ -278,6 +328,7 @@ fn main() -> ExitCode {
             | Command::Setup { .. }
             | Command::Test { .. }
             | Command::Room { .. }
+            | Command::Preflight { .. }
     ) {
         interrupt::catch();
     }
@@ -300,16 +351,28 @@ fn main() -> ExitCode {
         Command::Verify { lessons, bless, .. } => verify::verify(&root, &lessons, bless),
         Command::Kernels { list, update } => kernels::kernels(&root, list, update),
         Command::Vmlinux => vmlinux::regenerate(&root),
-        Command::Book { serve, port, open, test, lang, update_po } => {
-            book::book(&root, book::Options { serve, port, open, test, lang, update_po })
+        Command::Book { serve, port, listen, bundle, open, test, lang, update_po } => {
+            book::book(&root, book::Options { serve, port, listen, bundle, open, test, lang, update_po })
         }
         Command::Diagnose { file, kernel, json } => diagnose::diagnose(&root, &file, kernel.as_deref(), json),
         Command::Setup { yes, vm } => setup::setup(&root, yes, vm),
+        Command::Preflight { yes, vm } => preflight::preflight(&root, yes, vm),
         Command::Test { yes } => test::test(&root, yes),
         Command::Room { action } => match action {
-            RoomAction::Serve { listen, token, json } => room::serve(&listen, token, json),
-            RoomAction::Join { url, name, token } => room::join(&root, &url, &name, &token),
+            RoomAction::Serve { listen, state, token, instructor_token, stuck_after, idle_after, json } => {
+                room::serve(room::ServeOptions {
+                    listen,
+                    state: state.unwrap_or_else(|| room::default_state(&root)),
+                    learners_token: token,
+                    instructor_token,
+                    settings: workbook::room::Settings { stuck_after, idle_after },
+                    echo: json,
+                })
+            }
+            RoomAction::Join { url, name, token, offline: _ } => room::join(&root, url.as_deref(), &name, token.as_deref()),
             RoomAction::Leave => room::leave(&root),
+            RoomAction::Export { to } => room::export(&root, to.as_deref()),
+            RoomAction::Import { files, room: url, token } => room::import(&files, &url, &token),
             RoomAction::Send => room::send(&root),
         },
     };
@@ -352,6 +415,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Setup { .. } => "setup",
         Command::Diagnose { .. } => "diagnose",
         Command::Test { .. } => "test",
+        Command::Preflight { .. } => "preflight",
         Command::Room { .. } => "room",
     }
 }

@@ -45,20 +45,59 @@ pub fn dump_dom(chromium: &Path, page: &Path, profile: &Path) -> Result<String> 
 pub fn dump_url(chromium: &Path, url: &str, profile: &Path) -> Result<String> {
     std::fs::create_dir_all(profile)?;
     let out = profile.join("dom.html");
+    let status = run(chromium, profile, &["--dump-dom".to_string()], url, Some(&out))?;
+    let dom = std::fs::read_to_string(&out)?;
+    if !status.success() || dom.trim().is_empty() {
+        bail!("Chromium failed to render {url} ({status})");
+    }
+    Ok(dom)
+}
+
+/// A PNG of `url` as a `width`×`height` window draws it: what a reader sees,
+/// fonts included (a DOM dump cannot tell a glyph from a box).
+pub fn screenshot(chromium: &Path, url: &str, profile: &Path, out: &Path, (width, height): (u32, u32)) -> Result<()> {
+    std::fs::create_dir_all(profile)?;
+    let _ = std::fs::remove_file(out);
+    let args = [format!("--screenshot={}", out.display()), format!("--window-size={width},{height}"), "--hide-scrollbars".into()];
+    let status = run(chromium, profile, &args, url, None)?;
+    if !status.success() || !out.is_file() {
+        bail!("Chromium took no screenshot of {url} ({status})");
+    }
+    Ok(())
+}
+
+/// `url` printed to a PDF, without the browser's header and footer.
+pub fn pdf(chromium: &Path, url: &str, profile: &Path, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(profile)?;
+    let _ = std::fs::remove_file(out);
+    let args = [format!("--print-to-pdf={}", out.display()), "--no-pdf-header-footer".into()];
+    let status = run(chromium, profile, &args, url, None)?;
+    if !status.success() || !out.is_file() {
+        bail!("Chromium printed no PDF of {url} ({status})");
+    }
+    Ok(())
+}
+
+/// Runs headless Chromium on `url` with `args`, within [`PATIENCE`].
+fn run(chromium: &Path, profile: &Path, args: &[String], url: &str, stdout: Option<&Path>) -> Result<std::process::ExitStatus> {
+    let stdout = match stdout {
+        Some(path) => Stdio::from(std::fs::File::create(path)?),
+        None => Stdio::null(),
+    };
     let mut child = Command::new(chromium)
         .args(FLAGS)
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
+        .args(args)
         .arg(url)
         .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out)?)
+        .stdout(stdout)
         .stderr(Stdio::null())
         .spawn()
         .with_context(|| format!("starting {}", chromium.display()))?;
     let deadline = Instant::now() + PATIENCE;
-    let status = loop {
+    loop {
         if let Some(status) = child.try_wait()? {
-            break status;
+            return Ok(status);
         }
         if Instant::now() > deadline {
             let _ = child.kill();
@@ -66,12 +105,7 @@ pub fn dump_url(chromium: &Path, url: &str, profile: &Path) -> Result<String> {
             bail!("Chromium did not render {url} within {PATIENCE:?}");
         }
         std::thread::sleep(Duration::from_millis(50));
-    };
-    let dom = std::fs::read_to_string(&out)?;
-    if !status.success() || dom.trim().is_empty() {
-        bail!("Chromium failed to render {url} ({status})");
     }
-    Ok(dom)
 }
 
 static SCRIPT_OR_STYLE: LazyLock<Regex> =

@@ -8,7 +8,9 @@
 //! the build every internal link must lead somewhere.
 
 pub mod browser;
+pub mod bundle;
 pub mod claims;
+pub mod handout;
 pub mod hints;
 pub mod i18n;
 pub mod includes;

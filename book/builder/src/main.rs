@@ -1,5 +1,6 @@
-//! `cargo xtask book [--lang LANG] [--serve] [--open] [--update-po]`: build the
-//! book into book/build/ (and each translation into book/build/<lang>/), checked.
+//! `cargo xtask book [--lang LANG] [--serve [--listen ADDR]] [--open] [--bundle] [--update-po]`:
+//! build the book into book/build/ (and each translation into book/build/<lang>/),
+//! checked; `--bundle` also packs it for reading offline.
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
@@ -17,12 +18,18 @@ struct Cli {
     /// translation with gettext's msgmerge; then translate what is new or fuzzy
     #[arg(long, conflicts_with_all = ["serve", "open", "lang"])]
     update_po: bool,
-    /// Serve the built book on 127.0.0.1
+    /// Serve the built book on 127.0.0.1:3000, or where --listen says
     #[arg(long)]
     serve: bool,
-    /// Port for --serve
-    #[arg(long, default_value_t = 3000, requires = "serve")]
+    /// Port for --serve, on 127.0.0.1
+    #[arg(long, default_value_t = 3000, requires = "serve", conflicts_with = "listen")]
     port: u16,
+    /// Address and port for --serve: 0.0.0.0:3000 serves the room's laptops
+    #[arg(long, value_name = "ADDR", requires = "serve")]
+    listen: Option<std::net::SocketAddr>,
+    /// Also write the offline book, every edition in one .tar.gz that opens from disk, search included
+    #[arg(long, conflicts_with = "lang")]
+    bundle: bool,
     /// Open the built book in a browser
     #[arg(long)]
     open: bool,
@@ -78,10 +85,34 @@ fn main() -> ExitCode {
     };
     let index = first.join("index.html");
 
+    if cli.bundle {
+        // The handout travels with the offline book, and sits beside it.
+        match book_builder::handout::write(&workbook, &site.join("handout")) {
+            Ok(pdf) => println!("wrote {}", pdf.strip_prefix(&workbook.root).unwrap_or(&pdf).display()),
+            Err(error) => {
+                eprintln!("error: the handout: {error:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+        let archive = workbook.book_dir().join("offline").join(book_builder::bundle::FILE_NAME);
+        match book_builder::bundle::write(&site, &archive) {
+            Ok(files) => println!(
+                "wrote {} ({files} files): unpack it anywhere and open {}/index.html (简体中文: {}/zh-CN/index.html)",
+                archive.strip_prefix(&workbook.root).unwrap_or(&archive).display(),
+                book_builder::bundle::TOP,
+                book_builder::bundle::TOP
+            ),
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let listen = cli.listen.unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], cli.port)));
     if cli.open {
         let page = first.strip_prefix(&site).unwrap_or(Path::new("")).display().to_string();
         let target = if cli.serve {
-            format!("http://127.0.0.1:{}/{}", cli.port, if page.is_empty() { String::new() } else { format!("{page}/") })
+            format!("http://127.0.0.1:{}/{}", listen.port(), if page.is_empty() { String::new() } else { format!("{page}/") })
         } else {
             index.display().to_string()
         };
@@ -90,7 +121,7 @@ fn main() -> ExitCode {
         }
     }
     if cli.serve {
-        if let Err(error) = book_builder::serve::serve(&site, cli.port) {
+        if let Err(error) = book_builder::serve::serve(&site, listen) {
             eprintln!("error: {error:#}");
             return ExitCode::FAILURE;
         }

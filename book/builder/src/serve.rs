@@ -1,21 +1,37 @@
-//! A small static file server for the built book, on the loopback address only.
+//! A small static file server for the built book: on the loopback address
+//! unless told to serve a room (`--listen 0.0.0.0:3000`). One thread a
+//! connection, so a room of readers does not queue behind a slow one.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-pub fn serve(dir: &Path, port: u16) -> Result<()> {
-    let listener = TcpListener::bind(("127.0.0.1", port))
-        .with_context(|| format!("listening on 127.0.0.1:{port} (is another server there? try --port)"))?;
-    println!("serving the book at http://127.0.0.1:{port}/  (Ctrl-C stops it; run the command again after editing)");
+pub fn serve(dir: &Path, listen: SocketAddr) -> Result<()> {
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("listening on {listen} (is another server there? try another port)"))?;
+    let port = listener.local_addr()?.port();
+    if listen.ip().is_unspecified() {
+        println!("serving the book on every address, port {port}: the room opens http://THIS-MACHINE:{port}/  (Ctrl-C stops it)");
+        println!("THIS-MACHINE is this machine's address on the room's network (`ip -brief address` lists them)");
+    } else {
+        println!("serving the book at http://{listen}/  (Ctrl-C stops it; run the command again after editing)");
+    }
+    run(dir, listener)
+}
+
+/// Answers every connection to `listener` with a file under `dir`, each on a thread of its own.
+fn run(dir: &Path, listener: TcpListener) -> Result<()> {
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                if let Err(error) = answer(dir, stream) {
-                    eprintln!("serve: {error:#}");
-                }
+                let dir = dir.to_path_buf();
+                std::thread::spawn(move || {
+                    if let Err(error) = answer(&dir, stream) {
+                        eprintln!("serve: {error:#}");
+                    }
+                });
             }
             Err(error) => eprintln!("serve: {error}"),
         }
@@ -69,6 +85,26 @@ fn content_type(path: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_at_once_while_another_connection_hangs() {
+        let dir = std::env::temp_dir().join(format!("serve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "<p>the book</p>").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let served = dir.clone();
+        std::thread::spawn(move || run(&served, listener));
+        // A reader that connects and says nothing must not hold up the room.
+        let _silent = TcpStream::connect(address).unwrap();
+        let mut reader = TcpStream::connect(address).unwrap();
+        reader.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        reader.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("<p>the book</p>"), "{answer}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn maps_requests_to_files_inside_the_book_only() {

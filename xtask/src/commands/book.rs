@@ -11,6 +11,10 @@ use anyhow::{Context, Result};
 pub struct Options {
     pub serve: bool,
     pub port: Option<u16>,
+    /// For --serve: the address and port, e.g. 0.0.0.0:3000 for a room.
+    pub listen: Option<String>,
+    /// Also write the offline book.
+    pub bundle: bool,
     pub open: bool,
     pub test: bool,
     /// One edition only: `en` or a translation's language, e.g. `zh-CN`.
@@ -19,7 +23,7 @@ pub struct Options {
 }
 
 pub fn book(root: &Path, options: Options) -> Result<ExitCode> {
-    let Options { serve, port, open, test, lang, update_po } = options;
+    let Options { serve, port, listen, bundle, open, test, lang, update_po } = options;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     if test {
@@ -31,6 +35,10 @@ pub fn book(root: &Path, options: Options) -> Result<ExitCode> {
         command.args(["run", "--quiet", "--package", "book-builder", "--manifest-path"]).arg(root.join("Cargo.toml"));
         command.arg("--");
         command.args(serve.then_some("--serve")).args(open.then_some("--open")).args(update_po.then_some("--update-po"));
+        command.args(bundle.then_some("--bundle"));
+        if let Some(listen) = listen {
+            command.arg(format!("--listen={listen}"));
+        }
         if let Some(lang) = lang {
             command.arg(format!("--lang={lang}"));
         }

@@ -69,6 +69,9 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         problems.push(host::finding("privileges", host::Status::Problem, detail, None));
     }
     if !problems.is_empty() {
+        // The room sees the machine blocking the lesson, and why, not a learner stuck on it.
+        let why: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.name, p.detail)).collect();
+        room::tell(root, lesson, &State::Failing { layer: None }, choice.name(), Some(why.join("; ")));
         if json {
             let record = progress::records(root).remove(&lesson.number);
             json::print(&CheckReport {
@@ -135,7 +138,11 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let layer = current_layer(&lesson.meta, &run.transcript).or(kept);
     let state = if passed { State::Passed } else { State::Failing { layer } };
     progress::save(root, lesson, state.clone())?;
-    room::tell(root, lesson, &state, choice.name());
+    // The machine, not the learner, stopped a check whose portability it cannot prove.
+    let blocked = (!passed && layer.is_none() && stopped_at(&run.transcript).is_none())
+        .then(|| portability::unproven_reason(&run.transcript))
+        .flatten();
+    room::tell(root, lesson, &state, choice.name(), blocked);
     let record = progress::records(root).remove(&lesson.number);
 
     if json {

@@ -22,11 +22,7 @@ pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode
             eprintln!("--fix mounts tracefs as root or through sudo without a password; run: sudo mount -t tracefs tracefs {TRACEFS}");
         }
     }
-    let mut findings = machine::findings();
-    findings.push(kernel_finding(root)?);
-    if deep {
-        findings.push(deep_finding(root, json)?);
-    }
+    let findings = findings(root, deep, json)?;
     let problems = findings.iter().filter(|f| f.status == host::Status::Problem).count();
     if json {
         json::print(&json::DoctorReport::new(json::Machine::this(), &findings));
@@ -49,6 +45,24 @@ pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode
         anstream::println!("\n{}", paint(BAD, format!("{problems} problem{} to fix first", if problems == 1 { "" } else { "s" })));
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Every finding, the deep probe's too if `deep`; `quiet` keeps the probe's progress off the terminal.
+pub fn findings(root: &Path, deep: bool, quiet: bool) -> Result<Vec<Finding>> {
+    let mut findings = machine::findings();
+    findings.push(kernel_finding(root)?);
+    if deep {
+        findings.push(deep_finding(root, quiet)?);
+    }
+    Ok(findings)
+}
+
+/// What doctor finds wrong with this machine, one "name: detail" a problem:
+/// what `room join` tells the instructor. Quick: no deep probe.
+pub fn problems(root: &Path) -> Vec<String> {
+    let mut findings = machine::findings();
+    findings.extend(kernel_finding(root).ok());
+    findings.into_iter().filter(|f| f.status == Status::Problem).map(|f| format!("{}: {}", f.name, f.detail)).collect()
 }
 
 /// Each lesson's minimum kernel (`min_kernel` in its lesson.toml) against the running one.

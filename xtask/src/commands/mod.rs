@@ -8,6 +8,7 @@ pub mod hint;
 pub mod kernels;
 pub mod list;
 pub mod matrix;
+pub mod preflight;
 pub mod reset;
 pub mod restore;
 pub mod room;

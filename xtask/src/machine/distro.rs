@@ -32,6 +32,7 @@ pub enum Package {
     Sudo,
     CjkFont,
     Gettext,
+    Poppler,
 }
 
 impl Package {
@@ -52,6 +53,7 @@ impl Package {
             Package::Sudo => "sudo",
             Package::CjkFont => "a font with Chinese glyphs (Noto CJK)",
             Package::Gettext => "gettext (msgmerge)",
+            Package::Poppler => "poppler's tools (pdftoppm)",
         }
     }
 
@@ -98,6 +100,9 @@ impl Package {
             (Chromium, _) => one("chromium"),
             (Sudo, _) => one("sudo"),
             (Gettext, _) => one("gettext"),
+            (Poppler, Zypper) => one("poppler-tools"),
+            (Poppler, Pacman) => one("poppler"),
+            (Poppler, _) => one("poppler-utils"),
             (CjkFont, Apt) => one("fonts-noto-cjk"),
             (CjkFont, Dnf) => one("google-noto-sans-cjk-fonts"),
             (CjkFont, Pacman) => one("noto-fonts-cjk"),

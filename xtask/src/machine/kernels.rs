@@ -303,16 +303,10 @@ fn remove_abandoned(cache: &Path, name: &str) {
     }
 }
 
-/// Downloads `url` to `to` over HTTPS, with ureq and rustls: the system's
-/// CA certificates where it has them (as curl and apt use them), Mozilla's
-/// built-in roots on a machine without any.
+/// Downloads `url` to `to` over HTTPS, with the workbook's one HTTP client.
 fn download(url: &str, to: &Path) -> Result<()> {
-    use ureq::tls::{Certificate, RootCerts, TlsConfig};
-    let system: Vec<Certificate<'static>> =
-        rustls_native_certs::load_native_certs().certs.iter().map(|der| Certificate::from_der(der.as_ref()).to_owned()).collect();
-    let roots = if system.is_empty() { RootCerts::WebPki } else { RootCerts::new_with_certs(&system) };
-    let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(TlsConfig::builder().root_certs(roots).build()).build().into();
-    let response = agent.get(url).call().with_context(|| format!("downloading {url}"))?;
+    let response = crate::machine::http::agent(None).get(url).call().with_context(|| format!("downloading {url}"))?;
+    ensure!(response.status() == 200, "downloading {url}: the archive answered {}", response.status());
     let mut body = response.into_body().into_reader();
     let mut file = std::fs::File::create(to).with_context(|| format!("writing {}", to.display()))?;
     std::io::copy(&mut body, &mut file).with_context(|| format!("downloading {url}"))?;

@@ -33,6 +33,28 @@ pub fn progress(root: &Path) -> Result<Held> {
     acquire(&locks_dir(root).join("progress.lock"), "progress", |holder| format!("waiting for the progress file ({holder})"))
 }
 
+/// The room sender's lock: one sender posts the queue at a time, so each record goes once and in order.
+pub fn room_sender(root: &Path) -> Result<Held> {
+    acquire(&locks_dir(root).join("room-send.lock"), "room send", |holder| format!("waiting for the room sender ({holder})"))
+}
+
+/// The room retrier's lock, if nobody holds it: one sender keeps trying while the room is down.
+pub fn try_room_retrier(root: &Path) -> Result<Option<Held>> {
+    let path = locks_dir(root).join("room-retry.lock");
+    std::fs::create_dir_all(locks_dir(root))?;
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("opening the lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(Held { _file: file })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(error)) => Err(error).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
 fn acquire(path: &Path, doing: &str, waiting: impl Fn(&str) -> String) -> Result<Held> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -5,6 +5,7 @@ pub mod cargo;
 pub mod deb;
 pub mod distro;
 pub mod host;
+pub mod http;
 pub mod interrupt;
 pub mod kernel_btf;
 pub mod kernels;

@@ -69,11 +69,13 @@ pub fn for_tests() -> Vec<Need> {
         need("sudo", "the tests check a learner who uses sudo", host::has_sudo(), &[Package::Sudo]),
         need("gettext's msgmerge", "book --update-po merges the translation with it", on_path("msgmerge").is_some(), &[Package::Gettext]),
         need("a CJK font", "Chromium draws the Chinese edition with it", has_cjk_font(), &[Package::CjkFont]),
+        need("pdftoppm", "the handout's test reads its PDF back", on_path("pdftoppm").is_some(), &[Package::Poppler]),
     ]
 }
 
 fn has_cjk_font() -> bool {
     Command::new("fc-list").arg(":lang=zh").output().is_ok_and(|o| !o.stdout.is_empty())
+        || std::path::Path::new("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc").is_file()
 }
 
 /// The packages that provide what `missing` names on `manager`, in order, each once.

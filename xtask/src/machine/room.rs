@@ -1,4 +1,4 @@
-//! Talking to the instructor's room over HTTP (ureq), and running a sender
+//! Talking to the instructor's room over HTTP or HTTPS, and running a sender
 //! detached, so no check waits for the network.
 
 use std::io::Write;
@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-/// A record that has not arrived by then is dropped; the next check sends a newer one.
+use crate::machine::http;
+
+/// A record that has not arrived by then stays queued; the sender tries again later.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `http://host:port/` + `path`.
@@ -16,10 +18,10 @@ pub fn endpoint(url: &str, path: &str) -> String {
     format!("{}/{path}", url.trim_end_matches('/'))
 }
 
-/// A room address: `http://host:port`, with or without a trailing slash.
+/// A room address: `http://host:port` or `https://host[:port]/path`, with or without a trailing slash.
 pub fn check_url(url: &str) -> Result<()> {
-    let Some(rest) = url.strip_prefix("http://") else {
-        bail!("the room's address starts with http:// (as `cargo xtask room serve` prints it), not {url:?}");
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
+        bail!("the room's address starts with http:// or https:// (as `cargo xtask room serve` prints it), not {url:?}");
     };
     if rest.trim_end_matches('/').is_empty() || rest.contains(char::is_whitespace) {
         bail!("{url:?} is not a room's address, e.g. http://192.168.1.10:7878/");
@@ -27,21 +29,37 @@ pub fn check_url(url: &str) -> Result<()> {
     Ok(())
 }
 
-/// Posts `json` to the room's `path` with its token; `Ok(())` only when the room accepted it.
-pub fn post(url: &str, path: &str, token: &str, json: &str, timeout: Duration) -> Result<()> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into();
-    let response = agent
+/// Who posts: the room's learner token, and the learner's own key, which
+/// binds their id on the room's first record from them.
+pub struct Credentials<'a> {
+    pub token: &'a str,
+    pub key: &'a str,
+}
+
+/// Posts `json` to the room's `path`; `age` is how many seconds ago the check
+/// behind it ended (a queued record is older than its delivery). `Ok(())` only
+/// when the room accepted it.
+pub fn post(url: &str, path: &str, who: &Credentials, age: u64, json: &str, timeout: Duration) -> Result<()> {
+    let response = http::agent(Some(timeout))
         .post(endpoint(url, path))
-        .header("Authorization", format!("Bearer {token}"))
+        .header("Authorization", format!("Bearer {}", who.token))
+        .header(KEY_HEADER, who.key)
+        .header(AGE_HEADER, age.to_string())
         .header("Content-Type", "application/json")
         .send(json)
         .with_context(|| format!("cannot reach the room at {url}"))?;
     match response.status().as_u16() {
         200..=299 => Ok(()),
         401 => bail!("the room at {url} refused the token"),
+        403 => bail!("the room at {url} knows this learner by another key (a copied .room.toml?)"),
         code => bail!("the room at {url} answered {code}"),
     }
 }
+
+/// The learner's key, which only they and the room know.
+pub const KEY_HEADER: &str = "X-Learner-Key";
+/// Seconds between the check and this delivery of its record.
+pub const AGE_HEADER: &str = "X-Record-Age";
 
 /// Runs this program again with `args`, `input` on its stdin, and returns at
 /// once: the caller never waits for it, and whatever happens to it cannot fail the caller.

@@ -31,6 +31,11 @@ pub fn unproven(transcript: &str) -> bool {
     transcript.lines().any(|l| l.starts_with(&format!("{LABEL} not proven")))
 }
 
+/// Why portability could not be tested here, as the transcript says it.
+pub fn unproven_reason(transcript: &str) -> Option<String> {
+    transcript.lines().find_map(|l| l.strip_prefix(&format!("{LABEL} not proven: "))).map(str::to_string)
+}
+
 /// The transcript lines that say whether `binary`'s object relocates against
 /// every kernel the lesson names; none for a lesson without `[portability]`.
 pub fn lines(lesson: &Lesson, binary: &Path) -> Vec<String> {

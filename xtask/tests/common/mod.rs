@@ -52,7 +52,10 @@ fn copy(top: &Path, from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let relative = entry.path().strip_prefix(top).unwrap().to_path_buf();
-        if ["target", ".git", ".progress.toml", ".room.toml", ".backups", "book/build"].iter().any(|skip| relative == Path::new(skip)) {
+        if ["target", ".git", ".progress.toml", ".room.toml", ".room-records.jsonl", ".room-server", ".backups", "book/build"]
+            .iter()
+            .any(|skip| relative == Path::new(skip))
+        {
             continue;
         }
         if entry.file_type().unwrap().is_dir() {
