@@ -244,11 +244,13 @@ mod tests {
         let mut in_shell = false;
         let mut in_block = false;
         let mut continued = false;
+        let mut in_quote = false;
         for line in text.lines() {
             let trimmed = line.trim_start();
             if let Some(fence) = trimmed.strip_prefix("```") {
                 in_block = !in_block;
                 in_shell = in_block && matches!(fence.trim(), "sh" | "bash" | "console" | "shell");
+                in_quote = false;
                 continue;
             }
             if in_shell {
@@ -257,10 +259,12 @@ mod tests {
                 let word = command.split_whitespace().next().unwrap_or_default();
                 let syntax = ["then", "else", "fi", "do", "done", "while", "for", "if", "esac"].contains(&word);
                 let plain = word.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-                if !continued && !syntax && plain && !word.contains('/') && !word.starts_with("my-") {
+                if !continued && !in_quote && !syntax && plain && !word.contains('/') && !word.starts_with("my-") {
                     found.push(word.to_string());
                 }
-                continued = trimmed.ends_with('\\') || trimmed.ends_with('|') || trimmed.ends_with('\'');
+                // A single-quoted argument (an awk or jq program) may run over several lines.
+                in_quote ^= trimmed.matches('\'').count() % 2 == 1;
+                continued = trimmed.ends_with('\\') || trimmed.ends_with('|');
                 continue;
             }
             if in_block {
