@@ -15,6 +15,7 @@ use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machin
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
 use crate::report::wrap;
 use crate::workbook::advice;
+use crate::workbook::cause;
 use crate::workbook::kernel_lock;
 use crate::workbook::lessons::{self, Lesson, Meta};
 use crate::workbook::portability;
@@ -222,6 +223,12 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
         None => println!("{} {}", paint(WARN, "hint:"), unlayered_hint(&lesson.meta, &run.transcript, &lesson.number)),
     }
+    // The cause diagnose's rules find, for a failure of any kind: planned or not.
+    let causes = cause::lines(&cause::of_failure(run.object.as_deref(), choice == Choice::Host, &run.transcript, &run.log));
+    for line in &causes {
+        println!("{} {line}", paint(WARN, "cause:"));
+    }
+    std::fs::write(cause_path(root, &lesson.number), causes.join("\n"))?;
     if layer.is_some_and(|k| lesson.meta.layers[k - 1].more.is_some()) {
         println!("{}", paint(DIM, format!("stuck? `cargo xtask hint {}` says more", lesson.number)));
     }
@@ -250,6 +257,11 @@ fn show_output(title: &str, output: &str) {
     if more > 0 {
         println!("{}", paint(DIM, format!("  | (… {more} more lines)")));
     }
+}
+
+/// Where `check` keeps the causes it named, for `hint`.
+pub fn cause_path(root: &Path, number: &str) -> std::path::PathBuf {
+    root.join("target/workbook/logs").join(format!("{number}.cause"))
 }
 
 /// Where `check` keeps the last run's transcript, for `hint`.

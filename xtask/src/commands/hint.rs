@@ -84,6 +84,12 @@ pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&
     std::fs::write(level_path(root, &lesson.number), format!("layer {k}\n"))?;
 
     let mut text = format!("{}{}\n{}", say.layer(k, layers.len()), tr.text(&layer.name), flow(&tr.text(&layer.hint)));
+    // The cause the last check named, first, as check printed it.
+    let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
+    if !causes.trim().is_empty() {
+        let named: Vec<String> = causes.lines().map(|l| format!("{}{l}", say.cause())).collect();
+        text = format!("{}\n\n{text}", named.join("\n"));
+    }
     // A compile error keeps the learner's layer: name it first, then the layer's hint.
     let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
     if transcript.starts_with(check::COMPILE_FAILED) {
@@ -131,6 +137,14 @@ impl Phrases {
             format!("(you have not checked lesson {lesson} yet; here is the first layer's hint)")
         } else {
             format!("（你还没有检查过第 {lesson} 课；下面是第一层的提示）")
+        }
+    }
+
+    fn cause(&self) -> &'static str {
+        if self.english {
+            "the last check's cause: "
+        } else {
+            "上次检查找到的原因："
         }
     }
 

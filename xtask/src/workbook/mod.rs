@@ -2,6 +2,7 @@
 
 pub mod advice;
 pub mod bpf_object;
+pub mod cause;
 pub mod cases;
 pub mod core_relo;
 pub mod deep;

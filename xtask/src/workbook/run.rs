@@ -22,12 +22,14 @@ pub struct Run {
     pub stderr: String,
     /// rustc's warnings about the lesson's code (shown when a check fails).
     pub warnings: Vec<String>,
+    /// The `.bpf.o` the build left, for the diagnosis of a failure.
+    pub object: Option<PathBuf>,
 }
 
 impl Run {
     /// A lesson that did not build: the transcript says why, the log holds the compilers' output.
     pub fn not_built(transcript: String, log: String) -> Run {
-        Run { transcript, log, prints: String::new(), stderr: String::new(), warnings: Vec::new() }
+        Run { transcript, log, prints: String::new(), stderr: String::new(), warnings: Vec::new(), object: None }
     }
 
     /// A lesson that ran: `lines` before the loader's own transcript, then the loader's output.
@@ -38,7 +40,7 @@ impl Run {
             Some(log) => (log, output.stderr),
             None => (output.stderr, String::new()),
         };
-        Run { transcript: lines.join("\n"), log, prints: output.prints, stderr, warnings }
+        Run { transcript: lines.join("\n"), log, prints: output.prints, stderr, warnings, object: None }
     }
 }
 
@@ -69,7 +71,7 @@ pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Op
                 None => runner::run_privileged(&binary)?,
                 Some(kernel) => vm::run_one(root, kernel, &binary, object.as_deref())?,
             };
-            Ok(Run::ran(lines, output, warnings))
+            Ok(Run { object, ..Run::ran(lines, output, warnings) })
         }
     }
 }
