@@ -211,6 +211,12 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             println!("{warning}");
         }
     }
+    // The cause diagnose's rules find, for a failure of any kind: planned or not.
+    let causes = cause::lines(&cause::of_failure(run.object.as_deref(), choice == Choice::Host, &run.transcript, &run.log));
+    for line in &causes {
+        println!("{} {line}", paint(WARN, "cause:"));
+    }
+    std::fs::write(cause_path(root, &lesson.number), causes.join("\n"))?;
     match layer {
         Some(k) => {
             let current = &lesson.meta.layers[k - 1];
@@ -223,12 +229,6 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
         None => println!("{} {}", paint(WARN, "hint:"), unlayered_hint(&lesson.meta, &run.transcript, &lesson.number)),
     }
-    // The cause diagnose's rules find, for a failure of any kind: planned or not.
-    let causes = cause::lines(&cause::of_failure(run.object.as_deref(), choice == Choice::Host, &run.transcript, &run.log));
-    for line in &causes {
-        println!("{} {line}", paint(WARN, "cause:"));
-    }
-    std::fs::write(cause_path(root, &lesson.number), causes.join("\n"))?;
     if layer.is_some_and(|k| lesson.meta.layers[k - 1].more.is_some()) {
         println!("{}", paint(DIM, format!("stuck? `cargo xtask hint {}` says more", lesson.number)));
     }
@@ -283,8 +283,8 @@ pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str) -> String {
         return "the loader panicked; the panic line above says where. No layer of this lesson panics.".to_string();
     }
     format!(
-        "this is not one of the lesson's known failures. `cargo xtask check {number}` shows where the transcript \
-         parts from a working program's; undo your last change if it made things worse."
+        "this is not one of the lesson's known failures: compare your transcript with a working program's \
+         (`cargo xtask check {number}` prints both); undo your last change if it made things worse."
     )
 }
 
