@@ -9,7 +9,7 @@ use crate::machine;
 use crate::machine::host::{self, finding, Finding, Status, TRACEFS};
 use crate::report::json;
 use crate::report::terminal::{self as terminal, paint, BAD, DIM, GOOD, WARN};
-use crate::workbook::{deep, lessons};
+use crate::workbook::{deep, lessons, portability};
 
 pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode> {
     if fix && !host::tracefs_mounted() {
@@ -51,6 +51,7 @@ pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode
 pub fn findings(root: &Path, deep: bool, quiet: bool) -> Result<Vec<Finding>> {
     let mut findings = machine::findings();
     findings.push(kernel_finding(root)?);
+    findings.extend(portability_finding(root)?);
     if deep {
         findings.push(deep_finding(root, quiet)?);
     }
@@ -62,7 +63,34 @@ pub fn findings(root: &Path, deep: bool, quiet: bool) -> Result<Vec<Finding>> {
 pub fn problems(root: &Path) -> Vec<String> {
     let mut findings = machine::findings();
     findings.extend(kernel_finding(root).ok());
+    findings.extend(portability_finding(root).ok().flatten());
     findings.into_iter().filter(|f| f.status == Status::Problem).map(|f| format!("{}: {}", f.name, f.detail)).collect()
+}
+
+/// Whether the BTF that lessons prove portability against is at hand: a
+/// lesson whose proof cannot run here can never pass, so doctor is not ready.
+fn portability_finding(root: &Path) -> Result<Option<Finding>> {
+    let names: std::collections::BTreeSet<String> =
+        lessons::all(root)?.iter().filter_map(|l| l.meta.portability.as_ref()).flat_map(|p| p.kernels.clone()).collect();
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let missing: Vec<String> = names.iter().filter(|name| !portability::btf_at_hand(root, name)).cloned().collect();
+    Ok(Some(if missing.is_empty() {
+        host::finding(
+            "portability",
+            Status::Ok,
+            format!("Linux {}'s BTF is at hand", names.into_iter().collect::<Vec<_>>().join(", ")),
+            None,
+        )
+    } else {
+        host::finding(
+            "portability",
+            Status::Problem,
+            format!("Linux {}'s BTF is not at hand: lesson 03's portability check cannot run", missing.join(", ")),
+            Some("cargo xtask kernels   (fetches the kernels it comes from)".into()),
+        )
+    }))
 }
 
 /// Each lesson's minimum kernel (`min_kernel` in its lesson.toml) against the running one.

@@ -2,8 +2,8 @@
 
 pub mod advice;
 pub mod bpf_object;
-pub mod cause;
 pub mod cases;
+pub mod cause;
 pub mod core_relo;
 pub mod deep;
 pub mod diagnosis;

@@ -91,6 +91,12 @@ pub fn prepare(root: &Path, lessons: &[Lesson]) -> Vec<String> {
         .collect()
 }
 
+/// Whether Linux `name`'s BTF is here without a download: shipped with the
+/// workbook for this architecture, or in the kernel cache.
+pub fn btf_at_hand(root: &Path, name: &str) -> bool {
+    btf_of(root, name, false).is_ok()
+}
+
 /// The raw BTF of a Debian kernel from the cache, extracted on first use.
 fn btf_for(lesson: &Lesson, name: &str) -> Result<PathBuf> {
     // lessons/NN-name/ lies two folders below the workbook's top.
