@@ -635,7 +635,7 @@ fn judge(
         return Ok(if works { Ok(()) } else { Err("the solution does not work: its transcript shows nothing observed".to_string()) });
     };
     let layer = &lesson.meta.layers[k - 1];
-    let earlier = lesson.meta.layers[..k - 1].iter().find(|l| transcript.contains(&l.symptom));
+    let earlier = lesson.meta.layers[..k - 1].iter().find(|l| l.shows(transcript));
     Ok(if let Some(earlier) = earlier {
         Err(format!(
             "still shows an earlier layer's symptom {:?}; if this kernel really differs, explain it in lesson.toml under [kernel_notes.\"{kernel}\"]",

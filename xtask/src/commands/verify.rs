@@ -58,7 +58,7 @@ fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
         let run = run_lesson(scratch, lesson, &target_dir(scratch))?;
         let expected = snapshot::name_for(&lesson.snapshots(), &format!("layer-{k}"), "host", kprobes);
         let as_documented = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
-        let earlier = lesson.meta.layers[..i].iter().find(|l| run.transcript.contains(&l.symptom));
+        let earlier = lesson.meta.layers[..i].iter().find(|l| l.shows(&run.transcript));
         let verdict = if !as_documented && !bless {
             "✗ differs from its snapshot (diff above)".to_string()
         } else if !run.transcript.contains(&layer.symptom) {

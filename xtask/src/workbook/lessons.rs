@@ -72,6 +72,12 @@ pub struct Layer {
     pub name: String,
     /// Text that appears in the transcript while this layer is the one failing.
     pub symptom: String,
+    /// The class the symptom belongs to, as a regular expression: the same
+    /// failure whatever name or value the learner's code produced (another
+    /// kprobe target, another wrong exit code). The layer's own snapshot
+    /// shows `symptom` itself.
+    #[serde(default)]
+    pub pattern: Option<String>,
     /// The first hint: the concept, without the API.
     pub hint: String,
     /// The second hint, for a learner who asks again: the API and where to look.
@@ -87,6 +93,14 @@ pub struct Layer {
     pub warning: Option<String>,
     /// The edits that fix this layer; applied in order they lead to `solution/`.
     pub fix: Vec<Edit>,
+}
+
+impl Layer {
+    /// Whether `transcript` shows this layer's failure: its symptom, or one of its class.
+    pub fn shows(&self, transcript: &str) -> bool {
+        transcript.contains(&self.symptom)
+            || self.pattern.as_deref().is_some_and(|p| regex::Regex::new(p).is_ok_and(|re| re.is_match(transcript)))
+    }
 }
 
 /// Replace the one occurrence of `find` in `file` by `replace`.
@@ -166,6 +180,10 @@ pub fn parse_meta(text: &str) -> Result<Meta> {
         anyhow::ensure!(!layer.hint.trim().is_empty(), "layer {n} has an empty hint");
         anyhow::ensure!(!layer.symptom.trim().is_empty(), "layer {n} has an empty symptom");
         anyhow::ensure!(!layer.fix.is_empty(), "layer {n} has no fix");
+        if let Some(pattern) = &layer.pattern {
+            let re = regex::Regex::new(pattern).map_err(|e| anyhow::anyhow!("layer {n}'s pattern is not a regular expression: {e}"))?;
+            anyhow::ensure!(re.is_match(&layer.symptom), "layer {n}'s pattern does not match its own symptom {:?}", layer.symptom);
+        }
         if let Some(feature) = &layer.requires {
             anyhow::ensure!(feature == "kprobes", "layer {n} requires unknown feature {feature:?}");
         }

@@ -78,7 +78,7 @@ pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Op
 
 /// The layer whose symptom the transcript shows, 1-based.
 pub fn current_layer(meta: &Meta, transcript: &str) -> Option<usize> {
-    meta.layers.iter().position(|l| transcript.contains(&l.symptom)).map(|i| i + 1)
+    meta.layers.iter().position(|l| l.shows(transcript)).map(|i| i + 1)
 }
 
 /// The stage named by the transcript's `stopped  at <stage>` line.
