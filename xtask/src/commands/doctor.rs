@@ -11,7 +11,22 @@ use crate::report::json;
 use crate::report::terminal::{self as terminal, paint, BAD, DIM, GOOD, WARN};
 use crate::workbook::{deep, lessons, portability};
 
-pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode> {
+/// `cargo xtask doctor`.
+#[derive(clap::Args, Debug)]
+pub struct DoctorArgs {
+    /// Mount tracefs (needs root)
+    #[arg(long)]
+    pub fix: bool,
+    /// Also build lesson 01's solution and load, attach and observe it, as a check would
+    #[arg(long)]
+    pub deep: bool,
+    /// One JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn doctor(root: &Path, args: &DoctorArgs) -> Result<ExitCode> {
+    let DoctorArgs { fix, deep, json } = *args;
     if fix && !host::tracefs_mounted() {
         if matches!(host::privileges(), host::Privileges::Root | host::Privileges::Sudo) {
             host::mount_tracefs()?;

@@ -1,4 +1,4 @@
-//! `cargo xtask verify --kernels …`: the matrix. Each lesson's broken layers,
+//! `cargo xtask dev verify --kernels …`: the matrix. Each lesson's broken layers,
 //! its solution, and its alternatives and fakes are built once, on this
 //! machine, and the same binaries run on every chosen kernel: the host's own,
 //! and Debian's under qemu. Each layer and solution run is judged against the
@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+use crate::commands::verify::VerifyArgs;
 use crate::machine::cargo::{self, Build};
 use crate::machine::host;
 use crate::machine::kernels::{self, Choice, Kernel};
@@ -33,7 +34,7 @@ use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::portability;
 use crate::workbook::run::{self, Run};
 use crate::workbook::scratch;
-use crate::workbook::snapshot;
+use crate::workbook::snapshot::{self, OnMismatch};
 
 /// A kernel the matrix runs on.
 enum Target {
@@ -132,7 +133,8 @@ struct Timings {
     boots_wall: f64,
 }
 
-pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: bool, timings: bool) -> Result<ExitCode> {
+pub fn verify(root: &Path, args: &VerifyArgs) -> Result<ExitCode> {
+    let (wanted, wanted_kernels, bless, timings) = (&args.lessons, &args.kernels, args.bless, args.timings);
     let started = Instant::now();
     let lessons =
         if wanted.is_empty() { lessons::all(root)? } else { wanted.iter().map(|w| lessons::find(root, w)).collect::<Result<_>>()? };
@@ -225,7 +227,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
             stale = true;
             println!("\n{page} do not say what this run measured:");
             differences.iter().for_each(|d| println!("  {d}"));
-            println!("if that is what the workbook should say now: cargo xtask verify --kernels all --bless, and commit both");
+            println!("if that is what the workbook should say now: cargo xtask dev verify --kernels all --bless, and commit both");
             format!("{page} are stale")
         }
     };
@@ -238,7 +240,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
     let vm_kernels: Vec<&Kernel> = targets.iter().filter_map(|t| if let Target::Vm(k) = t { Some(k) } else { None }).collect();
     let probes_failed = if wanted.is_empty() {
         println!();
-        crate::commands::vm_probes::verify(root, &vm_kernels)?
+        crate::commands::vm_probes::verify(root, &vm_kernels, args.on_mismatch())?
     } else {
         0
     };
@@ -254,7 +256,8 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
 
 /// `verify --kernels … --probes`: only the book's probes that need another
 /// kernel (`book/probes/vm.toml`), on the chosen Debian kernels; no lesson runs.
-pub fn verify_probes(root: &Path, wanted_kernels: &[String]) -> Result<ExitCode> {
+pub fn verify_probes(root: &Path, args: &VerifyArgs) -> Result<ExitCode> {
+    let wanted_kernels = &args.kernels;
     let choices = kernels::choices(wanted_kernels)?;
     if !choices.iter().any(|c| matches!(c, Choice::Debian(_))) {
         let names = kernels::names().join(", ");
@@ -273,7 +276,7 @@ pub fn verify_probes(root: &Path, wanted_kernels: &[String]) -> Result<ExitCode>
         }
     }
     let vm_kernels: Vec<&Kernel> = chosen.iter().collect();
-    let failed = crate::commands::vm_probes::verify(root, &vm_kernels)?;
+    let failed = crate::commands::vm_probes::verify(root, &vm_kernels, args.on_mismatch())?;
     println!("\nverify --kernels --probes: {failed} probe runs failed");
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -621,7 +624,7 @@ fn judge(
         bless_snapshot(&dir, &state.name, variant.as_deref(), kernel, transcript, written)?;
         true
     } else {
-        snapshot::matches(&dir, &snapshot::name_for(&dir, &state.name, kernel, kprobes), transcript)
+        snapshot::matches(&dir, &snapshot::name_for(&dir, &state.name, kernel, kprobes), transcript, OnMismatch::ShowDiff)?
     };
     if !as_documented {
         return Ok(Err("differs from its snapshot (diff above)".to_string()));
@@ -678,14 +681,14 @@ fn bless_snapshot(
         }
         Ok(())
     };
-    // INSTA_UPDATE=always: `matches` writes the snapshot when it differs.
+    // `matches` writes the snapshot when it differs.
     if kernel == "host" {
-        snapshot::matches(dir, variant.unwrap_or(name), transcript);
+        snapshot::matches(dir, variant.unwrap_or(name), transcript, OnMismatch::Bless)?;
         written.insert(variant.unwrap_or(name).to_string());
         return Ok(());
     }
     if snapshot::stored(dir, name).is_none() || snapshot::same_as_stored(dir, name, transcript) {
-        snapshot::matches(dir, name, transcript);
+        snapshot::matches(dir, name, transcript, OnMismatch::Bless)?;
         written.insert(name.to_string());
         if let Some(variant) = variant {
             remove(variant)?;
@@ -698,12 +701,12 @@ fn bless_snapshot(
                 || snapshot::stored(dir, variant).is_none()
                 || snapshot::same_as_stored(dir, variant, transcript) =>
         {
-            snapshot::matches(dir, variant, transcript);
+            snapshot::matches(dir, variant, transcript, OnMismatch::Bless)?;
             written.insert(variant.to_string());
             remove(&specific)
         }
         _ => {
-            snapshot::matches(dir, &specific, transcript);
+            snapshot::matches(dir, &specific, transcript, OnMismatch::Bless)?;
             Ok(())
         }
     }

@@ -1,4 +1,4 @@
-//! `cargo xtask verify`: the workbook's self-test. In a scratch copy, never in
+//! `cargo xtask dev verify`: the workbook's self-test. In a scratch copy, never in
 //! the learner's files, every lesson must fail layer by layer exactly as its
 //! snapshots say, the layer fixes must add up to `solution/`, and the solution
 //! must pass.
@@ -13,9 +13,40 @@ use crate::workbook::cases;
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::run::run_lesson;
 use crate::workbook::scratch::{apply_fixes, files_under, scratch_copy, target_dir};
-use crate::workbook::snapshot;
+use crate::workbook::snapshot::{self, OnMismatch};
 
-pub fn verify(root: &Path, wanted: &[String], bless: bool) -> Result<ExitCode> {
+/// `cargo xtask dev verify`; with `--kernels`, the matrix (`commands::matrix`).
+#[derive(clap::Args, Debug, Default)]
+pub struct VerifyArgs {
+    /// Lesson numbers; all lessons when none are given
+    pub lessons: Vec<String>,
+    /// Write the observed transcripts as the new snapshots
+    #[arg(long)]
+    pub bless: bool,
+    /// Run on these kernels too: `all`, or names like 5.10,6.1,6.12,host; prints the matrix
+    #[arg(long)]
+    pub kernels: Vec<String>,
+    /// With --kernels: report how long the builds and each boot took
+    #[arg(long, requires = "kernels")]
+    pub timings: bool,
+    /// With --kernels: run only the book's probes that need another kernel (book/probes/vm.toml)
+    #[arg(long, requires = "kernels", conflicts_with_all = ["lessons", "timings"])]
+    pub probes: bool,
+}
+
+impl VerifyArgs {
+    /// What a snapshot comparison does with a transcript that differs.
+    pub fn on_mismatch(&self) -> OnMismatch {
+        if self.bless {
+            OnMismatch::Bless
+        } else {
+            OnMismatch::ShowDiff
+        }
+    }
+}
+
+pub fn verify(root: &Path, args: &VerifyArgs) -> Result<ExitCode> {
+    let (wanted, bless) = (&args.lessons, args.bless);
     let lessons =
         if wanted.is_empty() { lessons::all(root)? } else { wanted.iter().map(|w| lessons::find(root, w)).collect::<Result<_>>()? };
     for lesson in &lessons {
@@ -46,6 +77,7 @@ pub fn verify(root: &Path, wanted: &[String], bless: bool) -> Result<ExitCode> {
 fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
     let dir = lesson.dir_in(scratch);
     let kprobes = host::kprobes_available();
+    let on_mismatch = if bless { OnMismatch::Bless } else { OnMismatch::ShowDiff };
     let mut ok = true;
 
     for (i, layer) in lesson.meta.layers.iter().enumerate() {
@@ -57,7 +89,7 @@ fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
         }
         let run = run_lesson(scratch, lesson, &target_dir(scratch))?;
         let expected = snapshot::name_for(&lesson.snapshots(), &format!("layer-{k}"), "host", kprobes);
-        let as_documented = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
+        let as_documented = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript, on_mismatch)?;
         let earlier = lesson.meta.layers[..i].iter().find(|l| l.shows(&run.transcript));
         let verdict = if !as_documented && !bless {
             "✗ differs from its snapshot (diff above)".to_string()
@@ -84,7 +116,7 @@ fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
 
     let run = run_lesson(scratch, lesson, &target_dir(scratch))?;
     let expected = snapshot::name_for(&lesson.snapshots(), "fixed", "host", kprobes);
-    let passes = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
+    let passes = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript, on_mismatch)?;
     let fakes_fail = !run.transcript.contains("stopped  at") && run.transcript.contains("observed ");
     match (passes || bless, fakes_fail) {
         (true, true) => println!("  solution: ✓ passes"),
