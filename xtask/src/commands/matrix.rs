@@ -254,7 +254,7 @@ pub fn verify(root: &Path, args: &VerifyArgs) -> Result<ExitCode> {
     Ok(if failed == 0 && probes_failed == 0 && !stale { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// `verify --kernels … --probes`: only the book's probes that need another
+/// `dev verify --kernels … --probes`: only the book's probes that need another
 /// kernel (`book/probes/vm.toml`), on the chosen Debian kernels; no lesson runs.
 pub fn verify_probes(root: &Path, args: &VerifyArgs) -> Result<ExitCode> {
     let wanted_kernels = &args.kernels;
