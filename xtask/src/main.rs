@@ -31,7 +31,7 @@ use commands::room::{ExportArgs, ImportArgs, JoinArgs, ServeArgs};
 use commands::setup::SetupArgs;
 use commands::solution::SolutionArgs;
 use commands::test::TestArgs;
-use commands::verify::VerifyArgs;
+use commands::verify_args::VerifyArgs;
 use commands::watch::WatchArgs;
 use commands::{
     book, check, diagnose, doctor, hint, kernels, list, matrix, preflight, reset, restore, room, setup, solution, test, verify, vmlinux,

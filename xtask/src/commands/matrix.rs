@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::commands::verify::VerifyArgs;
+use crate::commands::verify_args::VerifyArgs;
 use crate::machine::cargo::{self, Build};
 use crate::machine::host;
 use crate::machine::kernels::{self, Choice, Kernel};

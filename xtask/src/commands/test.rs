@@ -7,7 +7,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 
-use crate::commands::verify::VerifyArgs;
+use crate::commands::verify_args::VerifyArgs;
 use crate::commands::{book, matrix, setup};
 use crate::machine::{host, packages};
 

@@ -8,42 +8,13 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use crate::commands::verify_args::VerifyArgs;
 use crate::machine::host;
 use crate::workbook::cases;
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::run::run_lesson;
 use crate::workbook::scratch::{apply_fixes, files_under, scratch_copy, target_dir};
 use crate::workbook::snapshot::{self, OnMismatch};
-
-/// `cargo xtask dev verify`; with `--kernels`, the matrix (`commands::matrix`).
-#[derive(clap::Args, Debug, Default)]
-pub struct VerifyArgs {
-    /// Lesson numbers; all lessons when none are given
-    pub lessons: Vec<String>,
-    /// Write the observed transcripts as the new snapshots
-    #[arg(long)]
-    pub bless: bool,
-    /// Run on these kernels too: `all`, or names like 5.10,6.1,6.12,host; prints the matrix
-    #[arg(long)]
-    pub kernels: Vec<String>,
-    /// With --kernels: report how long the builds and each boot took
-    #[arg(long, requires = "kernels")]
-    pub timings: bool,
-    /// With --kernels: run only the book's probes that need another kernel (book/probes/vm.toml)
-    #[arg(long, requires = "kernels", conflicts_with_all = ["lessons", "timings"])]
-    pub probes: bool,
-}
-
-impl VerifyArgs {
-    /// What a snapshot comparison does with a transcript that differs.
-    pub fn on_mismatch(&self) -> OnMismatch {
-        if self.bless {
-            OnMismatch::Bless
-        } else {
-            OnMismatch::ShowDiff
-        }
-    }
-}
 
 pub fn verify(root: &Path, args: &VerifyArgs) -> Result<ExitCode> {
     let (wanted, bless) = (&args.lessons, args.bless);
