@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use crate::commands::book;
+use crate::commands::doctor::{self, DoctorArgs};
 use crate::commands::setup::{self, SetupArgs};
-use crate::commands::{book, doctor};
 use crate::machine::host::Status;
 use crate::report::json::Machine;
 
@@ -48,7 +49,7 @@ pub fn preflight(root: &Path, args: &PreflightArgs) -> Result<ExitCode> {
             "qemu and Debian's kernels here, lesson 01 checked under qemu",
         ));
     }
-    steps.push(match doctor::findings(root, true, false) {
+    steps.push(match doctor::findings(root, &DoctorArgs { fix: false, deep: true, json: false }) {
         Ok(findings) => {
             let problems: Vec<String> =
                 findings.iter().filter(|f| f.status == Status::Problem).map(|f| format!("{}: {}", f.name, f.detail)).collect();
