@@ -1,4 +1,5 @@
-//! The workbook's checker: `cargo xtask <command>`.
+//! The workbook's checker: `cargo xtask <command>` for learners and workshops,
+//! `cargo xtask dev <command>` for the workbook's maintainers.
 //!
 //! Layers, each importing only from the ones below it (the `layers` test checks this):
 //! - `commands/`: one file per subcommand, a short composition of the layers below;
@@ -148,7 +149,7 @@ fn moved(args: &[String]) -> Option<String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     if let Some(now) = moved(&args) {
         eprintln!("error: the maintainers' commands moved under `dev`: {now}");
         return ExitCode::from(2);
