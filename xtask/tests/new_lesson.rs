@@ -68,7 +68,7 @@ fn check_and_verify_run_a_copied_lesson() {
         list.stdout
     );
 
-    let verify = run(&root, &["verify", "09"]);
+    let verify = run(&root, &["dev", "verify", "09"]);
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
     assert!(verify.stdout.contains(&format!("lesson 09 · {TITLE}")), "{}", verify.stdout);
     assert!(verify.stdout.contains("verify: 1 passed, 0 failed"), "{}", verify.stdout);

@@ -27,8 +27,22 @@ use crate::workbook::kernel_lock;
 /// Nothing diagnose reads is this big: BPF objects are kilobytes, logs megabytes.
 pub const MAX_INPUT: u64 = 64 << 20;
 
-pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool) -> Result<ExitCode> {
-    let choice = kernels::choice(kernel.unwrap_or("host"))?;
+/// `cargo xtask diagnose`.
+#[derive(clap::Args, Debug)]
+pub struct DiagnoseArgs {
+    /// A .bpf.o, a .bpf.c, or a text file of libbpf or verifier output; `-` for standard input
+    pub file: String,
+    /// The kernel to check against: 5.10, 6.1, 6.12 or host (the default)
+    #[arg(long)]
+    pub kernel: Option<String>,
+    /// One JSON object instead of text (schema in the book's "Diagnose your own program")
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn diagnose(root: &Path, args: &DiagnoseArgs) -> Result<ExitCode> {
+    let (file, json_output) = (args.file.as_str(), args.json);
+    let choice = kernels::choice(args.kernel.as_deref().unwrap_or("host"))?;
     let bytes = read_input(file)?;
     let scratch = Scratch::new()?;
     let report = if bytes.starts_with(b"\x7fELF") {

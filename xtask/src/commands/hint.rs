@@ -31,8 +31,25 @@ struct HintReport {
     text: String,
 }
 
-pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&str>) -> Result<ExitCode> {
-    let language = match lang {
+/// `cargo xtask hint`.
+#[derive(clap::Args, Debug)]
+pub struct HintArgs {
+    /// Lesson number, e.g. 01
+    pub lesson: String,
+    /// The second hint right away: the API and where to look
+    #[arg(long)]
+    pub more: bool,
+    /// One JSON object instead of text, with the hint's level
+    #[arg(long)]
+    pub json: bool,
+    /// The hint's language: `en` or `zh-CN` (default: from LANG, e.g. LANG=zh_CN.UTF-8)
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
+}
+
+pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
+    let (wanted, more, as_json) = (args.lesson.as_str(), args.more, args.json);
+    let language = match args.lang.as_deref() {
         Some(code) => Language::parse(root, code)?,
         None => Language::from_env(root),
     };

@@ -1,4 +1,4 @@
-//! `cargo xtask verify [--kernels …]`: the workbook's self-test. Each lesson's
+//! `cargo xtask dev verify [--kernels …]`: the workbook's self-test. Each lesson's
 //! broken layers, its solution, and its alternatives and fakes are built once,
 //! on this machine, and the same binaries run on every chosen kernel: the
 //! host's own (plain `verify`), and Debian's under qemu. Each run is judged
@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use crate::commands::verify_args::VerifyArgs;
 use crate::machine::kernels::{self, Choice, Kernel};
 use crate::machine::{host, interrupt, vm, vm_pool};
 use crate::report::matrix as report;
@@ -26,7 +27,8 @@ use crate::workbook::kernel_lock;
 use crate::workbook::lessons;
 use crate::workbook::selftest::{self, Target, Timings};
 
-pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: bool, timings: bool) -> Result<ExitCode> {
+pub fn verify(root: &Path, args: &VerifyArgs) -> Result<ExitCode> {
+    let (wanted, wanted_kernels, bless, timings) = (&args.lessons, &args.kernels, args.bless, args.timings);
     let started = Instant::now();
     let lessons =
         if wanted.is_empty() { lessons::all(root)? } else { wanted.iter().map(|w| lessons::find(root, w)).collect::<Result<_>>()? };
@@ -96,7 +98,7 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
     let vm_kernels: Vec<&Kernel> = targets.iter().filter_map(|t| if let Target::Vm(k) = t { Some(k) } else { None }).collect();
     let probes_failed = if wanted.is_empty() {
         println!();
-        crate::commands::vm_probes::verify(root, &vm_kernels)?
+        crate::commands::vm_probes::verify(root, &vm_kernels, args.on_mismatch())?
     } else {
         0
     };
@@ -112,7 +114,8 @@ pub fn verify(root: &Path, wanted: &[String], wanted_kernels: &[String], bless: 
 
 /// `verify --kernels … --probes`: only the book's probes that need another
 /// kernel (`book/probes/vm.toml`), on the chosen Debian kernels; no lesson runs.
-pub fn verify_probes(root: &Path, wanted_kernels: &[String]) -> Result<ExitCode> {
+pub fn verify_probes(root: &Path, args: &VerifyArgs) -> Result<ExitCode> {
+    let wanted_kernels = &args.kernels;
     let choices = kernels::choices(wanted_kernels)?;
     if !choices.iter().any(|c| matches!(c, Choice::Debian(_))) {
         let names = kernels::names().join(", ");
@@ -131,7 +134,7 @@ pub fn verify_probes(root: &Path, wanted_kernels: &[String]) -> Result<ExitCode>
         }
     }
     let vm_kernels: Vec<&Kernel> = chosen.iter().collect();
-    let failed = crate::commands::vm_probes::verify(root, &vm_kernels)?;
+    let failed = crate::commands::vm_probes::verify(root, &vm_kernels, args.on_mismatch())?;
     println!("\nverify --kernels --probes: {failed} probe runs failed");
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

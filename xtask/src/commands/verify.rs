@@ -1,5 +1,5 @@
-//! `cargo xtask verify [NN…]`: the workbook's self-test on this machine's
-//! kernel, which is `verify --kernels host`: one engine, one judge. In a
+//! `cargo xtask dev verify [NN…]`: the workbook's self-test on this machine's
+//! kernel, which is `dev verify --kernels host`: one engine, one judge. In a
 //! scratch copy, never in the learner's files, every lesson must fail layer
 //! by layer exactly as its snapshots say, the layer fixes must add up to
 //! `solution/`, the solution must pass, and other learners' fixes and fakes
@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::commands::matrix;
+use crate::commands::verify_args::VerifyArgs;
 
-pub fn verify(root: &Path, wanted: &[String], bless: bool) -> Result<ExitCode> {
-    matrix::verify(root, wanted, &["host".to_string()], bless, false)
+pub fn verify(root: &Path, args: &VerifyArgs) -> Result<ExitCode> {
+    matrix::verify(root, &VerifyArgs { kernels: vec!["host".to_string()], ..args.clone() })
 }

@@ -67,7 +67,7 @@ pub fn for_tests() -> Vec<Need> {
     vec![
         need("Chromium", "the book's tests read every page in it", chromium, &[Package::Chromium]),
         need("sudo", "the tests check a learner who uses sudo", host::has_sudo(), &[Package::Sudo]),
-        need("gettext's msgmerge", "book --update-po merges the translation with it", on_path("msgmerge").is_some(), &[Package::Gettext]),
+        need("gettext's msgmerge", "dev update-po merges the translation with it", on_path("msgmerge").is_some(), &[Package::Gettext]),
         need("a CJK font", "Chromium draws the Chinese edition with it", has_cjk_font(), &[Package::CjkFont]),
         need("pdftoppm", "the handout's test reads its PDF back", on_path("pdftoppm").is_some(), &[Package::Poppler]),
     ]

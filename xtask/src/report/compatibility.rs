@@ -1,5 +1,5 @@
 //! The book's compatibility page: each lesson on each kernel, as the last
-//! matrix run measured it. `cargo xtask verify --kernels …` records its
+//! matrix run measured it. `cargo xtask dev verify --kernels …` records its
 //! outcomes in `book/compatibility.json` and renders the page from that file;
 //! a test fails when the page, the record and the lessons on disk disagree.
 
@@ -236,7 +236,7 @@ pub fn render(results: &Results) -> String {
     let mut page = String::new();
     let _ = writeln!(
         page,
-        "<!-- Generated from {} by `cargo xtask verify --kernels all --bless`. Edits here are overwritten. -->\n",
+        "<!-- Generated from {} by `cargo xtask dev verify --kernels all --bless`. Edits here are overwritten. -->\n",
         Path::new(RESULTS).file_name().unwrap_or_default().to_string_lossy()
     );
     page.push_str(
@@ -294,7 +294,7 @@ table.
 
 `cargo xtask check NN --kernel 6.1` runs one lesson on one of these kernels,
 without root: `cargo xtask kernels` fetches them from Debian's archive once.
-`cargo xtask verify --kernels all` reruns the whole matrix and checks this page
+`cargo xtask dev verify --kernels all` reruns the whole matrix and checks this page
 against it; `--bless` rewrites it. The kernels are the builds pinned in
 `kernels.lock`.
 ",
@@ -351,7 +351,7 @@ mod tests {
     fn recorded() -> Results {
         let root = crate::workbook::root();
         let text = std::fs::read_to_string(root.join(RESULTS))
-            .unwrap_or_else(|_| panic!("{RESULTS} is missing: run `cargo xtask verify --kernels all --bless`"));
+            .unwrap_or_else(|_| panic!("{RESULTS} is missing: run `cargo xtask dev verify --kernels all --bless`"));
         serde_json::from_str(&text).expect("the record parses")
     }
 
@@ -360,7 +360,7 @@ mod tests {
         let problems = staleness(&crate::workbook::root(), &recorded()).unwrap();
         assert!(
             problems.is_empty(),
-            "the compatibility page is stale; run `cargo xtask verify --kernels all --bless` and commit {PAGE} and {RESULTS}:\n{}",
+            "the compatibility page is stale; run `cargo xtask dev verify --kernels all --bless` and commit {PAGE} and {RESULTS}:\n{}",
             problems.join("\n")
         );
     }

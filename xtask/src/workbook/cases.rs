@@ -1,5 +1,5 @@
 //! Other learners' fixes and fakes, kept as data beside each lesson, which
-//! `cargo xtask verify` runs after the solution:
+//! `cargo xtask dev verify` runs after the solution:
 //!
 //! ```text
 //! lessons/NN-name/alternatives/<case>/   correct fixes written another way: each must pass

@@ -10,7 +10,7 @@ use anyhow::Result;
 
 use crate::workbook::lessons::Lesson;
 use crate::workbook::selftest::{KernelFacts, State, Target};
-use crate::workbook::snapshot;
+use crate::workbook::snapshot::{self, OnMismatch};
 
 /// Whether the program did what it exists for: it observed something and
 /// stopped at no stage. A solution must, besides matching its snapshot.
@@ -56,7 +56,7 @@ pub fn judge(
         bless_snapshot(&dir, &state.name, variant.as_deref(), kernel, transcript, taken)?;
         true
     } else {
-        snapshot::matches(&dir, &snapshot::name_for(&dir, &state.name, kernel, on.kprobes), transcript)
+        snapshot::matches(&dir, &snapshot::name_for(&dir, &state.name, kernel, on.kprobes), transcript, OnMismatch::ShowDiff)?
     };
     if !as_documented {
         return Ok(Err("differs from its snapshot (diff above)".to_string()));
@@ -156,8 +156,7 @@ fn bless_snapshot(
             println!("  removed {}: a more general snapshot fits", path.display());
         }
     }
-    // INSTA_UPDATE=always: `matches` writes the snapshot when it differs.
-    snapshot::matches(dir, &blessing.write, transcript);
+    snapshot::matches(dir, &blessing.write, transcript, OnMismatch::Bless)?;
     taken.insert(blessing.write);
     taken.extend(blessing.claim);
     Ok(())
