@@ -355,14 +355,18 @@ fn host_outcomes(
     Ok(outcomes)
 }
 
-/// The files of `solution/` that the layer fixes did not reproduce.
+/// The files of `course/NN-name/solution/` that the layer fixes did not reproduce.
 fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>> {
-    let solution = lesson.dir.join("solution");
+    let solution = lesson.solution();
     let mut problems = Vec::new();
     for file in scratch::files_under(&solution)? {
         let relative = file.strip_prefix(&solution)?;
         if std::fs::read(&file)? != std::fs::read(fixed_dir.join(relative)).unwrap_or_default() {
-            problems.push(format!("the layer fixes in lesson.toml do not produce solution/{}", relative.display()));
+            problems.push(format!(
+                "the layer fixes in lesson.toml do not produce course/{}/solution/{}",
+                lesson.dir_name,
+                relative.display()
+            ));
         }
     }
     Ok(problems)
@@ -800,7 +804,7 @@ fn print_timings(timing: &Timings, total: f64) {
 mod tests {
     use super::*;
 
-    /// Lesson 01 with its snapshots in a scratch folder holding only `snapshots`.
+    /// Lesson 01 with its snapshots in a scratch course folder holding only `snapshots`.
     fn lesson_with(snapshots: &[(&str, &str)], notes: &[(&str, &str)]) -> (Lesson, State) {
         let mut lesson = lessons::find(&crate::workbook::root(), "01").unwrap();
         let dir = std::env::temp_dir().join(format!("xtask-judge-{}-{}", std::process::id(), snapshots.len() + notes.len()));
@@ -813,6 +817,7 @@ mod tests {
         for (kernel, text) in notes {
             lesson.meta.kernel_notes.entry(kernel.to_string()).or_default().insert("layer-1".into(), text.to_string());
         }
+        lesson.course = dir.clone();
         lesson.dir = dir;
         let state = State { name: "layer-1".into(), label: "layer 1".into(), layer: Some(1), case: None, artifact: Artifact::NotBuilt };
         (lesson, state)

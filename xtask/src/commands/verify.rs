@@ -73,11 +73,11 @@ fn verify_lesson(scratch: &Path, lesson: &Lesson, bless: bool) -> Result<bool> {
         apply_fixes(&dir, k, layer)?;
     }
 
-    let solution = lesson.dir.join("solution");
+    let solution = lesson.solution();
     for file in files_under(&solution)? {
         let relative = file.strip_prefix(&solution)?;
         if std::fs::read(&file)? != std::fs::read(dir.join(relative)).unwrap_or_default() {
-            println!("  ✗ the layer fixes in lesson.toml do not produce solution/{}", relative.display());
+            println!("  ✗ the layer fixes in lesson.toml do not produce course/{}/solution/{}", lesson.dir_name, relative.display());
             ok = false;
         }
     }

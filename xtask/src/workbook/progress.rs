@@ -164,7 +164,8 @@ mod tests {
         std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();
         let meta = crate::workbook::lessons::parse_meta(crate::workbook::lessons::tests::GOOD).unwrap();
-        Lesson { number: number.into(), dir_name: format!("{number}-test"), dir, package: "test".into(), meta }
+        let course = root.join(format!("course/{number}-test"));
+        Lesson { number: number.into(), dir_name: format!("{number}-test"), dir, course, package: "test".into(), meta }
     }
 
     #[test]
