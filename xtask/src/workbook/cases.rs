@@ -273,32 +273,6 @@ mod tests {
         }
     }
 
-    /// Proves the move from whole-file case folders to edits: each case's
-    /// edits, made to the solution, give its old files byte for byte.
-    #[test]
-    fn edits_reproduce_the_old_case_folders() {
-        let root = crate::workbook::root();
-        let mut compared = 0;
-        for lesson in crate::workbook::lessons::all(&root).unwrap() {
-            let solved = solved_files(&lesson).unwrap();
-            for case in all(&lesson).unwrap() {
-                let folder = lesson.dir.join(case.kind.folder()).join(&case.name);
-                let mut old = Files::new();
-                crate::workbook::files::collect_all(&folder, &folder, &mut old).unwrap();
-                old.remove(Path::new("case.toml"));
-                let about: toml::Table = toml::from_str(&std::fs::read_to_string(folder.join("case.toml")).unwrap()).unwrap();
-                assert_eq!(about["about"].as_str().unwrap().trim(), case.about);
-                assert_eq!(about.get("fails_with").and_then(|v| v.as_str()), case.fails_with.as_deref());
-                assert_eq!(about.get("min_kernel").is_some(), case.min_kernel.is_some());
-                assert_eq!(case.edited(&solved).unwrap(), old, "lesson {} {}", lesson.number, case.label());
-                compared += old.len();
-            }
-            let folders = ["alternatives", "fakes"].map(|f| std::fs::read_dir(lesson.dir.join(f)).unwrap().count()).iter().sum::<usize>();
-            assert_eq!(folders, all(&lesson).unwrap().len(), "lesson {}: every old folder has its case", lesson.number);
-        }
-        assert_eq!(compared, 38, "the 38 files of the 36 old case folders");
-    }
-
     #[test]
     fn an_edit_whose_text_is_gone_names_the_lesson_the_case_and_the_file() {
         let text = r#"

@@ -14,10 +14,11 @@ use crate::workbook::lessons::{Lesson, Meta};
 /// A lesson's files: path inside the lesson folder → contents.
 pub type Files = BTreeMap<PathBuf, Vec<u8>>;
 
-/// What in a lesson folder is not the learner's to change: the lesson's text.
-/// Reset, restore, watch and solution never write or watch it. The rest of
-/// the author's data lives in `course/`, outside the learner's folder.
-const AUTHORS: &[&str] = &["README.md"];
+/// What in a lesson folder is not the learner's: the lesson's text, and the
+/// author's data that commits from before it moved to `course/` kept here, so
+/// that reset never brings it back from history. Reset, restore, watch and
+/// solution never write or watch these.
+const AUTHORS: &[&str] = &["README.md", "lesson.toml", "solution", "snapshots", "alternatives", "fakes"];
 
 /// Where backups go, at the workbook's top (git-ignored).
 pub const BACKUPS: &str = ".backups";
@@ -276,7 +277,7 @@ mod tests {
         for learners in ["src/main.rs", "src/bpf/x.bpf.c", "build.rs", "Cargo.toml", "notes.txt"] {
             assert!(is_learners(Path::new(learners)), "{learners}");
         }
-        for authors in ["README.md", ""] {
+        for authors in ["README.md", "lesson.toml", "solution/src/main.rs", "snapshots/fixed.snap", "fakes/no-filter/src/main.rs", ""] {
             assert!(!is_learners(Path::new(authors)), "{authors}");
         }
     }
