@@ -33,7 +33,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The plural, as the old case folders were named: `alternatives`, `fakes`.
+    /// The plural: `alternatives`, `fakes`.
     pub fn folder(self) -> &'static str {
         match self {
             Kind::Alternative => "alternatives",
