@@ -51,8 +51,8 @@ fn workspace(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
         let path = entry?.path();
         copy(&path, &dir.join("src/bpf").join(path.file_name().expect("a file")))?;
     }
-    for entry in crate::workbook::scratch::files_under(&lesson.dir.join("solution"))? {
-        let relative = entry.strip_prefix(lesson.dir.join("solution")).expect("below solution/");
+    for entry in crate::workbook::scratch::files_under(&lesson.solution())? {
+        let relative = entry.strip_prefix(lesson.solution()).expect("below solution/");
         copy(&entry, &dir.join(relative))?;
     }
     let mut manifest: toml::Table = toml::from_str(&std::fs::read_to_string(dir.join("Cargo.toml"))?)?;

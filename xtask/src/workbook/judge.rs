@@ -212,6 +212,7 @@ mod tests {
         for (kernel, text) in notes {
             lesson.meta.kernel_notes.entry(kernel.to_string()).or_default().insert("layer-1".into(), text.to_string());
         }
+        lesson.course = dir.clone();
         lesson.dir = dir;
         lesson
     }

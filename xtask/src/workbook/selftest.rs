@@ -217,14 +217,18 @@ fn host_outcomes(
     Ok(outcomes)
 }
 
-/// The files of `solution/` that the layer fixes did not reproduce.
+/// The files of `course/NN-name/solution/` that the layer fixes did not reproduce.
 fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>> {
-    let solution = lesson.dir.join("solution");
+    let solution = lesson.solution();
     let mut problems = Vec::new();
     for file in scratch::files_under(&solution)? {
         let relative = file.strip_prefix(&solution)?;
         if std::fs::read(&file)? != std::fs::read(fixed_dir.join(relative)).unwrap_or_default() {
-            problems.push(format!("the layer fixes in lesson.toml do not produce solution/{}", relative.display()));
+            problems.push(format!(
+                "the layer fixes in lesson.toml do not produce course/{}/solution/{}",
+                lesson.dir_name,
+                relative.display()
+            ));
         }
     }
     Ok(problems)

@@ -1,4 +1,4 @@
-//! Transcripts compared with a lesson's insta snapshots (`snapshots/<name>.snap`).
+//! Transcripts compared with a lesson's insta snapshots (`course/NN-name/snapshots/<name>.snap`).
 //!
 //! insta is used as a library, with nothing set in the process: `Snapshot::from_file`
 //! reads a stored snapshot and `TextSnapshotContents` compares it with a transcript as
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn per_kernel_snapshots_fall_back_to_the_default() {
-        let dir = crate::workbook::root().join("lessons/01-open-fails/snapshots");
+        let dir = crate::workbook::root().join("course/01-open-fails/snapshots");
         assert_eq!(name_for(&dir, "layer-1", "5.10", true), "layer-1");
         assert_eq!(name_for(&dir, "fixed", "host", false), "fixed");
         let fixed = stored(&dir, "fixed").unwrap();
@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn kernels_with_kprobes_prefer_the_kprobes_variant() {
-        let dir = crate::workbook::root().join("lessons/02-attach/snapshots");
+        let dir = crate::workbook::root().join("course/02-attach/snapshots");
         assert_eq!(name_for(&dir, "fixed", "host", true), "fixed@kprobes");
         assert_eq!(name_for(&dir, "fixed", "6.1", true), "fixed@kprobes");
         assert_eq!(name_for(&dir, "fixed", "host", false), "fixed");
