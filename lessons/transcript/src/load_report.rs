@@ -5,23 +5,8 @@
 
 use std::fmt;
 
-/// libbpf's print levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Warn,
-    Info,
-    Debug,
-}
-
-impl Level {
-    fn as_str(self) -> &'static str {
-        match self {
-            Level::Warn => "warn",
-            Level::Info => "info",
-            Level::Debug => "debug",
-        }
-    }
-}
+// The levels are the transcript's own: a probe's `log` lines show them too.
+pub use crate::line::Level;
 
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,15 +41,7 @@ impl ReportLine {
         match (fields.next()?, fields.next(), fields.next()) {
             ("loaded", None, None) => Some(ReportLine::Loaded),
             ("failed", Some(stage), Some(error)) => Some(ReportLine::Failed { stage: stage.into(), error: error.into() }),
-            ("log", Some(level), Some(text)) => {
-                let level = match level {
-                    "warn" => Level::Warn,
-                    "info" => Level::Info,
-                    "debug" => Level::Debug,
-                    _ => return None,
-                };
-                Some(ReportLine::Log { level, text: text.into() })
-            }
+            ("log", Some(level), Some(text)) => Some(ReportLine::Log { level: Level::named(level)?, text: text.into() }),
             _ => None,
         }
     }
