@@ -33,7 +33,7 @@ impl Stage {
     pub const ALL: [Stage; 5] = [Stage::Compile, Stage::Portable, Stage::Open, Stage::Load, Stage::Attach];
 
     /// The word the transcript uses.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Stage::Compile => "compile",
             Stage::Portable => "portable",
@@ -65,7 +65,7 @@ pub enum Level {
 }
 
 impl Level {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Level::Warn => "warn",
             Level::Info => "info",

@@ -110,7 +110,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         println!("{}", terminal::transcript(&run.transcript));
         show_output("your program's own output (shown, not compared):", &run.prints);
         show_output("your program's stderr (shown, not compared):", &run.stderr);
-        if run.transcript.contains(NOTHING_LOGGED) && run.stderr.lines().any(|l| l.starts_with("libbpf: ")) {
+        if transcript::Transcript::parse(&run.transcript).nothing_logged() && run.stderr.lines().any(|l| l.starts_with("libbpf: ")) {
             println!(
                 "{} libbpf did log: your own print callback received it and wrote it to stderr (above), so the transcript, \
                  which reads only what reaches the harness's callback, shows nothing",
@@ -240,9 +240,6 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
 
 /// At most this many lines of each of the loader's own outputs are shown.
 const PRINTS_SHOWN: usize = 20;
-
-/// What the harness writes when libbpf gave its callback nothing during a failed stage.
-const NOTHING_LOGGED: &str = "(libbpf logged nothing)";
 
 /// The loader's own output on one stream, under `title`, when there is any.
 fn show_output(title: &str, output: &str) {
