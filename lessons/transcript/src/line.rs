@@ -216,6 +216,16 @@ impl Line {
     pub fn is_compared(&self) -> bool {
         !matches!(self, Line::Note(_))
     }
+
+    /// What an `observed` line counts, `seen` of `expected`, as the harness
+    /// writes it (`observed 5 of N file opens`; `N` is a count chosen for the run).
+    pub fn count(&self) -> Option<(&str, &str)> {
+        let Line::Observed(text) = self else { return None };
+        let mut words = text.split_whitespace();
+        let (seen, of, expected) = (words.next()?, words.next()?, words.next()?);
+        let number = |w: &str| w == "N" || w.parse::<u64>().is_ok();
+        (of == "of" && number(seen)).then_some((seen, expected))
+    }
 }
 
 /// The label and the text of a line in the format, or `None`.
@@ -366,9 +376,23 @@ impl Transcript {
         })
     }
 
-    /// The lines compared with a working program's: all but the notes.
-    pub fn compared(&self) -> impl Iterator<Item = &Line> {
-        self.lines.iter().filter(|l| l.is_compared())
+    /// The part that snapshots hold: every line but the notes, and no stage
+    /// `ok` that repeats the last stage outcome. A loader that attaches two
+    /// programs in one call (`skel.attach()`) works as well as one that
+    /// attaches each in turn; a second open, load and attach still counts.
+    pub fn compared(&self) -> Transcript {
+        let mut kept = Vec::new();
+        let mut last_outcome: Option<&Line> = None;
+        for line in self.lines.iter().filter(|l| l.is_compared()) {
+            if matches!(line, Line::Ok { detail: None, .. } | Line::Failed { .. }) {
+                if matches!(line, Line::Ok { .. }) && last_outcome == Some(line) {
+                    continue;
+                }
+                last_outcome = Some(line);
+            }
+            kept.push(line.clone());
+        }
+        Transcript { lines: kept }
     }
 }
 
@@ -542,10 +566,7 @@ mod tests {
 
         let working = Transcript::parse("open     ok\nnote     attached: nothing\nobserved N of N\ntimeout  stopped after 10 s");
         assert!(working.works() && working.timed_out());
-        assert_eq!(
-            working.compared().map(ToString::to_string).collect::<Vec<_>>(),
-            ["open     ok", "observed N of N", "timeout  stopped after 10 s"]
-        );
+        assert_eq!(working.compared().to_string(), "open     ok\nobserved N of N\ntimeout  stopped after 10 s");
         assert_eq!(Transcript::parse("portable not proven: no BTF here").unproven(), Some("no BTF here"));
         assert_eq!(Transcript::parse("observed it").stopped_at(), None);
     }
@@ -585,5 +606,31 @@ mod tests {
                 assert!(!matches!(line, Line::Unlabelled(_)), "{}: {line:?}", path.display());
             }
         }
+    }
+
+    #[test]
+    fn an_observed_line_counts_what_it_saw() {
+        assert_eq!(Line::parse("observed 5 of N file opens").count(), Some(("5", "N")));
+        assert_eq!(Line::parse("observed N of N openat calls by this process").count(), Some(("N", "N")));
+        assert_eq!(Line::parse("observed 3 of 5 facts about the child right").count(), Some(("3", "5")));
+        assert_eq!(Line::parse("observed child asleep: state S").count(), None);
+        assert_eq!(Line::parse("observed some of 5").count(), None);
+        assert_eq!(Line::parse("wrong    5 of 5").count(), None);
+    }
+
+    #[test]
+    fn the_compared_part_drops_notes_and_an_ok_that_repeats() {
+        let compared = |text: &str| Transcript::parse(text).compared().to_string();
+        assert_eq!(
+            compared("attach   ok\nobserved 0 of N\nnote     attached: nothing, as the kernel reports it"),
+            "attach   ok\nobserved 0 of N"
+        );
+        let in_turn = "attach   ok\nobserved N of N opens\nattach   ok\nobserved N of N threads";
+        let at_once = "attach   ok\nobserved N of N opens\nobserved N of N threads";
+        assert_eq!(compared(in_turn), at_once);
+        let failed = "attach   ok\nobserved N of N opens\nattach   FAILED  ENOENT";
+        assert_eq!(compared(failed), failed);
+        let second_run = "load     ok\nattach   ok\nobserved it\nopen     ok\nload     ok\nattach   ok\nobserved it";
+        assert_eq!(compared(second_run), second_run);
     }
 }
