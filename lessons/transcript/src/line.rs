@@ -353,6 +353,24 @@ impl Transcript {
         })
     }
 
+    /// Whether the build failed: then the compile line comes first, and says `FAILED`.
+    pub fn compile_failed(&self) -> bool {
+        matches!(self.lines.first(), Some(Line::Failed { stage: Stage::Compile, .. }))
+    }
+
+    /// The detail lines under the first line, trimmed: the first error of a failed build.
+    pub fn first_details(&self) -> impl Iterator<Item = &str> {
+        self.lines.iter().skip(1).map_while(|l| match l {
+            Line::Detail(text) => Some(text.trim()),
+            _ => None,
+        })
+    }
+
+    /// Whether the loader panicked.
+    pub fn panicked(&self) -> bool {
+        self.lines.iter().any(|l| matches!(l, Line::Panic(_)))
+    }
+
     /// Whether `stage` passed at least once.
     pub fn passed(&self, stage: Stage) -> bool {
         self.lines.iter().any(|l| matches!(l, Line::Ok { stage: s, .. } if *s == stage))
@@ -562,7 +580,13 @@ mod tests {
         assert_eq!(failing.first_failure(), Some((Stage::Attach, "ENOENT (No such file or directory)")));
         assert_eq!(failing.failure_of(Stage::Load), None);
         assert!(failing.passed(Stage::Compile) && !failing.passed(Stage::Attach));
-        assert!(failing.nothing_logged() && !failing.timed_out());
+        assert!(failing.nothing_logged() && !failing.timed_out() && !failing.panicked() && !failing.compile_failed());
+        let unbuilt = Transcript::parse(
+            "compile  FAILED  rustc: 1 error\n         error[E0594]: cannot assign\n         --> src/main.rs:87:5\nstopped  at compile",
+        );
+        assert!(unbuilt.compile_failed());
+        assert_eq!(unbuilt.first_details().collect::<Vec<_>>(), ["error[E0594]: cannot assign", "--> src/main.rs:87:5"]);
+        assert!(Transcript::parse("open     ok\npanic    at src/main.rs:3").panicked());
 
         let working = Transcript::parse("open     ok\nnote     attached: nothing\nobserved N of N\ntimeout  stopped after 10 s");
         assert!(working.works() && working.timed_out());
