@@ -97,8 +97,8 @@ pub fn cases(snapshots: &[Snapshot], kernels: &Kernels, absent_means_same: bool)
 }
 
 /// The stage a transcript stopped at (`stopped  at load`), if it failed.
-fn stopped_at(transcript: &str) -> Option<&str> {
-    transcript.lines().find_map(|l| l.strip_prefix("stopped  at "))
+fn stopped_at(transcript: &str) -> Option<transcript::Stage> {
+    transcript::Transcript::parse(transcript).stopped_at()
 }
 
 /// Where the wording of `quote` depends on the kernel: in each case where two

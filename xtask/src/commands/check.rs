@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anstream::println;
 use anyhow::Result;
+use transcript::Transcript;
 
 use crate::machine::host;
 use crate::machine::kernels::{self, Choice};
@@ -122,7 +123,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         println!("{}", terminal::transcript(&run.transcript));
         show_output("your program's own output (shown, not compared):", &run.prints);
         show_output("your program's stderr (shown, not compared):", &run.stderr);
-        if run.transcript.contains(NOTHING_LOGGED) && run.stderr.lines().any(|l| l.starts_with("libbpf: ")) {
+        if transcript::Transcript::parse(&run.transcript).nothing_logged() && run.stderr.lines().any(|l| l.starts_with("libbpf: ")) {
             println!(
                 "{} libbpf did log: your own print callback received it and wrote it to stderr (above), so the transcript, \
                  which reads only what reaches the harness's callback, shows nothing",
@@ -143,7 +144,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name(), kprobes);
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript, snapshot::OnMismatch::Quiet)?;
     // A compile error hides the program's behaviour, so the learner keeps the layer they were on.
-    let compile_failed = run.transcript.starts_with(COMPILE_FAILED);
+    let compile_failed = Transcript::parse(&run.transcript).compile_failed();
     let kept = match progress::load(root).get(&lesson.number) {
         Some(State::Failing { layer: Some(k) }) if compile_failed => Some(*k),
         _ => None,
@@ -189,7 +190,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             println!("\n{diff}");
         }
     }
-    let timed_out = run.transcript.contains(TIMED_OUT);
+    let timed_out = Transcript::parse(&run.transcript).timed_out();
     if timed_out {
         println!(
             "\n{} the program did not finish within {} s, so the checker stopped it.",
@@ -253,9 +254,6 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
 /// At most this many lines of each of the loader's own outputs are shown.
 const PRINTS_SHOWN: usize = 20;
 
-/// What the harness writes when libbpf gave its callback nothing during a failed stage.
-const NOTHING_LOGGED: &str = "(libbpf logged nothing)";
-
 /// The loader's own output on one stream, under `title`, when there is any.
 fn show_output(title: &str, output: &str) {
     if output.trim().is_empty() {
@@ -287,11 +285,14 @@ pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str) -> String {
     if let Some(slip) = meta.slips.iter().find(|s| transcript.contains(&s.symptom)) {
         return slip.hint.trim().to_string();
     }
-    let first_error = || transcript.lines().skip(1).take_while(|l| l.starts_with(' ')).map(str::trim).collect::<Vec<_>>().join("\n  ");
-    if transcript.starts_with(COMPILE_FAILED) {
-        return format!("your change does not compile; here is the first error:\n  {}", first_error());
+    let lines = Transcript::parse(transcript);
+    if lines.compile_failed() {
+        return format!(
+            "your change does not compile; here is the first error:\n  {}",
+            lines.first_details().collect::<Vec<_>>().join("\n  ")
+        );
     }
-    if transcript.contains("panic ") {
+    if lines.panicked() {
         return "the loader panicked; the panic line above says where. No layer of this lesson panics.".to_string();
     }
     format!(
@@ -332,12 +333,6 @@ pub fn warnings_for(meta: &Meta, layer: Option<usize>, warnings: &[String]) -> V
         .collect()
 }
 
-/// The first line of a transcript whose lesson did not compile.
-pub const COMPILE_FAILED: &str = "compile  FAILED";
-
-/// The closing line of a transcript whose program the timeout stopped.
-const TIMED_OUT: &str = "timeout  stopped after";
-
 /// The `--json` report of a check with this transcript.
 fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, log: Option<String>) -> CheckReport {
     let status = LessonStatus::new(lesson, record);
@@ -349,7 +344,7 @@ fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, 
         machine: Machine::this(),
         outcome: if status.state == "passed" { "passed" } else { "failing" },
         stopped_at: stopped_at(transcript).map(str::to_string),
-        timed_out: transcript.contains(TIMED_OUT),
+        timed_out: Transcript::parse(transcript).timed_out(),
         transcript: transcript.lines().map(str::to_string).collect(),
         hint,
         log,

@@ -11,6 +11,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 use transcript::load_report::{Level, ReportLine};
+use transcript::Line;
 
 use crate::machine::host;
 use crate::machine::kernel_btf::{self, KernelFacts};
@@ -298,14 +299,14 @@ fn real_load(root: &Path, path: &Path, chosen: Option<&KernelFacts>, findings: &
         .collect();
     let note = other_kernel.map(|k| format!("relocated against kernel {}'s BTF; only relocations are judged", k.name));
     let Some((stage, error)) = report.iter().find_map(|line| match line {
-        ReportLine::Failed { stage, error } => Some((stage.as_str(), error.as_str())),
+        ReportLine::Failed { stage, error } => Some((*stage, error.as_str())),
         _ => None,
     }) else {
         return Load { ran: true, failed_at: None, errno: None, note, log: warnings };
     };
     let errno = transcript::errno::from_message(error).and_then(transcript::errno::name);
     // A transcript-like text, so the stage is known to the rules.
-    let mut text = format!("{stage:<8} FAILED  {} ({error})\n", errno.as_deref().unwrap_or("?"));
+    let mut text = format!("{}\n", Line::failed(stage, format!("{} ({error})", errno.as_deref().unwrap_or("?"))));
     for line in &report {
         if let ReportLine::Log { text: log, .. } = line {
             text.push_str(log);
@@ -319,5 +320,5 @@ fn real_load(root: &Path, path: &Path, chosen: Option<&KernelFacts>, findings: &
         }
         findings.push(finding);
     }
-    Load { ran: true, failed_at: Some(stage.into()), errno, note, log: warnings }
+    Load { ran: true, failed_at: Some(stage.to_string()), errno, note, log: warnings }
 }

@@ -109,7 +109,7 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     }
     // A compile error keeps the learner's layer: name it first, then the layer's hint.
     let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-    if transcript.starts_with(check::COMPILE_FAILED) {
+    if transcript::Transcript::parse(&transcript).compile_failed() {
         text = format!("{}\n\n{text}", check::unlayered_hint(&lesson.meta, &transcript, &lesson.number));
     }
     if level == 2 {

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use transcript::{Line, Stage, Transcript};
 
 use crate::machine::cargo::{self, Build};
 use crate::machine::kernels::Kernel;
@@ -56,7 +57,7 @@ pub fn compile_line(object: Option<&Path>) -> Result<String> {
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             object::facts(&bytes)?.transcript_line()
         }
-        None => "compile  ok      (the build left no .bpf.o in its OUT_DIR)".to_string(),
+        None => Line::Ok { stage: Stage::Compile, detail: Some("(the build left no .bpf.o in its OUT_DIR)".into()) }.to_string(),
     })
 }
 
@@ -82,8 +83,8 @@ pub fn current_layer(meta: &Meta, transcript: &str) -> Option<usize> {
 }
 
 /// The stage named by the transcript's `stopped  at <stage>` line.
-pub fn stopped_at(transcript: &str) -> Option<&str> {
-    transcript.lines().find_map(|l| l.strip_prefix("stopped  at "))
+pub fn stopped_at(transcript: &str) -> Option<&'static str> {
+    Transcript::parse(transcript).stopped_at().map(Stage::as_str)
 }
 
 /// Where `check` keeps the last run's full log (libbpf's, or the compilers').
