@@ -11,11 +11,12 @@ use anyhow::Result;
 use crate::workbook::lessons::Lesson;
 use crate::workbook::selftest::{KernelFacts, State, Target};
 use crate::workbook::snapshot::{self, OnMismatch};
+use transcript::line::{Line, Stage, Transcript};
 
 /// Whether the program did what it exists for: it observed something and
 /// stopped at no stage. A solution must, besides matching its snapshot.
 pub fn works(transcript: &str) -> bool {
-    !transcript.contains("stopped  at") && transcript.contains("observed ")
+    Transcript::parse(transcript).works()
 }
 
 /// Whether the transcript is what the solution shows on that kernel: how
@@ -165,23 +166,17 @@ fn bless_snapshot(
 /// A few words on what a transcript shows: `sees 5 of 5`, `stops at load`.
 pub fn summary(transcript: &str) -> String {
     let mut parts = Vec::new();
-    for line in transcript.lines() {
-        if let Some(seen) = line.strip_prefix("observed ") {
-            let words: Vec<&str> = seen.split_whitespace().collect();
-            // `N` is a count chosen for the run, as the harness shows it.
-            let number = |w: &str| w == "N" || w.parse::<u64>().is_ok();
-            let counted = words.len() >= 3 && words[1] == "of" && number(words[0]);
-            parts.push(if counted { format!("sees {} of {}", words[0], words[2]) } else { "sees it".to_string() });
-        } else if line.starts_with("portable FAILED") {
-            parts.push("does not relocate on an older kernel".to_string());
-        } else if let Some(stage) = line.strip_prefix("stopped  at ") {
-            parts.push(format!("stops at {stage}"));
-        } else if line.starts_with("timeout ") {
-            parts.push("times out".to_string());
-        } else if line.starts_with("panic ") {
-            parts.push("panics".to_string());
-        } else if line.starts_with("error ") {
-            parts.push("errors".to_string());
+    for line in transcript::line::lines(transcript) {
+        match &line {
+            Line::Observed(_) => {
+                parts.push(line.count().map_or_else(|| "sees it".to_string(), |(seen, of)| format!("sees {seen} of {of}")))
+            }
+            Line::Failed { stage: Stage::Portable, .. } => parts.push("does not relocate on an older kernel".to_string()),
+            Line::Stopped(stage) => parts.push(format!("stops at {stage}")),
+            Line::Timeout { .. } => parts.push("times out".to_string()),
+            Line::Panic(_) => parts.push("panics".to_string()),
+            Line::Error(_) => parts.push("errors".to_string()),
+            _ => {}
         }
     }
     // Many lines of one kind (a program that reports every event) read as one.

@@ -18,10 +18,6 @@ use insta::internals::{SnapshotContents, TextSnapshotContents};
 use insta::{Snapshot, TextSnapshotKind};
 use similar::{Algorithm, ChangeTag, TextDiff};
 
-/// The label of transcript lines that are shown but never compared: what the
-/// kernel reports attached, which differs between correct programs.
-pub const NOTE: &str = "note     ";
-
 /// The header of a new snapshot, as `assert_snapshot!` in this module wrote it.
 const NEW_HEADER: &str = "---\nsource: xtask/src/workbook/snapshot.rs\n---\n";
 
@@ -41,19 +37,7 @@ pub enum OnMismatch {
 /// attaches two programs in one call (`skel.attach()`) works as well as one
 /// that attaches each in turn; a second open, load and attach still counts.
 pub fn compared(transcript: &str) -> String {
-    let outcome = |line: &str| line.get(9..).filter(|rest| *rest == "ok" || rest.starts_with("FAILED")).is_some();
-    let mut kept: Vec<&str> = Vec::new();
-    let mut last_stage: Option<&str> = None;
-    for line in transcript.lines().filter(|l| !l.starts_with(NOTE)) {
-        if outcome(line) {
-            if line.ends_with(" ok") && last_stage == Some(line) {
-                continue;
-            }
-            last_stage = Some(line);
-        }
-        kept.push(line);
-    }
-    kept.join("\n")
+    transcript::Transcript::parse(transcript).compared().to_string()
 }
 
 /// Whether `transcript` (less its notes) equals `dir/<name>.snap`; on a
@@ -259,7 +243,7 @@ mod tests {
 
     #[test]
     fn blessing_writes_only_a_differing_transcript_and_insta_reads_it_back() {
-        let lesson = crate::workbook::root().join("lessons/01-open-fails/snapshots");
+        let lesson = crate::workbook::root().join("course/01-open-fails/snapshots");
         let dir = scratch("bless");
         let original = std::fs::read(lesson.join("fixed.snap")).unwrap();
         std::fs::write(dir.join("fixed.snap"), &original).unwrap();
