@@ -204,7 +204,7 @@ mod tests {
     fn every_snapshot_file() -> Vec<PathBuf> {
         let root = crate::workbook::root();
         let mut dirs = Vec::new();
-        for parent in [root.join("lessons"), root.join("book")] {
+        for parent in [root.join("course"), root.join("book")] {
             for entry in std::fs::read_dir(parent).unwrap() {
                 dirs.push(entry.unwrap().path().join("snapshots"));
             }
