@@ -67,12 +67,18 @@ pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Op
         Build::Failed { lines, output } => Ok(Run::not_built(lines.join("\n"), output)),
         Build::Built { binary, warnings, object } => {
             let mut lines = vec![compile_line(object.as_deref())?];
-            lines.extend(portability::lines(lesson, &binary));
-            let output = match kernel {
-                None => runner::run_privileged(&binary)?,
-                Some(kernel) => vm::run_one(root, kernel, &binary, object.as_deref())?,
-            };
-            Ok(Run { object, ..Run::ran(lines, output, warnings) })
+            // The relocation against another kernel's BTF and the real run are
+            // independent loads: run them side by side, not one after the other.
+            let (portable, output) = std::thread::scope(|scope| {
+                let portable = scope.spawn(|| portability::lines(lesson, &binary));
+                let output = match kernel {
+                    None => runner::run_privileged(&binary),
+                    Some(kernel) => vm::run_one(root, kernel, &binary, object.as_deref()),
+                };
+                (portable.join(), output)
+            });
+            lines.extend(portable.map_err(|_| anyhow::anyhow!("the portability check panicked"))?);
+            Ok(Run { object, ..Run::ran(lines, output?, warnings) })
         }
     }
 }
