@@ -16,9 +16,9 @@ use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machin
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
 use crate::report::wrap;
 use crate::workbook::advice;
-use crate::workbook::cause;
+use crate::workbook::feedback;
 use crate::workbook::kernel_lock;
-use crate::workbook::lessons::{self, Lesson, Meta};
+use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::portability;
 use crate::workbook::progress::{self, State};
 use crate::workbook::room;
@@ -217,7 +217,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             None => println!("\n{} it ran to the end, but its transcript is not a working program's", paint(FAIL, "not yet:")),
         }
     }
-    let warnings = warnings_for(&lesson.meta, layer, &run.warnings);
+    let warnings = feedback::warnings_for(&lesson.meta, layer, &run.warnings);
     if !warnings.is_empty() {
         println!("{}", paint(WARN, "rustc warned about your code:"));
         for warning in &warnings {
@@ -225,7 +225,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         }
     }
     // The cause diagnose's rules find, for a failure of any kind: planned or not.
-    let causes = cause::lines(&cause::of_failure(run.object.as_deref(), choice == Choice::Host, &run.transcript, &run.log));
+    let causes = feedback::causes(&run, choice == Choice::Host);
     for line in &causes {
         println!("{} {line}", paint(WARN, "cause:"));
     }
@@ -240,7 +240,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             println!("{}", wrap::wrap(&format!("{} {}", paint(WARN, "hint:"), tr.text(&current.hint)), wrap::width()));
         }
         None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
-        None => println!("{} {}", paint(WARN, "hint:"), unlayered_hint(&lesson.meta, &run.transcript, &lesson.number)),
+        None => println!("{} {}", paint(WARN, "hint:"), feedback::unlayered_hint(&lesson.meta, &run.transcript, &lesson.number)),
     }
     if layer.is_some_and(|k| lesson.meta.layers[k - 1].more.is_some()) {
         println!("{}", paint(DIM, format!("stuck? `cargo xtask hint {}` says more", lesson.number)));
@@ -279,60 +279,6 @@ pub fn transcript_path(root: &Path, number: &str) -> std::path::PathBuf {
     root.join("target/workbook/logs").join(format!("{number}.transcript"))
 }
 
-/// The hint for a failure that no layer describes: about that failure, never
-/// an earlier layer's hint.
-pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str) -> String {
-    if let Some(slip) = meta.slips.iter().find(|s| transcript.contains(&s.symptom)) {
-        return slip.hint.trim().to_string();
-    }
-    let lines = Transcript::parse(transcript);
-    if lines.compile_failed() {
-        return format!(
-            "your change does not compile; here is the first error:\n  {}",
-            lines.first_details().collect::<Vec<_>>().join("\n  ")
-        );
-    }
-    if lines.panicked() {
-        return "the loader panicked; the panic line above says where. No layer of this lesson panics.".to_string();
-    }
-    format!(
-        "this is not one of the lesson's known failures: compare your transcript with a working program's \
-         (`cargo xtask check {number}` prints both); undo your last change if it made things worse."
-    )
-}
-
-/// rustc's warnings worth showing at `layer`: none that belongs to a later
-/// layer (it would give that layer away), and without rustc's `let _ =`
-/// suggestion, which silences a `#[must_use]` value by dropping it: for a
-/// libbpf-rs `Link`, that detaches the program.
-pub fn warnings_for(meta: &Meta, layer: Option<usize>, warnings: &[String]) -> Vec<String> {
-    let later = |warning: &str| {
-        meta.layers
-            .iter()
-            .enumerate()
-            .any(|(i, l)| layer.is_some_and(|k| i + 1 > k) && l.warning.as_deref().is_some_and(|w| warning.contains(w)))
-    };
-    warnings
-        .iter()
-        .filter(|w| !later(w))
-        .map(|w| {
-            let mut kept: Vec<&str> = Vec::new();
-            let mut lines = w.lines().peekable();
-            while let Some(line) = lines.next() {
-                if line.contains("help: use `let _ = ...` to ignore the resulting value") {
-                    // rustc follows the help with the suggested code, up to a blank line.
-                    while lines.peek().is_some_and(|l| !l.trim().is_empty()) {
-                        lines.next();
-                    }
-                    continue;
-                }
-                kept.push(line);
-            }
-            kept.join("\n")
-        })
-        .collect()
-}
-
 /// The `--json` report of a check with this transcript.
 fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, log: Option<String>) -> CheckReport {
     let status = LessonStatus::new(lesson, record);
@@ -357,34 +303,4 @@ fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, 
 fn next_lesson(root: &Path) -> Option<String> {
     let states = progress::load(root);
     lessons::all(root).ok()?.into_iter().map(|l| l.number).find(|n| states.get(n) != Some(&State::Passed))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const UNUSED_LINK: &str = "warning: unused `Link` that must be used
-  --> src/main.rs:32:9
-   |
-32 |         lesson.stage(Stage::Attach, || skel.progs.count_opens.attach())?;
-   |
-   = note: not using this `Link` will detach the underlying program immediately
-help: use `let _ = ...` to ignore the resulting value
-   |
-32 |         let _ = lesson.stage(Stage::Attach, || skel.progs.count_opens.attach())?;
-   |         +++++++
-";
-
-    #[test]
-    fn a_warning_that_belongs_to_a_later_layer_waits_and_never_suggests_let_underscore() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let lesson = crate::workbook::lessons::find(root, "02").unwrap();
-        let layer = lesson.meta.layers.iter().position(|l| l.warning.is_some()).expect("lesson 02 names its Link warning") + 1;
-        let warnings = vec![UNUSED_LINK.to_string()];
-        assert!(warnings_for(&lesson.meta, Some(layer - 1), &warnings).is_empty(), "shown before its layer");
-        let shown = warnings_for(&lesson.meta, Some(layer), &warnings);
-        assert_eq!(shown.len(), 1);
-        assert!(shown[0].contains("will detach the underlying program"), "{}", shown[0]);
-        assert!(!shown[0].contains("let _ ="), "{}", shown[0]);
-    }
 }

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::commands::check;
 use crate::report::{json, wrap};
+use crate::workbook::feedback;
 use crate::workbook::lessons;
 use crate::workbook::progress::{self, State};
 use crate::workbook::translation::{Language, Translator};
@@ -78,7 +79,7 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
         Some(State::Failing { layer: None }) => {
             // Not layer 1's hint: the learner may be far past it.
             let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-            report.text = flow(&tr.text(&check::unlayered_hint(&lesson.meta, &transcript, &lesson.number)));
+            report.text = flow(&tr.text(&feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number)));
             return finish(&report, as_json);
         }
         None => {
@@ -110,7 +111,7 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     // A compile error keeps the learner's layer: name it first, then the layer's hint.
     let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
     if transcript::Transcript::parse(&transcript).compile_failed() {
-        text = format!("{}\n\n{text}", check::unlayered_hint(&lesson.meta, &transcript, &lesson.number));
+        text = format!("{}\n\n{text}", feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number));
     }
     if level == 2 {
         text.push_str(&format!("\n\n{}", flow(&format!("{}{}", say.more(), tr.text(layer.more.as_deref().unwrap_or_default())))));

@@ -42,7 +42,7 @@ pub fn cells(runs: &LessonRuns, targets: &[Target], bless: bool) -> Result<Vec<V
                     Cell { mark: Mark::Unexpected, outcome: "guest failed".to_string() }
                 }
                 Some(Outcome::Ran(run)) => {
-                    let verdict = judge::judge(lesson, state, targets[t].facts(), &run.transcript, taken.as_mut())?;
+                    let verdict = judge::judge(lesson, state, targets[t].facts(), run, taken.as_mut())?;
                     if let Err(why) = &verdict {
                         println!("lesson {} {} on {kernel}: ✗ {why}", lesson.number, state.label);
                         save_log(lesson, state, kernel, run);

@@ -30,6 +30,9 @@ pub enum Kind {
     Alternative,
     /// A program that only looks fixed: must fail.
     Fake,
+    /// A slip a learner makes on the way: must fail, and the check's
+    /// feedback must name its cause.
+    Mistake,
 }
 
 impl Kind {
@@ -38,6 +41,7 @@ impl Kind {
         match self {
             Kind::Alternative => "alternatives",
             Kind::Fake => "fakes",
+            Kind::Mistake => "mistakes",
         }
     }
 
@@ -55,6 +59,8 @@ struct CasesFile {
     alternatives: Vec<Entry>,
     #[serde(default, rename = "fake")]
     fakes: Vec<Entry>,
+    #[serde(default, rename = "mistake")]
+    mistakes: Vec<Entry>,
 }
 
 /// One `[[alternative]]` or `[[fake]]`.
@@ -67,6 +73,8 @@ struct Entry {
     fails_with: Option<String>,
     #[serde(default)]
     min_kernel: Option<String>,
+    #[serde(default)]
+    feedback: Option<String>,
     #[serde(default, rename = "edit")]
     edits: Vec<Edit>,
 }
@@ -83,6 +91,9 @@ pub struct Case {
     /// For an alternative: the oldest kernel it works on (`"5.11"`); on older
     /// ones it must fail, as its `about` explains.
     pub min_kernel: Option<(u32, u32)>,
+    /// For a mistake: text the check's feedback (its causes, layer and hint)
+    /// must contain: the cause in the learner's terms, never the fix.
+    pub feedback: Option<String>,
     /// The edits that turn the solved lesson into this case, in order.
     pub edits: Vec<Edit>,
 }
@@ -103,7 +114,12 @@ pub fn all(lesson: &Lesson) -> Result<Vec<Case>> {
 /// The cases in the text of a `cases.toml` of lesson `number`.
 pub fn parse(number: &str, text: &str) -> Result<Vec<Case>> {
     let file: CasesFile = toml::from_str(text)?;
-    let entries = file.alternatives.into_iter().map(|e| (Kind::Alternative, e)).chain(file.fakes.into_iter().map(|e| (Kind::Fake, e)));
+    let entries = file
+        .alternatives
+        .into_iter()
+        .map(|e| (Kind::Alternative, e))
+        .chain(file.fakes.into_iter().map(|e| (Kind::Fake, e)))
+        .chain(file.mistakes.into_iter().map(|e| (Kind::Mistake, e)));
     let mut cases: Vec<Case> = Vec::new();
     for (kind, entry) in entries {
         let case = read(number, kind, entry)?;
@@ -120,6 +136,7 @@ fn read(number: &str, kind: Kind, entry: Entry) -> Result<Case> {
     ensure(!entry.about.trim().is_empty(), "says nothing about the case")?;
     ensure(kind == Kind::Fake || entry.fails_with.is_none(), "only a fake has fails_with")?;
     ensure(kind == Kind::Alternative || entry.min_kernel.is_none(), "only an alternative has min_kernel")?;
+    ensure((kind == Kind::Mistake) == entry.feedback.is_some(), "a mistake, and only a mistake, says the feedback it must get")?;
     ensure(!entry.edits.is_empty(), "has no edits to make to the solution")?;
     let min_kernel = match &entry.min_kernel {
         Some(text) => Some(
@@ -135,6 +152,7 @@ fn read(number: &str, kind: Kind, entry: Entry) -> Result<Case> {
         about: entry.about.trim().to_string(),
         fails_with: entry.fails_with,
         min_kernel,
+        feedback: entry.feedback.map(|f| f.trim().to_string()),
         edits: entry.edits,
     })
 }
@@ -200,8 +218,15 @@ impl Case {
 
     /// Judges a run of the case on a kernel of `release`, as `check` would:
     /// `passes` says whether its transcript equals the lesson's passing
-    /// snapshot for that kernel. Ok holds a few words on the outcome.
-    pub fn judge(&self, passes: bool, transcript: &str, release: Option<(u32, u32)>) -> Result<&'static str, String> {
+    /// snapshot for that kernel, and `feedback` gives every word the check
+    /// would say of the failure. Ok holds a few words on the outcome.
+    pub fn judge(
+        &self,
+        passes: bool,
+        transcript: &str,
+        feedback: impl FnOnce() -> String,
+        release: Option<(u32, u32)>,
+    ) -> Result<&'static str, String> {
         if self.kind == Kind::Alternative && !self.works_on(release) {
             return if passes {
                 Err("passes on a kernel older than its min_kernel: is min_kernel still true?".to_string())
@@ -209,17 +234,30 @@ impl Case {
                 Ok("fails on this older kernel, as its min_kernel says")
             };
         }
-        self.verdict(passes, transcript).map(|()| if passes { "passes" } else { "fails" })
+        let said = if self.kind == Kind::Mistake && !passes { feedback() } else { String::new() };
+        self.verdict(passes, transcript, &said).map(|()| match (passes, self.kind) {
+            (true, _) => "passes",
+            (false, Kind::Mistake) => "fails, and the check names its cause",
+            (false, _) => "fails",
+        })
     }
 
-    /// What a fake's transcript must show, and what an alternative's must equal, decided.
-    pub fn verdict(&self, passes: bool, transcript: &str) -> Result<(), String> {
+    /// What a fake's transcript must show, what an alternative's must equal,
+    /// and what a mistake's feedback (`said`) must name, decided.
+    pub fn verdict(&self, passes: bool, transcript: &str, said: &str) -> Result<(), String> {
         match self.kind {
             Kind::Alternative if passes => Ok(()),
             Kind::Alternative => Err("fails, yet it is a correct fix".to_string()),
             Kind::Fake if passes => Err("passes, yet it is a fake".to_string()),
             Kind::Fake => match &self.fails_with {
                 Some(text) if !transcript.contains(text.as_str()) => Err(format!("fails, but without showing {text:?}")),
+                _ => Ok(()),
+            },
+            Kind::Mistake if passes => Err("passes, yet it is a mistake: its edits no longer break the program".to_string()),
+            Kind::Mistake => match &self.feedback {
+                Some(text) if !said.contains(text.as_str()) => {
+                    Err(format!("fails, but the check's feedback does not name {text:?}; it said:\n{said}"))
+                }
                 _ => Ok(()),
             },
         }
@@ -308,14 +346,40 @@ replace = "true"
             fails_with: Some("5 of N".into()),
             lesson: "01".into(),
             min_kernel: None,
+            feedback: None,
             edits: vec![],
         };
-        assert!(fake.verdict(false, "observed 5 of N opens").is_ok());
-        assert!(fake.verdict(false, "stopped  at load").is_err());
-        assert!(fake.verdict(true, "observed N of N").is_err());
+        assert!(fake.verdict(false, "observed 5 of N opens", "").is_ok());
+        assert!(fake.verdict(false, "stopped  at load", "").is_err());
+        assert!(fake.verdict(true, "observed N of N", "").is_err());
         let alternative = Case { kind: Kind::Alternative, fails_with: None, ..fake };
-        assert!(alternative.verdict(true, "").is_ok());
-        assert!(alternative.verdict(false, "").is_err());
+        assert!(alternative.verdict(true, "", "").is_ok());
+        assert!(alternative.verdict(false, "", "").is_err());
+    }
+
+    #[test]
+    fn a_mistake_must_fail_and_its_feedback_must_name_the_cause() {
+        let text = r#"
+[[mistake]]
+name = "uapi-include"
+about = "includes a kernel UAPI header beside vmlinux.h"
+feedback = "(uapi-header)"
+[[mistake.edit]]
+file = "src/bpf/x.bpf.c"
+find = "a"
+replace = "b"
+"#;
+        let cases = parse("04", text).unwrap();
+        let mistake = &cases[0];
+        assert_eq!((mistake.kind, mistake.label()), (Kind::Mistake, "mistake uapi-include".to_string()));
+        let named = || "cause: a kernel UAPI header is included (uapi-header)\nlayer 1 of 4: …".to_string();
+        assert_eq!(mistake.judge(false, "stopped  at compile", named, None), Ok("fails, and the check names its cause"));
+        let vague = || "hint: this is not one of the lesson's known failures".to_string();
+        assert!(mistake.judge(false, "stopped  at compile", vague, None).unwrap_err().contains("does not name"));
+        assert!(mistake.judge(true, "observed it", String::new, None).unwrap_err().contains("no longer break"));
+        // Only a mistake says what its feedback must be, and every mistake does.
+        assert!(parse("04", &text.replace("[[mistake]]", "[[fake]]").replace("[[mistake.edit]]", "[[fake.edit]]")).is_err());
+        assert!(parse("04", &text.replace("feedback = \"(uapi-header)\"\n", "")).is_err());
     }
 
     #[test]
@@ -327,11 +391,12 @@ replace = "true"
             fails_with: None,
             lesson: "01".into(),
             min_kernel: Some((5, 11)),
+            feedback: None,
             edits: vec![],
         };
-        assert!(case.judge(false, "stopped  at load", Some((5, 10))).is_ok());
-        assert!(case.judge(true, "observed it", Some((5, 10))).is_err());
-        assert!(case.judge(true, "observed it", Some((6, 1))).is_ok());
-        assert!(case.judge(false, "stopped  at load", Some((6, 1))).is_err());
+        assert!(case.judge(false, "stopped  at load", String::new, Some((5, 10))).is_ok());
+        assert!(case.judge(true, "observed it", String::new, Some((5, 10))).is_err());
+        assert!(case.judge(true, "observed it", String::new, Some((6, 1))).is_ok());
+        assert!(case.judge(false, "stopped  at load", String::new, Some((6, 1))).is_err());
     }
 }

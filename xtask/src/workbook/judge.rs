@@ -8,7 +8,9 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use crate::workbook::feedback;
 use crate::workbook::lessons::Lesson;
+use crate::workbook::run::Run;
 use crate::workbook::selftest::{KernelFacts, State, Target};
 use crate::workbook::snapshot::{self, OnMismatch};
 use transcript::line::{Line, Stage, Transcript};
@@ -43,12 +45,14 @@ pub fn judge(
     lesson: &Lesson,
     state: &State,
     on: KernelFacts,
-    transcript: &str,
+    run: &Run,
     bless: Option<&mut BTreeSet<String>>,
 ) -> Result<Result<(), String>> {
+    let transcript = run.transcript.as_str();
     let dir = lesson.snapshots();
     if let Some(case) = &state.case {
-        let verdict = case.judge(equals_solution(lesson, on, transcript), transcript, on.release);
+        let feedback = || feedback::words(lesson, run, on.name == "host");
+        let verdict = case.judge(equals_solution(lesson, on, transcript), transcript, feedback, on.release);
         return Ok(verdict.map(|_| ()).map_err(|why| format!("{why} ({})", case.about)));
     }
     let kernel = on.name;
@@ -191,6 +195,11 @@ pub fn summary(transcript: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run with this transcript and no log.
+    fn ran(transcript: &str) -> Run {
+        Run::not_built(transcript.to_string(), String::new())
+    }
     use crate::workbook::lessons;
     use crate::workbook::selftest::Artifact;
 
@@ -228,8 +237,8 @@ mod tests {
     fn a_layer_passes_with_its_snapshot_and_symptom() {
         let lesson = lesson_with("layer", &[("layer-1", FAILS)], &[]);
         let layer_1 = state("layer-1", Some(1));
-        assert_eq!(judge(&lesson, &layer_1, on("6.1"), FAILS, None).unwrap(), Ok(()));
-        let error = judge(&lesson, &layer_1, on("6.1"), WORKS, None).unwrap().unwrap_err();
+        assert_eq!(judge(&lesson, &layer_1, on("6.1"), &ran(FAILS), None).unwrap(), Ok(()));
+        let error = judge(&lesson, &layer_1, on("6.1"), &ran(WORKS), None).unwrap().unwrap_err();
         assert!(error.contains("differs from its snapshot"), "{error}");
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
@@ -238,22 +247,22 @@ mod tests {
     fn an_earlier_layers_symptom_is_named_before_a_missing_own_one() {
         // Layer 2's snapshot shows layer 1's symptom and lacks its own: the earlier fix did not take.
         let lesson = lesson_with("earlier", &[("layer-2", FAILS)], &[]);
-        let error = judge(&lesson, &state("layer-2", Some(2)), on("host"), FAILS, None).unwrap().unwrap_err();
+        let error = judge(&lesson, &state("layer-2", Some(2)), on("host"), &ran(FAILS), None).unwrap().unwrap_err();
         assert!(error.starts_with("still shows an earlier layer's symptom"), "{error}");
         std::fs::remove_dir_all(&lesson.dir).unwrap();
         let lesson = lesson_with("own", &[("layer-2", NO_BTF)], &[]);
-        assert_eq!(judge(&lesson, &state("layer-2", Some(2)), on("host"), NO_BTF, None).unwrap(), Ok(()));
+        assert_eq!(judge(&lesson, &state("layer-2", Some(2)), on("host"), &ran(NO_BTF), None).unwrap(), Ok(()));
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
 
     #[test]
     fn a_solution_must_match_its_snapshot_and_work() {
         let lesson = lesson_with("solution", &[("fixed", WORKS)], &[]);
-        assert_eq!(judge(&lesson, &state("fixed", None), on("host"), WORKS, None).unwrap(), Ok(()));
+        assert_eq!(judge(&lesson, &state("fixed", None), on("host"), &ran(WORKS), None).unwrap(), Ok(()));
         std::fs::remove_dir_all(&lesson.dir).unwrap();
         // A snapshot that documents a failure is no solution.
         let lesson = lesson_with("failing-solution", &[("fixed", FAILS)], &[]);
-        let error = judge(&lesson, &state("fixed", None), on("host"), FAILS, None).unwrap().unwrap_err();
+        let error = judge(&lesson, &state("fixed", None), on("host"), &ran(FAILS), None).unwrap().unwrap_err();
         assert!(error.starts_with("the solution does not work"), "{error}");
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
@@ -271,14 +280,14 @@ mod tests {
         let lesson = lesson_with("kernel", &[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[]);
         let layer_1 = state("layer-1", Some(1));
         // The per-kernel snapshot is chosen, but without a note a working broken layer is wrong.
-        let error = judge(&lesson, &layer_1, on("5.10"), WORKS, None).unwrap().unwrap_err();
+        let error = judge(&lesson, &layer_1, on("5.10"), &ran(WORKS), None).unwrap().unwrap_err();
         assert!(error.contains("kernel_notes.\"5.10\""), "{error}");
         // Other kernels still compare with the default snapshot.
-        assert_eq!(judge(&lesson, &layer_1, on("6.12"), FAILS, None).unwrap(), Ok(()));
+        assert_eq!(judge(&lesson, &layer_1, on("6.12"), &ran(FAILS), None).unwrap(), Ok(()));
         std::fs::remove_dir_all(&lesson.dir).unwrap();
 
         let lesson = lesson_with("noted", &[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[("5.10", "why")]);
-        assert_eq!(judge(&lesson, &layer_1, on("5.10"), WORKS, None).unwrap(), Ok(()));
+        assert_eq!(judge(&lesson, &layer_1, on("5.10"), &ran(WORKS), None).unwrap(), Ok(()));
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
 

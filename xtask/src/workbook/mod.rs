@@ -8,6 +8,7 @@ pub mod core_relo;
 pub mod deep;
 pub mod diagnosis;
 pub mod error_index;
+pub mod feedback;
 pub mod files;
 pub mod judge;
 pub mod kernel_lock;

@@ -265,7 +265,7 @@ fn run_on_host(artifact: &Artifact) -> Result<Outcome> {
         Artifact::Built { compile, job } => {
             // The build-time object is in place: this state was the last one built.
             let output = runner::run_privileged(&job.binary)?;
-            Outcome::Ran(Run::ran(vec![compile.clone()], output, Vec::new()))
+            Outcome::Ran(Run { object: job.object(), ..Run::ran(vec![compile.clone()], output, Vec::new()) })
         }
     })
 }
@@ -328,9 +328,9 @@ pub fn fill_from_guests(runs: &mut [LessonRuns], targets: &[Target], finished: V
         timing.boots.push((targets[first.target].name().to_string(), kernel.results.len(), kernel.boots));
         for (slot, result) in kernel.results {
             let lesson_runs = &mut runs[slot.lesson];
-            let Artifact::Built { compile, .. } = &lesson_runs.states[slot.state].artifact else { continue };
+            let Artifact::Built { compile, job } = &lesson_runs.states[slot.state].artifact else { continue };
             lesson_runs.outcomes[slot.state][slot.target] = Some(match result {
-                Ok(output) => Outcome::Ran(Run::ran(vec![compile.clone()], output, Vec::new())),
+                Ok(output) => Outcome::Ran(Run { object: job.object(), ..Run::ran(vec![compile.clone()], output, Vec::new()) }),
                 Err(why) => Outcome::GuestFailed(why),
             });
         }
