@@ -143,12 +143,12 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let kprobes = kernel.as_ref().map_or_else(host::kprobes_available, |k| k.kprobes());
     let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name(), kprobes);
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript, snapshot::OnMismatch::Quiet)?;
-    // A compile error hides the program's behaviour, so the learner keeps the layer they were on.
     let compile_failed = Transcript::parse(&run.transcript).compile_failed();
-    let kept = match progress::load(root).get(&lesson.number) {
-        Some(State::Failing { layer: Some(k) }) if compile_failed => Some(*k),
+    let was_on = match progress::load(root).get(&lesson.number) {
+        Some(State::Failing { layer }) => *layer,
         _ => None,
     };
+    let kept = feedback::layer_kept(&lesson.meta, &run.transcript, passed, was_on);
     let layer = current_layer(&lesson.meta, &run.transcript).or(kept);
     let state = if passed { State::Passed } else { State::Failing { layer } };
     progress::save(root, lesson, state.clone())?;
@@ -209,8 +209,16 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         return Ok(Outcome::Failing);
     } else {
         match stopped_at(&run.transcript) {
-            _ if kept.is_some() => println!(
+            _ if kept.is_some() && compile_failed => println!(
                 "\n{} your change does not compile (the first error is above); once it does, the layer you were on is still to fix",
+                paint(FAIL, "not yet:")
+            ),
+            Some(stage) if kept.is_some() => println!(
+                "\n{} stopped at {stage}: a new failure, not the layer's own symptom; your change to that layer caused it, and the layer is still to fix",
+                paint(FAIL, "not yet:")
+            ),
+            None if kept.is_some() => println!(
+                "\n{} it ran to the end, but not as a working program does, and not with the layer's own symptom: your change to that layer did this, and the layer is still to fix",
                 paint(FAIL, "not yet:")
             ),
             Some(stage) => println!("\n{} stopped at {stage}", paint(FAIL, "not yet:")),
@@ -228,6 +236,10 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let causes = feedback::causes(&run, choice == Choice::Host);
     for line in &causes {
         println!("{} {line}", paint(WARN, "cause:"));
+    }
+    // Where the verifier stopped, in the learner's own source: the log has it, the transcript's last words do not.
+    if let Some(stop) = feedback::verifier_stop(&run.log) {
+        println!("{} {stop}", paint(WARN, "where:"));
     }
     std::fs::write(cause_path(root, &lesson.number), causes.join("\n"))?;
     match layer {
