@@ -32,3 +32,39 @@ fn a_missing_lesson_names_the_range_that_exists() {
     assert!(ran.stderr.starts_with("error: there is no lesson 9; lessons are 01 to "), "{}", ran.stderr);
     assert_eq!(ran.stderr.lines().count(), 1);
 }
+
+#[test]
+fn the_maintainers_old_spellings_exit_2_naming_the_new_one() {
+    let root = workbook();
+    for (old, new) in [
+        (&["verify", "01", "--bless"][..], "cargo xtask dev verify 01 --bless"),
+        (&["test", "--yes"], "cargo xtask dev test --yes"),
+        (&["book", "--update-po"], "cargo xtask dev update-po"),
+        (&["book", "--test"], "cargo xtask dev test-book"),
+        (&["kernels", "--update"], "cargo xtask dev update-kernels"),
+        (&["vmlinux"], "cargo xtask dev vmlinux"),
+    ] {
+        let ran = run(&root, old);
+        assert_eq!(ran.code, 2, "xtask {old:?}: {}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "xtask {old:?} printed to stdout: {}", ran.stdout);
+        assert_eq!(ran.stderr.trim_end(), format!("error: the maintainers' commands moved under `dev`: {new}"));
+    }
+}
+
+#[test]
+fn help_names_cargo_xtask_and_keeps_the_maintainers_commands_under_dev() {
+    let root = workbook();
+    let top = run(&root, &["--help"]);
+    assert_eq!(top.code, 0, "{}", top.stderr);
+    assert!(top.stdout.contains("Usage: cargo xtask [COMMAND]"), "{}", top.stdout);
+    let listed = |help: &str, name: &str| help.lines().any(|l| l.trim_start().starts_with(&format!("{name} ")));
+    for learner in ["list", "check", "hint", "doctor", "book", "room", "setup", "dev"] {
+        assert!(listed(&top.stdout, learner), "{learner} missing from:\n{}", top.stdout);
+    }
+    let dev = run(&root, &["dev", "--help"]);
+    assert!(dev.stdout.contains("Usage: cargo xtask dev <COMMAND>"), "{}", dev.stdout);
+    for maintainer in ["verify", "test", "test-book", "update-po", "update-kernels", "vmlinux"] {
+        assert!(!listed(&top.stdout, maintainer), "{maintainer} is still at the top:\n{}", top.stdout);
+        assert!(listed(&dev.stdout, maintainer), "{maintainer} missing from:\n{}", dev.stdout);
+    }
+}

@@ -153,17 +153,18 @@ fn sources_at_layer(lesson: &Path, layers: &[toml::Value], layer: usize, into: &
 #[test]
 fn every_lesson_layer_is_named_by_its_cause() {
     cache_the_kernels();
-    let mut lessons: Vec<PathBuf> = std::fs::read_dir(workbook().join("lessons"))
+    let mut courses: Vec<PathBuf> = std::fs::read_dir(workbook().join("course"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("lesson.toml").exists())
         .collect();
-    lessons.sort();
-    assert!(!lessons.is_empty());
-    for lesson in lessons {
-        let folder = lesson.file_name().unwrap().to_string_lossy().into_owned();
+    courses.sort();
+    assert!(!courses.is_empty());
+    for course in courses {
+        let folder = course.file_name().unwrap().to_string_lossy().into_owned();
+        let lesson = workbook().join("lessons").join(&folder);
         let number = &folder[..2];
-        let manifest: toml::Value = toml::from_str(&std::fs::read_to_string(lesson.join("lesson.toml")).unwrap()).unwrap();
+        let manifest: toml::Value = toml::from_str(&std::fs::read_to_string(course.join("lesson.toml")).unwrap()).unwrap();
         let layers = manifest["layer"].as_array().unwrap().clone();
         for layer in 1..=layers.len() {
             // Lesson 05's layers 1, 3 and 4 are a rustc error and two wrong values:
@@ -175,10 +176,10 @@ fn every_lesson_layer_is_named_by_its_cause() {
             let mut named_first = false;
             let mut cases = Vec::new();
             // Its transcripts, on every kernel that has one.
-            for entry in std::fs::read_dir(lesson.join("snapshots")).unwrap() {
+            for entry in std::fs::read_dir(course.join("snapshots")).unwrap() {
                 let name = entry.unwrap().file_name().to_string_lossy().into_owned();
                 if name == format!("layer-{layer}.snap") || name.starts_with(&format!("layer-{layer}@")) {
-                    cases.push(format!("lessons/{folder}/snapshots/{name}"));
+                    cases.push(format!("course/{folder}/snapshots/{name}"));
                 }
             }
             // Its BPF program, compiled as the lessons compile it, on this machine's kernel.

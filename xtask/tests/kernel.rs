@@ -209,7 +209,7 @@ fn check_03_passes_with_an_empty_cache_and_is_unproven_without_the_shipped_btf()
     let _one_at_a_time = serial();
     let root = scratch("unproven", false);
     let lesson = root.join("lessons/03-einval");
-    copy_folder(&lesson.join("solution"), &lesson);
+    copy_folder(&root.join("course/03-einval/solution"), &lesson);
     let empty_cache = root.join("empty-cache");
     std::fs::create_dir_all(&empty_cache).unwrap();
 

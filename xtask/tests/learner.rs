@@ -15,12 +15,31 @@ fn saved_in(stdout: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(folder)
 }
 
+/// The files below `dir`, relative to it, sorted.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            found.extend(walk(&path).into_iter().map(|f| format!("{name}/{f}")));
+        } else {
+            found.push(name);
+        }
+    }
+    found.sort();
+    found
+}
+
 #[test]
 fn reset_saves_the_learners_files_first_and_restore_brings_them_back() {
     let root = scratch("reset", true);
     let start = read(&root, "src/main.rs");
     write(&root, "src/main.rs", &format!("{start}{CHANGE}"));
     write(&root, "src/notes.rs", "// my notes\n");
+    // An edit by mistake to the author's data, outside the lesson folder: reset neither sees nor touches it.
+    let cases = format!("{}# a learner's mistake\n", read_course(&root, "cases.toml"));
+    std::fs::write(root.join(COURSE).join("cases.toml"), &cases).unwrap();
     std::fs::write(root.join(".progress.toml"), "[lessons.01]\nstate = \"failing\"\nlayer = 2\n").unwrap();
 
     // No terminal and no --yes: nothing happens, and the message says what to do.
@@ -36,7 +55,15 @@ fn reset_saves_the_learners_files_first_and_restore_brings_them_back() {
     let backup = root.join(saved_in(&reset.stdout));
     assert!(std::fs::read_to_string(backup.join("src/main.rs")).unwrap().ends_with(CHANGE));
     assert_eq!(std::fs::read_to_string(backup.join("src/notes.rs")).unwrap(), "// my notes\n");
-    assert!(backup.join("build.rs").exists() && !backup.join("lesson.toml").exists() && !backup.join("solution").exists());
+    assert!(reset.stdout.contains("changed since the start: src/main.rs\n"), "{}", reset.stdout);
+    assert!(!reset.stdout.contains("no longer lead"), "the author's data is not the lesson's start:\n{}", reset.stdout);
+    let saved: Vec<String> = walk(&backup);
+    assert_eq!(
+        saved,
+        ["Cargo.toml", "build.rs", "src/bpf/open_fails.bpf.c", "src/main.rs", "src/notes.rs"],
+        "only the learner's files are saved"
+    );
+    assert_eq!(read_course(&root, "cases.toml"), cases, "reset leaves the author's data alone");
     assert!(root.join(LESSON).join("src/notes.rs").exists(), "a file the start does not have is left alone");
     let list: Value = serde_json::from_str(&run(&root, &["list", "--json"]).stdout).unwrap();
     assert_eq!(list["lessons"][0]["state"], "not-started", "reset forgets the lesson's state");
@@ -66,7 +93,7 @@ fn reset_finds_the_starting_files_behind_a_learners_own_commits() {
     assert!(reset.stdout.contains("your commits changed the lesson"), "{}", reset.stdout);
     assert_eq!(read(&root, "build.rs"), start_build);
     let backup = root.join(saved_in(&reset.stdout));
-    assert_eq!(std::fs::read_to_string(backup.join("build.rs")).unwrap(), read(&root, "solution/build.rs"));
+    assert_eq!(std::fs::read_to_string(backup.join("build.rs")).unwrap(), read_course(&root, "solution/build.rs"));
 }
 
 #[test]
@@ -115,8 +142,8 @@ fn solution_asks_before_the_lesson_passes_and_applies_only_after_a_backup() {
 
     let applied = run(&root, &["solution", "01", "--apply", "--yes"]);
     assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
-    assert_eq!(read(&root, "src/main.rs"), read(&root, "solution/src/main.rs"));
-    assert_eq!(read(&root, "build.rs"), read(&root, "solution/build.rs"));
+    assert_eq!(read(&root, "src/main.rs"), read_course(&root, "solution/src/main.rs"));
+    assert_eq!(read(&root, "build.rs"), read_course(&root, "solution/build.rs"));
     let backup = root.join(saved_in(&applied.stdout));
     assert_eq!(std::fs::read_to_string(backup.join("src/main.rs")).unwrap(), start);
     assert!(run(&root, &["solution", "01"]).stdout.contains("already match"));

@@ -1,6 +1,7 @@
 //! A new lesson needs no change to the checker: a lesson folder copied under a
-//! new number, with its own package name and title, is listed, hinted, checked
-//! and verified like the shipped ones.
+//! new number, with its author data copied beside it in `course/`, its own
+//! package name and title, is listed, hinted, checked and verified like the
+//! shipped ones.
 
 mod common;
 
@@ -10,13 +11,15 @@ use common::{copy_folder, root_or_skip, run, scratch, serial};
 
 const TITLE: &str = "Open again: a lesson added by copying a folder";
 
-/// A scratch workbook with lesson 01 copied to `lessons/09-open-again`.
+/// A scratch workbook with lesson 01 copied to `lessons/09-open-again`, and
+/// its data to `course/09-open-again`.
 fn workbook_with_lesson_09(name: &str) -> PathBuf {
     let root = scratch(name, false);
     let lesson = root.join("lessons/09-open-again");
     copy_folder(&root.join("lessons/01-open-fails"), &lesson);
+    copy_folder(&root.join("course/01-open-fails"), &root.join("course/09-open-again"));
     edit(&lesson.join("Cargo.toml"), "name = \"open-fails\"", "name = \"open-again\"");
-    edit(&lesson.join("lesson.toml"), "title = \"Open fails: the missing BTF\"", &format!("title = \"{TITLE}\""));
+    edit(&root.join("course/09-open-again/lesson.toml"), "title = \"Open fails: the missing BTF\"", &format!("title = \"{TITLE}\""));
     root
 }
 
@@ -68,7 +71,7 @@ fn check_and_verify_run_a_copied_lesson() {
         list.stdout
     );
 
-    let verify = run(&root, &["verify", "09"]);
+    let verify = run(&root, &["dev", "verify", "09"]);
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
     assert!(verify.stdout.contains(&format!("lesson 09 · {TITLE}")), "{}", verify.stdout);
     assert!(verify.stdout.contains("verify: 1 passed, 0 failed"), "{}", verify.stdout);

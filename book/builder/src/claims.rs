@@ -15,10 +15,11 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+use transcript::Line;
 
 use crate::Snapshot;
 
-/// The first word of a transcript's lines: the lines prose can cite by name.
+/// The labels of a transcript's lines that prose can cite by name.
 const LINES: &str = "compile|portable|open|load|attach|observed|note|stopped|panic|timeout";
 
 /// "opens a file five times", "打开一个文件五次": a count of what the loader does.
@@ -47,22 +48,24 @@ static STAGE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("a valid pattern")
 });
-/// A transcript's observed line: `observed 0 of N file opens by this process`.
-static OBSERVED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^observed +(\S+) of (\S+)").expect("a valid pattern"));
+/// What a transcript's observed line says: `0 of N file opens by this process`.
+static OBSERVED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^ *(\S+) of (\S+)").expect("a valid pattern"));
 
 /// What `prose` claims that `snapshots`, the transcripts it speaks of,
 /// contradict: one sentence each, quoting the claim.
 pub fn contradicted(prose: &str, snapshots: &[Snapshot]) -> Vec<String> {
     let mut problems = Vec::new();
-    let lines: Vec<&str> = snapshots.iter().flat_map(|s| s.transcript.lines()).collect();
-    let starting = |word: &str| -> Vec<&str> {
-        lines.iter().copied().filter(|l| l.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case(word))).collect()
-    };
+    let lines: Vec<Line> = snapshots.iter().flat_map(|s| transcript::line::lines(&s.transcript)).collect();
+    let starting = |word: &str| -> Vec<&Line> { lines.iter().filter(|l| l.label().eq_ignore_ascii_case(word)).collect() };
 
     for claim in COUNT.captures_iter(prose) {
         let said = claim.name("en").or(claim.name("zh")).map_or("", |m| m.as_str());
         let Some(said_n) = number(said) else { continue };
-        let totals: Vec<&str> = lines.iter().filter_map(|l| OBSERVED.captures(l)).map(|c| c.get(2).map_or("", |m| m.as_str())).collect();
+        let observed = lines.iter().filter_map(|l| match l {
+            Line::Observed(text) => Some(text.as_str()),
+            _ => None,
+        });
+        let totals: Vec<&str> = observed.filter_map(|t| OBSERVED.captures(t)).map(|c| c.get(2).map_or("", |m| m.as_str())).collect();
         if totals.contains(&"N") {
             problems.push(format!("{:?}: the run chooses how many times (the transcript shows `of N`), so no count is right", &claim[0]));
         } else if !totals.is_empty() && !totals.iter().any(|t| t.parse() == Ok(said_n)) {
@@ -80,7 +83,7 @@ pub fn contradicted(prose: &str, snapshots: &[Snapshot]) -> Vec<String> {
         let what = claim.name("what").or(claim.name("zhwhat")).map_or("", |m| m.as_str());
         // What it counts: relocations (their records), or anything, then any number will do.
         let count = if RELOCATIONS.is_match(what) { &*RELOCATION_COUNT } else { &*ANY_COUNT };
-        if !starting(word).iter().any(|l| count.is_match(l)) {
+        if !starting(word).iter().any(|l| count.is_match(&l.text())) {
             problems.push(format!("{:?}: no `{}` line of the transcripts it speaks of holds that count", &claim[0], word.to_lowercase()));
         }
     }
@@ -92,14 +95,12 @@ pub fn contradicted(prose: &str, snapshots: &[Snapshot]) -> Vec<String> {
         };
         let failed = claim.name("verb").is_none_or(|v| !v.as_str().to_lowercase().contains("ok"));
         let errno = claim.name("errno").or(claim.name("zherrno")).map(|m| m.as_str());
-        let shown = |line: &&str| {
-            let mut words = line.split_whitespace().skip(1);
-            let outcome = words.next().unwrap_or_default();
-            if failed {
-                outcome == "FAILED" && errno.is_none_or(|e| words.next() == Some(e))
-            } else {
-                outcome == "ok"
+        let shown = |line: &&Line| match line {
+            Line::Failed { detail, .. } => {
+                failed && errno.is_none_or(|e| detail.as_deref().and_then(|d| d.split_whitespace().next()) == Some(e))
             }
+            Line::Ok { .. } => !failed,
+            _ => false,
         };
         if !starting(&stage).iter().any(shown) {
             let what = match (failed, errno) {

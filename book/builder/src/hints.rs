@@ -65,7 +65,7 @@ pub fn layers(lesson: &Lesson) -> Result<Vec<Layer>> {
         #[serde(default, rename = "layer")]
         layers: Vec<Layer>,
     }
-    let path = lesson.dir.join("lesson.toml");
+    let path = lesson.course.join("lesson.toml");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let meta: Meta = toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
     Ok(meta

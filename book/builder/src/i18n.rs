@@ -218,8 +218,8 @@ pub fn template(workbook: &Workbook) -> Result<Catalog> {
     );
     add(&mut catalog, hints::MORE_LABEL, "book/builder/src/hints.rs", "Labels the fold with a layer's second hint");
     for lesson in workbook.lessons()? {
-        let source = format!("lessons/{}/lesson.toml", lesson.dir_name);
-        let text = std::fs::read_to_string(lesson.dir.join("lesson.toml")).with_context(|| format!("reading {source}"))?;
+        let source = lesson.meta_source();
+        let text = std::fs::read_to_string(lesson.course.join("lesson.toml")).with_context(|| format!("reading {source}"))?;
         let table: toml::Table = toml::from_str(&text).with_context(|| format!("in {source}"))?;
         for (key, text) in learner_texts(&table) {
             add(&mut catalog, &text, &source, &key);

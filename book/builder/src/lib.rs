@@ -47,7 +47,7 @@ pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
         if let Some(lesson) = lessons.iter().find(|l| Path::new(&l.chapter_file()) == path) {
             problems.extend(hint_problems(lesson, &shown(workbook, &chapter), &source, &text)?);
             let hints = hints::Hints::english(lesson)?;
-            problems.extend(layer_claims(lesson, &hints, &format!("lessons/{}/lesson.toml", lesson.dir_name))?);
+            problems.extend(layer_claims(lesson, &hints, &lesson.meta_source())?);
         }
         problems
             .extend(prose_claims(workbook, &lessons, path, &source)?.into_iter().map(|p| format!("{}: {p}", shown(workbook, &chapter))));
@@ -82,7 +82,7 @@ fn hint_problems(lesson: &Lesson, shown: &str, source: &str, text: &str) -> Resu
         for hint in std::iter::once(&layer.hint).chain(&layer.more) {
             if let Some(why) = hints::not_plain(hint) {
                 problems.push(format!(
-                    "lessons/{}/lesson.toml: the hint {hint:?} would not read in the book as written: {why}",
+                    "course/{}/lesson.toml: the hint {hint:?} would not read in the book as written: {why}",
                     lesson.dir_name
                 ));
             }
@@ -113,7 +113,7 @@ pub fn check_translation(workbook: &Workbook, language: &str, book: &MDBook) -> 
             for problem in hints.problems(text) {
                 problems.push(format!("{}: {problem}", shown(workbook, path)));
             }
-            problems.extend(layer_claims(lesson, &hints, &format!("the translation of lessons/{}/lesson.toml", lesson.dir_name))?);
+            problems.extend(layer_claims(lesson, &hints, &format!("the translation of {}", lesson.meta_source()))?);
         }
         problems.extend(prose_claims(workbook, &lessons, relative, text)?.into_iter().map(|p| format!("{}: {p}", shown(workbook, path))));
     }

@@ -1,6 +1,7 @@
-//! `cargo xtask book [--lang LANG] [--serve [--listen ADDR]] [--open] [--bundle] [--update-po]`:
+//! `cargo xtask book [--lang LANG] [--serve [--listen ADDR]] [--open] [--bundle]`:
 //! build the book into book/build/ (and each translation into book/build/<lang>/),
-//! checked; `--bundle` also packs it for reading offline.
+//! checked; `--bundle` also packs it for reading offline. `--update-po` is
+//! `cargo xtask dev update-po`.
 
 use std::path::Path;
 use std::process::{Command, ExitCode};

@@ -1,5 +1,5 @@
 //! The book may quote an error message in its prose only if a snapshot the
-//! tests reproduce contains it word for word: a lesson's (`cargo xtask verify`
+//! tests reproduce contains it word for word: a lesson's (`cargo xtask dev verify`
 //! runs them on a real kernel) or a probe's (`book/probes`).
 //!
 //! Some messages change with the kernel: the same failure, at the same stage,
@@ -62,7 +62,7 @@ pub struct Variant {
 /// host's; `<name>@<kernel>` is a matrix kernel's; `<name>@kprobes` speaks for
 /// the matrix kernels (they have kprobes) without a snapshot of their own.
 /// `absent_means_same`: a lesson keeps a kernel's snapshot only where it
-/// differs (`verify --bless`), so the host's then speaks for the rest too; a
+/// differs (`dev verify --bless`), so the host's then speaks for the rest too; a
 /// probe runs on another kernel only where `vm.toml` asks, always with its own.
 pub fn cases(snapshots: &[Snapshot], kernels: &Kernels, absent_means_same: bool) -> Vec<Case> {
     let mut by_name: BTreeMap<&str, Vec<(Option<&str>, &Snapshot)>> = BTreeMap::new();
@@ -97,8 +97,8 @@ pub fn cases(snapshots: &[Snapshot], kernels: &Kernels, absent_means_same: bool)
 }
 
 /// The stage a transcript stopped at (`stopped  at load`), if it failed.
-fn stopped_at(transcript: &str) -> Option<&str> {
-    transcript.lines().find_map(|l| l.strip_prefix("stopped  at "))
+fn stopped_at(transcript: &str) -> Option<transcript::Stage> {
+    transcript::Transcript::parse(transcript).stopped_at()
 }
 
 /// Where the wording of `quote` depends on the kernel: in each case where two

@@ -14,7 +14,10 @@ pub struct Workbook {
 pub struct Lesson {
     /// The folder name, e.g. `01-open-fails`; the book's chapter is `book/src/<dir_name>.md`.
     pub dir_name: String,
+    /// `lessons/NN-slug/`: the learner's files.
     pub dir: PathBuf,
+    /// `course/NN-slug/`: `lesson.toml`, `solution/`, `snapshots/` and `cases.toml`.
+    pub course: PathBuf,
     /// From `lesson.toml`.
     pub title: String,
 }
@@ -47,7 +50,7 @@ impl Workbook {
         self.book_dir().join("build")
     }
 
-    /// Every `lessons/NN-slug/` with a `lesson.toml`, in order.
+    /// Every `lessons/NN-slug/` with a `course/NN-slug/lesson.toml`, in order.
     pub fn lessons(&self) -> Result<Vec<Lesson>> {
         #[derive(Deserialize)]
         struct Meta {
@@ -59,13 +62,14 @@ impl Workbook {
             let dir = entry?.path();
             let dir_name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
             let numbered = dir_name.split_once('-').is_some_and(|(n, _)| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()));
-            let toml = dir.join("lesson.toml");
+            let course = self.root.join("course").join(&dir_name);
+            let toml = course.join("lesson.toml");
             if !numbered || !toml.is_file() {
                 continue;
             }
             let text = std::fs::read_to_string(&toml).with_context(|| format!("reading {}", toml.display()))?;
             let meta: Meta = toml::from_str(&text).with_context(|| format!("in {}", toml.display()))?;
-            lessons.push(Lesson { dir_name, dir, title: meta.title });
+            lessons.push(Lesson { dir_name, dir, course, title: meta.title });
         }
         lessons.sort_by(|a, b| a.dir_name.cmp(&b.dir_name));
         Ok(lessons)
@@ -82,8 +86,13 @@ impl Lesson {
         format!("{}.md", self.dir_name)
     }
 
+    /// `course/NN-slug/lesson.toml`, as messages name it.
+    pub fn meta_source(&self) -> String {
+        format!("course/{}/lesson.toml", self.dir_name)
+    }
+
     pub fn snapshots(&self) -> Result<Vec<Snapshot>> {
-        snapshots_in(&self.dir.join("snapshots"))
+        snapshots_in(&self.course.join("snapshots"))
     }
 }
 

@@ -52,7 +52,7 @@ fn the_claims_the_snapshots_contradicted_are_refused() {
     let at = text.find("tracepoint, opens a file").expect("lesson 01 says how the loader opens files");
     let end = at + text[at..].find(", and reads its own count").expect("and then reads its count");
     std::fs::write(&chapter01, format!("{}tracepoint, opens a file five times{}", &text[..at], &text[end..])).unwrap();
-    let toml = workbook.root.join("lessons/02-attach/lesson.toml");
+    let toml = workbook.root.join("course/02-attach/lesson.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
     let at = text.find("attached exactly the tracepoint the SEC() name gives").unwrap()
         + "attached exactly the tracepoint the SEC() name gives".len();
@@ -73,16 +73,16 @@ fn the_claims_the_snapshots_contradicted_are_refused() {
     let short = format!("1/{}", lessons - 1);
     edit(&src.join("workshop.md"), &format!("1/{lessons}"), &short);
     // And a stage's outcome the layer's transcript does not show.
-    edit(&workbook.root.join("lessons/03-einval/lesson.toml"), "Load fails with EINVAL", "Load fails with ESRCH");
+    edit(&workbook.root.join("course/03-einval/lesson.toml"), "Load fails with EINVAL", "Load fails with ESRCH");
 
     let problems = claims_only(check_sources(&workbook).unwrap());
     let workshop = format!("book/src/workshop.md: \"{short}\"");
     let expect = [
         "book/src/01-open-fails.md: \"opens a file five times\": the run chooses how many times",
-        "lessons/02-attach/lesson.toml: layer 2's hint: \"the note line\": the transcripts it speaks of have no `note` line",
+        "course/02-attach/lesson.toml: layer 2's hint: \"the note line\": the transcripts it speaks of have no `note` line",
         "book/src/03-einval.md: \"The compile line of a transcript counts these records\": no `compile` line",
         workshop.as_str(),
-        "lessons/03-einval/lesson.toml: layer 1's hint: \"Load fails with ESRCH\": no `load` line of the transcripts it speaks of says failed with ESRCH",
+        "course/03-einval/lesson.toml: layer 1's hint: \"Load fails with ESRCH\": no `load` line of the transcripts it speaks of says failed with ESRCH",
     ];
     for wanted in expect {
         assert!(problems.iter().any(|p| p.starts_with(wanted)), "no problem starts with {wanted:?}:\n{problems:#?}");

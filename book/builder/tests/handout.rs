@@ -1,7 +1,7 @@
 //! The handout: one A4 page, printed by headless Chromium, that holds every
 //! command it promises and every lesson's layers, rendered to a PNG a person
 //! can look at (target/tmp/handout/handout-1.png). Needs Chromium and
-//! poppler's pdftoppm and pdftotext (`cargo xtask test` installs them).
+//! poppler's pdftoppm and pdftotext (`cargo xtask dev test` installs them).
 
 use std::path::Path;
 use std::process::Command;
@@ -10,7 +10,7 @@ use book_builder::{handout, hints, Workbook};
 
 fn tool(name: &str) -> &str {
     let found = Command::new(name).arg("-v").output().is_ok();
-    assert!(found, "{name} is not installed: Debian's poppler-utils has it (`cargo xtask test` installs it)");
+    assert!(found, "{name} is not installed: Debian's poppler-utils has it (`cargo xtask dev test` installs it)");
     name
 }
 

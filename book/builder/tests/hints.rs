@@ -84,7 +84,7 @@ fn the_book_refuses_hints_typed_by_hand_or_placed_after_the_fix() {
     edit(&chapter, "\n## The article's claims", "\n{{#hints}}\n\n## The article's claims");
     // A hint in lesson.toml that Markdown would not show as the terminal does.
     edit(
-        &workbook.root.join("lessons/01-open-fails/lesson.toml"),
+        &workbook.root.join("course/01-open-fails/lesson.toml"),
         "a loader installs with `set_print`",
         "a loader installs with <b>set_print</b>",
     );
@@ -96,7 +96,7 @@ fn the_book_refuses_hints_typed_by_hand_or_placed_after_the_fix() {
         "book/src/03-einval.md: layer 1: its API (`more` in lesson.toml) is not below its concept",
         "book/src/04-macros.md: 0 tip(s) between `## Hints` and `## The fix`",
         "book/src/04-macros.md: layer 4: its concept",
-        "lessons/01-open-fails/lesson.toml: the hint",
+        "course/01-open-fails/lesson.toml: the hint",
     ];
     for wanted in expect {
         assert!(problems.iter().any(|p| p.starts_with(wanted)), "no problem starts with {wanted:?}:\n{problems:#?}");

@@ -1,6 +1,7 @@
-//! A lesson folder added under a new number is found by the book with no
-//! change to the builder, which then asks for its chapter (and for the
-//! workshop guide's progress totals to count it).
+//! A lesson folder added under a new number, its author data copied beside it
+//! in `course/`, is found by the book with no change to the builder, which
+//! then asks for its chapter (and for the workshop guide's progress totals to
+//! count it).
 
 mod common;
 
@@ -8,14 +9,16 @@ use std::path::PathBuf;
 
 use book_builder::{check_sources, Workbook};
 
-/// The workbook's lessons and book sources, plus lesson 01 copied as `09-open-again`.
+/// The workbook's lessons and book sources, plus lesson 01 copied as
+/// `lessons/09-open-again` with its data in `course/09-open-again`.
 fn fixture() -> PathBuf {
     let root = common::workbook_copy("new-lesson");
-    let lesson = root.join("lessons/09-open-again");
-    common::copy(&root.join("lessons/01-open-fails"), &lesson);
-    let toml = std::fs::read_to_string(lesson.join("lesson.toml")).unwrap();
+    common::copy(&root.join("lessons/01-open-fails"), &root.join("lessons/09-open-again"));
+    let course = root.join("course/09-open-again");
+    common::copy(&root.join("course/01-open-fails"), &course);
+    let toml = std::fs::read_to_string(course.join("lesson.toml")).unwrap();
     let toml = toml.replace("title = \"Open fails: the missing BTF\"", "title = \"Open again\"");
-    std::fs::write(lesson.join("lesson.toml"), toml).unwrap();
+    std::fs::write(course.join("lesson.toml"), toml).unwrap();
     root
 }
 

@@ -1,5 +1,5 @@
 //! The READMEs show transcripts too, typed into fenced blocks. Each must equal
-//! a snapshot that `cargo xtask verify` reproduces, so it cannot drift.
+//! a snapshot that `cargo xtask dev verify` reproduces, so it cannot drift.
 
 use book_builder::{Lesson, Workbook};
 

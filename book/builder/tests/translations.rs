@@ -2,7 +2,7 @@
 //! the English sources give today, and every translation translates each of
 //! its messages, none fuzzy, none left over, keeping every inline code span
 //! (commands, names, messages) and every link exactly as the English has it.
-//! After an English change: `cargo xtask book --update-po`, then translate.
+//! After an English change: `cargo xtask dev update-po`, then translate.
 
 use std::collections::BTreeSet;
 
@@ -21,7 +21,7 @@ fn the_template_is_current_with_the_english_sources() {
         let new: Vec<&String> = fresh_ids.difference(&committed_ids).collect();
         let gone: Vec<&String> = committed_ids.difference(&fresh_ids).collect();
         panic!(
-            "book/po/messages.pot is not what the English sources give: run `cargo xtask book --update-po` and translate.\n\
+            "book/po/messages.pot is not what the English sources give: run `cargo xtask dev update-po` and translate.\n\
              new or changed: {new:#?}\nno longer in the English: {gone:#?}"
         );
     }

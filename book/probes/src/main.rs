@@ -12,12 +12,12 @@ use std::process::{Command, ExitCode};
 use std::sync::OnceLock;
 
 use anyhow::{bail, Context, Result};
-use harness::{Lesson, Stage};
+use harness::{Lesson, Line, Stage};
 
-/// A transcript line: on the checker's channel where it names one (in a VM),
-/// else on stdout, like the harness's own lines.
-macro_rules! transcript {
-    ($($arg:tt)*) => { harness::channel::write_line(&format!($($arg)*)) };
+/// Writes a transcript line: on the checker's channel where it names one (in a
+/// VM), else on stdout, like the harness's own lines.
+fn write_line(line: Line) {
+    harness::channel::write(&line);
 }
 use libbpf_rs::{AsRawLibbpf, MapCore, MapFlags, ObjectBuilder, OpenObject, PerfEventOpts, PrintLevel};
 
@@ -209,12 +209,12 @@ fn print_quoting(needles: &'static [&'static str]) {
         let release = kernel_release();
         for line in message.lines().filter(|l| needles.iter().any(|n| l.contains(n))) {
             let level = match level {
-                PrintLevel::Warn => "warn",
-                PrintLevel::Info => "info",
-                PrintLevel::Debug => "debug",
+                PrintLevel::Warn => transcript::Level::Warn,
+                PrintLevel::Info => transcript::Level::Info,
+                PrintLevel::Debug => transcript::Level::Debug,
             };
             let line = line.replace(&release, "$(uname -r)");
-            transcript!("log      {level:<6}{}", harness::redact::line(&line));
+            write_line(Line::Log { level, text: harness::redact::line(&line) });
         }
         harness::libbpf_log(level, message);
     })));
@@ -252,17 +252,17 @@ fn compile(file: &str, flags: Flags) -> Result<()> {
     command.args(["-c", &format!("src/clang/{file}"), "-o", "/dev/null"]);
     let output = command.output().with_context(|| format!("running {}", clang.to_string_lossy()))?;
     if output.status.success() {
-        transcript!("compile  ok");
+        write_line(Line::ok(transcript::Stage::Compile));
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let errors = stderr.lines().filter(|l| l.contains("error: ")).count();
-    transcript!("compile  FAILED  clang: {errors} error(s)");
+    write_line(Line::failed(transcript::Stage::Compile, format!("clang: {errors} error(s)")));
     match stderr.lines().find(|l| l.contains("error: ")) {
-        Some(first) => transcript!("         {first}"),
+        Some(first) => write_line(Line::detail(first)),
         None => bail!("clang failed without an error line"),
     }
-    transcript!("stopped  at compile");
+    write_line(Line::Stopped(transcript::Stage::Compile));
     Ok(())
 }
 
@@ -526,11 +526,12 @@ fn default_isa() -> Result<()> {
     let jump = |asm: &str| asm.lines().find(|l| l.trim_start().starts_with("if ")).unwrap_or("(no jump)").trim().to_string();
     let default = assembly(None)?;
     let same_as = ["v1", "v2", "v3", "v4"].into_iter().find(|cpu| assembly(Some(cpu)).is_ok_and(|a| a == default));
-    transcript!("compile  -target bpf: the same code as {}", same_as.map_or("no -mcpu=vN".into(), |c| format!("-mcpu={c}")));
-    transcript!("         {}", jump(&default));
+    let same = same_as.map_or("no -mcpu=vN".into(), |c| format!("-mcpu={c}"));
+    write_line(Line::new("compile", &format!("-target bpf: the same code as {same}")));
+    write_line(Line::detail(jump(&default)));
     for cpu in ["v2", "v3"] {
-        transcript!("compile  -target bpf -mcpu={cpu}");
-        transcript!("         {}", jump(&assembly(Some(cpu))?));
+        write_line(Line::new("compile", &format!("-target bpf -mcpu={cpu}")));
+        write_line(Line::detail(jump(&assembly(Some(cpu))?)));
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Every probe still fails exactly as its snapshot says, and every snapshot has a probe.
 //! The kernel probes load BPF programs, so this test needs root. Snapshots named
-//! `<probe>@<kernel>` come from other kernels: `cargo xtask verify --kernels` runs those
+//! `<probe>@<kernel>` come from other kernels: `cargo xtask dev verify --kernels` runs those
 //! (see `vm.toml`).
 
 use std::os::unix::fs::MetadataExt;

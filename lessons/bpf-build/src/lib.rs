@@ -18,6 +18,7 @@ pub const NO_CLANG: &str = "no clang found";
 pub const INSTALL_CLANG: &str = "clang and llvm (on Debian and Ubuntu: clang-19 and llvm-19)";
 
 /// A clang that answered `--version`.
+#[derive(Debug, Clone)]
 pub struct Clang {
     pub path: PathBuf,
     pub version: String,

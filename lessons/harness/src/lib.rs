@@ -12,7 +12,7 @@ mod log;
 pub mod workload;
 
 // Re-exported: the lessons name them through the harness.
-pub use transcript::{channel, errno, redact};
+pub use transcript::{channel, errno, redact, Line};
 
 use std::fmt;
 use std::process::ExitCode;
@@ -33,13 +33,19 @@ pub enum Stage {
     Attach,
 }
 
+impl From<Stage> for transcript::Stage {
+    fn from(stage: Stage) -> transcript::Stage {
+        match stage {
+            Stage::Open => transcript::Stage::Open,
+            Stage::Load => transcript::Stage::Load,
+            Stage::Attach => transcript::Stage::Attach,
+        }
+    }
+}
+
 impl fmt::Display for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Stage::Open => "open",
-            Stage::Load => "load",
-            Stage::Attach => "attach",
-        })
+        transcript::Stage::from(*self).fmt(f)
     }
 }
 
@@ -68,7 +74,7 @@ impl Lesson {
         let mark = log::mark();
         match step() {
             Ok(value) => {
-                emit(&stage.to_string(), "ok");
+                emit(Line::ok(stage.into()));
                 if stage == Stage::Attach {
                     self.note_attached();
                 }
@@ -79,13 +85,13 @@ impl Lesson {
                 Ok(value)
             }
             Err(error) => {
-                emit(&stage.to_string(), &format!("FAILED  {}", describe(&format!("{error:#}"))));
+                emit(Line::failed(stage.into(), clean(&describe(&format!("{error:#}")))));
                 let lines = log::key_lines_since(mark);
                 if lines.is_empty() {
-                    emit("", "(libbpf logged nothing)");
+                    emit(Line::detail(transcript::line::NOTHING_LOGGED));
                 }
                 for line in lines {
-                    emit("", &line);
+                    emit(Line::detail(clean(&line)));
                 }
                 Err(Stopped(stage))
             }
@@ -94,7 +100,7 @@ impl Lesson {
 
     /// Records a step this kernel cannot run, and why, so nothing passes silently.
     pub fn skipped(&mut self, label: &str, reason: impl fmt::Display) {
-        emit(label, &format!("skipped: {reason}"));
+        emit(Line::Skipped { label: label.to_string(), reason: clean(&reason.to_string()) });
     }
 
     /// Records how many events of a kind chosen for this run (see
@@ -108,7 +114,7 @@ impl Lesson {
     /// not compared, says what the kernel reports attached at this moment (as
     /// after each attach).
     pub fn observed(&mut self, what: impl fmt::Display) {
-        emit("observed", &workload::normalize(&what.to_string()));
+        emit(Line::Observed(clean(&workload::normalize(&what.to_string()))));
         self.note_attached();
     }
 
@@ -120,17 +126,17 @@ impl Lesson {
             return; // said already
         }
         if attached.is_empty() {
-            emit(NOTE, "attached: nothing, as the kernel reports it");
+            emit(Line::Note(clean("attached: nothing, as the kernel reports it")));
         }
         for hook in &attached {
-            emit(NOTE, &format!("attached: {hook}, as the kernel reports it"));
+            emit(Line::Note(clean(&format!("attached: {hook}, as the kernel reports it"))));
         }
         self.attached = Some(attached);
     }
 
     /// Records anything else the reader needs to follow the run, under `label`.
     pub fn note(&mut self, label: &str, what: impl fmt::Display) {
-        emit(label, &what.to_string());
+        emit(Line::new(label, &clean(&what.to_string())));
     }
 }
 
@@ -172,8 +178,8 @@ pub fn run(body: impl FnOnce(&mut Lesson) -> anyhow::Result<()>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             match error.downcast_ref::<Stopped>() {
-                Some(stopped) => emit("stopped", &format!("at {}", stopped.0)),
-                None => emit("error", &describe(&format!("{error:#}"))),
+                Some(stopped) => emit(Line::Stopped(stopped.0.into())),
+                None => emit(Line::Error(clean(&describe(&format!("{error:#}"))))),
             }
             ExitCode::FAILURE
         }
@@ -194,13 +200,17 @@ fn describe(error: &str) -> String {
     }
 }
 
-/// The label of transcript lines that are shown but never compared: what
-/// they say may differ between correct programs.
-pub const NOTE: &str = "note";
+/// The label of transcript lines that are shown but never compared
+/// ([`Line::Note`]): what they say may differ between correct programs.
+pub const NOTE: &str = transcript::line::NOTE;
 
-fn emit(label: &str, text: &str) {
-    let text = redact::line(&workload::substitute(text));
-    channel::write_line(&format!("{label:<9}{text}"));
+/// A line's text with this run's chosen values and run-specific numbers replaced.
+fn clean(text: &str) -> String {
+    redact::line(&workload::substitute(text))
+}
+
+fn emit(line: Line) {
+    channel::write(&line);
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub fn open() {
 }
 
 /// Writes one transcript line.
-pub fn write_line(line: &str) {
+pub fn write(line: &crate::Line) {
     with_file(|file| match file {
         Some(file) => {
             let _ = writeln!(file, "{line}");

@@ -5,23 +5,9 @@
 
 use std::fmt;
 
-/// libbpf's print levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Warn,
-    Info,
-    Debug,
-}
-
-impl Level {
-    fn as_str(self) -> &'static str {
-        match self {
-            Level::Warn => "warn",
-            Level::Info => "info",
-            Level::Debug => "debug",
-        }
-    }
-}
+// The levels are the transcript's own: a probe's `log` lines show them too.
+pub use crate::line::Level;
+use crate::line::Stage;
 
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +17,7 @@ pub enum ReportLine {
     /// The object opened and loaded.
     Loaded,
     /// A stage (`open` or `load`) failed with libbpf's error, as it renders.
-    Failed { stage: String, error: String },
+    Failed { stage: Stage, error: String },
 }
 
 impl fmt::Display for ReportLine {
@@ -55,16 +41,8 @@ impl ReportLine {
         let mut fields = line.splitn(3, '\t');
         match (fields.next()?, fields.next(), fields.next()) {
             ("loaded", None, None) => Some(ReportLine::Loaded),
-            ("failed", Some(stage), Some(error)) => Some(ReportLine::Failed { stage: stage.into(), error: error.into() }),
-            ("log", Some(level), Some(text)) => {
-                let level = match level {
-                    "warn" => Level::Warn,
-                    "info" => Level::Info,
-                    "debug" => Level::Debug,
-                    _ => return None,
-                };
-                Some(ReportLine::Log { level, text: text.into() })
-            }
+            ("failed", Some(stage), Some(error)) => Some(ReportLine::Failed { stage: Stage::named(stage)?, error: error.into() }),
+            ("log", Some(level), Some(text)) => Some(ReportLine::Log { level: Level::named(level)?, text: text.into() }),
             _ => None,
         }
     }
@@ -80,7 +58,7 @@ mod tests {
             ReportLine::Log { level: Level::Warn, text: "libbpf: prog 'p': failed to load: -EINVAL".into() },
             ReportLine::Log { level: Level::Debug, text: "0: R1=ctx() R10=fp0".into() },
             ReportLine::Loaded,
-            ReportLine::Failed { stage: "load".into(), error: "Invalid argument (os error 22)".into() },
+            ReportLine::Failed { stage: Stage::Load, error: "Invalid argument (os error 22)".into() },
         ];
         for line in lines {
             assert_eq!(ReportLine::parse(&line.to_string()), Some(line));

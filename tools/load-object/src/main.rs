@@ -12,6 +12,7 @@ use std::sync::Mutex;
 
 use libbpf_rs::{ObjectBuilder, PrintLevel};
 use transcript::load_report::{Level, ReportLine};
+use transcript::Stage;
 
 static LOG: Mutex<Vec<ReportLine>> = Mutex::new(Vec::new());
 
@@ -38,17 +39,17 @@ fn load(path: &str, btf: Option<&str>) {
         };
         LOG.lock().unwrap_or_else(|e| e.into_inner()).extend(ReportLine::log(level, &message));
     })));
-    let outcome = (|| -> Result<(), (&'static str, libbpf_rs::Error)> {
+    let outcome = (|| -> Result<(), (Stage, libbpf_rs::Error)> {
         let mut builder = ObjectBuilder::default();
         if let Some(btf) = btf {
-            builder.btf_custom_path(btf).map_err(|e| ("open", e))?;
+            builder.btf_custom_path(btf).map_err(|e| (Stage::Open, e))?;
         }
         // Opened from memory under the file's own name, which libbpf's messages then show.
-        let bytes = std::fs::read(path).map_err(|e| ("open", libbpf_rs::Error::from(e)))?;
+        let bytes = std::fs::read(path).map_err(|e| (Stage::Open, libbpf_rs::Error::from(e)))?;
         let name = std::path::Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        builder.name(&name).map_err(|e| ("open", e))?;
-        let open = builder.open_memory(&bytes).map_err(|e| ("open", e))?;
-        let _loaded = open.load().map_err(|e| ("load", e))?;
+        builder.name(&name).map_err(|e| (Stage::Open, e))?;
+        let open = builder.open_memory(&bytes).map_err(|e| (Stage::Open, e))?;
+        let _loaded = open.load().map_err(|e| (Stage::Load, e))?;
         Ok(())
     })();
     libbpf_rs::set_print(None);
@@ -57,6 +58,6 @@ fn load(path: &str, btf: Option<&str>) {
     }
     match outcome {
         Ok(()) => println!("{}", ReportLine::Loaded),
-        Err((stage, error)) => println!("{}", ReportLine::Failed { stage: stage.into(), error: format!("{error:#}") }),
+        Err((stage, error)) => println!("{}", ReportLine::Failed { stage, error: format!("{error:#}") }),
     }
 }

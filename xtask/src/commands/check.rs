@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anstream::println;
 use anyhow::Result;
+use transcript::Transcript;
 
 use crate::machine::host;
 use crate::machine::kernels::{self, Choice};
@@ -15,9 +16,9 @@ use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machin
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
 use crate::report::wrap;
 use crate::workbook::advice;
-use crate::workbook::cause;
+use crate::workbook::feedback;
 use crate::workbook::kernel_lock;
-use crate::workbook::lessons::{self, Lesson, Meta};
+use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::portability;
 use crate::workbook::progress::{self, State};
 use crate::workbook::room;
@@ -25,11 +26,23 @@ use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
 use crate::workbook::snapshot;
 use crate::workbook::translation::{Language, Translator};
 
-/// `kernel`: run on this one under qemu (`5.10`, `6.1`, `6.12`) instead of the host's.
-pub fn check(root: &Path, wanted: &str, json: bool, kernel: Option<&str>) -> Result<ExitCode> {
-    let lesson = lessons::find(root, wanted)?;
-    let choice = kernel.map(kernels::choice).transpose()?.unwrap_or(Choice::Host);
-    Ok(check_lesson_on(root, &lesson, json, "check", choice)?.exit_code())
+/// `cargo xtask check`.
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Lesson number, e.g. 01
+    pub lesson: String,
+    /// One JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Run it on another kernel under qemu, no root needed: 5.10, 6.1, 6.12 (or host)
+    #[arg(long)]
+    pub kernel: Option<String>,
+}
+
+pub fn check(root: &Path, args: &CheckArgs) -> Result<ExitCode> {
+    let lesson = lessons::find(root, &args.lesson)?;
+    let choice = args.kernel.as_deref().map(kernels::choice).transpose()?.unwrap_or(Choice::Host);
+    Ok(check_lesson_on(root, &lesson, args.json, "check", choice)?.exit_code())
 }
 
 /// How a check ended.
@@ -110,7 +123,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         println!("{}", terminal::transcript(&run.transcript));
         show_output("your program's own output (shown, not compared):", &run.prints);
         show_output("your program's stderr (shown, not compared):", &run.stderr);
-        if run.transcript.contains(NOTHING_LOGGED) && run.stderr.lines().any(|l| l.starts_with("libbpf: ")) {
+        if transcript::Transcript::parse(&run.transcript).nothing_logged() && run.stderr.lines().any(|l| l.starts_with("libbpf: ")) {
             println!(
                 "{} libbpf did log: your own print callback received it and wrote it to stderr (above), so the transcript, \
                  which reads only what reaches the harness's callback, shows nothing",
@@ -126,12 +139,12 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     std::fs::write(transcript_path(root, &lesson.number), &run.transcript)?;
     let shown_log = (!run.log.is_empty()).then(|| log.strip_prefix(root).unwrap_or(&log).display().to_string());
 
-    // On a mismatch insta prints the diff against the fixed transcript (not under --json).
+    // On a mismatch the learner's diff follows, in their terms (not under --json).
     let kprobes = kernel.as_ref().map_or_else(host::kprobes_available, |k| k.kprobes());
     let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name(), kprobes);
-    let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript);
+    let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript, snapshot::OnMismatch::Quiet)?;
     // A compile error hides the program's behaviour, so the learner keeps the layer they were on.
-    let compile_failed = run.transcript.starts_with(COMPILE_FAILED);
+    let compile_failed = Transcript::parse(&run.transcript).compile_failed();
     let kept = match progress::load(root).get(&lesson.number) {
         Some(State::Failing { layer: Some(k) }) if compile_failed => Some(*k),
         _ => None,
@@ -177,7 +190,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             println!("\n{diff}");
         }
     }
-    let timed_out = run.transcript.contains(TIMED_OUT);
+    let timed_out = Transcript::parse(&run.transcript).timed_out();
     if timed_out {
         println!(
             "\n{} the program did not finish within {} s, so the checker stopped it.",
@@ -204,7 +217,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             None => println!("\n{} it ran to the end, but its transcript is not a working program's", paint(FAIL, "not yet:")),
         }
     }
-    let warnings = warnings_for(&lesson.meta, layer, &run.warnings);
+    let warnings = feedback::warnings_for(&lesson.meta, layer, &run.warnings);
     if !warnings.is_empty() {
         println!("{}", paint(WARN, "rustc warned about your code:"));
         for warning in &warnings {
@@ -212,7 +225,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         }
     }
     // The cause diagnose's rules find, for a failure of any kind: planned or not.
-    let causes = cause::lines(&cause::of_failure(run.object.as_deref(), choice == Choice::Host, &run.transcript, &run.log));
+    let causes = feedback::causes(&run, choice == Choice::Host);
     for line in &causes {
         println!("{} {line}", paint(WARN, "cause:"));
     }
@@ -227,7 +240,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             println!("{}", wrap::wrap(&format!("{} {}", paint(WARN, "hint:"), tr.text(&current.hint)), wrap::width()));
         }
         None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
-        None => println!("{} {}", paint(WARN, "hint:"), unlayered_hint(&lesson.meta, &run.transcript, &lesson.number)),
+        None => println!("{} {}", paint(WARN, "hint:"), feedback::unlayered_hint(&lesson.meta, &run.transcript, &lesson.number)),
     }
     if layer.is_some_and(|k| lesson.meta.layers[k - 1].more.is_some()) {
         println!("{}", paint(DIM, format!("stuck? `cargo xtask hint {}` says more", lesson.number)));
@@ -240,9 +253,6 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
 
 /// At most this many lines of each of the loader's own outputs are shown.
 const PRINTS_SHOWN: usize = 20;
-
-/// What the harness writes when libbpf gave its callback nothing during a failed stage.
-const NOTHING_LOGGED: &str = "(libbpf logged nothing)";
 
 /// The loader's own output on one stream, under `title`, when there is any.
 fn show_output(title: &str, output: &str) {
@@ -269,63 +279,6 @@ pub fn transcript_path(root: &Path, number: &str) -> std::path::PathBuf {
     root.join("target/workbook/logs").join(format!("{number}.transcript"))
 }
 
-/// The hint for a failure that no layer describes: about that failure, never
-/// an earlier layer's hint.
-pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str) -> String {
-    if let Some(slip) = meta.slips.iter().find(|s| transcript.contains(&s.symptom)) {
-        return slip.hint.trim().to_string();
-    }
-    let first_error = || transcript.lines().skip(1).take_while(|l| l.starts_with(' ')).map(str::trim).collect::<Vec<_>>().join("\n  ");
-    if transcript.starts_with(COMPILE_FAILED) {
-        return format!("your change does not compile; here is the first error:\n  {}", first_error());
-    }
-    if transcript.contains("panic ") {
-        return "the loader panicked; the panic line above says where. No layer of this lesson panics.".to_string();
-    }
-    format!(
-        "this is not one of the lesson's known failures: compare your transcript with a working program's \
-         (`cargo xtask check {number}` prints both); undo your last change if it made things worse."
-    )
-}
-
-/// rustc's warnings worth showing at `layer`: none that belongs to a later
-/// layer (it would give that layer away), and without rustc's `let _ =`
-/// suggestion, which silences a `#[must_use]` value by dropping it: for a
-/// libbpf-rs `Link`, that detaches the program.
-pub fn warnings_for(meta: &Meta, layer: Option<usize>, warnings: &[String]) -> Vec<String> {
-    let later = |warning: &str| {
-        meta.layers
-            .iter()
-            .enumerate()
-            .any(|(i, l)| layer.is_some_and(|k| i + 1 > k) && l.warning.as_deref().is_some_and(|w| warning.contains(w)))
-    };
-    warnings
-        .iter()
-        .filter(|w| !later(w))
-        .map(|w| {
-            let mut kept: Vec<&str> = Vec::new();
-            let mut lines = w.lines().peekable();
-            while let Some(line) = lines.next() {
-                if line.contains("help: use `let _ = ...` to ignore the resulting value") {
-                    // rustc follows the help with the suggested code, up to a blank line.
-                    while lines.peek().is_some_and(|l| !l.trim().is_empty()) {
-                        lines.next();
-                    }
-                    continue;
-                }
-                kept.push(line);
-            }
-            kept.join("\n")
-        })
-        .collect()
-}
-
-/// The first line of a transcript whose lesson did not compile.
-pub const COMPILE_FAILED: &str = "compile  FAILED";
-
-/// The closing line of a transcript whose program the timeout stopped.
-const TIMED_OUT: &str = "timeout  stopped after";
-
 /// The `--json` report of a check with this transcript.
 fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, log: Option<String>) -> CheckReport {
     let status = LessonStatus::new(lesson, record);
@@ -337,7 +290,7 @@ fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, 
         machine: Machine::this(),
         outcome: if status.state == "passed" { "passed" } else { "failing" },
         stopped_at: stopped_at(transcript).map(str::to_string),
-        timed_out: transcript.contains(TIMED_OUT),
+        timed_out: Transcript::parse(transcript).timed_out(),
         transcript: transcript.lines().map(str::to_string).collect(),
         hint,
         log,
@@ -350,34 +303,4 @@ fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, 
 fn next_lesson(root: &Path) -> Option<String> {
     let states = progress::load(root);
     lessons::all(root).ok()?.into_iter().map(|l| l.number).find(|n| states.get(n) != Some(&State::Passed))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const UNUSED_LINK: &str = "warning: unused `Link` that must be used
-  --> src/main.rs:32:9
-   |
-32 |         lesson.stage(Stage::Attach, || skel.progs.count_opens.attach())?;
-   |
-   = note: not using this `Link` will detach the underlying program immediately
-help: use `let _ = ...` to ignore the resulting value
-   |
-32 |         let _ = lesson.stage(Stage::Attach, || skel.progs.count_opens.attach())?;
-   |         +++++++
-";
-
-    #[test]
-    fn a_warning_that_belongs_to_a_later_layer_waits_and_never_suggests_let_underscore() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let lesson = crate::workbook::lessons::find(root, "02").unwrap();
-        let layer = lesson.meta.layers.iter().position(|l| l.warning.is_some()).expect("lesson 02 names its Link warning") + 1;
-        let warnings = vec![UNUSED_LINK.to_string()];
-        assert!(warnings_for(&lesson.meta, Some(layer - 1), &warnings).is_empty(), "shown before its layer");
-        let shown = warnings_for(&lesson.meta, Some(layer), &warnings);
-        assert_eq!(shown.len(), 1);
-        assert!(shown[0].contains("will detach the underlying program"), "{}", shown[0]);
-        assert!(!shown[0].contains("let _ ="), "{}", shown[0]);
-    }
 }

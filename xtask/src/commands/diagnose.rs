@@ -11,6 +11,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 use transcript::load_report::{Level, ReportLine};
+use transcript::Line;
 
 use crate::machine::host;
 use crate::machine::kernel_btf::{self, KernelFacts};
@@ -27,8 +28,22 @@ use crate::workbook::kernel_lock;
 /// Nothing diagnose reads is this big: BPF objects are kilobytes, logs megabytes.
 pub const MAX_INPUT: u64 = 64 << 20;
 
-pub fn diagnose(root: &Path, file: &str, kernel: Option<&str>, json_output: bool) -> Result<ExitCode> {
-    let choice = kernels::choice(kernel.unwrap_or("host"))?;
+/// `cargo xtask diagnose`.
+#[derive(clap::Args, Debug)]
+pub struct DiagnoseArgs {
+    /// A .bpf.o, a .bpf.c, or a text file of libbpf or verifier output; `-` for standard input
+    pub file: String,
+    /// The kernel to check against: 5.10, 6.1, 6.12 or host (the default)
+    #[arg(long)]
+    pub kernel: Option<String>,
+    /// One JSON object instead of text (schema in the book's "Diagnose your own program")
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn diagnose(root: &Path, args: &DiagnoseArgs) -> Result<ExitCode> {
+    let (file, json_output) = (args.file.as_str(), args.json);
+    let choice = kernels::choice(args.kernel.as_deref().unwrap_or("host"))?;
     let bytes = read_input(file)?;
     let scratch = Scratch::new()?;
     let report = if bytes.starts_with(b"\x7fELF") {
@@ -284,14 +299,14 @@ fn real_load(root: &Path, path: &Path, chosen: Option<&KernelFacts>, findings: &
         .collect();
     let note = other_kernel.map(|k| format!("relocated against kernel {}'s BTF; only relocations are judged", k.name));
     let Some((stage, error)) = report.iter().find_map(|line| match line {
-        ReportLine::Failed { stage, error } => Some((stage.as_str(), error.as_str())),
+        ReportLine::Failed { stage, error } => Some((*stage, error.as_str())),
         _ => None,
     }) else {
         return Load { ran: true, failed_at: None, errno: None, note, log: warnings };
     };
     let errno = transcript::errno::from_message(error).and_then(transcript::errno::name);
     // A transcript-like text, so the stage is known to the rules.
-    let mut text = format!("{stage:<8} FAILED  {} ({error})\n", errno.as_deref().unwrap_or("?"));
+    let mut text = format!("{}\n", Line::failed(stage, format!("{} ({error})", errno.as_deref().unwrap_or("?"))));
     for line in &report {
         if let ReportLine::Log { text: log, .. } = line {
             text.push_str(log);
@@ -305,5 +320,5 @@ fn real_load(root: &Path, path: &Path, chosen: Option<&KernelFacts>, findings: &
         }
         findings.push(finding);
     }
-    Load { ran: true, failed_at: Some(stage.into()), errno, note, log: warnings }
+    Load { ran: true, failed_at: Some(stage.to_string()), errno, note, log: warnings }
 }

@@ -11,7 +11,22 @@ use crate::report::json;
 use crate::report::terminal::{self as terminal, paint, BAD, DIM, GOOD, WARN};
 use crate::workbook::{deep, lessons, portability};
 
-pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode> {
+/// `cargo xtask doctor`.
+#[derive(clap::Args, Debug)]
+pub struct DoctorArgs {
+    /// Mount tracefs (needs root)
+    #[arg(long)]
+    pub fix: bool,
+    /// Also build lesson 01's solution and load, attach and observe it, as a check would
+    #[arg(long)]
+    pub deep: bool,
+    /// One JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn doctor(root: &Path, args: &DoctorArgs) -> Result<ExitCode> {
+    let DoctorArgs { fix, json, .. } = *args;
     if fix && !host::tracefs_mounted() {
         if matches!(host::privileges(), host::Privileges::Root | host::Privileges::Sudo) {
             host::mount_tracefs()?;
@@ -22,7 +37,7 @@ pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode
             eprintln!("--fix mounts tracefs as root or through sudo without a password; run: sudo mount -t tracefs tracefs {TRACEFS}");
         }
     }
-    let findings = findings(root, deep, json)?;
+    let findings = findings(root, args)?;
     let problems = findings.iter().filter(|f| f.status == host::Status::Problem).count();
     if json {
         json::print(&json::DoctorReport::new(json::Machine::this(), &findings));
@@ -47,13 +62,14 @@ pub fn doctor(root: &Path, fix: bool, json: bool, deep: bool) -> Result<ExitCode
     }
 }
 
-/// Every finding, the deep probe's too if `deep`; `quiet` keeps the probe's progress off the terminal.
-pub fn findings(root: &Path, deep: bool, quiet: bool) -> Result<Vec<Finding>> {
+/// Every finding, the deep probe's too with `--deep`; under `--json` the
+/// probe's progress stays off the terminal. `--fix` is not for here.
+pub fn findings(root: &Path, args: &DoctorArgs) -> Result<Vec<Finding>> {
     let mut findings = machine::findings();
     findings.push(kernel_finding(root)?);
     findings.extend(portability_finding(root)?);
-    if deep {
-        findings.push(deep_finding(root, quiet)?);
+    if args.deep {
+        findings.push(deep_finding(root, args.json)?);
     }
     Ok(findings)
 }

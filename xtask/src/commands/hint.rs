@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::commands::check;
 use crate::report::{json, wrap};
+use crate::workbook::feedback;
 use crate::workbook::lessons;
 use crate::workbook::progress::{self, State};
 use crate::workbook::translation::{Language, Translator};
@@ -31,8 +32,25 @@ struct HintReport {
     text: String,
 }
 
-pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&str>) -> Result<ExitCode> {
-    let language = match lang {
+/// `cargo xtask hint`.
+#[derive(clap::Args, Debug)]
+pub struct HintArgs {
+    /// Lesson number, e.g. 01
+    pub lesson: String,
+    /// The second hint right away: the API and where to look
+    #[arg(long)]
+    pub more: bool,
+    /// One JSON object instead of text, with the hint's level
+    #[arg(long)]
+    pub json: bool,
+    /// The hint's language: `en` or `zh-CN` (default: from LANG, e.g. LANG=zh_CN.UTF-8)
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
+}
+
+pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
+    let (wanted, more, as_json) = (args.lesson.as_str(), args.more, args.json);
+    let language = match args.lang.as_deref() {
         Some(code) => Language::parse(root, code)?,
         None => Language::from_env(root),
     };
@@ -61,7 +79,7 @@ pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&
         Some(State::Failing { layer: None }) => {
             // Not layer 1's hint: the learner may be far past it.
             let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-            report.text = flow(&tr.text(&check::unlayered_hint(&lesson.meta, &transcript, &lesson.number)));
+            report.text = flow(&tr.text(&feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number)));
             return finish(&report, as_json);
         }
         None => {
@@ -92,8 +110,8 @@ pub fn hint(root: &Path, wanted: &str, more: bool, as_json: bool, lang: Option<&
     }
     // A compile error keeps the learner's layer: name it first, then the layer's hint.
     let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-    if transcript.starts_with(check::COMPILE_FAILED) {
-        text = format!("{}\n\n{text}", check::unlayered_hint(&lesson.meta, &transcript, &lesson.number));
+    if transcript::Transcript::parse(&transcript).compile_failed() {
+        text = format!("{}\n\n{text}", feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number));
     }
     if level == 2 {
         text.push_str(&format!("\n\n{}", flow(&format!("{}{}", say.more(), tr.text(layer.more.as_deref().unwrap_or_default())))));

@@ -1,5 +1,5 @@
 //! `cargo xtask kernels`: fetch the pinned Debian kernels into the cache once,
-//! and list every kernel; `--update` pins the newest builds first.
+//! and list every kernel; `cargo xtask dev update-kernels` pins the newest builds first.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -9,18 +9,30 @@ use anyhow::Result;
 use crate::machine::kernels::{self, Pin};
 use crate::workbook::kernel_lock::{self, LOCK};
 
-pub fn kernels(root: &Path, list_only: bool, update: bool) -> Result<ExitCode> {
-    if update {
-        let changed = update_lock(root)?;
-        if changed {
-            println!(
-                "\nthe compatibility page was measured on the old builds: run `cargo xtask verify --kernels all --bless`, \
-                 then commit {LOCK}, book/compatibility.json and book/src/compatibility.md together\n"
-            );
-        } else {
-            println!("\n{LOCK} already pins the newest builds\n");
-        }
+/// `cargo xtask kernels`.
+#[derive(clap::Args, Debug, Default)]
+pub struct KernelsArgs {
+    /// Only list; fetch nothing
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// `cargo xtask dev update-kernels`: pin the newest builds in Debian's archive, then fetch them.
+pub fn update(root: &Path) -> Result<ExitCode> {
+    let changed = update_lock(root)?;
+    if changed {
+        println!(
+            "\nthe compatibility page was measured on the old builds: run `cargo xtask dev verify --kernels all --bless`, \
+             then commit {LOCK}, book/compatibility.json and book/src/compatibility.md together\n"
+        );
+    } else {
+        println!("\n{LOCK} already pins the newest builds\n");
     }
+    kernels(root, &KernelsArgs::default())
+}
+
+pub fn kernels(root: &Path, args: &KernelsArgs) -> Result<ExitCode> {
+    let list_only = args.list;
     let mut failed = false;
     for series in kernels::SERIES {
         let kernel = kernel_lock::pin(root, series).and_then(|pin| {

@@ -10,8 +10,17 @@ use crate::report::json::{self, LessonStatus, ListReport, Machine};
 use crate::report::terminal::{paint, BAD, DIM, GOOD, TITLE, WARN};
 use crate::workbook::{lessons, progress};
 
+/// `cargo xtask list`.
+#[derive(clap::Args, Debug, Default)]
+pub struct ListArgs {
+    /// One JSON object instead of text (schema in the book's workshop guide)
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `cargo xtask list`: each lesson with its last known state, and the next to do.
-pub fn list(root: &Path, json: bool) -> Result<ExitCode> {
+pub fn list(root: &Path, args: &ListArgs) -> Result<ExitCode> {
+    let json = args.json;
     let lessons = lessons::all(root)?;
     let records = progress::records(root);
     let statuses: Vec<LessonStatus> = lessons.iter().map(|l| LessonStatus::new(l, records.get(&l.number))).collect();

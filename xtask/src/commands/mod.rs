@@ -16,6 +16,7 @@ pub mod setup;
 pub mod solution;
 pub mod test;
 pub mod verify;
+pub mod verify_args;
 pub mod vm_probes;
 pub mod vmlinux;
 pub mod watch;

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::commands::{book, doctor, setup};
+use crate::commands::book;
+use crate::commands::doctor::{self, DoctorArgs};
+use crate::commands::setup::{self, SetupArgs};
 use crate::machine::host::Status;
 use crate::report::json::Machine;
 
@@ -26,12 +28,28 @@ fn step(name: &'static str, outcome: Result<ExitCode>, ok: &str) -> Step {
     }
 }
 
-pub fn preflight(root: &Path, yes: bool, vm: bool) -> Result<ExitCode> {
-    let mut steps = vec![step("setup", setup::setup(root, yes, false), "done")];
+/// `cargo xtask preflight`.
+#[derive(clap::Args, Debug)]
+pub struct PreflightArgs {
+    /// Install without asking
+    #[arg(long)]
+    pub yes: bool,
+    /// Also prepare the qemu route the fast-finisher steps use (up to 234 MB of kernels)
+    #[arg(long)]
+    pub vm: bool,
+}
+
+pub fn preflight(root: &Path, args: &PreflightArgs) -> Result<ExitCode> {
+    let (yes, vm) = (args.yes, args.vm);
+    let mut steps = vec![step("setup", setup::setup(root, &SetupArgs { yes, vm: false }), "done")];
     if vm {
-        steps.push(step("vm", setup::setup(root, yes, true), "qemu and Debian's kernels here, lesson 01 checked under qemu"));
+        steps.push(step(
+            "vm",
+            setup::setup(root, &SetupArgs { yes, vm: true }),
+            "qemu and Debian's kernels here, lesson 01 checked under qemu",
+        ));
     }
-    steps.push(match doctor::findings(root, true, false) {
+    steps.push(match doctor::findings(root, &DoctorArgs { fix: false, deep: true, json: false }) {
         Ok(findings) => {
             let problems: Vec<String> =
                 findings.iter().filter(|f| f.status == Status::Problem).map(|f| format!("{}: {}", f.name, f.detail)).collect();
@@ -40,8 +58,8 @@ pub fn preflight(root: &Path, yes: bool, vm: bool) -> Result<ExitCode> {
         }
         Err(error) => Step { name: "doctor", ok: false, said: format!("FAILED: {error:#}") },
     });
-    let bundle = book::Options { bundle: true, ..Default::default() };
-    steps.push(step("book", book::book(root, bundle), "offline in book/offline/, with the handout"));
+    let bundle = book::BookArgs { bundle: true, ..Default::default() };
+    steps.push(step("book", book::book(root, &bundle), "offline in book/offline/, with the handout"));
     print!("{}", report(&Machine::this(), &steps, vm));
     Ok(if steps.iter().all(|s| s.ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

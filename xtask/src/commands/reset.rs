@@ -27,9 +27,24 @@ fn plan(root: &Path, lesson: Lesson) -> Result<Plan> {
     Ok(Plan { lesson, start, current, changed })
 }
 
+/// `cargo xtask reset`.
+#[derive(clap::Args, Debug)]
+pub struct ResetArgs {
+    /// Lesson number, e.g. 01
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub lesson: Option<String>,
+    /// Every lesson
+    #[arg(long)]
+    pub all: bool,
+    /// Do not ask first
+    #[arg(long)]
+    pub yes: bool,
+}
+
 /// `cargo xtask reset NN` or `reset --all`.
-pub fn reset(root: &Path, wanted: Option<&str>, all: bool, yes: bool) -> Result<ExitCode> {
-    let chosen = match (wanted, all) {
+pub fn reset(root: &Path, args: &ResetArgs) -> Result<ExitCode> {
+    let yes = args.yes;
+    let chosen = match (args.lesson.as_deref(), args.all) {
         (Some(wanted), false) => vec![lessons::find(root, wanted)?],
         (None, true) => lessons::all(root)?,
         _ => return Err(UsageError("name one lesson (`reset 01`) or all of them (`reset --all`)".into()).into()),
@@ -61,7 +76,7 @@ pub fn reset(root: &Path, wanted: Option<&str>, all: bool, yes: bool) -> Result<
     } else {
         format!("reset these {} lessons to their starting files? Yours are saved first.", plans.len())
     };
-    let again = if all { "reset --all --yes".to_string() } else { format!("reset {} --yes", plans[0].lesson.number) };
+    let again = if args.all { "reset --all --yes".to_string() } else { format!("reset {} --yes", plans[0].lesson.number) };
     terminal::confirm(&question, yes, &format!("run `cargo xtask {again}` to reset without asking"))?;
     for plan in &plans {
         let saved = replace(root, &plan.lesson, &plan.current, &plan.start.files, &plan.changed)?;

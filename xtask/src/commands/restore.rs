@@ -12,8 +12,22 @@ use crate::workbook::files::{backups_of, collect_all, current_files, differing, 
 use crate::workbook::lessons;
 
 /// `cargo xtask restore NN [--from BACKUP]`: the learner's files back from a backup.
-pub fn restore(root: &Path, wanted: &str, from: Option<&str>, yes: bool) -> Result<ExitCode> {
-    let lesson = lessons::find(root, wanted)?;
+/// `cargo xtask restore`.
+#[derive(clap::Args, Debug)]
+pub struct RestoreArgs {
+    /// Lesson number, e.g. 01
+    pub lesson: String,
+    /// A backup folder in .backups/ (default: the newest for the lesson)
+    #[arg(long, value_name = "BACKUP")]
+    pub from: Option<String>,
+    /// Do not ask first
+    #[arg(long)]
+    pub yes: bool,
+}
+
+pub fn restore(root: &Path, args: &RestoreArgs) -> Result<ExitCode> {
+    let (from, yes) = (args.from.as_deref(), args.yes);
+    let lesson = lessons::find(root, &args.lesson)?;
     let backups = backups_of(root, &lesson.number);
     let chosen = match from {
         Some(name) => {

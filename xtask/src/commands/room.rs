@@ -234,7 +234,79 @@ fn valid_token(flag: &str, token: &Option<String>) -> Result<()> {
     }
 }
 
-pub fn serve(options: ServeOptions) -> Result<ExitCode> {
+/// `cargo xtask room serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address and port to listen on; 0.0.0.0:7878 lets the room's laptops reach it
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    pub listen: String,
+    /// Where the room is kept, and reloaded from after a restart (default: .room-server/ in the workbook)
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// The learners' token (they post records with it); kept in the state folder, new if none
+    #[arg(long)]
+    pub token: Option<String>,
+    /// The instructor's token (it reads the page and status.json); kept in the state folder, new if none
+    #[arg(long)]
+    pub instructor_token: Option<String>,
+    /// A failing learner with no progress for this many minutes is stuck
+    #[arg(long, value_name = "MINUTES", default_value_t = 10)]
+    pub stuck_after: u64,
+    /// A learner with no check for this many minutes is idle
+    #[arg(long, value_name = "MINUTES", default_value_t = 5)]
+    pub idle_after: u64,
+    /// Print each record received as one line of JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cargo xtask room join`.
+#[derive(clap::Args, Debug)]
+pub struct JoinArgs {
+    /// The room's address (http:// or https://), as `room serve` printed it
+    #[arg(required_unless_present = "offline")]
+    pub url: Option<String>,
+    /// Your name on the instructor's page (a label: rename freely)
+    #[arg(long)]
+    pub name: String,
+    /// The learners' token, as `room serve` printed it
+    #[arg(long, required_unless_present = "offline")]
+    pub token: Option<String>,
+    /// No room to reach: keep each check's record for `room export`
+    #[arg(long, conflicts_with_all = ["url", "token"])]
+    pub offline: bool,
+}
+
+/// `cargo xtask room export`.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// The file to write (default: room-NAME-ID.json in the workbook)
+    #[arg(long, value_name = "FILE")]
+    pub to: Option<PathBuf>,
+}
+
+/// `cargo xtask room import`.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    pub files: Vec<PathBuf>,
+    /// The room's address
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:7878/")]
+    pub room: String,
+    /// The instructor's token
+    #[arg(long)]
+    pub token: String,
+}
+
+/// `room serve`: the room's page, until Ctrl-C.
+pub fn serve(root: &Path, args: &ServeArgs) -> Result<ExitCode> {
+    let options = ServeOptions {
+        listen: args.listen.clone(),
+        state: args.state.clone().unwrap_or_else(|| default_state(root)),
+        learners_token: args.token.clone(),
+        instructor_token: args.instructor_token.clone(),
+        settings: Settings { stuck_after: args.stuck_after, idle_after: args.idle_after },
+        echo: args.json,
+    };
     valid_token("--token", &options.learners_token)?;
     valid_token("--instructor-token", &options.instructor_token)?;
     let json = options.echo;
@@ -296,7 +368,9 @@ pub fn serve(options: ServeOptions) -> Result<ExitCode> {
 }
 
 /// `room join`: with a room, contacts it once; `--offline`, only keeps records for `room export`.
-pub fn join(root: &Path, url: Option<&str>, name: &str, token: Option<&str>) -> Result<ExitCode> {
+pub fn join(root: &Path, args: &JoinArgs) -> Result<ExitCode> {
+    // `--offline` is the absence of a url and token; clap makes sure of it.
+    let (url, name, token) = (args.url.as_deref(), args.name.as_str(), args.token.as_deref());
     if let Some(url) = url {
         client::check_url(url).map_err(|e| UsageError(e.to_string()))?;
     }
@@ -369,7 +443,8 @@ pub fn send(root: &Path) -> Result<ExitCode> {
 }
 
 /// `room export`: this workbook's every record, in a file for the instructor's `room import`.
-pub fn export(root: &Path, to: Option<&Path>) -> Result<ExitCode> {
+pub fn export(root: &Path, args: &ExportArgs) -> Result<ExitCode> {
+    let to = args.to.as_deref();
     let export = room::export(root)?;
     let safe: String = export.name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
     let to = to.map_or_else(|| root.join(format!("room-{safe}-{}.json", &export.id[..8])), Path::to_path_buf);
@@ -380,7 +455,8 @@ pub fn export(root: &Path, to: Option<&Path>) -> Result<ExitCode> {
 }
 
 /// `room import`: learners' export files into a running room, over the instructor's token.
-pub fn import(files: &[PathBuf], url: &str, token: &str) -> Result<ExitCode> {
+pub fn import(args: &ImportArgs) -> Result<ExitCode> {
+    let (files, url, token) = (&args.files, args.room.as_str(), args.token.as_str());
     client::check_url(url).map_err(|e| UsageError(e.to_string()))?;
     for file in files {
         let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -572,12 +648,13 @@ mod tests {
         };
         let file = state.join("export.json");
         std::fs::write(&file, serde_json::to_string(&export).unwrap()).unwrap();
-        assert!(import(std::slice::from_ref(&file), &url, "learnerstoken").is_err());
-        import(std::slice::from_ref(&file), &url, "instructortoken").unwrap();
+        let as_one = |token: &str| ImportArgs { files: vec![file.clone()], room: url.clone(), token: token.into() };
+        assert!(import(&as_one("learnerstoken")).is_err());
+        import(&as_one("instructortoken")).unwrap();
         assert_eq!(server.received(), 3);
         let forged = Export { key: "other".into(), ..export };
         std::fs::write(&file, serde_json::to_string(&forged).unwrap()).unwrap();
-        assert!(import(std::slice::from_ref(&file), &url, "instructortoken").is_err());
+        assert!(import(&as_one("instructortoken")).is_err());
         server.stop();
         let _ = std::fs::remove_dir_all(&state);
     }

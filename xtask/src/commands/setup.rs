@@ -22,7 +22,19 @@ use crate::workbook::{lessons, portability};
 /// The kernel `setup --vm` checks lesson 01 on.
 const VM_KERNEL: &str = "6.1";
 
-pub fn setup(root: &Path, yes: bool, vm: bool) -> Result<ExitCode> {
+/// `cargo xtask setup`.
+#[derive(clap::Args, Debug, Default, Clone, Copy)]
+pub struct SetupArgs {
+    /// Install without asking
+    #[arg(long)]
+    pub yes: bool,
+    /// Prepare lessons under qemu instead (no root needed later): qemu, busybox, Debian's kernels
+    #[arg(long)]
+    pub vm: bool,
+}
+
+pub fn setup(root: &Path, args: &SetupArgs) -> Result<ExitCode> {
+    let SetupArgs { yes, vm } = *args;
     let mut needs = packages::for_lessons();
     let all = lessons::all(root)?;
     if vm {
@@ -42,7 +54,7 @@ pub fn setup(root: &Path, yes: bool, vm: bool) -> Result<ExitCode> {
     }
     prebuild(root)?;
     portability::prepare(root, &all).iter().for_each(|line| println!("{line}"));
-    if vm && kernels::kernels(root, false, false)? != ExitCode::SUCCESS {
+    if vm && kernels::kernels(root, &Default::default())? != ExitCode::SUCCESS {
         bail!("fetching the kernels failed (above)");
     }
 

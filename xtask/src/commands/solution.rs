@@ -15,8 +15,22 @@ use crate::workbook::files::{self, Files};
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::progress::{self, State};
 
-pub fn solution(root: &Path, wanted: &str, apply: bool, yes: bool) -> Result<ExitCode> {
-    let lesson = lessons::find(root, wanted)?;
+/// `cargo xtask solution`.
+#[derive(clap::Args, Debug)]
+pub struct SolutionArgs {
+    /// Lesson number, e.g. 01
+    pub lesson: String,
+    /// Write the solution over your files (yours are saved in .backups/ first)
+    #[arg(long)]
+    pub apply: bool,
+    /// Do not ask first
+    #[arg(long)]
+    pub yes: bool,
+}
+
+pub fn solution(root: &Path, args: &SolutionArgs) -> Result<ExitCode> {
+    let (apply, yes) = (args.apply, args.yes);
+    let lesson = lessons::find(root, &args.lesson)?;
     let solution = files::solution_files(&lesson)?;
     let current = files::current_files(&lesson.dir)?;
     let changed = files::differing(&current, &solution);

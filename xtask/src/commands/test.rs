@@ -1,4 +1,4 @@
-//! `cargo xtask test`: the maintainers' one test command, which CI runs. It
+//! `cargo xtask dev test`: the maintainers' one test command, which CI runs. It
 //! installs what the tests need (asking once), then runs the tooling's tests,
 //! the book's tests and the self-test of every lesson on every kernel.
 
@@ -7,14 +7,24 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 
+use crate::commands::verify_args::VerifyArgs;
 use crate::commands::{book, matrix, setup};
 use crate::machine::{host, packages};
 
-pub fn test(root: &Path, yes: bool) -> Result<ExitCode> {
+/// `cargo xtask dev test`.
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    /// Install without asking
+    #[arg(long)]
+    pub yes: bool,
+}
+
+pub fn test(root: &Path, args: &TestArgs) -> Result<ExitCode> {
+    let yes = args.yes;
     let mut needs = packages::for_lessons();
     needs.extend(packages::for_vm());
     needs.extend(packages::for_tests());
-    setup::install_missing(&needs, yes, "test")?;
+    setup::install_missing(&needs, yes, "dev test")?;
     if !host::tracefs_mounted() && host::is_root() {
         host::mount_tracefs()?;
     }
@@ -44,19 +54,16 @@ pub fn test(root: &Path, yes: bool) -> Result<ExitCode> {
     println!("+ cargo test");
     let mut cargo_test = Command::new(cargo);
     cargo_test.arg("test").arg("--manifest-path").arg(root.join("Cargo.toml"));
-    // As a learner's shell would have them: this process set insta's for itself.
-    for name in ["INSTA_WORKSPACE_ROOT", "INSTA_UPDATE", "INSTA_CARGO_INSTA", "INSTA_OUTPUT"] {
-        cargo_test.env_remove(name);
-    }
     if !cargo_test.status().context("running cargo test")?.success() {
         return Ok(ExitCode::FAILURE);
     }
 
-    println!("+ cargo xtask book --test");
-    if book::book(root, book::Options { test: true, ..Default::default() })? != ExitCode::SUCCESS {
+    println!("+ cargo xtask dev test-book");
+    if book::test(root)? != ExitCode::SUCCESS {
         return Ok(ExitCode::FAILURE);
     }
 
-    println!("+ cargo xtask verify --kernels all --timings");
-    matrix::verify(root, &[], &["all".to_string()], false, true)
+    println!("+ cargo xtask dev verify --kernels all --timings");
+    let matrix = VerifyArgs { kernels: vec!["all".to_string()], timings: true, ..Default::default() };
+    matrix::verify(root, &matrix)
 }

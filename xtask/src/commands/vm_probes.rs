@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::machine::cargo::{self, Build};
 use crate::machine::kernels::Kernel;
 use crate::machine::vm;
-use crate::workbook::snapshot;
+use crate::workbook::snapshot::{self, OnMismatch};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,7 +33,7 @@ struct ProbeRun {
 
 /// Runs the declared probes whose kernel is among `kernels`, prints a line for
 /// each, and returns how many did not match their snapshot.
-pub fn verify(root: &Path, kernels: &[&Kernel]) -> Result<usize> {
+pub fn verify(root: &Path, kernels: &[&Kernel], on_mismatch: OnMismatch) -> Result<usize> {
     let file = root.join("book/probes/vm.toml");
     let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
     let declared: Declared = toml::from_str(&text).with_context(|| format!("reading {}", file.display()))?;
@@ -75,7 +75,7 @@ pub fn verify(root: &Path, kernels: &[&Kernel]) -> Result<usize> {
         for (run, output) in runs.iter().zip(boot.outputs) {
             let name = format!("{}@{}", run.probe, run.kernel);
             match output {
-                Some(output) if snapshot::matches(&snapshots, &name, &output.transcript_lines().join("\n")) => {
+                Some(output) if snapshot::matches(&snapshots, &name, &output.transcript_lines().join("\n"), on_mismatch)? => {
                     println!("  ✓ probe {} on {kernel_name}{label}", run.probe);
                 }
                 Some(_) => {

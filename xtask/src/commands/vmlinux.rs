@@ -1,4 +1,4 @@
-//! `cargo xtask vmlinux`: regenerate `vmlinux/<arch>/vmlinux.h` from the running kernel's BTF.
+//! `cargo xtask dev vmlinux`: regenerate `vmlinux/<arch>/vmlinux.h` from the running kernel's BTF.
 
 use std::path::Path;
 use std::process::{Command, ExitCode};

@@ -39,9 +39,19 @@ enum Source {
     Polling,
 }
 
-pub fn watch(root: &Path, wanted: &str, poll: bool) -> Result<ExitCode> {
-    let mut lesson = lessons::find(root, wanted)?;
-    let mut source = if poll { Source::Polling } else { events(&lesson) };
+/// `cargo xtask watch`.
+#[derive(clap::Args, Debug)]
+pub struct WatchArgs {
+    /// Lesson number, e.g. 01
+    pub lesson: String,
+    /// Poll for changes instead of waiting for file events
+    #[arg(long)]
+    pub poll: bool,
+}
+
+pub fn watch(root: &Path, args: &WatchArgs) -> Result<ExitCode> {
+    let mut lesson = lessons::find(root, &args.lesson)?;
+    let mut source = if args.poll { Source::Polling } else { events(&lesson) };
     let terminal = std::io::stdout().is_terminal();
     let keys = keys::listen();
 
@@ -64,11 +74,12 @@ pub fn watch(root: &Path, wanted: &str, poll: bool) -> Result<ExitCode> {
                 'q' => return Ok(stopped(&lesson)),
                 'h' => {
                     println!();
-                    crate::commands::hint::hint(root, &lesson.number, false, false, None)?;
+                    let args = crate::commands::hint::HintArgs { lesson: lesson.number.clone(), more: false, json: false, lang: None };
+                    crate::commands::hint::hint(root, &args)?;
                 }
                 'l' => {
                     println!();
-                    crate::commands::list::list(root, false)?;
+                    crate::commands::list::list(root, &Default::default())?;
                 }
                 'n' if progress::load(root).get(&lesson.number) == Some(&State::Passed) => {
                     let Some(next) = next_lesson(root)? else {
@@ -76,7 +87,7 @@ pub fn watch(root: &Path, wanted: &str, poll: bool) -> Result<ExitCode> {
                         return Ok(stopped(&lesson));
                     };
                     lesson = next;
-                    if !poll {
+                    if !args.poll {
                         source = events(&lesson);
                     }
                     checked = files::current_files(&lesson.dir)?;

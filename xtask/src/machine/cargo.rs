@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use cargo_metadata::diagnostic::DiagnosticLevel;
 use cargo_metadata::{Message, PackageId};
+use transcript::{Line, Stage};
 
 use crate::machine::host;
 use crate::machine::interrupt;
@@ -375,34 +376,32 @@ pub fn failure_lines(stderr: &str, rustc_errors: &[&str], lesson_dir: &Path) -> 
     let build_script: Vec<&str> = stderr.lines().skip_while(|l| l.trim() != "--- stderr").skip(1).map(without_indent).collect();
     let clang_errors: Vec<&str> = build_script.iter().copied().filter(|l| is_diagnostic(l, "error")).collect();
 
-    if let Some(first) = clang_errors.first() {
+    let lines = if let Some(first) = clang_errors.first() {
         let count = build_script
             .iter()
             .find_map(|l| l.trim().strip_suffix(" generated.").and_then(|s| s.split(' ').next()))
             .and_then(|n| n.parse::<usize>().ok())
             .unwrap_or(clang_errors.len());
-        return vec![
-            format!("compile  FAILED  clang: {count} {}", plural(count, "error")),
-            format!("         {}", short_paths(first, lesson_dir)),
-            "stopped  at compile".to_string(),
-        ];
-    }
-    if let Some(first) = rustc_errors.first() {
-        let mut lines = vec![format!("compile  FAILED  rustc: {} {}", rustc_errors.len(), plural(rustc_errors.len(), "error"))];
-        let headline = first.lines().next().unwrap_or_default();
-        lines.push(format!("         {headline}"));
+        vec![
+            Line::failed(Stage::Compile, format!("clang: {count} {}", plural(count, "error"))),
+            Line::detail(short_paths(first, lesson_dir)),
+        ]
+    } else if let Some(first) = rustc_errors.first() {
+        let mut lines =
+            vec![Line::failed(Stage::Compile, format!("rustc: {} {}", rustc_errors.len(), plural(rustc_errors.len(), "error")))];
+        lines.push(Line::detail(first.lines().next().unwrap_or_default()));
         if let Some(at) = first.lines().find(|l| l.trim_start().starts_with("-->")) {
-            lines.push(format!("         {}", short_paths(at.trim_start(), lesson_dir)));
+            lines.push(Line::detail(short_paths(at.trim_start(), lesson_dir)));
         }
-        lines.push("stopped  at compile".to_string());
-        return lines;
-    }
-    let mut lines = vec!["compile  FAILED".to_string()];
-    let tail: Vec<&str> = build_script.iter().rev().filter(|l| !l.trim().is_empty()).take(5).copied().collect();
-    let tail = if tail.is_empty() { stderr.lines().rev().filter(|l| !l.trim().is_empty()).take(5).collect() } else { tail };
-    lines.extend(tail.into_iter().rev().map(|l| format!("         {}", short_paths(l.trim(), lesson_dir))));
-    lines.push("stopped  at compile".to_string());
-    lines
+        lines
+    } else {
+        let mut lines = vec![Line::Failed { stage: Stage::Compile, detail: None }];
+        let tail: Vec<&str> = build_script.iter().rev().filter(|l| !l.trim().is_empty()).take(5).copied().collect();
+        let tail = if tail.is_empty() { stderr.lines().rev().filter(|l| !l.trim().is_empty()).take(5).collect() } else { tail };
+        lines.extend(tail.into_iter().rev().map(|l| Line::detail(short_paths(l.trim(), lesson_dir))));
+        lines
+    };
+    lines.iter().chain([&Line::Stopped(Stage::Compile)]).map(Line::to_string).collect()
 }
 
 /// A build-script line without cargo's indent, nor the indent and `N: ` cause

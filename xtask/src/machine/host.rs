@@ -159,7 +159,11 @@ pub fn tracefs_mounted() -> bool {
     as_loader().map_or_else(|| Path::new(TRACEFS).join("events").is_dir() || tracefs_in_mounts(), |seen| seen.tracefs)
 }
 
-pub use bpf_build::find_clang as clang;
+/// The clang the lessons build with, looked up once a run: each lookup runs `clang --version`.
+pub fn clang() -> Option<bpf_build::Clang> {
+    static FOUND: std::sync::OnceLock<Option<bpf_build::Clang>> = std::sync::OnceLock::new();
+    FOUND.get_or_init(bpf_build::find_clang).clone()
+}
 
 pub fn check_privileges() -> Finding {
     use std::io::IsTerminal;
@@ -256,11 +260,12 @@ pub fn check_tracefs() -> Finding {
 }
 
 pub fn check_clang() -> Finding {
-    let install = distro::install_hint(&[Package::Clang]);
+    // The hint asks the package manager, which takes seconds: only for a problem.
+    let install = || Some(distro::install_hint(&[Package::Clang]));
     match clang() {
         Some(c) if c.major() >= 11 => finding("clang", Status::Ok, format!("{} (version {})", c.path.display(), c.version), None),
-        Some(c) => finding("clang", Status::Problem, format!("clang {} is too old for CO-RE (11 or newer)", c.version), Some(install)),
-        None => finding("clang", Status::Problem, "no clang on PATH: the BPF programs cannot be compiled", Some(install)),
+        Some(c) => finding("clang", Status::Problem, format!("clang {} is too old for CO-RE (11 or newer)", c.version), install()),
+        None => finding("clang", Status::Problem, "no clang on PATH: the BPF programs cannot be compiled", install()),
     }
 }
 

@@ -1,4 +1,4 @@
-//! This machine: host facts, cargo builds, the privileged runner, Debian kernels, the qemu VM, locks, interrupts.
+//! This machine: host facts, cargo builds, the privileged runner, Debian kernels, the qemu VM and its pool, locks, interrupts.
 
 pub mod btf;
 pub mod cargo;
@@ -15,6 +15,7 @@ pub mod packages;
 pub mod room;
 pub mod runner;
 pub mod vm;
+pub mod vm_pool;
 
 use host::Finding;
 

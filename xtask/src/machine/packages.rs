@@ -67,7 +67,7 @@ pub fn for_tests() -> Vec<Need> {
     vec![
         need("Chromium", "the book's tests read every page in it", chromium, &[Package::Chromium]),
         need("sudo", "the tests check a learner who uses sudo", host::has_sudo(), &[Package::Sudo]),
-        need("gettext's msgmerge", "book --update-po merges the translation with it", on_path("msgmerge").is_some(), &[Package::Gettext]),
+        need("gettext's msgmerge", "dev update-po merges the translation with it", on_path("msgmerge").is_some(), &[Package::Gettext]),
         need("a CJK font", "Chromium draws the Chinese edition with it", has_cjk_font(), &[Package::CjkFont]),
         need("pdftoppm", "the handout's test reads its PDF back", on_path("pdftoppm").is_some(), &[Package::Poppler]),
     ]
@@ -298,7 +298,7 @@ mod tests {
     fn every_tool_a_text_tells_a_learner_to_run_is_one_setup_provides() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lies in the workbook");
         let mut texts = vec![root.join("README.md")];
-        for dir in ["lessons", "book/src"] {
+        for dir in ["lessons", "course", "book/src"] {
             for entry in files_under(&root.join(dir)) {
                 let name = entry.file_name().unwrap_or_default().to_string_lossy().into_owned();
                 // The myths chapter quotes the article's commands to test them, not to have them run.

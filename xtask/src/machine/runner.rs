@@ -13,6 +13,7 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use transcript::Line;
 
 use crate::machine::host;
 
@@ -264,13 +265,13 @@ impl Output {
     pub fn transcript_lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self.stdout.lines().map(str::to_string).collect();
         if self.dropped > 0 {
-            lines.push(format!("output   cut at {} KiB: the program printed far more", TRANSCRIPT_LIMIT / 1024));
+            lines.push(Line::OutputCut { kib: TRANSCRIPT_LIMIT as u64 / 1024 }.to_string());
         }
         if self.timed_out {
-            lines.push(format!("timeout  stopped after {} s", self.limit.as_secs()));
+            lines.push(Line::Timeout { seconds: self.limit.as_secs() }.to_string());
         } else if self.panicked {
             let message = self.stderr.lines().skip_while(|l| !l.contains("panicked at")).nth(1).unwrap_or("(no message)");
-            lines.push(format!("panic    {message}"));
+            lines.push(Line::Panic(message.to_string()).to_string());
         }
         lines
     }

@@ -52,6 +52,13 @@ pub struct Job {
     pub env: Vec<(String, String)>,
 }
 
+impl Job {
+    /// The copy of the BPF object the job carries, if any: what diagnose's rules read.
+    pub fn object(&self) -> Option<PathBuf> {
+        self.files.iter().map(|(copy, _)| copy).find(|copy| copy.extension().is_some_and(|e| e == "o")).cloned()
+    }
+}
+
 /// What one boot gave back.
 pub struct Boot {
     /// One per job, in order; `None` for jobs the guest never finished.

@@ -1,5 +1,5 @@
 //! The book's compatibility page: each lesson on each kernel, as the last
-//! matrix run measured it. `cargo xtask verify --kernels …` records its
+//! matrix run measured it. `cargo xtask dev verify --kernels …` records its
 //! outcomes in `book/compatibility.json` and renders the page from that file;
 //! a test fails when the page, the record and the lessons on disk disagree.
 
@@ -99,7 +99,7 @@ pub fn merge(root: &Path, kernels_run: &[(String, String)], lessons_run: &[Lesso
         results.kernels.insert(name.clone(), description.clone());
     }
     for run in lessons_run {
-        let fingerprint = fingerprint(&run.lesson.dir)?;
+        let fingerprint = fingerprint(&run.lesson.dir, &run.lesson.course)?;
         let fresh = LessonResult {
             number: run.lesson.number.clone(),
             title: run.lesson.meta.title.clone(),
@@ -210,21 +210,24 @@ fn notes(lesson: &Lesson) -> Vec<Note> {
     notes
 }
 
-/// FNV-1a over the lesson's files (names and contents), all but its README.
-pub fn fingerprint(dir: &Path) -> Result<String> {
-    let mut files = crate::workbook::scratch::files_under(dir)?;
-    files.sort();
+/// FNV-1a over the lesson's files (names and contents), all but its README,
+/// then over its author data in `course/` (layers, solution, snapshots, cases).
+pub fn fingerprint(lesson: &Path, course: &Path) -> Result<String> {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for file in files {
-        let relative = file.strip_prefix(dir)?;
-        if relative == Path::new("README.md") {
-            continue;
-        }
-        let name = relative.to_string_lossy().into_owned().into_bytes();
-        let content = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-        for byte in name.into_iter().chain([0]).chain(content).chain([0]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    for (dir, prefix) in [(lesson, ""), (course, "course/")] {
+        let mut files = crate::workbook::scratch::files_under(dir)?;
+        files.sort();
+        for file in files {
+            let relative = file.strip_prefix(dir)?;
+            if prefix.is_empty() && relative == Path::new("README.md") {
+                continue;
+            }
+            let name = format!("{prefix}{}", relative.to_string_lossy()).into_bytes();
+            let content = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            for byte in name.into_iter().chain([0]).chain(content).chain([0]) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
         }
     }
     Ok(format!("{hash:016x}"))
@@ -236,7 +239,7 @@ pub fn render(results: &Results) -> String {
     let mut page = String::new();
     let _ = writeln!(
         page,
-        "<!-- Generated from {} by `cargo xtask verify --kernels all --bless`. Edits here are overwritten. -->\n",
+        "<!-- Generated from {} by `cargo xtask dev verify --kernels all --bless`. Edits here are overwritten. -->\n",
         Path::new(RESULTS).file_name().unwrap_or_default().to_string_lossy()
     );
     page.push_str(
@@ -294,7 +297,7 @@ table.
 
 `cargo xtask check NN --kernel 6.1` runs one lesson on one of these kernels,
 without root: `cargo xtask kernels` fetches them from Debian's archive once.
-`cargo xtask verify --kernels all` reruns the whole matrix and checks this page
+`cargo xtask dev verify --kernels all` reruns the whole matrix and checks this page
 against it; `--bless` rewrites it. The kernels are the builds pinned in
 `kernels.lock`.
 ",
@@ -322,7 +325,7 @@ pub fn staleness(root: &Path, results: &Results) -> Result<Vec<String>> {
             problems.push(format!("lesson {} is not in the last matrix run", lesson.number));
             continue;
         };
-        if recorded.fingerprint != fingerprint(&lesson.dir)? {
+        if recorded.fingerprint != fingerprint(&lesson.dir, &lesson.course)? {
             problems.push(format!("lesson {} changed since the last matrix run", lesson.number));
         }
         let states: Vec<String> = (1..=lesson.meta.layers.len()).map(|k| format!("layer-{k}")).chain(["fixed".to_string()]).collect();
@@ -351,7 +354,7 @@ mod tests {
     fn recorded() -> Results {
         let root = crate::workbook::root();
         let text = std::fs::read_to_string(root.join(RESULTS))
-            .unwrap_or_else(|_| panic!("{RESULTS} is missing: run `cargo xtask verify --kernels all --bless`"));
+            .unwrap_or_else(|_| panic!("{RESULTS} is missing: run `cargo xtask dev verify --kernels all --bless`"));
         serde_json::from_str(&text).expect("the record parses")
     }
 
@@ -360,7 +363,7 @@ mod tests {
         let problems = staleness(&crate::workbook::root(), &recorded()).unwrap();
         assert!(
             problems.is_empty(),
-            "the compatibility page is stale; run `cargo xtask verify --kernels all --bless` and commit {PAGE} and {RESULTS}:\n{}",
+            "the compatibility page is stale; run `cargo xtask dev verify --kernels all --bless` and commit {PAGE} and {RESULTS}:\n{}",
             problems.join("\n")
         );
     }
@@ -411,14 +414,20 @@ mod tests {
 
     #[test]
     fn fingerprints_ignore_the_readme_and_see_every_other_file() {
-        let dir = std::env::temp_dir().join(format!("xtask-fingerprint-{}", std::process::id()));
+        let top = std::env::temp_dir().join(format!("xtask-fingerprint-{}", std::process::id()));
+        let (dir, course) = (top.join("lessons/01-x"), top.join("course/01-x"));
         std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::create_dir_all(&course).unwrap();
         std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();
-        let before = fingerprint(&dir).unwrap();
+        std::fs::write(course.join("cases.toml"), "").unwrap();
+        let before = fingerprint(&dir, &course).unwrap();
         std::fs::write(dir.join("README.md"), "words").unwrap();
-        assert_eq!(fingerprint(&dir).unwrap(), before);
+        assert_eq!(fingerprint(&dir, &course).unwrap(), before);
+        std::fs::write(course.join("cases.toml"), "[[fake]]").unwrap();
+        let with_a_case = fingerprint(&dir, &course).unwrap();
+        assert_ne!(with_a_case, before, "the author's data counts");
         std::fs::write(dir.join("src/main.rs"), "fn main() { }").unwrap();
-        assert_ne!(fingerprint(&dir).unwrap(), before);
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_ne!(fingerprint(&dir, &course).unwrap(), with_a_case);
+        std::fs::remove_dir_all(&top).unwrap();
     }
 }

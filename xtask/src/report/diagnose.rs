@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use serde::Serialize;
+use transcript::{Line, Stage};
 
 use crate::workbook::diagnosis::ObjectReport;
 use crate::workbook::error_index::{Evidence, Finding, Severity};
@@ -87,17 +88,14 @@ impl Report {
         let _ = writeln!(out, "diagnose {} ({}) on kernel {}", self.input.path, self.input.kind, self.kernel.name);
         if let Some(compile) = &self.compile {
             match &compile.error {
-                None => out.push_str("compile  ok\n"),
-                Some(error) => {
-                    let _ = writeln!(out, "compile  FAILED  {error}");
-                }
+                None => line(&mut out, Line::ok(Stage::Compile)),
+                Some(error) => line(&mut out, Line::failed(Stage::Compile, error)),
             }
         }
         if let Some(object) = &self.object {
             let present = |yes| if yes { "present" } else { "missing" };
-            let _ = writeln!(
-                out,
-                "object   .BTF {}, .BTF.ext {}, {} program{}, {} CO-RE relocation{}{}",
+            let text = format!(
+                ".BTF {}, .BTF.ext {}, {} program{}, {} CO-RE relocation{}{}",
                 present(object.btf),
                 present(object.btf_ext),
                 object.programs.len(),
@@ -106,26 +104,28 @@ impl Report {
                 plural(object.relocations.iter().map(|r| r.count).sum::<usize>()),
                 if object.legacy_maps { ", a legacy maps section" } else { "" }
             );
+            line(&mut out, Line::new("object", &text));
             for program in &object.programs {
                 let target = match (&program.target, program.checked_in) {
                     (Some(target), Some(checked_in)) => format!("{target} {} ({checked_in})", program.target_status),
                     (Some(target), None) => format!("{target} {}", program.target_status),
                     (None, _) => "no kernel target to check".to_string(),
                 };
-                let _ = writeln!(out, "program  {} SEC(\"{}\"): {}, {target}", program.name, program.section, program.kind);
+                line(&mut out, Line::new("program", &format!("{} SEC(\"{}\"): {}, {target}", program.name, program.section, program.kind)));
             }
             for relocation in &object.relocations {
                 let kernels: Vec<String> =
                     relocation.resolves.iter().map(|(k, ok)| format!("{k} {}", if *ok { "yes" } else { "no" })).collect();
                 let count = if relocation.count > 1 { format!(" ×{}", relocation.count) } else { String::new() };
                 let guarded = if relocation.guarded { ", guarded by an existence check" } else { "" };
-                let _ = writeln!(out, "core     {} ({}{count}{guarded}): {}", relocation.access, relocation.kind, kernels.join(", "));
+                let text = format!("{} ({}{count}{guarded}): {}", relocation.access, relocation.kind, kernels.join(", "));
+                line(&mut out, Line::new("core", &text));
             }
         }
         if let Some(load) = &self.load {
             match (&load.failed_at, &load.errno, load.ran) {
                 (_, _, false) => {
-                    let _ = writeln!(out, "load     skipped: {}", load.note.as_deref().unwrap_or(""));
+                    line(&mut out, Line::Skipped { label: LOAD.into(), reason: load.note.clone().unwrap_or_default() });
                 }
                 (Some(stage), errno, true) => {
                     let errno = errno.as_deref().unwrap_or("an error");
@@ -134,16 +134,19 @@ impl Report {
                     match &load.note {
                         // Relocated for another kernel, refused by this one's verifier: only that kernel's verifier can judge it.
                         Some(note) if stage == "load" && !relocation_failed => {
-                            let _ = writeln!(out, "load     not judged here: the host's verifier refused the code relocated for another kernel ({errno}); {note}");
+                            let text = format!(
+                                "not judged here: the host's verifier refused the code relocated for another kernel ({errno}); {note}"
+                            );
+                            line(&mut out, Line::new(LOAD, &text));
                         }
                         _ => {
-                            let _ = writeln!(out, "load     FAILED at {stage} with {errno}");
+                            line(&mut out, Line::new(LOAD, &format!("FAILED at {stage} with {errno}")));
                             out.push_str(&failed_load_lines(&load.log));
                         }
                     }
                 }
                 (None, _, true) => {
-                    let _ = writeln!(out, "load     ok{}", load.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
+                    line(&mut out, Line::new(LOAD, &format!("ok{}", load.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default())));
                 }
             }
         }
@@ -153,21 +156,22 @@ impl Report {
                 Severity::Warning => "warning",
                 Severity::Note => "note",
             };
-            let _ = writeln!(out, "\n{severity:<8} {}: {}", finding.cause, finding.summary);
+            out.push('\n');
+            line(&mut out, Line::new(severity, &format!("{}: {}", finding.cause, finding.summary)));
             if let Some(evidence) = &finding.evidence {
-                let _ = writeln!(out, "         in: {evidence}");
+                line(&mut out, Line::detail(format!("in: {evidence}")));
             }
-            let _ = writeln!(out, "         fix: {}", finding.fix);
+            line(&mut out, Line::detail(format!("fix: {}", finding.fix)));
             let mut see = Vec::new();
             if let Some(index) = &finding.index {
                 see.push(format!("error index \"{}\" ({})", index.entry, index.link));
             }
             see.extend(finding.see.iter().filter(|s| !s.starts_with("errors.html")).cloned());
             if !see.is_empty() {
-                let _ = writeln!(out, "         see: {}", see.join(", "));
+                line(&mut out, Line::detail(format!("see: {}", see.join(", "))));
             }
             if !finding.reproduced_by.is_empty() {
-                let _ = writeln!(out, "         shown by: {}", finding.reproduced_by.join(", "));
+                line(&mut out, Line::detail(format!("shown by: {}", finding.reproduced_by.join(", "))));
             }
         }
         let _ = writeln!(out, "\n{} error{}, {} warning{}", self.errors, plural(self.errors), self.warnings, plural(self.warnings));
@@ -182,21 +186,29 @@ fn failed_load_lines(log: &[String]) -> String {
     let libbpf = log.iter().filter(|l| l.starts_with("libbpf: ") && !l.contains("PROG LOAD LOG"));
     let evidence = Evidence::read(&log.join("\n"));
     let Some(last) = evidence.verifier_last_words() else {
-        for line in libbpf.take(3) {
-            let _ = writeln!(out, "         {line}");
+        for text in libbpf.take(3) {
+            line(&mut out, Line::detail(text.as_str()));
         }
         return out;
     };
-    for line in libbpf.take(1) {
-        let _ = writeln!(out, "         {line}");
+    for text in libbpf.take(1) {
+        line(&mut out, Line::detail(text.as_str()));
     }
     if let Some((code, place)) = last.source {
-        let _ = writeln!(out, "         at {place}: {code}");
+        line(&mut out, Line::detail(format!("at {place}: {code}")));
     }
-    for line in last.instruction.into_iter().chain(last.verdict) {
-        let _ = writeln!(out, "         verifier: {line}");
+    for text in last.instruction.into_iter().chain(last.verdict) {
+        line(&mut out, Line::detail(format!("verifier: {text}")));
     }
     out
+}
+
+/// The label of the line about the real load.
+const LOAD: &str = Stage::Load.as_str();
+
+/// Appends one line and its newline.
+fn line(out: &mut String, line: Line) {
+    let _ = writeln!(out, "{line}");
 }
 
 fn plural(n: usize) -> &'static str {

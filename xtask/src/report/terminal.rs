@@ -6,6 +6,7 @@ use std::fmt::Display;
 use std::io::{BufRead, IsTerminal, Write};
 
 use anstyle::{AnsiColor, Style};
+use transcript::line::{Line, LABEL_WIDTH};
 
 pub const GOOD: Style = AnsiColor::Green.on_default();
 pub const BAD: Style = AnsiColor::Red.on_default();
@@ -25,19 +26,16 @@ pub fn transcript(text: &str) -> String {
     text.lines().map(transcript_line).collect::<Vec<_>>().join("\n")
 }
 
-fn transcript_line(line: &str) -> String {
-    let label = line.get(..9).unwrap_or(line);
-    let rest = line.get(9..).unwrap_or("");
-    if ["stopped", "timeout", "panic", "output"].iter().any(|word| label.starts_with(word)) {
-        return paint(BAD, line);
-    }
-    let style = if rest.starts_with("FAILED") {
-        BAD
-    } else if rest.starts_with("ok") || label.starts_with("observed") {
-        GOOD
-    } else {
-        return line.to_string();
+fn transcript_line(text: &str) -> String {
+    let line = Line::parse(text);
+    let style = match line {
+        Line::Stopped(_) | Line::Timeout { .. } | Line::Panic(_) | Line::OutputCut { .. } => return paint(BAD, text),
+        Line::Failed { .. } => BAD,
+        Line::Ok { .. } | Line::Observed(_) => GOOD,
+        _ => return text.to_string(),
     };
+    // The verdict (`ok`, `FAILED`, what was observed) in colour, up to the gap before any detail.
+    let (label, rest) = text.split_at(LABEL_WIDTH);
     match rest.split_once("  ") {
         Some((verdict, detail)) => format!("{label}{}  {detail}", paint(style, verdict)),
         None => format!("{label}{}", paint(style, rest)),

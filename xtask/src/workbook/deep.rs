@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use transcript::{Line, Stage, Transcript};
 
 use crate::machine::host;
 use crate::workbook::lessons::{self, Lesson};
@@ -51,8 +52,8 @@ fn workspace(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
         let path = entry?.path();
         copy(&path, &dir.join("src/bpf").join(path.file_name().expect("a file")))?;
     }
-    for entry in crate::workbook::scratch::files_under(&lesson.dir.join("solution"))? {
-        let relative = entry.strip_prefix(lesson.dir.join("solution")).expect("below solution/");
+    for entry in crate::workbook::scratch::files_under(&lesson.solution())? {
+        let relative = entry.strip_prefix(lesson.solution()).expect("below solution/");
         copy(&entry, &dir.join(relative))?;
     }
     let mut manifest: toml::Table = toml::from_str(&std::fs::read_to_string(dir.join("Cargo.toml"))?)?;
@@ -118,16 +119,15 @@ impl Facts {
 
 /// Names what stopped the probe, from the stage that failed and the machine's facts.
 pub fn blocker(transcript: &str, facts: &Facts) -> String {
-    let failed = |stage: &str| {
-        transcript.lines().find(|l| l.starts_with(stage) && l.contains("FAILED")).map(|l| l[9..].trim_start_matches("FAILED").trim())
-    };
-    if let Some(line) = transcript.lines().next().filter(|l| l.starts_with("compile") && l.contains("FAILED")) {
-        return format!("it did not build ({}): see the PROBLEM lines above", line[9..].trim());
+    let transcript = Transcript::parse(transcript);
+    let failed = |stage| transcript.failure_of(stage).map(str::trim);
+    if let Some(line) = transcript.lines.first().filter(|l| matches!(l, Line::Failed { stage: Stage::Compile, .. })) {
+        return format!("it did not build ({}): see the PROBLEM lines above", line.text().trim());
     }
-    if let Some(error) = failed("open") {
+    if let Some(error) = failed(Stage::Open) {
         return if facts.btf { format!("open failed: {error}") } else { format!("no kernel BTF ({}): open fails", host::KERNEL_BTF) };
     }
-    if let Some(error) = failed("load") {
+    if let Some(error) = failed(Stage::Load) {
         let refused = error.starts_with("EPERM") || error.starts_with("EACCES");
         let why = if !refused {
             format!("load failed: {error}")
@@ -144,20 +144,18 @@ pub fn blocker(transcript: &str, facts: &Facts) -> String {
         };
         return why;
     }
-    if let Some(error) = failed("attach") {
+    if let Some(error) = failed(Stage::Attach) {
         return if facts.tracefs {
             format!("attach failed: {error}")
         } else {
             format!("no tracefs at {}: attach fails ({error})", host::TRACEFS)
         };
     }
-    if transcript.contains("timeout  stopped") {
+    if transcript.timed_out() {
         return "it never finished: the event it waits for did not come".into();
     }
-    match transcript.lines().find(|l| l.starts_with("observed")) {
-        Some(line) => format!("it loaded and attached, but {}", line.trim_start_matches("observed").trim()),
-        None => "it ran, but its transcript is not lesson 01's working one (see the transcript above)".into(),
-    }
+    let seen = transcript.observed().next().map(|seen| format!("it loaded and attached, but {}", seen.trim()));
+    seen.unwrap_or_else(|| "it ran, but its transcript is not lesson 01's working one (see the transcript above)".into())
 }
 
 #[cfg(test)]

@@ -1343,7 +1343,7 @@ mod tests {
     #[test]
     fn every_failing_lesson_transcript_names_its_layers_cause() {
         let mut count = 0;
-        for lesson in std::fs::read_dir(workbook().join("lessons")).unwrap().map(|e| e.unwrap().path()) {
+        for lesson in std::fs::read_dir(workbook().join("course")).unwrap().map(|e| e.unwrap().path()) {
             let Ok(snapshots) = std::fs::read_dir(lesson.join("snapshots")) else { continue };
             let number = lesson.file_name().unwrap().to_string_lossy()[..2].to_string();
             for path in snapshots.map(|e| e.unwrap().path()) {
@@ -1389,7 +1389,7 @@ mod tests {
                 } else {
                     let rest = who.strip_prefix("lesson ").unwrap_or_else(|| panic!("{}: {who}", cause.id));
                     let (number, layer) = rest.split_once(" layer ").unwrap();
-                    let lesson = std::fs::read_dir(workbook().join("lessons"))
+                    let lesson = std::fs::read_dir(workbook().join("course"))
                         .unwrap()
                         .map(|e| e.unwrap().path())
                         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{number}-")))

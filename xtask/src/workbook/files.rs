@@ -14,9 +14,11 @@ use crate::workbook::lessons::{Lesson, Meta};
 /// A lesson's files: path inside the lesson folder → contents.
 pub type Files = BTreeMap<PathBuf, Vec<u8>>;
 
-/// What in a lesson folder is the author's, not the learner's: reset, restore,
-/// watch and solution never write or watch these.
-const AUTHORS: &[&str] = &["README.md", "lesson.toml", "solution", "snapshots"];
+/// What in a lesson folder is not the learner's: the lesson's text, and the
+/// author's data that commits from before it moved to `course/` kept here, so
+/// that reset never brings it back from history. Reset, restore, watch and
+/// solution never write or watch these.
+const AUTHORS: &[&str] = &["README.md", "lesson.toml", "solution", "snapshots", "alternatives", "fakes"];
 
 /// Where backups go, at the workbook's top (git-ignored).
 pub const BACKUPS: &str = ".backups";
@@ -189,10 +191,8 @@ pub fn leads_to_solution(meta: &Meta, files: &Files, solution: &Files) -> bool {
         let Some(text) = fixed.get(Path::new(&edit.file)).and_then(|b| String::from_utf8(b.clone()).ok()) else {
             return false;
         };
-        if text.matches(edit.find.as_str()).count() != 1 {
-            return false;
-        }
-        fixed.insert(PathBuf::from(&edit.file), text.replacen(&edit.find, &edit.replace, 1).into_bytes());
+        let Ok(text) = edit.apply_to(&text) else { return false };
+        fixed.insert(PathBuf::from(&edit.file), text.into_bytes());
     }
     solution.iter().all(|(path, contents)| fixed.get(path) == Some(contents))
 }
@@ -227,9 +227,9 @@ pub fn starting_files(root: &Path, lesson: &Lesson) -> Result<Start> {
     Ok(Start { files: head, commit: short("HEAD")?, at_head: true, verified: false })
 }
 
-/// The files in the lesson's `solution/`.
+/// The files in the lesson's `course/NN-name/solution/`.
 pub fn solution_files(lesson: &Lesson) -> Result<Files> {
-    let dir = lesson.dir.join("solution");
+    let dir = lesson.solution();
     let mut files = Files::new();
     collect_all(&dir, &dir, &mut files)?;
     Ok(files)
@@ -277,7 +277,7 @@ mod tests {
         for learners in ["src/main.rs", "src/bpf/x.bpf.c", "build.rs", "Cargo.toml", "notes.txt"] {
             assert!(is_learners(Path::new(learners)), "{learners}");
         }
-        for authors in ["README.md", "lesson.toml", "solution/src/main.rs", "snapshots/fixed.snap", ""] {
+        for authors in ["README.md", "lesson.toml", "solution/src/main.rs", "snapshots/fixed.snap", "fakes/no-filter/src/main.rs", ""] {
             assert!(!is_learners(Path::new(authors)), "{authors}");
         }
     }

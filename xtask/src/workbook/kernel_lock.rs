@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 use crate::machine::kernels::{Pin, Series, SERIES};
 
 pub const LOCK: &str = "kernels.lock";
-pub const UPDATE: &str = "cargo xtask kernels --update";
+pub const UPDATE: &str = "cargo xtask dev update-kernels";
 
 const HEADER: &str = "\
-# The Debian kernel builds that `cargo xtask verify --kernels …` and
+# The Debian kernel builds that `cargo xtask dev verify --kernels …` and
 # `cargo xtask check NN --kernel …` boot under qemu, pinned so that every
-# machine measures the same kernels. `cargo xtask kernels --update` pins the
+# machine measures the same kernels. `cargo xtask dev update-kernels` pins the
 # newest builds in Debian's archive; then rerun
-# `cargo xtask verify --kernels all --bless` and commit this file with the
+# `cargo xtask dev verify --kernels all --bless` and commit this file with the
 # compatibility page it produces.
 #
 # Each build is fetched over HTTPS from `url` and must match `sha256`: this

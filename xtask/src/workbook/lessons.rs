@@ -1,4 +1,6 @@
-//! Lessons on disk: `lessons/NN-slug/` with a `lesson.toml`.
+//! Lessons on disk: the learner's folder `lessons/NN-slug/`, and the author's
+//! data beside it in `course/NN-slug/` (`lesson.toml`, `solution/`,
+//! `snapshots/`, `cases.toml`), out of the learner's way.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,7 +105,8 @@ impl Layer {
     }
 }
 
-/// Replace the one occurrence of `find` in `file` by `replace`.
+/// Replace the one occurrence of `find` in `file` by `replace`: a layer's fix,
+/// or one step from the solution to another learner's program (`cases.toml`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Edit {
@@ -112,13 +115,28 @@ pub struct Edit {
     pub replace: String,
 }
 
+impl Edit {
+    /// `text` with the edit made; an error when `find` is not in it exactly once,
+    /// so an edit whose text has gone fails loudly instead of testing old code.
+    pub fn apply_to(&self, text: &str) -> Result<String> {
+        match text.matches(self.find.as_str()).count() {
+            1 => Ok(text.replacen(&self.find, &self.replace, 1)),
+            0 => anyhow::bail!("its text is not in the file"),
+            n => anyhow::bail!("its text is in the file {n} times"),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Lesson {
     /// Two digits, e.g. "01".
     pub number: String,
     /// The folder name, e.g. "01-open-fails".
     pub dir_name: String,
+    /// `lessons/NN-slug/`: the learner's files, and only those.
     pub dir: PathBuf,
+    /// `course/NN-slug/`: the author's data (`lesson.toml`, `solution/`, `snapshots/`, `cases.toml`).
+    pub course: PathBuf,
     /// The cargo package, read from the lesson's Cargo.toml.
     pub package: String,
     pub meta: Meta,
@@ -161,6 +179,9 @@ impl Needs {
     }
 }
 
+/// The workbook's folder of author data, one `NN-slug/` per lesson.
+pub const COURSE: &str = "course";
+
 impl Lesson {
     /// The same lesson inside another copy of the workbook.
     pub fn dir_in(&self, root: &Path) -> PathBuf {
@@ -168,7 +189,17 @@ impl Lesson {
     }
 
     pub fn snapshots(&self) -> PathBuf {
-        self.dir.join("snapshots")
+        self.course.join("snapshots")
+    }
+
+    /// The solution's files, as the lesson folder holds them once fixed.
+    pub fn solution(&self) -> PathBuf {
+        self.course.join("solution")
+    }
+
+    /// The other learners' fixes and fakes, as edits against the solution.
+    pub fn cases_file(&self) -> PathBuf {
+        self.course.join("cases.toml")
     }
 }
 
@@ -200,7 +231,7 @@ pub fn parse_meta(text: &str) -> Result<Meta> {
     Ok(meta)
 }
 
-/// Every lesson under `root/lessons`, in order.
+/// Every lesson under `root/lessons`, with its data from `root/course`, in order.
 pub fn all(root: &Path) -> Result<Vec<Lesson>> {
     let mut lessons = Vec::new();
     for entry in std::fs::read_dir(root.join("lessons")).context("reading lessons/")? {
@@ -210,11 +241,12 @@ pub fn all(root: &Path) -> Result<Vec<Lesson>> {
         if number.len() != 2 || !number.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        let toml_path = dir.join("lesson.toml");
+        let course = root.join(COURSE).join(&dir_name);
+        let toml_path = course.join("lesson.toml");
         let text = std::fs::read_to_string(&toml_path).with_context(|| format!("reading {}", toml_path.display()))?;
         let meta = parse_meta(&text).with_context(|| format!("in {}", toml_path.display()))?;
         let package = package_name(&dir)?;
-        lessons.push(Lesson { number: number.to_string(), dir_name, dir, package, meta });
+        lessons.push(Lesson { number: number.to_string(), dir_name, dir, course, package, meta });
     }
     lessons.sort_by(|a, b| a.number.cmp(&b.number));
     Ok(lessons)

@@ -8,7 +8,9 @@ pub mod core_relo;
 pub mod deep;
 pub mod diagnosis;
 pub mod error_index;
+pub mod feedback;
 pub mod files;
+pub mod judge;
 pub mod kernel_lock;
 pub mod lessons;
 pub mod object;
@@ -17,6 +19,7 @@ pub mod progress;
 pub mod room;
 pub mod run;
 pub mod scratch;
+pub mod selftest;
 pub mod snapshot;
 pub mod translation;
 

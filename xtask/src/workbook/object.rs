@@ -18,7 +18,8 @@ impl Facts {
     /// by loading it.
     pub fn transcript_line(&self) -> String {
         let present = |yes: bool| if yes { "present" } else { "missing" };
-        format!("compile  ok      .BTF {}, .BTF.ext {}", present(self.btf), present(self.btf_ext))
+        let detail = format!(".BTF {}, .BTF.ext {}", present(self.btf), present(self.btf_ext));
+        transcript::Line::Ok { stage: transcript::Stage::Compile, detail: Some(detail) }.to_string()
     }
 }
 

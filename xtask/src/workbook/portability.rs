@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use transcript::{Line, Stage, Transcript};
 
 use crate::machine::kernel_btf;
 use crate::machine::kernels::{self, Choice};
@@ -23,17 +24,21 @@ use crate::workbook::lessons::Lesson;
 const RELOCATE_ONLY_VAR: &str = "WORKBOOK_RELOCATE_ONLY";
 const BTF_VAR: &str = "BTF_CUSTOM_PATH";
 
-/// The label of the transcript's portability lines.
-pub const LABEL: &str = "portable";
-
 /// Whether the transcript says its portability could not be tested here.
 pub fn unproven(transcript: &str) -> bool {
-    transcript.lines().any(|l| l.starts_with(&format!("{LABEL} not proven")))
+    unproven_reason(transcript).is_some()
 }
 
 /// Why portability could not be tested here, as the transcript says it.
 pub fn unproven_reason(transcript: &str) -> Option<String> {
-    transcript.lines().find_map(|l| l.strip_prefix(&format!("{LABEL} not proven: "))).map(str::to_string)
+    transcript::line::lines(transcript).find_map(|l| match l {
+        Line::Unproven { stage: Stage::Portable, reason } => Some(reason),
+        _ => None,
+    })
+}
+
+fn not_proven(reason: String) -> String {
+    Line::Unproven { stage: Stage::Portable, reason }.to_string()
 }
 
 /// The transcript lines that say whether `binary`'s object relocates against
@@ -44,7 +49,7 @@ pub fn lines(lesson: &Lesson, binary: &Path) -> Vec<String> {
     for name in &portability.kernels {
         let against = format!("Linux {name}'s BTF ({})", portability.layout);
         match btf_for(lesson, name) {
-            Err(error) => lines.push(format!("{LABEL} not proven: {against} is not here ({error:#}); `cargo xtask kernels` fetches it")),
+            Err(error) => lines.push(not_proven(format!("{against} is not here ({error:#}); `cargo xtask kernels` fetches it"))),
             Ok(btf) => lines.extend(relocate(binary, &btf, &against)),
         }
     }
@@ -55,24 +60,24 @@ fn relocate(binary: &Path, btf: &Path, against: &str) -> Vec<String> {
     let btf = btf.display().to_string();
     let output = match runner::run_privileged_with(binary, &[(BTF_VAR, &btf), (RELOCATE_ONLY_VAR, "1")]) {
         Ok(output) => output,
-        Err(error) => return vec![format!("{LABEL} not proven: the loader could not run ({error:#})")],
+        Err(error) => return vec![not_proven(format!("the loader could not run ({error:#})"))],
     };
-    let transcript = output.transcript_lines();
-    let loaded = transcript.iter().any(|l| l.starts_with("load     ok"));
-    if loaded && !transcript.iter().any(|l| l.starts_with("attach ")) {
-        return vec![format!("{LABEL} ok      relocates against {against}")];
+    let raw = output.transcript_lines();
+    let transcript: Transcript = raw.iter().map(|l| Line::parse(l)).collect();
+    if transcript.passed(Stage::Load) && !transcript.lines.iter().any(|l| l.label() == Stage::Attach.as_str()) {
+        return vec![Line::Ok { stage: Stage::Portable, detail: Some(format!("relocates against {against}")) }.to_string()];
     }
-    if loaded {
+    if transcript.passed(Stage::Load) {
         // The loader went on past load: it did not stop where the checker asked.
-        return vec![format!("{LABEL} not proven: the loader ran on past load; does it still go through harness::run?")];
+        return vec![not_proven("the loader ran on past load; does it still go through harness::run?".into())];
     }
-    let mut lines = vec![format!("{LABEL} FAILED  does not relocate against {against}")];
-    let failed = transcript.iter().skip_while(|l| !l.contains("FAILED")).skip(1);
-    lines.extend(failed.take_while(|l| l.starts_with(' ')).cloned());
+    let mut lines = vec![Line::failed(Stage::Portable, format!("does not relocate against {against}"))];
+    let failed = transcript.lines.iter().skip_while(|l| !matches!(l, Line::Failed { .. })).skip(1);
+    lines.extend(failed.take_while(|l| matches!(l, Line::Detail(_))).cloned());
     if lines.len() == 1 {
-        lines.extend(transcript.iter().map(|l| format!("         {}", l.trim())));
+        lines.extend(raw.iter().map(|l| Line::detail(l.trim())));
     }
-    lines
+    lines.iter().map(Line::to_string).collect()
 }
 
 /// Fetches, once, the kernels the lessons' portability lines relocate

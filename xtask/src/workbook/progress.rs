@@ -164,7 +164,8 @@ mod tests {
         std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::write(dir.join("src/main.rs"), "fn main() {}").unwrap();
         let meta = crate::workbook::lessons::parse_meta(crate::workbook::lessons::tests::GOOD).unwrap();
-        Lesson { number: number.into(), dir_name: format!("{number}-test"), dir, package: "test".into(), meta }
+        let course = root.join(format!("course/{number}-test"));
+        Lesson { number: number.into(), dir_name: format!("{number}-test"), dir, course, package: "test".into(), meta }
     }
 
     #[test]
@@ -193,8 +194,12 @@ mod tests {
         save(&root, &lesson, State::Passed).unwrap();
         let passed = || records(&root)["01"].clone();
         assert!(!passed().changed_since_passed(&lesson));
-        // The author's files are not the learner's.
+        // The author's files are not the learner's: the lesson's text, and its data in course/.
         std::fs::write(lesson.dir.join("README.md"), "words").unwrap();
+        assert!(!passed().changed_since_passed(&lesson));
+        std::fs::create_dir_all(lesson.solution().join("src")).unwrap();
+        std::fs::write(lesson.solution().join("src/main.rs"), "fn main() { fixed() }").unwrap();
+        std::fs::write(lesson.cases_file(), "[[fake]]").unwrap();
         assert!(!passed().changed_since_passed(&lesson));
         std::fs::write(lesson.dir.join("src/main.rs"), "fn main() { }").unwrap();
         assert!(passed().changed_since_passed(&lesson));

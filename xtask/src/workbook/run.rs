@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use transcript::{Line, Stage, Transcript};
 
 use crate::machine::cargo::{self, Build};
 use crate::machine::kernels::Kernel;
@@ -56,7 +57,7 @@ pub fn compile_line(object: Option<&Path>) -> Result<String> {
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             object::facts(&bytes)?.transcript_line()
         }
-        None => "compile  ok      (the build left no .bpf.o in its OUT_DIR)".to_string(),
+        None => Line::Ok { stage: Stage::Compile, detail: Some("(the build left no .bpf.o in its OUT_DIR)".into()) }.to_string(),
     })
 }
 
@@ -66,12 +67,18 @@ pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Op
         Build::Failed { lines, output } => Ok(Run::not_built(lines.join("\n"), output)),
         Build::Built { binary, warnings, object } => {
             let mut lines = vec![compile_line(object.as_deref())?];
-            lines.extend(portability::lines(lesson, &binary));
-            let output = match kernel {
-                None => runner::run_privileged(&binary)?,
-                Some(kernel) => vm::run_one(root, kernel, &binary, object.as_deref())?,
-            };
-            Ok(Run { object, ..Run::ran(lines, output, warnings) })
+            // The relocation against another kernel's BTF and the real run are
+            // independent loads: run them side by side, not one after the other.
+            let (portable, output) = std::thread::scope(|scope| {
+                let portable = scope.spawn(|| portability::lines(lesson, &binary));
+                let output = match kernel {
+                    None => runner::run_privileged(&binary),
+                    Some(kernel) => vm::run_one(root, kernel, &binary, object.as_deref()),
+                };
+                (portable.join(), output)
+            });
+            lines.extend(portable.map_err(|_| anyhow::anyhow!("the portability check panicked"))?);
+            Ok(Run { object, ..Run::ran(lines, output?, warnings) })
         }
     }
 }
@@ -82,8 +89,8 @@ pub fn current_layer(meta: &Meta, transcript: &str) -> Option<usize> {
 }
 
 /// The stage named by the transcript's `stopped  at <stage>` line.
-pub fn stopped_at(transcript: &str) -> Option<&str> {
-    transcript.lines().find_map(|l| l.strip_prefix("stopped  at "))
+pub fn stopped_at(transcript: &str) -> Option<&'static str> {
+    Transcript::parse(transcript).stopped_at().map(Stage::as_str)
 }
 
 /// Where `check` keeps the last run's full log (libbpf's, or the compilers').

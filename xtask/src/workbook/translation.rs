@@ -145,10 +145,6 @@ mod tests {
                 }
             }
         }
-        assert!(
-            missing.is_empty(),
-            "no Chinese for (cargo xtask book --update-po, then translate book/po/zh-CN.po):\n{}",
-            missing.join("\n")
-        );
+        assert!(missing.is_empty(), "no Chinese for (cargo xtask dev update-po, then translate book/po/zh-CN.po):\n{}", missing.join("\n"));
     }
 }

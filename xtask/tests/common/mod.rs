@@ -10,6 +10,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 pub const LESSON: &str = "lessons/01-open-fails";
+/// Lesson 01's author data: `lesson.toml`, `solution/`, `snapshots/`, `cases.toml`.
+pub const COURSE: &str = "course/01-open-fails";
 /// The BPF program and map lesson 01 loads, as the kernel lists them.
 pub const PROGRAM: &str = "count_openat";
 pub const MAP: &str = "openat_count";
@@ -115,10 +117,15 @@ pub fn write(root: &Path, relative: &str, text: &str) {
     std::fs::write(root.join(LESSON).join(relative), text).unwrap();
 }
 
+/// A file of lesson 01's author data, e.g. `solution/build.rs`.
+pub fn read_course(root: &Path, relative: &str) -> String {
+    std::fs::read_to_string(root.join(COURSE).join(relative)).unwrap()
+}
+
 /// Writes the lesson's solution over its files.
 pub fn apply_solution(root: &Path) {
     for file in ["build.rs", "src/main.rs"] {
-        write(root, file, &read(root, &format!("solution/{file}")));
+        write(root, file, &read_course(root, &format!("solution/{file}")));
     }
 }
 

@@ -28,7 +28,7 @@ pub fn workbook_copy(name: &str) -> PathBuf {
     if root.exists() {
         std::fs::remove_dir_all(&root).unwrap();
     }
-    for part in ["lessons", "book/src", "book/probes/snapshots", "book/diagnose/snapshots", "xtask/tests/data/logs"] {
+    for part in ["lessons", "course", "book/src", "book/probes/snapshots", "book/diagnose/snapshots", "xtask/tests/data/logs"] {
         copy(&here.join(part), &root.join(part));
     }
     // The kernels the snapshots were measured on.

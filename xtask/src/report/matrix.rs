@@ -1,0 +1,179 @@
+//! What the self-test shows: each state's outcome on each kernel as a cell,
+//! judged by [`crate::workbook::judge`], the table of cells, the record the
+//! compatibility page is checked against (or rewritten from, with `--bless`),
+//! and the timings.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::machine::vm;
+use crate::report::compatibility::{self, Cell, Mark};
+use crate::workbook::judge::{self, summary};
+use crate::workbook::lessons::Lesson;
+use crate::workbook::run::Run;
+use crate::workbook::selftest::{LessonRuns, Outcome, State, Target, Timings};
+
+/// Judges every cell of a lesson, in [`judge::order`]; prints what is wrong,
+/// and with `bless` writes the snapshots.
+pub fn cells(runs: &LessonRuns, targets: &[Target], bless: bool) -> Result<Vec<Vec<Cell>>> {
+    let lesson = &runs.lesson;
+    for problem in &runs.problems {
+        println!("lesson {}: ✗ {problem}", lesson.number);
+    }
+    let order = judge::order(targets);
+    // The snapshots this run has written or claimed: any other is from an earlier run.
+    let mut taken = bless.then(BTreeSet::new);
+    let mut cells = Vec::new();
+    for (s, state) in runs.states.iter().enumerate() {
+        let mut row: Vec<Cell> = targets.iter().map(|_| Cell { mark: Mark::NotRun, outcome: String::new() }).collect();
+        for &t in &order {
+            let kernel = targets[t].name();
+            row[t] = match &runs.outcomes[s][t] {
+                None => Cell { mark: Mark::NotRun, outcome: "not run".to_string() },
+                Some(Outcome::Skipped(reason)) => {
+                    let short = reason.split(" (").next().unwrap_or(reason);
+                    Cell { mark: Mark::Skipped, outcome: format!("skipped: {short}") }
+                }
+                Some(Outcome::NotRun(reason)) => Cell { mark: Mark::NotRun, outcome: format!("not run: {reason}") },
+                Some(Outcome::GuestFailed(reason)) => {
+                    println!("lesson {} {} on {kernel}: ✗ {reason}", lesson.number, state.label);
+                    Cell { mark: Mark::Unexpected, outcome: "guest failed".to_string() }
+                }
+                Some(Outcome::Ran(run)) => {
+                    let verdict = judge::judge(lesson, state, targets[t].facts(), run, taken.as_mut())?;
+                    if let Err(why) = &verdict {
+                        println!("lesson {} {} on {kernel}: ✗ {why}", lesson.number, state.label);
+                        save_log(lesson, state, kernel, run);
+                    }
+                    let mark = if verdict.is_ok() { Mark::AsDocumented } else { Mark::Unexpected };
+                    Cell { mark, outcome: summary(&run.transcript) }
+                }
+            };
+        }
+        cells.push(row);
+    }
+    Ok(cells)
+}
+
+/// Whether a lesson's row is all as documented (or skipped): no cell unexpected or not run, no problem found while building.
+pub fn lesson_passed(runs: &LessonRuns, cells: &[Vec<Cell>]) -> bool {
+    let wrong = cells.iter().flatten().filter(|c| matches!(c.mark, Mark::Unexpected | Mark::NotRun)).count();
+    wrong == 0 && runs.problems.is_empty()
+}
+
+/// Keeps the full transcript and libbpf log of a run that went wrong.
+fn save_log(lesson: &Lesson, state: &State, kernel: &str, run: &Run) {
+    let root = crate::workbook::root();
+    let path = root.join("target/xtask/matrix/logs").join(format!("{}-{}@{kernel}.log", lesson.number, state.name));
+    let text = format!("{}\n\n--- libbpf log ---\n{}", run.transcript, run.log);
+    if std::fs::create_dir_all(path.parent().expect("a parent")).is_ok() && std::fs::write(&path, text).is_ok() {
+        println!("    transcript and libbpf log: {}", path.strip_prefix(&root).unwrap_or(&path).display());
+    }
+}
+
+pub fn print_table(results: &[(&LessonRuns, Vec<Vec<Cell>>)], targets: &[Target]) {
+    let mut rows: Vec<Vec<String>> =
+        vec![["lesson", "state"].iter().map(|s| s.to_string()).chain(targets.iter().map(|t| t.name().to_string())).collect()];
+    for (runs, cells) in results {
+        for (s, state) in runs.states.iter().enumerate() {
+            let lesson = if s == 0 { runs.lesson.number.clone() } else { String::new() };
+            let mut row = vec![lesson, state.label.clone()];
+            row.extend(cells[s].iter().map(|c| format!("{} {}", c.mark.symbol(), c.outcome)));
+            rows.push(row);
+        }
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0).min(if c == 1 { 44 } else { 40 }))
+        .collect();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(text, &w)| {
+                let shown: String = text.chars().take(w).collect();
+                format!("{shown:<w$}")
+            })
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    println!("\n✓ as the lesson documents   ✗ not as documented   – skipped   ? not run");
+}
+
+/// Checks the compatibility record against this run's cells, or with
+/// `bless` rewrites it; prints what differs and what the page still lacks.
+/// Returns a few words on the record, and whether it is stale.
+pub fn compare_with_record(
+    root: &Path,
+    results: &[(&LessonRuns, Vec<Vec<Cell>>)],
+    targets: &[Target],
+    bless: bool,
+) -> Result<(String, bool)> {
+    // The page documents the lessons' own states; the cases are the self-test's.
+    let record: Vec<compatibility::LessonRecord> = results
+        .iter()
+        .map(|(runs, cells)| {
+            let own: Vec<usize> = (0..runs.states.len()).filter(|&s| runs.states[s].case.is_none()).collect();
+            compatibility::LessonRecord {
+                lesson: &runs.lesson,
+                states: own.iter().map(|&s| (runs.states[s].name.clone(), runs.states[s].label.clone())).collect(),
+                cells: own.iter().map(|&s| cells[s].clone()).collect(),
+            }
+        })
+        .collect();
+    let kernel_rows: Vec<(String, String)> = targets.iter().map(|t| (t.name().to_string(), t.describe())).collect();
+    let measured = compatibility::merge(root, &kernel_rows, &record)?;
+    let recorded = compatibility::load(root).unwrap_or_default();
+    let page = format!("{} and {}", compatibility::RESULTS, compatibility::PAGE);
+    let mut stale = false;
+    let verdict = if bless {
+        compatibility::write(root, &measured)?;
+        format!("{page} rewritten")
+    } else {
+        let differences = compatibility::differences(&recorded, &measured);
+        if differences.is_empty() {
+            format!("{page} agree with this run")
+        } else {
+            stale = true;
+            println!("\n{page} do not say what this run measured:");
+            differences.iter().for_each(|d| println!("  {d}"));
+            println!("if that is what the workbook should say now: cargo xtask verify --kernels all --bless, and commit both");
+            format!("{page} are stale")
+        }
+    };
+    let gaps = compatibility::staleness(root, if bless { &measured } else { &recorded })?;
+    if !gaps.is_empty() {
+        println!("\nthe compatibility page is not complete yet (a full run, --kernels all, fills it):");
+        gaps.iter().for_each(|g| println!("  {g}"));
+    }
+    Ok((verdict, stale))
+}
+
+pub fn print_timings(timing: &Timings, total: f64) {
+    println!("\ntimings");
+    println!("  total                 {total:6.1} s");
+    let build_total: f64 = timing.builds.iter().map(|b| b.2).sum();
+    let states: usize = timing.builds.iter().map(|b| b.1).sum();
+    println!(
+        "  builds and host runs  {build_total:6.1} s   {states} states built; {} host runs took {:.1} s",
+        timing.host_runs, timing.host_seconds
+    );
+    for (lesson, count, seconds) in &timing.builds {
+        println!("    lesson {lesson}           {seconds:6.1} s   {count} states");
+    }
+    if timing.boots.is_empty() {
+        return;
+    }
+    let boots: usize = timing.boots.iter().map(|b| b.2.len()).sum();
+    let runs: usize = timing.boots.iter().map(|b| b.1).sum();
+    println!("  VM boots              {:6.1} s   {boots} boots, {runs} runs, kernels side by side", timing.boots_wall);
+    for (kernel, count, seconds) in &timing.boots {
+        let each: Vec<String> = seconds.iter().map(|s| format!("{s:.1} s")).collect();
+        let reboots = if seconds.len() > count.div_ceil(vm::JOBS_PER_BOOT) { " (booted again after a guest failure)" } else { "" };
+        println!("    {kernel:<5}               {:6.1} s   {count} runs{reboots}", seconds.iter().sum::<f64>());
+        if seconds.len() > 1 {
+            println!("                          boots: {}", each.join(", "));
+        }
+    }
+}

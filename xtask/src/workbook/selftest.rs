@@ -1,0 +1,338 @@
+//! The self-test's states of a lesson, built once and run on each kernel: each
+//! broken layer K (the fixes of layers before K applied), the solution (every
+//! fix applied, which must reproduce `solution/`), and each other learner's
+//! fix or fake laid over the solution. Each state is built once, in a scratch
+//! copy, and the same binary runs on the host right after its build and on
+//! every kernel under qemu later; [`crate::workbook::judge`] judges each run.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::machine::cargo::{self, Build};
+use crate::machine::host;
+use crate::machine::kernels::{self, Kernel};
+use crate::machine::runner;
+use crate::machine::vm;
+use crate::machine::vm_pool::{Finished, Queue};
+use crate::workbook::cases::{self, Case};
+use crate::workbook::lessons::Lesson;
+use crate::workbook::portability;
+use crate::workbook::run::{self, Run};
+use crate::workbook::scratch;
+
+/// A kernel the self-test runs on.
+pub enum Target {
+    Host,
+    Vm(Kernel),
+}
+
+impl Target {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Target::Host => "host",
+            Target::Vm(kernel) => kernel.series.name,
+        }
+    }
+
+    pub fn kprobes(&self) -> bool {
+        match self {
+            Target::Host => host::kprobes_available(),
+            Target::Vm(kernel) => kernel.kprobes(),
+        }
+    }
+
+    /// The kernel's version, which a case's `min_kernel` is compared with.
+    pub fn release(&self) -> Option<(u32, u32)> {
+        match self {
+            Target::Host => kernels::major_minor(&kernels::host_release()),
+            Target::Vm(kernel) => kernels::major_minor(&kernel.manifest.release),
+        }
+    }
+
+    /// What the judge needs to know of the kernel.
+    pub fn facts(&self) -> KernelFacts<'static> {
+        KernelFacts { name: self.name(), kprobes: self.kprobes(), release: self.release() }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Host => {
+                let (major, minor) = kernels::major_minor(&kernels::host_release()).unwrap_or_default();
+                format!("Linux {major}.{minor}, the machine that ran the matrix, natively")
+            }
+            Target::Vm(kernel) => {
+                format!("Debian's {} {} ({}), under qemu", kernel.manifest.package, kernel.manifest.version, kernel.series.release)
+            }
+        }
+    }
+}
+
+/// A kernel as the judge sees it: its name (`host`, `6.1`), which picks its
+/// snapshots and notes, whether it has kprobes, and its version.
+#[derive(Debug, Clone, Copy)]
+pub struct KernelFacts<'a> {
+    pub name: &'a str,
+    pub kprobes: bool,
+    pub release: Option<(u32, u32)>,
+}
+
+/// A broken layer, the solution, or another learner's fix or fake.
+pub struct State {
+    /// The snapshot's name, `layer-K` or `fixed`; for a case, `fake-<name>`,
+    /// which has no snapshot: a case is judged against `fixed`.
+    pub name: String,
+    pub label: String,
+    /// K, for a broken layer.
+    pub layer: Option<usize>,
+    pub case: Option<Case>,
+    pub artifact: Artifact,
+}
+
+pub enum Artifact {
+    /// No kernel of this run can run it (a kprobe layer, with no kprobes anywhere).
+    NotBuilt,
+    /// A failed build: the same on every kernel.
+    Failed {
+        transcript: String,
+        log: String,
+    },
+    Built {
+        compile: String,
+        job: vm::Job,
+    },
+}
+
+/// What one state did on one kernel.
+pub enum Outcome {
+    Ran(Run),
+    Skipped(String),
+    NotRun(String),
+    /// The guest hung or crashed before the state's binary finished.
+    GuestFailed(String),
+}
+
+/// One lesson's row of the matrix.
+pub struct LessonRuns {
+    pub lesson: Lesson,
+    pub states: Vec<State>,
+    /// `outcomes[state][target]`; None until the state ran there.
+    pub outcomes: Vec<Vec<Option<Outcome>>>,
+    /// Problems found while building: fixes that do not add up to solution/.
+    pub problems: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct Timings {
+    /// (lesson, states built, seconds)
+    pub builds: Vec<(String, usize, f64)>,
+    pub host_runs: usize,
+    pub host_seconds: f64,
+    /// (kernel, runs, seconds of each boot)
+    pub boots: Vec<(String, usize, Vec<f64>)>,
+    pub boots_wall: f64,
+}
+
+/// Builds every state of a lesson in a scratch copy, layer fixes applied one
+/// by one, and runs each on the host (when it is a target) right after its
+/// build; the cells that need no run at all are filled too.
+pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut Timings) -> Result<LessonRuns> {
+    let built = Instant::now();
+    let scratch = scratch::scratch_copy(root, lesson)?;
+    let dir = lesson.dir_in(&scratch);
+    let scratch_lesson = Lesson { dir: dir.clone(), ..lesson.clone() };
+    let target_dir = scratch::target_dir(&scratch);
+    let kept = root.join("target/xtask/matrix").join(&lesson.dir_name);
+    if kept.exists() {
+        std::fs::remove_dir_all(&kept)?;
+    }
+    let host = targets.iter().position(|t| matches!(t, Target::Host));
+    let host_blocked: Vec<String> = lesson.meta.needs.problems_here().iter().map(|f| f.detail.clone()).collect();
+
+    let mut runs = LessonRuns { lesson: lesson.clone(), states: Vec::new(), outcomes: Vec::new(), problems: Vec::new() };
+    let count = lesson.meta.layers.len();
+    for k in 1..=count + 1 {
+        let layer = lesson.meta.layers.get(k - 1);
+        let (name, label) = match layer {
+            Some(layer) => (format!("layer-{k}"), format!("layer {k}: {}", layer.name)),
+            None => ("fixed".to_string(), "solution".to_string()),
+        };
+        let needed = layer.is_none_or(|l| targets.iter().any(|t| l.skip_reason_on(t.kprobes()).is_none()));
+        let artifact = if needed { build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name))? } else { Artifact::NotBuilt };
+        let skip = layer.and_then(|l| l.skip_reason());
+        let outcomes = host_outcomes(targets, host, skip, &host_blocked, &artifact, timing)?;
+        runs.states.push(State { name, label, layer: layer.map(|_| k), case: None, artifact });
+        runs.outcomes.push(outcomes);
+        if let Some(layer) = layer {
+            scratch::apply_fixes(&dir, k, layer)?;
+            if k == count {
+                runs.problems.extend(solution_mismatches(lesson, &dir)?);
+            }
+        }
+    }
+
+    // Other learners' fixes and fakes, each laid over the solution in turn.
+    for case in cases::all(lesson)? {
+        let name = format!("{}-{}", case.kind.folder().trim_end_matches('s'), case.name);
+        let replaced = case.lay_over(&dir)?;
+        let artifact = build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name));
+        cases::restore(replaced)?;
+        let artifact = artifact?;
+        let outcomes = host_outcomes(targets, host, None, &host_blocked, &artifact, timing)?;
+        runs.states.push(State { name, label: case.label(), layer: None, case: Some(case), artifact });
+        runs.outcomes.push(outcomes);
+    }
+
+    let count = runs.states.iter().filter(|s| !matches!(s.artifact, Artifact::NotBuilt)).count();
+    timing.builds.push((lesson.number.clone(), count, built.elapsed().as_secs_f64()));
+    fill_without_boot(&mut runs, targets);
+    Ok(runs)
+}
+
+/// A state's row of outcomes with the host's filled in, run right after its
+/// build; the other kernels' cells stay empty for now.
+fn host_outcomes(
+    targets: &[Target],
+    host: Option<usize>,
+    skip: Option<String>,
+    host_blocked: &[String],
+    artifact: &Artifact,
+    timing: &mut Timings,
+) -> Result<Vec<Option<Outcome>>> {
+    let mut outcomes: Vec<Option<Outcome>> = targets.iter().map(|_| None).collect();
+    if let Some(h) = host {
+        outcomes[h] = Some(if let Some(reason) = skip {
+            Outcome::Skipped(reason)
+        } else if !host_blocked.is_empty() {
+            Outcome::NotRun(host_blocked.join("; "))
+        } else {
+            let started = Instant::now();
+            let outcome = run_on_host(artifact)?;
+            timing.host_seconds += started.elapsed().as_secs_f64();
+            timing.host_runs += 1;
+            outcome
+        });
+    }
+    Ok(outcomes)
+}
+
+/// The files of `course/NN-name/solution/` that the layer fixes did not reproduce.
+fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>> {
+    let solution = lesson.solution();
+    let mut problems = Vec::new();
+    for file in scratch::files_under(&solution)? {
+        let relative = file.strip_prefix(&solution)?;
+        if std::fs::read(&file)? != std::fs::read(fixed_dir.join(relative)).unwrap_or_default() {
+            problems.push(format!(
+                "the layer fixes in lesson.toml do not produce course/{}/solution/{}",
+                lesson.dir_name,
+                relative.display()
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// Builds the scratch copy as it stands, and keeps the binary and its object
+/// in `kept`: the next state's build overwrites both.
+fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) -> Result<Artifact> {
+    match cargo::build(scratch, &lesson.package, &lesson.dir, target_dir)? {
+        Build::Failed { lines, output } => Ok(Artifact::Failed { transcript: lines.join("\n"), log: output }),
+        Build::Built { binary, object, .. } => {
+            // The portability lines are the object's, so they are proven here, once.
+            let mut compile = vec![run::compile_line(object.as_deref())?];
+            compile.extend(portability::lines(lesson, &binary));
+            let compile = compile.join("\n");
+            std::fs::create_dir_all(kept)?;
+            let copy = kept.join(binary.file_name().context("a binary without a name")?);
+            std::fs::copy(&binary, &copy)?;
+            let mut files = Vec::new();
+            if let Some(object) = object {
+                let object_copy = kept.join(object.file_name().context("an object without a name")?);
+                std::fs::copy(&object, &object_copy)?;
+                files.push((object_copy, object));
+            }
+            Ok(Artifact::Built { compile, job: vm::Job { binary: copy, files, args: Vec::new(), env: Vec::new() } })
+        }
+    }
+}
+
+fn run_on_host(artifact: &Artifact) -> Result<Outcome> {
+    Ok(match artifact {
+        Artifact::NotBuilt => Outcome::NotRun("not built".to_string()),
+        Artifact::Failed { transcript, log } => Outcome::Ran(Run::not_built(transcript.clone(), log.clone())),
+        Artifact::Built { compile, job } => {
+            // The build-time object is in place: this state was the last one built.
+            let output = runner::run_privileged(&job.binary)?;
+            Outcome::Ran(Run { object: job.object(), ..Run::ran(vec![compile.clone()], output, Vec::new()) })
+        }
+    })
+}
+
+/// Fills in what needs no boot: skipped layers, kernels too old for the
+/// lesson, and failed builds (whose transcript is the same everywhere).
+fn fill_without_boot(runs: &mut LessonRuns, targets: &[Target]) {
+    let min = kernels::major_minor(&runs.lesson.meta.needs.min_kernel);
+    for (s, state) in runs.states.iter().enumerate() {
+        for (t, target) in targets.iter().enumerate() {
+            let Target::Vm(kernel) = target else { continue };
+            let layer = state.layer.map(|k| &runs.lesson.meta.layers[k - 1]);
+            let too_old = min.is_some_and(|m| kernels::major_minor(&kernel.manifest.release).is_some_and(|r| r < m));
+            runs.outcomes[s][t] = if let Some(reason) = layer.and_then(|l| l.skip_reason_on(target.kprobes())) {
+                Some(Outcome::Skipped(reason))
+            } else if too_old {
+                Some(Outcome::Skipped(format!("the lesson needs Linux {} or newer", runs.lesson.meta.needs.min_kernel)))
+            } else if let Artifact::Failed { transcript, log } = &state.artifact {
+                Some(Outcome::Ran(Run::not_built(transcript.clone(), log.clone())))
+            } else {
+                None
+            };
+        }
+    }
+}
+
+/// Where a run in a guest goes: `runs[lesson].outcomes[state][target]`.
+pub struct Slot {
+    lesson: usize,
+    state: usize,
+    target: usize,
+}
+
+/// What each kernel under qemu still has to run, kernel by kernel in the
+/// targets' order, lesson by lesson, state by state: the built states whose
+/// cell nothing else has filled yet. Kernels with nothing to run are left out.
+pub fn guest_queues<'k>(runs: &[LessonRuns], targets: &'k [Target]) -> Vec<Queue<'k, Slot>> {
+    let mut queues = Vec::new();
+    for (t, target) in targets.iter().enumerate() {
+        let Target::Vm(kernel) = target else { continue };
+        let mut queue = Queue { kernel, runs: Vec::new() };
+        for (l, lesson_runs) in runs.iter().enumerate() {
+            for (s, state) in lesson_runs.states.iter().enumerate() {
+                if let (None, Artifact::Built { job, .. }) = (&lesson_runs.outcomes[s][t], &state.artifact) {
+                    queue.runs.push((Slot { lesson: l, state: s, target: t }, job.clone()));
+                }
+            }
+        }
+        if !queue.runs.is_empty() {
+            queues.push(queue);
+        }
+    }
+    queues
+}
+
+/// Fills the cells the guests ran, from what [`crate::machine::vm_pool::run_all`] gave back for [`guest_queues`].
+pub fn fill_from_guests(runs: &mut [LessonRuns], targets: &[Target], finished: Vec<Finished<Slot>>, timing: &mut Timings) {
+    for kernel in finished {
+        let Some((first, _)) = kernel.results.first() else { continue };
+        timing.boots.push((targets[first.target].name().to_string(), kernel.results.len(), kernel.boots));
+        for (slot, result) in kernel.results {
+            let lesson_runs = &mut runs[slot.lesson];
+            let Artifact::Built { compile, job } = &lesson_runs.states[slot.state].artifact else { continue };
+            lesson_runs.outcomes[slot.state][slot.target] = Some(match result {
+                Ok(output) => Outcome::Ran(Run { object: job.object(), ..Run::ran(vec![compile.clone()], output, Vec::new()) }),
+                Err(why) => Outcome::GuestFailed(why),
+            });
+        }
+    }
+}
