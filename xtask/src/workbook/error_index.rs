@@ -261,7 +261,14 @@ pub const CAUSES: &[Cause] = &[
         id: "unbounded-value",
         summary: "a size or an index the verifier cannot bound: it may be negative, or larger than the memory it is used on",
         fix: "give it an unsigned type and bound it on both sides before use: if (len > sizeof(buf)) return 0; (or len &= sizeof(buf) - 1)",
-        reproduced_by: &["log size-may-be-negative", "log index-unbounded"],
+        reproduced_by: &[
+            "log size-may-be-negative",
+            "log index-unbounded",
+            "lesson 08 layer 1",
+            "lesson 08 layer 2",
+            "lesson 08 layer 3",
+            "lesson 08 layer 4",
+        ],
     },
     Cause {
         id: "gpl-only-helper",
@@ -782,7 +789,13 @@ pub const ENTRIES: &[Entry] = &[
         stage: "load",
         meaning_has: "",
         cause: "unbounded-value",
-        matches: |e| e.says("min value is negative") || e.says("unbounded memory access") || e.says("with unbounded min value"),
+        matches: |e| {
+            e.says("min value is negative")
+                || e.says("unbounded memory access")
+                || e.says("with unbounded min value")
+                // Bounded, but the largest offset and size together pass the end.
+                || e.says("max value is outside of the allowed memory range")
+        },
     },
     Entry {
         cell: "cannot call GPL-restricted function from non-GPL compatible program",
