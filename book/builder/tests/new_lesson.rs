@@ -12,7 +12,7 @@ use book_builder::{check_sources, Workbook};
 fn fixture() -> PathBuf {
     let root = common::workbook_copy("new-lesson");
     let lesson = root.join("lessons/09-open-again");
-    common::copy(&root.join("lessons/01-open-fails"), &lesson);
+    copy_tree::copy_tree(&root.join("lessons/01-open-fails"), &lesson, &["target"]).unwrap();
     let toml = std::fs::read_to_string(lesson.join("lesson.toml")).unwrap();
     let toml = toml.replace("title = \"Open fails: the missing BTF\"", "title = \"Open again\"");
     std::fs::write(lesson.join("lesson.toml"), toml).unwrap();
