@@ -6,7 +6,7 @@
 //! otherwise it names each one it skipped and why. At the end it says how long
 //! each step took, and each test binary.
 
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::sync::LazyLock;
@@ -104,9 +104,11 @@ fn run_and_read(mut command: Command, tests: &mut TestLog) -> Result<bool> {
     let mut child = command.spawn().context("running cargo test")?;
     // The command holds the pipe's writing end: dropped, the reader sees the end.
     drop(command);
-    for line in BufReader::new(reader).lines() {
+    for line in BufReader::new(reader).split(b'\n') {
+        // A test may print bytes that are not UTF-8; shown as they are, read as far as they are text.
         let line = line.context("reading cargo test's output")?;
-        println!("{line}");
+        let _ = std::io::stdout().write_all(&line).and_then(|()| std::io::stdout().write_all(b"\n"));
+        let line = String::from_utf8_lossy(&line);
         tests.read(&line);
     }
     Ok(child.wait().context("waiting for cargo test")?.success())
@@ -141,7 +143,7 @@ impl Report {
         for step in &self.steps {
             println!("  {:<52} {}", step.name, seconds(step.took));
             let mut binaries = step.binaries.clone();
-            binaries.sort_by(|a, b| b.1.cmp(&a.1));
+            binaries.sort_by_key(|(_, took)| std::cmp::Reverse(*took));
             // The slow ones; the rest add up to little.
             for (binary, took) in binaries.iter().filter(|(_, took)| *took >= Duration::from_secs(1)) {
                 println!("    {binary:<50} {}", seconds(*took));
