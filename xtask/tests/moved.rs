@@ -5,12 +5,11 @@
 //! needs root: `cargo xtask test` runs it as root.
 //!
 //! The shared target folder is this workbook's own, as a learner's global
-//! `CARGO_TARGET_DIR` is shared with every other project: the crates the
-//! copies use are built there already (by `cargo xtask setup` and the test
-//! build), so each copy builds only its own workspace's crates. A folder of
-//! its own would build some 300 crates from scratch first, minutes on two
-//! cores. The copies' builds are their own all the same: cargo names a
-//! workspace member's build by its path.
+//! `CARGO_TARGET_DIR` is shared with their other projects: the crates xtask
+//! uses are built there already (by the `cargo xtask` that runs the tests), so
+//! each copy builds only the workspace's own crates, where a folder of its own
+//! would first build xtask's 130-odd crates, minutes on two cores. A check
+//! still builds each copy's lesson in that copy's `target/`.
 
 mod common;
 
