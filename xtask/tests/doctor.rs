@@ -6,10 +6,9 @@ mod common;
 use common::*;
 
 #[test]
+#[ignore = "needs root: loads BPF programs"]
 fn deep_doctor_works_here_and_names_a_user_namespace_that_blocks_bpf() {
-    if !root_or_skip("deep_doctor_works_here_and_names_a_user_namespace_that_blocks_bpf") {
-        return;
-    }
+    require_root();
     let _serial = serial();
     let root = scratch("doctor-deep", false);
     let here = run(&root, &["doctor", "--deep"]);

@@ -1,7 +1,8 @@
 //! What must hold on a real kernel, for a room full of learners: no BPF
 //! program of the workbook stays loaded after any way a run can end, two runs
 //! at once do not trip over each other, and watch re-checks on save. These
-//! load BPF, so they need root; elsewhere they skip and say why.
+//! load BPF, so they need root: `cargo xtask test` runs them as root, a plain
+//! `cargo test` lists them as ignored.
 
 mod common;
 
@@ -35,10 +36,9 @@ fn start_and_wait_until_loaded(root: &std::path::Path, args: &[&str], before: &[
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs"]
 fn no_bpf_program_stays_loaded_after_pass_failure_timeout_or_ctrl_c() {
-    if !root_or_skip("no_bpf_program_stays_loaded_after_pass_failure_timeout_or_ctrl_c") {
-        return;
-    }
+    require_root();
     let _one_at_a_time = serial();
     let root = scratch("no-programs-left", false);
     let before = held();
@@ -111,10 +111,9 @@ fn no_bpf_program_stays_loaded_after_pass_failure_timeout_or_ctrl_c() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs"]
 fn two_checks_at_once_both_finish_correctly_and_record_progress() {
-    if !root_or_skip("two_checks_at_once_both_finish_correctly_and_record_progress") {
-        return;
-    }
+    require_root();
     let _one_at_a_time = serial();
     let root = scratch("two-checks", false);
     apply_solution(&root);
@@ -141,10 +140,9 @@ fn two_checks_at_once_both_finish_correctly_and_record_progress() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs"]
 fn check_json_reports_a_real_failure() {
-    if !root_or_skip("check_json_reports_a_real_failure") {
-        return;
-    }
+    require_root();
     let _one_at_a_time = serial();
     let root = scratch("check-json", false);
     let ran = run(&root, &["check", "01", "--json"]);
@@ -163,10 +161,9 @@ fn check_json_reports_a_real_failure() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs"]
 fn watch_rechecks_once_per_save_with_file_events_and_with_polling() {
-    if !root_or_skip("watch_rechecks_once_per_save_with_file_events_and_with_polling") {
-        return;
-    }
+    require_root();
     let _one_at_a_time = serial();
     for mode in [&["watch", "01"][..], &["watch", "01", "--poll"]] {
         let root = scratch("watch", false);
@@ -202,10 +199,9 @@ fn watch_rechecks_once_per_save_with_file_events_and_with_polling() {
 /// cache, the check says the portability is unproven, names the command that
 /// fetches it, and gives no PASS and no hint.
 #[test]
+#[ignore = "needs root: loads BPF programs"]
 fn check_03_passes_with_an_empty_cache_and_is_unproven_without_the_shipped_btf() {
-    if !root_or_skip("check_03_passes_with_an_empty_cache_and_is_unproven_without_the_shipped_btf") {
-        return;
-    }
+    require_root();
     let _one_at_a_time = serial();
     let root = scratch("unproven", false);
     let lesson = root.join("lessons/03-einval");
@@ -235,10 +231,9 @@ fn check_03_passes_with_an_empty_cache_and_is_unproven_without_the_shipped_btf()
 /// (`cp -p`, `tar x`, an editor's backup): the checker still judges the
 /// program as it now is, not the last build.
 #[test]
+#[ignore = "needs root: loads BPF programs"]
 fn a_file_put_back_with_an_old_mtime_is_still_rebuilt() {
-    if !root_or_skip("a_file_put_back_with_an_old_mtime_is_still_rebuilt") {
-        return;
-    }
+    require_root();
     let _one_at_a_time = serial();
     let root = scratch("old-mtime", false);
     // Layer 2's fault is in build.rs (no -g): only a rebuilt build script shows it.

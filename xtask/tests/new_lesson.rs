@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{copy_folder, root_or_skip, run, scratch, serial};
+use common::{copy_folder, require_root, run, scratch, serial};
 
 const TITLE: &str = "Open again: a lesson added by copying a folder";
 
@@ -54,10 +54,9 @@ fn list_and_hint_show_a_copied_lesson() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs"]
 fn check_and_verify_run_a_copied_lesson() {
-    if !root_or_skip("check_and_verify_run_a_copied_lesson") {
-        return;
-    }
+    require_root();
     let _serial = serial();
     let root = workbook_with_lesson_09("new-lesson-check");
     let check = run(&root, &["check", "09"]);

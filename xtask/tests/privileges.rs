@@ -2,7 +2,9 @@
 //! a copy of the workbook they own and the Rust toolchain they can read. One
 //! has passwordless sudo, the other neither root nor sudo. tracefs is left
 //! root-only (mode 700), as stock Debian and Ubuntu mount it. Needs root, to
-//! make the users; elsewhere it skips and says why.
+//! make the users: `cargo xtask test` runs it as root, a plain `cargo test`
+//! lists it as ignored. What it changes on the machine is undone when it ends,
+//! even by a panic, and at its next start when it was killed.
 
 mod common;
 
@@ -17,22 +19,14 @@ const PLAIN_USER: &str = "wbplain";
 const SUDOERS: &str = "/etc/sudoers.d/workbook-test";
 const TRACEFS: &str = "/sys/kernel/tracing";
 
-/// Why this machine cannot run the test, if it cannot.
-fn missing() -> Option<String> {
-    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(1);
-    if uid != 0 {
-        return Some("it creates users, which needs root (CI runs as root)".into());
-    }
+/// Fails the test, saying why, where this machine cannot run it.
+fn require_what_it_needs() {
+    assert!(is_root(), "this test creates users, which needs root: run it as root (as `cargo xtask test` does)");
     for (tool, package) in [("useradd", "passwd"), ("runuser", "util-linux"), ("sudo", "sudo"), ("visudo", "sudo")] {
         let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].iter().any(|d| Path::new(d).join(tool).exists());
-        if !found {
-            return Some(format!("{tool} is missing (package {package})"));
-        }
+        assert!(found, "this test needs {tool} (package {package}; `cargo xtask test` installs it)");
     }
-    if !Path::new(TRACEFS).join("events").is_dir() {
-        return Some(format!("tracefs is not mounted at {TRACEFS}"));
-    }
-    None
+    assert!(Path::new(TRACEFS).join("events").is_dir(), "this test needs tracefs mounted at {TRACEFS}");
 }
 
 fn sh(program: &str, args: &[&str]) -> std::process::Output {
@@ -41,16 +35,19 @@ fn sh(program: &str, args: &[&str]) -> std::process::Output {
     output
 }
 
-/// The users, their sudo rights and tracefs's mode, undone when dropped.
-struct Users {
-    tracefs_mode: u32,
-}
+/// The users, their sudo rights and tracefs's mode, undone when dropped (a
+/// panic included). tracefs's mode before is also kept in a file until then,
+/// so that the next run puts it back after a run that was killed.
+struct Users;
 
 impl Users {
     fn create() -> Users {
-        let tracefs_mode = std::fs::metadata(TRACEFS).unwrap().mode() & 0o7777;
-        let users = Users { tracefs_mode };
-        users.remove_users();
+        // A run that was killed left its changes: undo them first.
+        Users::undo();
+        let mode = std::fs::metadata(TRACEFS).unwrap().mode() & 0o7777;
+        std::fs::create_dir_all(undo_record().parent().unwrap()).unwrap();
+        std::fs::write(undo_record(), format!("{mode:o}\n")).unwrap();
+        let users = Users;
         for user in [SUDO_USER, PLAIN_USER] {
             sh("useradd", &["--create-home", "--shell", "/bin/sh", user]);
         }
@@ -62,19 +59,30 @@ impl Users {
         users
     }
 
-    fn remove_users(&self) {
+    /// Removes the users and the sudoers entry, and puts tracefs's mode back
+    /// as the record says; each only if it is there.
+    fn undo() {
         let _ = std::fs::remove_file(SUDOERS);
         for user in [SUDO_USER, PLAIN_USER] {
             let _ = Command::new("userdel").args(["--remove", user]).stderr(Stdio::null()).status();
+        }
+        if let Some(mode) = std::fs::read_to_string(undo_record()).ok().and_then(|m| u32::from_str_radix(m.trim(), 8).ok()) {
+            // No unwrap: this runs while a panic unwinds, too.
+            let _ = std::fs::set_permissions(TRACEFS, std::fs::Permissions::from_mode(mode));
+            let _ = std::fs::remove_file(undo_record());
         }
     }
 }
 
 impl Drop for Users {
     fn drop(&mut self) {
-        self.remove_users();
-        let _ = std::fs::set_permissions(TRACEFS, std::fs::Permissions::from_mode(self.tracefs_mode));
+        Users::undo();
     }
+}
+
+/// tracefs's mode before the test changed it, while it is changed.
+fn undo_record() -> PathBuf {
+    workbook().join("target/xtask-tests/privileges-tracefs-mode")
 }
 
 /// A learner's home: the workbook copy they own, the toolchain and crates they read.
@@ -93,7 +101,7 @@ impl Learner {
         for part in ["bin", "lib", "libexec"] {
             let from = Path::new(sysroot.trim()).join(part);
             if from.exists() {
-                copy_tree(&from, &home.join("rust").join(part), true);
+                copy_tree::link_tree(&from, &home.join("rust").join(part)).unwrap();
             }
         }
         // The crates the workbook uses, so the build needs no download.
@@ -102,7 +110,7 @@ impl Learner {
             .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
         for part in ["registry/index", "registry/cache"] {
             if cargo_home.join(part).exists() {
-                copy_tree(&cargo_home.join(part), &home.join(".cargo").join(part), false);
+                copy_tree::copy_tree(&cargo_home.join(part), &home.join(".cargo").join(part), &[]).unwrap();
             }
         }
         copy_workbook(&home.join("workbook"));
@@ -152,19 +160,10 @@ impl Learner {
     }
 }
 
-/// `cp -a`, as hard links when asked and possible.
-fn copy_tree(from: &Path, to: &Path, link: bool) {
-    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    let copy = |flags: &str| Command::new("cp").arg(flags).arg(from).arg(to).stderr(Stdio::null()).status().unwrap().success();
-    assert!((link && copy("-al")) || copy("-a"), "copying {} to {}", from.display(), to.display());
-}
-
 #[test]
+#[ignore = "needs root: creates users, a sudoers entry, and changes tracefs's mode"]
 fn a_sudo_user_checks_on_the_host_and_a_user_without_privileges_is_offered_the_vm() {
-    if let Some(why) = missing() {
-        eprintln!("skipped a_sudo_user_checks_on_the_host_and_a_user_without_privileges_is_offered_the_vm: {why}");
-        return;
-    }
+    require_what_it_needs();
     let _serial = serial();
     let _users = Users::create();
 

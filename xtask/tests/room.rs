@@ -351,10 +351,9 @@ fn thirty_learners_in_mixed_states_on_the_page_and_the_projector() {
 }
 
 #[test]
+#[ignore = "needs root: loads BPF programs"]
 fn each_check_of_a_joined_workbook_tells_the_room_where_it_is() {
-    if !root_or_skip("each_check_of_a_joined_workbook_tells_the_room_where_it_is") {
-        return;
-    }
+    require_root();
     let _serial = serial();
     let state = fresh("check/state");
     let room = serve("127.0.0.1:0", &state, &["--json"]);

@@ -1,55 +1,64 @@
-//! A small static file server for the built book: on the loopback address
-//! unless told to serve a room (`--listen 0.0.0.0:3000`). One thread a
-//! connection, so a room of readers does not queue behind a slow one.
+//! A small static file server for the built book (tiny_http): on the loopback
+//! address unless told to serve a room (`--listen 0.0.0.0:3000`). tiny_http
+//! reads each connection on a thread of its own and a few workers answer, so a
+//! room of readers does not queue behind a slow one.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
+use tiny_http::{Header, Response, Server};
+
+/// Requests answered at once; a slow reader holds up only its own worker.
+const WORKERS: usize = 4;
 
 pub fn serve(dir: &Path, listen: SocketAddr) -> Result<()> {
-    let listener =
-        TcpListener::bind(listen).with_context(|| format!("listening on {listen} (is another server there? try another port)"))?;
-    let port = listener.local_addr()?.port();
+    let server =
+        Server::http(listen).map_err(|e| anyhow::anyhow!("listening on {listen}: {e} (is another server there? try another port)"))?;
+    let port = server.server_addr().to_ip().context("the server listens on no IP address")?.port();
     if listen.ip().is_unspecified() {
         println!("serving the book on every address, port {port}: the room opens http://THIS-MACHINE:{port}/  (Ctrl-C stops it)");
         println!("THIS-MACHINE is this machine's address on the room's network (`ip -brief address` lists them)");
     } else {
         println!("serving the book at http://{listen}/  (Ctrl-C stops it; run the command again after editing)");
     }
-    run(dir, listener)
+    run(dir, server);
+    Ok(())
 }
 
-/// Answers every connection to `listener` with a file under `dir`, each on a thread of its own.
-fn run(dir: &Path, listener: TcpListener) -> Result<()> {
-    for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => {
-                let dir = dir.to_path_buf();
-                std::thread::spawn(move || {
-                    if let Err(error) = answer(&dir, stream) {
-                        eprintln!("serve: {error:#}");
+/// Answers every request to `server` with a file under `dir`, until the process stops.
+fn run(dir: &Path, server: Server) {
+    let server = std::sync::Arc::new(server);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (server, dir) = (server.clone(), dir.to_path_buf());
+            std::thread::spawn(move || {
+                for request in server.incoming_requests() {
+                    let response = answer(&dir, request.url());
+                    if let Err(error) = request.respond(response) {
+                        eprintln!("serve: {error}");
                     }
-                });
-            }
-            Err(error) => eprintln!("serve: {error}"),
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
+    }
+}
+
+/// The file a request's path names, or 404.
+fn answer(dir: &Path, target: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+    match file_for(dir, target).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b))) {
+        Some((path, body)) => Response::from_data(body).with_header(content_type_header(content_type(&path))),
+        None => {
+            Response::from_data(b"not found\n".to_vec()).with_status_code(404).with_header(content_type_header("text/plain; charset=utf-8"))
         }
     }
-    Ok(())
 }
 
-fn answer(dir: &Path, mut stream: TcpStream) -> Result<()> {
-    let mut request = String::new();
-    BufReader::new(&stream).read_line(&mut request)?;
-    let target = request.split_whitespace().nth(1).unwrap_or("/");
-    let (status, kind, body) = match file_for(dir, target).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b))) {
-        Some((path, body)) => ("200 OK", content_type(&path), body),
-        None => ("404 Not Found", "text/plain; charset=utf-8", b"not found\n".to_vec()),
-    };
-    write!(stream, "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
-    stream.write_all(&body)?;
-    Ok(())
+fn content_type_header(kind: &str) -> Header {
+    Header::from_bytes("Content-Type", kind).expect("a valid header")
 }
 
 /// The file under `dir` that a request path names; never one outside it.
@@ -85,24 +94,35 @@ fn content_type(path: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    /// One request over a fresh connection, as a browser sends it; the whole answer.
+    fn get(address: std::net::SocketAddr, path: &str) -> String {
+        let mut reader = TcpStream::connect(address).unwrap();
+        reader.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        write!(reader, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        reader.read_to_string(&mut answer).unwrap();
+        answer
+    }
 
     #[test]
     fn answers_at_once_while_another_connection_hangs() {
         let dir = std::env::temp_dir().join(format!("serve-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("index.html"), "<p>the book</p>").unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = listener.local_addr().unwrap();
+        let server = Server::http("127.0.0.1:0").unwrap();
+        let address = server.server_addr().to_ip().unwrap();
         let served = dir.clone();
-        std::thread::spawn(move || run(&served, listener));
+        std::thread::spawn(move || run(&served, server));
         // A reader that connects and says nothing must not hold up the room.
         let _silent = TcpStream::connect(address).unwrap();
-        let mut reader = TcpStream::connect(address).unwrap();
-        reader.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
-        reader.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
-        let mut answer = String::new();
-        std::io::Read::read_to_string(&mut reader, &mut answer).unwrap();
+        let answer = get(address, "/");
         assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("<p>the book</p>"), "{answer}");
+        assert!(answer.contains("Content-Type: text/html; charset=utf-8"), "{answer}");
+        let missing = get(address, "/missing.html");
+        assert!(missing.starts_with("HTTP/1.1 404") && missing.ends_with("not found\n"), "{missing}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -13,9 +13,9 @@ use book_builder::{check_sources, Workbook};
 /// `lessons/09-open-again` with its data in `course/09-open-again`.
 fn fixture() -> PathBuf {
     let root = common::workbook_copy("new-lesson");
-    common::copy(&root.join("lessons/01-open-fails"), &root.join("lessons/09-open-again"));
+    copy_tree::copy_tree(&root.join("lessons/01-open-fails"), &root.join("lessons/09-open-again"), &["target"]).unwrap();
     let course = root.join("course/09-open-again");
-    common::copy(&root.join("course/01-open-fails"), &course);
+    copy_tree::copy_tree(&root.join("course/01-open-fails"), &course, &["target"]).unwrap();
     let toml = std::fs::read_to_string(course.join("lesson.toml")).unwrap();
     let toml = toml.replace("title = \"Open fails: the missing BTF\"", "title = \"Open again\"");
     std::fs::write(course.join("lesson.toml"), toml).unwrap();

@@ -51,10 +51,7 @@ pub fn update_po(root: &Path) -> Result<ExitCode> {
 /// book read in Chromium, and the probes that reproduce the messages the book
 /// quotes outside the lessons.
 pub fn test(root: &Path) -> Result<ExitCode> {
-    let mut command = cargo();
-    command.args(["test", "--package", "book-builder", "--package", "probes", "--manifest-path"]).arg(root.join("Cargo.toml"));
-    command.env("CLANG", crate::machine::host::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()));
-    status(command)
+    status(test_command(root, crate::machine::host::is_root()))
 }
 
 fn run_builder(root: &Path, args: &[String]) -> Result<ExitCode> {
@@ -71,4 +68,16 @@ fn cargo() -> Command {
 fn status(mut command: Command) -> Result<ExitCode> {
     let status = command.status().context("running cargo")?;
     Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// What `dev test-book` runs; the probes load BPF, so they are `#[ignore]`d
+/// and run only with `include_ignored` (as root).
+pub fn test_command(root: &Path, include_ignored: bool) -> Command {
+    let mut command = cargo();
+    command.args(["test", "--package", "book-builder", "--package", "probes", "--manifest-path"]).arg(root.join("Cargo.toml"));
+    command.env("CLANG", crate::machine::host::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()));
+    if include_ignored {
+        command.args(["--", "--include-ignored"]);
+    }
+    command
 }

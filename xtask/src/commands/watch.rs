@@ -53,7 +53,8 @@ pub fn watch(root: &Path, args: &WatchArgs) -> Result<ExitCode> {
     let mut lesson = lessons::find(root, &args.lesson)?;
     let mut source = if args.poll { Source::Polling } else { events(&lesson) };
     let terminal = std::io::stdout().is_terminal();
-    let keys = keys::listen();
+    // The terminal is put back as it was when this returns, however it returns.
+    let (keys, _terminal) = keys::listen();
 
     let mut checked = files::current_files(&lesson.dir)?;
     if !run(root, &lesson, terminal, None)? {
@@ -252,18 +253,36 @@ fn next_lesson(root: &Path) -> Result<Option<Lesson>> {
 }
 
 /// Keys from stdin, one char each, on a channel.
+///
+/// The terminal is set through rustix's termios, not crossterm: crossterm's
+/// raw mode also turns off Ctrl-C's signal and the newline's carriage return,
+/// which watch keeps (Ctrl-C stops it as it stops a check, and the check's
+/// report prints as usual). Only line buffering and echo go.
 mod keys {
     use std::io::{IsTerminal, Read};
     use std::sync::mpsc::{self, Receiver};
 
+    use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex, Termios};
+
+    /// The terminal's settings before [`listen`], put back when dropped.
+    pub struct Terminal {
+        original: Option<Termios>,
+    }
+
+    impl Drop for Terminal {
+        fn drop(&mut self) {
+            if let Some(original) = &self.original {
+                let _ = termios::tcsetattr(std::io::stdin(), OptionalActions::Now, original);
+            }
+        }
+    }
+
     /// Starts reading stdin. On a terminal, turns off line buffering and echo
-    /// (restored when the process exits, however it exits).
-    pub fn listen() -> Receiver<char> {
+    /// until the returned [`Terminal`] is dropped.
+    pub fn listen() -> (Receiver<char>, Terminal) {
         let (sender, keys) = mpsc::channel();
         let stdin = std::io::stdin();
-        if stdin.is_terminal() {
-            raw_mode();
-        }
+        let terminal = Terminal { original: if stdin.is_terminal() { key_by_key() } else { None } };
         std::thread::spawn(move || {
             let mut byte = [0u8];
             while matches!(std::io::stdin().lock().read(&mut byte), Ok(1)) {
@@ -273,35 +292,19 @@ mod keys {
                 }
             }
         });
-        keys
+        (keys, terminal)
     }
 
-    fn raw_mode() {
-        // SAFETY: termios calls on stdin, a terminal; the original settings
-        // are restored at exit by the atexit handler below.
-        unsafe {
-            let mut settings: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(libc::STDIN_FILENO, &mut settings) != 0 {
-                return;
-            }
-            ORIGINAL = Some(settings);
-            settings.c_lflag &= !(libc::ICANON | libc::ECHO);
-            settings.c_cc[libc::VMIN] = 1;
-            settings.c_cc[libc::VTIME] = 0;
-            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &settings);
-            libc::atexit(restore);
-        }
-    }
-
-    static mut ORIGINAL: Option<libc::termios> = None;
-
-    extern "C" fn restore() {
-        // SAFETY: written once in raw_mode, before this handler is registered.
-        unsafe {
-            if let Some(settings) = *std::ptr::addr_of!(ORIGINAL) {
-                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &settings);
-            }
-        }
+    /// Each key as it is typed, not echoed; the settings before, if it worked.
+    fn key_by_key() -> Option<Termios> {
+        let stdin = std::io::stdin();
+        let original = termios::tcgetattr(&stdin).ok()?;
+        let mut settings = original.clone();
+        settings.local_modes.remove(LocalModes::ICANON | LocalModes::ECHO);
+        settings.special_codes[SpecialCodeIndex::VMIN] = 1;
+        settings.special_codes[SpecialCodeIndex::VTIME] = 0;
+        termios::tcsetattr(&stdin, OptionalActions::Now, &settings).ok()?;
+        Some(original)
     }
 }
 

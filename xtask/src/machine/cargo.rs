@@ -1,7 +1,7 @@
 //! Building a lesson's package with cargo (its JSON messages read with `cargo_metadata`), and turning a failed build into the few lines that matter.
 
 use crate::machine::distro::{self, Package};
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -314,55 +314,70 @@ fn clean_if_moved(cargo: &std::ffi::OsStr, root: &Path, package: &str, target_di
 }
 
 /// Shows cargo's progress while a build runs, so a long first build never sits
-/// silent: on a terminal one line rewritten in place with the time so far,
-/// otherwise a plain line every half minute. Returns all of stderr.
+/// silent: on a terminal one line rewritten in place (indicatif) with the time
+/// so far, otherwise a plain line every half minute. Returns all of stderr.
 fn relay_progress(stderr: impl std::io::Read) -> String {
+    let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();
+    // Shown from cargo's first `Compiling`: a build with nothing to do shows nothing.
+    let mut line: Option<indicatif::ProgressBar> = None;
     let latest = Arc::new(Mutex::new(String::new()));
     let done = Arc::new(AtomicBool::new(false));
-    let ticker = {
+    let notes = (!terminal).then(|| {
         let (latest, done) = (latest.clone(), done.clone());
-        std::thread::spawn(move || show_progress(terminal, &latest, &done))
-    };
+        std::thread::spawn(move || plain_notes(&latest, &done))
+    });
     let mut all = String::new();
-    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        let trimmed = line.trim_start();
+    for text in BufReader::new(stderr).lines().map_while(Result::ok) {
+        let trimmed = text.trim_start();
         if trimmed.starts_with("Compiling") || trimmed.starts_with("Building") {
-            *latest.lock().unwrap_or_else(|e| e.into_inner()) = trimmed.chars().take(60).collect();
+            let current: String = trimmed.chars().take(60).collect();
+            if terminal {
+                line.get_or_insert_with(|| building_line(started)).set_message(current);
+            } else {
+                *latest.lock().unwrap_or_else(|e| e.into_inner()) = current;
+            }
         }
-        all.push_str(&line);
+        all.push_str(&text);
         all.push('\n');
     }
     done.store(true, Ordering::SeqCst);
-    let _ = ticker.join();
+    if let Some(notes) = notes {
+        let _ = notes.join();
+    }
+    if let Some(line) = line {
+        line.finish_and_clear();
+    }
     all
 }
 
-fn show_progress(terminal: bool, latest: &Mutex<String>, done: &AtomicBool) {
+/// `  Compiling libbpf-sys v1.5.0 · 12 s`: what cargo builds now, with the
+/// seconds since `started` once there are two.
+fn building_line(started: Instant) -> indicatif::ProgressBar {
+    let seconds = |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+        let elapsed = state.elapsed().as_secs();
+        if elapsed >= 2 {
+            let _ = write!(out, " · {elapsed} s");
+        }
+    };
+    let style = indicatif::ProgressStyle::with_template("  {msg}{seconds}").expect("a valid template").with_key("seconds", seconds);
+    let line = indicatif::ProgressBar::new_spinner().with_style(style).with_elapsed(started.elapsed());
+    line.enable_steady_tick(Duration::from_millis(200));
+    line
+}
+
+/// Where no line can be rewritten: a note every half minute after the first ten seconds.
+fn plain_notes(latest: &Mutex<String>, done: &AtomicBool) {
     let started = Instant::now();
-    let mut next_plain_note = Duration::from_secs(10);
-    let mut shown = String::new();
+    let mut next_note = Duration::from_secs(10);
     while !done.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(200));
         let elapsed = started.elapsed();
         let current = latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if current.is_empty() {
-            continue;
-        }
-        if terminal {
-            let time = if elapsed.as_secs() >= 2 { format!(" · {} s", elapsed.as_secs()) } else { String::new() };
-            let line = format!("  {current}{time}");
-            if line != shown {
-                let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
-                shown = line;
-            }
-        } else if elapsed >= next_plain_note {
+        if !current.is_empty() && elapsed >= next_note {
             eprintln!("  still building after {} s: {current}", elapsed.as_secs());
-            next_plain_note += Duration::from_secs(30);
+            next_note += Duration::from_secs(30);
         }
-    }
-    if !shown.is_empty() {
-        let _ = write!(std::io::stderr(), "\r\x1b[2K");
     }
 }
 

@@ -6,17 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn note(_signal: libc::c_int) {
-    // Only an atomic store: nothing else is safe inside a signal handler.
-    REQUESTED.store(true, Ordering::SeqCst);
-}
-
 /// From now on SIGINT, SIGTERM and SIGHUP only set a flag that [`requested`] reads.
 pub fn catch() {
-    let handler = note as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: `note` is async-signal-safe; it only stores to an atomic.
-        unsafe { libc::signal(signal, handler) };
+    // ctrlc runs this on a thread of its own, not inside the signal handler.
+    if let Err(error) = ctrlc::set_handler(|| REQUESTED.store(true, Ordering::SeqCst)) {
+        eprintln!("warning: Ctrl-C will stop the lesson's loader abruptly: {error}");
     }
 }
 

@@ -498,7 +498,7 @@ impl Apt {
     }
 
     fn newest(&self, series: &Series) -> Result<Record> {
-        let pattern = format!("^{}[0-9]+{}$", regex_escape(series.prefix), regex_escape(series.suffix));
+        let pattern = package_pattern(series);
         let mut search = self.command("apt-cache");
         search.args(["search", "--names-only", &pattern]);
         let found = self.run(search, "searching Debian's package index")?;
@@ -526,6 +526,12 @@ impl Apt {
     }
 }
 
+/// The names of a series' builds, for `apt-cache search` (a POSIX extended
+/// regex, which reads regex's escapes as the characters themselves).
+fn package_pattern(series: &Series) -> String {
+    format!("^{}[0-9]+{}$", regex::escape(series.prefix), regex::escape(series.suffix))
+}
+
 fn parse_record(text: &str) -> Option<Record> {
     let fields: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once(": ")).map(|(k, v)| (k, v.trim())).collect();
     Some(Record {
@@ -533,10 +539,6 @@ fn parse_record(text: &str) -> Option<Record> {
         version: fields.get("Version")?.to_string(),
         sha256: fields.get("SHA256")?.to_string(),
     })
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars().flat_map(|c| if ".+*?()[]{}|^$\\".contains(c) { vec!['\\', c] } else { vec![c] }).collect()
 }
 
 /// Debian versions compared by their runs of digits and of other characters,
@@ -656,6 +658,15 @@ mod tests {
         assert_eq!(some.iter().map(Choice::name).collect::<Vec<_>>(), ["5.10", "host"]);
         let error = choice("4.19").unwrap_err();
         assert!(error.downcast_ref::<UsageError>().is_some());
-        assert_eq!(regex_escape("linux-image-6.12."), "linux-image-6\\.12\\.");
+    }
+
+    #[test]
+    fn a_series_pattern_matches_its_builds_only() {
+        let series = SERIES.iter().find(|s| s.name == "6.12").unwrap();
+        let pattern = regex::Regex::new(&package_pattern(series)).unwrap();
+        assert!(pattern.is_match("linux-image-6.12.43+deb12-amd64"));
+        for other in ["linux-image-6.12.43+deb12-amd64-unsigned", "linux-image-6.12x43+deb12-amd64", "linux-image-6.12.43deb12-amd64"] {
+            assert!(!pattern.is_match(other), "{other}");
+        }
     }
 }

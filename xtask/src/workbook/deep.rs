@@ -45,17 +45,12 @@ fn workspace(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
         std::fs::remove_dir_all(&scratch).context("clearing the probe's folder")?;
     }
     let dir = scratch.join("lessons").join(PROBE);
+    std::fs::create_dir_all(dir.join("src"))?;
     for file in ["Cargo.toml", "build.rs", "src/main.rs"] {
-        copy(&lesson.dir.join(file), &dir.join(file))?;
+        std::fs::copy(lesson.dir.join(file), dir.join(file)).with_context(|| format!("copying {file}"))?;
     }
-    for entry in std::fs::read_dir(lesson.dir.join("src/bpf"))? {
-        let path = entry?.path();
-        copy(&path, &dir.join("src/bpf").join(path.file_name().expect("a file")))?;
-    }
-    for entry in crate::workbook::scratch::files_under(&lesson.solution())? {
-        let relative = entry.strip_prefix(lesson.solution()).expect("below solution/");
-        copy(&entry, &dir.join(relative))?;
-    }
+    copy_tree::copy_tree(&lesson.dir.join("src/bpf"), &dir.join("src/bpf"), &[])?;
+    copy_tree::copy_tree(&lesson.solution(), &dir, &[])?;
     let mut manifest: toml::Table = toml::from_str(&std::fs::read_to_string(dir.join("Cargo.toml"))?)?;
     manifest["package"]["name"] = PACKAGE.into();
     std::fs::write(dir.join("Cargo.toml"), toml::to_string(&manifest)?)?;
@@ -78,14 +73,6 @@ fn workspace(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
     // build.rs finds vmlinux.h at ../../vmlinux, as in the workbook.
     std::os::unix::fs::symlink(root.join("vmlinux"), scratch.join("vmlinux"))?;
     Ok(scratch)
-}
-
-fn copy(from: &Path, to: &Path) -> Result<()> {
-    if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::copy(from, to).with_context(|| format!("copying {}", from.display()))?;
-    Ok(())
 }
 
 /// What of this machine explains a refused load.

@@ -16,7 +16,7 @@ pub fn scratch_copy(root: &Path, lesson: &Lesson) -> Result<PathBuf> {
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch).context("clearing the scratch copy")?;
     }
-    copy_tree(root, root, &scratch)?;
+    copy_tree::copy_tree(root, &scratch, NOT_COPIED).context("copying the workbook")?;
     Ok(scratch)
 }
 
@@ -56,24 +56,4 @@ pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
-}
-
-/// Copies `from` to `to`, leaving out [`NOT_COPIED`] (relative to `top`).
-pub fn copy_tree(top: &Path, from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let path = entry.path();
-        let relative = path.strip_prefix(top)?;
-        if NOT_COPIED.iter().any(|skip| relative == Path::new(skip)) {
-            continue;
-        }
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(top, &path, &target)?;
-        } else {
-            std::fs::copy(&path, &target)?;
-        }
-    }
-    Ok(())
 }

@@ -28,7 +28,7 @@ pub fn scratch(name: &str, with_git: bool) -> PathBuf {
     if dir.exists() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
-    copy(&workbook(), &workbook(), &dir);
+    copy_workbook(&dir);
     std::fs::create_dir_all(base.join("target")).unwrap();
     std::os::unix::fs::symlink(base.join("target"), dir.join("target")).unwrap();
     if with_git {
@@ -41,32 +41,17 @@ pub fn scratch(name: &str, with_git: bool) -> PathBuf {
 
 /// The workbook as shipped, copied to `to`: no build, no progress, no git.
 pub fn copy_workbook(to: &Path) {
-    copy(&workbook(), &workbook(), to);
+    copy_tree::copy_tree(&workbook(), to, NOT_COPIED).unwrap();
 }
 
-/// Copies the folder `from` to `to`, as [`scratch`] copies the workbook.
+/// Copies the folder `from` to `to`, leaving out what [`scratch`] leaves out.
 pub fn copy_folder(from: &Path, to: &Path) {
-    copy(from, from, to);
+    copy_tree::copy_tree(from, to, NOT_COPIED).unwrap();
 }
 
-fn copy(top: &Path, from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let relative = entry.path().strip_prefix(top).unwrap().to_path_buf();
-        if ["target", ".git", ".progress.toml", ".room.toml", ".room-records.jsonl", ".room-server", ".backups", "book/build"]
-            .iter()
-            .any(|skip| relative == Path::new(skip))
-        {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy(top, &entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
+/// What a copy of the workbook leaves out: builds, history, a learner's state.
+const NOT_COPIED: &[&str] =
+    &["target", ".git", ".progress.toml", ".room.toml", ".room-records.jsonl", ".room-server", ".backups", "book/build"];
 
 pub fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
@@ -129,21 +114,21 @@ pub fn apply_solution(root: &Path) {
     }
 }
 
-/// True when the tests that need root can run; otherwise says why they skip.
-pub fn root_or_skip(test: &str) -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Uid:")).map(|u| u.split_whitespace().nth(1) == Some("0")))
-        .unwrap_or(false);
-    if !root {
-        eprintln!("skipped {test}: loads BPF programs, which needs root (CI runs as root)");
-        return false;
-    }
-    if Command::new("bpftool").arg("version").output().is_err() {
-        eprintln!("skipped {test}: needs bpftool to list the kernel's BPF programs");
-        return false;
-    }
-    true
+/// Called first by each test marked `#[ignore = "needs root: …"]`, which a
+/// plain `cargo test` leaves out and `cargo xtask test` runs as root. Once
+/// such a test runs (asked for with `--ignored`), a machine that cannot run it
+/// fails it, saying why, rather than letting it pass without proving anything.
+pub fn require_root() {
+    assert!(is_root(), "this test loads BPF programs, which needs root: run it as root (as `cargo xtask test` does)");
+    assert!(
+        Command::new("bpftool").arg("version").output().is_ok(),
+        "this test lists the kernel's BPF programs with bpftool, which is missing (`cargo xtask setup` installs it)"
+    );
+}
+
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// Tests that build lessons share a target folder and watch the kernel's
