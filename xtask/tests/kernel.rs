@@ -1,7 +1,7 @@
 //! What must hold on a real kernel, for a room full of learners: no BPF
 //! program of the workbook stays loaded after any way a run can end, two runs
 //! at once do not trip over each other, and watch re-checks on save. These
-//! load BPF, so they need root: `cargo xtask test` runs them as root, a plain
+//! load BPF, so they need root: `cargo xtask dev test` runs them as root, a plain
 //! `cargo test` lists them as ignored.
 
 mod common;

@@ -2,7 +2,7 @@
 //! finds itself: the checker looks for its folder at run time, and `cargo
 //! xtask` runs here exactly as a learner types it, with one shared
 //! `CARGO_TARGET_DIR` for every copy. Checking a lesson loads BPF, so the test
-//! needs root: `cargo xtask test` runs it as root.
+//! needs root: `cargo xtask dev test` runs it as root.
 //!
 //! The shared target folder is this workbook's own, as a learner's global
 //! `CARGO_TARGET_DIR` is shared with their other projects: the crates xtask

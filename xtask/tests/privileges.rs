@@ -2,7 +2,7 @@
 //! a copy of the workbook they own and the Rust toolchain they can read. One
 //! has passwordless sudo, the other neither root nor sudo. tracefs is left
 //! root-only (mode 700), as stock Debian and Ubuntu mount it. Needs root, to
-//! make the users: `cargo xtask test` runs it as root, a plain `cargo test`
+//! make the users: `cargo xtask dev test` runs it as root, a plain `cargo test`
 //! lists it as ignored. What it changes on the machine is undone when it ends,
 //! even by a panic, and at its next start when it was killed.
 
@@ -21,10 +21,10 @@ const TRACEFS: &str = "/sys/kernel/tracing";
 
 /// Fails the test, saying why, where this machine cannot run it.
 fn require_what_it_needs() {
-    assert!(is_root(), "this test creates users, which needs root: run it as root (as `cargo xtask test` does)");
+    assert!(is_root(), "this test creates users, which needs root: run it as root (as `cargo xtask dev test` does)");
     for (tool, package) in [("useradd", "passwd"), ("runuser", "util-linux"), ("sudo", "sudo"), ("visudo", "sudo")] {
         let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].iter().any(|d| Path::new(d).join(tool).exists());
-        assert!(found, "this test needs {tool} (package {package}; `cargo xtask test` installs it)");
+        assert!(found, "this test needs {tool} (package {package}; `cargo xtask dev test` installs it)");
     }
     assert!(Path::new(TRACEFS).join("events").is_dir(), "this test needs tracefs mounted at {TRACEFS}");
 }

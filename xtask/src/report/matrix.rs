@@ -138,7 +138,7 @@ pub fn compare_with_record(
             stale = true;
             println!("\n{page} do not say what this run measured:");
             differences.iter().for_each(|d| println!("  {d}"));
-            println!("if that is what the workbook should say now: cargo xtask verify --kernels all --bless, and commit both");
+            println!("if that is what the workbook should say now: cargo xtask dev verify --kernels all --bless, and commit both");
             format!("{page} are stale")
         }
     };

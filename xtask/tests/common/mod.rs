@@ -115,11 +115,11 @@ pub fn apply_solution(root: &Path) {
 }
 
 /// Called first by each test marked `#[ignore = "needs root: …"]`, which a
-/// plain `cargo test` leaves out and `cargo xtask test` runs as root. Once
+/// plain `cargo test` leaves out and `cargo xtask dev test` runs as root. Once
 /// such a test runs (asked for with `--ignored`), a machine that cannot run it
 /// fails it, saying why, rather than letting it pass without proving anything.
 pub fn require_root() {
-    assert!(is_root(), "this test loads BPF programs, which needs root: run it as root (as `cargo xtask test` does)");
+    assert!(is_root(), "this test loads BPF programs, which needs root: run it as root (as `cargo xtask dev test` does)");
     assert!(
         Command::new("bpftool").arg("version").output().is_ok(),
         "this test lists the kernel's BPF programs with bpftool, which is missing (`cargo xtask setup` installs it)"
