@@ -162,23 +162,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn notes_are_shown_but_not_compared() {
-        let run = "attach   ok\nobserved 0 of N\nnote     attached: nothing, as the kernel reports it";
-        assert_eq!(compared(run), "attach   ok\nobserved 0 of N");
-    }
-
-    #[test]
-    fn a_stage_that_succeeds_again_is_said_once_and_a_failure_always() {
-        let in_turn = "attach   ok\nobserved N of N opens\nattach   ok\nobserved N of N threads";
-        let at_once = "attach   ok\nobserved N of N opens\nobserved N of N threads";
-        assert_eq!(compared(in_turn), at_once);
-        let failed = "attach   ok\nobserved N of N opens\nattach   FAILED  ENOENT";
-        assert_eq!(compared(failed), failed);
-        let second_run = "load     ok\nattach   ok\nobserved it\nopen     ok\nload     ok\nattach   ok\nobserved it";
-        assert_eq!(compared(second_run), second_run);
-    }
-
-    #[test]
     fn per_kernel_snapshots_fall_back_to_the_default() {
         let dir = crate::workbook::root().join("course/01-open-fails/snapshots");
         assert_eq!(name_for(&dir, "layer-1", "5.10", true), "layer-1");
