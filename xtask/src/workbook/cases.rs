@@ -137,6 +137,7 @@ fn read(number: &str, kind: Kind, entry: Entry) -> Result<Case> {
     ensure(kind == Kind::Fake || entry.fails_with.is_none(), "only a fake has fails_with")?;
     ensure(kind == Kind::Alternative || entry.min_kernel.is_none(), "only an alternative has min_kernel")?;
     ensure((kind == Kind::Mistake) == entry.feedback.is_some(), "a mistake, and only a mistake, says the feedback it must get")?;
+    ensure(entry.feedback.as_deref().is_none_or(|f| !f.trim().is_empty()), "an empty feedback would match anything the check says")?;
     ensure(!entry.edits.is_empty(), "has no edits to make to the solution")?;
     let min_kernel = match &entry.min_kernel {
         Some(text) => Some(
@@ -291,6 +292,15 @@ mod tests {
     }
 
     #[test]
+    fn every_lesson_has_five_mistakes() {
+        let root = crate::workbook::root();
+        for lesson in crate::workbook::lessons::all(&root).unwrap() {
+            let mistakes = all(&lesson).unwrap().into_iter().filter(|c| c.kind == Kind::Mistake).count();
+            assert!(mistakes >= 5, "lesson {} has {mistakes} mistakes", lesson.number);
+        }
+    }
+
+    #[test]
     fn every_cases_edits_apply_to_todays_solution_and_change_it() {
         let root = crate::workbook::root();
         for lesson in crate::workbook::lessons::all(&root).unwrap() {
@@ -380,6 +390,7 @@ replace = "b"
         // Only a mistake says what its feedback must be, and every mistake does.
         assert!(parse("04", &text.replace("[[mistake]]", "[[fake]]").replace("[[mistake.edit]]", "[[fake.edit]]")).is_err());
         assert!(parse("04", &text.replace("feedback = \"(uapi-header)\"\n", "")).is_err());
+        assert!(parse("04", &text.replace("\"(uapi-header)\"", "\" \"")).is_err(), "an empty feedback names nothing");
     }
 
     #[test]
