@@ -746,13 +746,7 @@ pub const ENTRIES: &[Entry] = &[
         matches: Evidence::map_refused,
     },
     // libbpf-rs's own check, made before it calls libbpf.
-    Entry {
-        cell: "key_size 8 != 4",
-        stage: "run",
-        meaning_has: "",
-        cause: "map-key-size",
-        matches: Evidence::map_size_refused,
-    },
+    Entry { cell: "key_size 8 != 4", stage: "run", meaning_has: "", cause: "map-key-size", matches: Evidence::map_size_refused },
     Entry {
         cell: "failed to create kprobe '_do_fork+0x0' perf event: -ENOENT",
         stage: "attach",
