@@ -5,8 +5,10 @@
 //! course/NN-name/cases.toml
 //!     [[alternative]]        a correct fix written another way: must pass
 //!     [[fake]]               a program that only looks fixed: must fail
+//!     [[mistake]]            a natural slip: must fail, and the check must name its cause
 //!     name, about            what the case is, how this learner wrote it
 //!     fails_with             (fakes) text the failing transcript shows
+//!     feedback               (mistakes) text the check's feedback names: a cause id, a layer
 //!     min_kernel             (alternatives, optional) the oldest kernel it works on
 //!     [[alternative.edit]]   file, find, replace: applied in order to the solved lesson
 //! ```
@@ -98,7 +100,7 @@ pub struct Case {
     pub edits: Vec<Edit>,
 }
 
-/// Every alternative, then every fake, of `lesson`, in the order `cases.toml`
+/// Every alternative, then every fake, then every mistake of `lesson`, in the order `cases.toml`
 /// gives them; an error names the case whose edits no longer apply to the solution.
 pub fn all(lesson: &Lesson) -> Result<Vec<Case>> {
     let path = lesson.cases_file();
