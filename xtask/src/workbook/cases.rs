@@ -5,8 +5,10 @@
 //! course/NN-name/cases.toml
 //!     [[alternative]]        a correct fix written another way: must pass
 //!     [[fake]]               a program that only looks fixed: must fail
+//!     [[mistake]]            a natural slip: must fail, and the check must name its cause
 //!     name, about            what the case is, how this learner wrote it
 //!     fails_with             (fakes) text the failing transcript shows
+//!     feedback               (mistakes) text the check's feedback names: a cause id, a layer
 //!     min_kernel             (alternatives, optional) the oldest kernel it works on
 //!     [[alternative.edit]]   file, find, replace: applied in order to the solved lesson
 //! ```
@@ -98,7 +100,7 @@ pub struct Case {
     pub edits: Vec<Edit>,
 }
 
-/// Every alternative, then every fake, of `lesson`, in the order `cases.toml`
+/// Every alternative, then every fake, then every mistake of `lesson`, in the order `cases.toml`
 /// gives them; an error names the case whose edits no longer apply to the solution.
 pub fn all(lesson: &Lesson) -> Result<Vec<Case>> {
     let path = lesson.cases_file();
@@ -137,6 +139,7 @@ fn read(number: &str, kind: Kind, entry: Entry) -> Result<Case> {
     ensure(kind == Kind::Fake || entry.fails_with.is_none(), "only a fake has fails_with")?;
     ensure(kind == Kind::Alternative || entry.min_kernel.is_none(), "only an alternative has min_kernel")?;
     ensure((kind == Kind::Mistake) == entry.feedback.is_some(), "a mistake, and only a mistake, says the feedback it must get")?;
+    ensure(entry.feedback.as_deref().is_none_or(|f| !f.trim().is_empty()), "an empty feedback would match anything the check says")?;
     ensure(!entry.edits.is_empty(), "has no edits to make to the solution")?;
     let min_kernel = match &entry.min_kernel {
         Some(text) => Some(
@@ -291,6 +294,15 @@ mod tests {
     }
 
     #[test]
+    fn every_lesson_has_five_mistakes() {
+        let root = crate::workbook::root();
+        for lesson in crate::workbook::lessons::all(&root).unwrap() {
+            let mistakes = all(&lesson).unwrap().into_iter().filter(|c| c.kind == Kind::Mistake).count();
+            assert!(mistakes >= 5, "lesson {} has {mistakes} mistakes", lesson.number);
+        }
+    }
+
+    #[test]
     fn every_cases_edits_apply_to_todays_solution_and_change_it() {
         let root = crate::workbook::root();
         for lesson in crate::workbook::lessons::all(&root).unwrap() {
@@ -380,6 +392,7 @@ replace = "b"
         // Only a mistake says what its feedback must be, and every mistake does.
         assert!(parse("04", &text.replace("[[mistake]]", "[[fake]]").replace("[[mistake.edit]]", "[[fake.edit]]")).is_err());
         assert!(parse("04", &text.replace("feedback = \"(uapi-header)\"\n", "")).is_err());
+        assert!(parse("04", &text.replace("\"(uapi-header)\"", "\" \"")).is_err(), "an empty feedback names nothing");
     }
 
     #[test]

@@ -306,6 +306,12 @@ pub const CAUSES: &[Cause] = &[
         fix: "use the field this kernel has; for kernels that have the old one, declare a flavor (struct x___old) and choose with bpf_core_field_exists()",
         reproduced_by: &["log field-not-in-vmlinux-h"],
     },
+    Cause {
+        id: "map-key-size",
+        summary: "a map looked up or updated from user space with a key or value whose size is not the one the map declares, such as a u64 key for a map of u32 keys",
+        fix: "build the key and value from the types the map declares (map.key_size() and map.value_size() give their sizes)",
+        reproduced_by: &["log map-key-size-mismatch"],
+    },
 ];
 
 pub fn cause(id: &str) -> &'static Cause {
@@ -525,6 +531,13 @@ impl Evidence {
         })
     }
 
+    /// libbpf-rs refused a map access whose key or value is not of the map's size: `key_size 8 != 4`.
+    fn map_size_refused(&self) -> bool {
+        static SIZES: OnceLock<Regex> = OnceLock::new();
+        let sizes = SIZES.get_or_init(|| Regex::new(r"\b(key|value)_size \d+ != \d+").unwrap());
+        self.lines.iter().any(|l| sizes.is_match(l))
+    }
+
     /// The verifier's verdict: its last lines before the statistics, and
     /// the source line it was at (`; *count += 1; @ file.bpf.c:12`).
     pub fn verifier_verdict(&self) -> Option<String> {
@@ -739,6 +752,8 @@ pub const ENTRIES: &[Entry] = &[
         cause: "map-definition-refused",
         matches: Evidence::map_refused,
     },
+    // libbpf-rs's own check, made before it calls libbpf.
+    Entry { cell: "key_size 8 != 4", stage: "run", meaning_has: "", cause: "map-key-size", matches: Evidence::map_size_refused },
     Entry {
         cell: "failed to create kprobe '_do_fork+0x0' perf event: -ENOENT",
         stage: "attach",
