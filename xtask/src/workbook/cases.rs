@@ -9,7 +9,7 @@
 //!     name, about            what the case is, how this learner wrote it
 //!     fails_with             (fakes) text the failing transcript shows
 //!     feedback               (mistakes) text the check's feedback names: a cause id, a layer
-//!     min_kernel             (alternatives, optional) the oldest kernel it works on
+//!     min_kernel             (optional) an alternative: the oldest kernel it works on; a mistake: the oldest it breaks on
 //!     [[alternative.edit]]   file, find, replace: applied in order to the solved lesson
 //! ```
 //!
@@ -91,7 +91,8 @@ pub struct Case {
     /// For a fake: text its failing transcript must show.
     pub fails_with: Option<String>,
     /// For an alternative: the oldest kernel it works on (`"5.11"`); on older
-    /// ones it must fail, as its `about` explains.
+    /// ones it must fail, as its `about` explains. For a mistake: the oldest
+    /// kernel it breaks on; older ones do not run the code it changes.
     pub min_kernel: Option<(u32, u32)>,
     /// For a mistake: text the check's feedback (its causes, layer and hint)
     /// must contain: the cause in the learner's terms, never the fix.
@@ -137,7 +138,7 @@ fn read(number: &str, kind: Kind, entry: Entry) -> Result<Case> {
     ensure(!entry.name.trim().is_empty() && !entry.name.contains(char::is_whitespace), "a case's name is one word, like no-filter")?;
     ensure(!entry.about.trim().is_empty(), "says nothing about the case")?;
     ensure(kind == Kind::Fake || entry.fails_with.is_none(), "only a fake has fails_with")?;
-    ensure(kind == Kind::Alternative || entry.min_kernel.is_none(), "only an alternative has min_kernel")?;
+    ensure(kind != Kind::Fake || entry.min_kernel.is_none(), "a fake has no min_kernel")?;
     ensure((kind == Kind::Mistake) == entry.feedback.is_some(), "a mistake, and only a mistake, says the feedback it must get")?;
     ensure(entry.feedback.as_deref().is_none_or(|f| !f.trim().is_empty()), "an empty feedback would match anything the check says")?;
     ensure(!entry.edits.is_empty(), "has no edits to make to the solution")?;
@@ -236,6 +237,10 @@ impl Case {
             } else {
                 Ok("fails on this older kernel, as its min_kernel says")
             };
+        }
+        if self.kind == Kind::Mistake && !self.works_on(release) {
+            // The slip changes code an older kernel never runs (a newer layout's branch).
+            return Ok("not judged on this older kernel: the slip breaks only from its min_kernel");
         }
         let said = if self.kind == Kind::Mistake && !passes { feedback() } else { String::new() };
         self.verdict(passes, transcript, &said).map(|()| match (passes, self.kind) {
@@ -343,7 +348,7 @@ replace = "true"
             let error = format!("{:#}", cases[0].edited(&files(solution)).unwrap_err());
             assert!(error.starts_with("lesson 07, fake no-filter: edit 1 to src/main.rs: its text is"), "{error}");
         }
-        assert!(parse("07", &text.replace("fails_with", "min_kernel")).is_err(), "only an alternative has min_kernel");
+        assert!(parse("07", &text.replace("fails_with", "min_kernel")).is_err(), "a fake has no min_kernel");
         assert!(parse("07", &text.replace("[[fake", "[[alternative")).is_err(), "only a fake has fails_with");
         assert!(parse("07", text.split("[[fake.edit]]").next().unwrap()).is_err(), "a case needs edits");
         assert!(parse("07", &format!("{text}{text}")).is_err(), "names are unique");
@@ -393,6 +398,15 @@ replace = "b"
         assert!(parse("04", &text.replace("[[mistake]]", "[[fake]]").replace("[[mistake.edit]]", "[[fake.edit]]")).is_err());
         assert!(parse("04", &text.replace("feedback = \"(uapi-header)\"\n", "")).is_err());
         assert!(parse("04", &text.replace("\"(uapi-header)\"", "\" \"")).is_err(), "an empty feedback names nothing");
+    }
+
+    #[test]
+    fn a_mistake_with_min_kernel_is_not_judged_before_it() {
+        let text = "[[mistake]]\nname = \"m\"\nabout = \"a\"\nfeedback = \"(core-relocation)\"\nmin_kernel = \"5.14\"\n\
+                    [[mistake.edit]]\nfile = \"f\"\nfind = \"a\"\nreplace = \"b\"\n";
+        let mistake = &parse("03", text).unwrap()[0];
+        assert!(mistake.judge(true, "observed it", String::new, Some((5, 10))).is_ok());
+        assert!(mistake.judge(true, "observed it", String::new, Some((6, 1))).is_err());
     }
 
     #[test]
