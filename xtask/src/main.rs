@@ -209,7 +209,7 @@ fn main() -> ExitCode {
         },
         Command::Dev { command } => match command {
             DevCommand::Verify(args) if args.probes => matrix::verify_probes(&root, args),
-            DevCommand::Verify(args) if !args.kernels.is_empty() => matrix::verify(&root, args),
+            DevCommand::Verify(args) if !args.kernels.is_empty() => matrix::verify(&root, args, matrix::Record::Enforced),
             DevCommand::Verify(args) => verify::verify(&root, args),
             DevCommand::Test(args) => test::test(&root, args),
             DevCommand::TestBook => book::test(&root),
