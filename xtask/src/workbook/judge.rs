@@ -51,7 +51,7 @@ pub fn judge(
     let transcript = run.transcript.as_str();
     let dir = lesson.snapshots();
     if let Some(case) = &state.case {
-        let feedback = || feedback::words(lesson, run, on.name == "host");
+        let feedback = || feedback::words(lesson, run, on.host);
         let verdict = case.judge(equals_solution(lesson, on, transcript), transcript, feedback, on.release);
         return Ok(verdict.map(|_| ()).map_err(|why| format!("{why} ({})", case.about)));
     }
@@ -226,7 +226,7 @@ mod tests {
     }
 
     fn on(kernel: &str) -> KernelFacts<'_> {
-        KernelFacts { name: kernel, kprobes: true, release: None }
+        KernelFacts { name: kernel, host: kernel == "host", kprobes: true, release: None }
     }
 
     const FAILS: &str = "open     FAILED  ENOENT (No such file or directory)\n         (libbpf logged nothing)\nstopped  at open";

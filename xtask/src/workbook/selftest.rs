@@ -53,7 +53,7 @@ impl Target {
 
     /// What the judge needs to know of the kernel.
     pub fn facts(&self) -> KernelFacts<'static> {
-        KernelFacts { name: self.name(), kprobes: self.kprobes(), release: self.release() }
+        KernelFacts { name: self.name(), host: matches!(self, Target::Host), kprobes: self.kprobes(), release: self.release() }
     }
 
     pub fn describe(&self) -> String {
@@ -74,6 +74,8 @@ impl Target {
 #[derive(Debug, Clone, Copy)]
 pub struct KernelFacts<'a> {
     pub name: &'a str,
+    /// The machine the self-test runs on, natively, rather than a kernel under qemu.
+    pub host: bool,
     pub kprobes: bool,
     pub release: Option<(u32, u32)>,
 }
