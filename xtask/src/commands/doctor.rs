@@ -62,10 +62,14 @@ pub fn doctor(root: &Path, args: &DoctorArgs) -> Result<ExitCode> {
     }
 }
 
+/// What `setup` and checking every lesson leave in `target/`, rounded up.
+const LESSONS_NEED_GIB: u64 = 2;
+
 /// Every finding, the deep probe's too with `--deep`; under `--json` the
 /// probe's progress stays off the terminal. `--fix` is not for here.
 pub fn findings(root: &Path, args: &DoctorArgs) -> Result<Vec<Finding>> {
     let mut findings = machine::findings();
+    findings.push(host::check_disk(root, LESSONS_NEED_GIB, "building the lessons"));
     findings.push(kernel_finding(root)?);
     findings.extend(portability_finding(root)?);
     if args.deep {
@@ -78,6 +82,7 @@ pub fn findings(root: &Path, args: &DoctorArgs) -> Result<Vec<Finding>> {
 /// what `room join` tells the instructor. Quick: no deep probe.
 pub fn problems(root: &Path) -> Vec<String> {
     let mut findings = machine::findings();
+    findings.push(host::check_disk(root, LESSONS_NEED_GIB, "building the lessons"));
     findings.extend(kernel_finding(root).ok());
     findings.extend(portability_finding(root).ok().flatten());
     findings.into_iter().filter(|f| f.status == Status::Problem).map(|f| format!("{}: {}", f.name, f.detail)).collect()

@@ -23,6 +23,11 @@ use crate::machine::{host, packages};
 /// learner's to format: their layer fixes find text as it is written.
 const TOOLING: &[&str] = &["xtask", "transcript", "harness", "bpf-build", "load-object", "copy-tree", "book-builder", "probes"];
 
+/// What a full run leaves under `target/` from a fresh clone (the tooling,
+/// its test fixtures, each lesson's states and the kernels' boot files),
+/// rounded up: without it the run fails late, as some write that ran out of space.
+const NEEDS_GIB: u64 = 6;
+
 /// `cargo xtask dev test`.
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
@@ -39,6 +44,10 @@ pub fn test(root: &Path, args: &TestArgs) -> Result<ExitCode> {
     setup::install_missing(&needs, yes, "dev test")?;
     if !host::tracefs_mounted() && host::is_root() {
         host::mount_tracefs()?;
+    }
+    let disk = host::check_disk(root, NEEDS_GIB, "dev test");
+    if disk.status == host::Status::Problem {
+        anyhow::bail!("{}", disk.detail.clone() + &disk.fix.map(|fix| format!("; {fix}")).unwrap_or_default());
     }
     let mut report = Report::default();
     let outcome = run_steps(root, &mut report);

@@ -368,6 +368,28 @@ pub fn check_build_tools() -> Finding {
     )
 }
 
+/// Bytes an unprivileged user may still write on the disk that holds `path`.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    let stat = rustix::fs::statvfs(path).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// Whether the disk under `path` has the `need_gib` GiB that `what` writes:
+/// a build that runs out of space fails far from here, with a message about
+/// some file it could not write.
+pub fn check_disk(path: &Path, need_gib: u64, what: &str) -> Finding {
+    const GIB: u64 = 1 << 30;
+    let Some(free) = free_bytes(path) else {
+        return finding("disk", Status::Note, format!("could not tell the free space under {}", path.display()), None);
+    };
+    let detail = format!("{:.1} GiB free; {what} needs about {need_gib} GiB", free as f64 / GIB as f64);
+    if free >= need_gib * GIB {
+        finding("disk", Status::Ok, detail, None)
+    } else {
+        finding("disk", Status::Problem, detail, Some(format!("free some space on the disk that holds {}", path.display())))
+    }
+}
+
 /// The problems that stop any lesson from building here.
 pub fn build_problems() -> Vec<Finding> {
     let mut checks = vec![check_architecture(), check_build_tools(), check_clang(), check_libraries()];
