@@ -437,3 +437,71 @@ fn join_refuses_a_room_it_cannot_reach_or_a_bad_address() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("starts with http:// or https://"), "{}", bad.stderr);
 }
+
+/// A process killed when the test ends, passed or not.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The room behind a TLS endpoint, as a venue's HTTPS relay puts it: socat
+/// ends TLS with a certificate made for the test and passes the bytes on. The
+/// learner's client trusts it the way Linux's TLS clients do, through
+/// `SSL_CERT_FILE`; without that it refuses the room, in one short line.
+#[test]
+fn a_room_behind_a_tls_relay_gets_the_learners_records() {
+    for tool in ["socat", "openssl"] {
+        let found = std::process::Command::new(tool).arg("-h").output().is_ok();
+        assert!(found, "{tool} is not installed: `cargo xtask dev test` installs it");
+    }
+    let dir = fresh("tls");
+    // A certificate authority of the test's own, and the relay's certificate signed by it.
+    std::fs::write(dir.join("leaf.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+    let openssl = |args: &str| {
+        let made = std::process::Command::new("openssl").args(args.split(' ')).current_dir(&dir).output().unwrap();
+        assert!(made.status.success(), "openssl {args}: {}", String::from_utf8_lossy(&made.stderr));
+    };
+    openssl("req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=workbook-test-ca -keyout ca.key -out ca.pem");
+    openssl("req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout key.pem -out relay.csr");
+    openssl("x509 -req -in relay.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile leaf.ext -out cert.pem");
+    let (ca, cert, key) = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
+
+    let room = serve("127.0.0.1:0", &dir.join("state"), &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,verify=0,cert={},key={}", cert.display(), key.display());
+    let _relay = Killed(
+        std::process::Command::new("socat")
+            .args([listen, format!("TCP:{}", room.address)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    assert!(eventually(Duration::from_secs(10), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()), "the relay never listened");
+    let url = format!("https://127.0.0.1:{port}/");
+
+    let home = fresh("tls/ada");
+    let untrusted = run(&home, &["room", "join", &url, "--name", "ada", "--token", TOKEN]);
+    assert_eq!(untrusted.code, 1, "{}", untrusted.stderr);
+    assert!(untrusted.stderr.contains("cannot reach the room") && untrusted.stderr.lines().count() <= 3, "{}", untrusted.stderr);
+
+    let trusting = |args: &[&str]| Ran::from(xtask(&home, args).env("SSL_CERT_FILE", &ca).output().unwrap());
+    let joined = trusting(&["room", "join", &url, "--name", "ada", "--token", TOKEN]);
+    assert_eq!(joined.code, 0, "{}", joined.stderr);
+    let mut sender = xtask(&home, &["room", "send"]).env("SSL_CERT_FILE", &ca).stdin(Stdio::piped()).spawn().unwrap();
+    sender
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(record("02", "failing", Some(2), Some("no tracepoint fires"), 3).to_string().as_bytes())
+        .unwrap();
+    assert!(sender.wait().unwrap().success());
+    let json = status(&room.url);
+    assert_eq!(json["received"], 2, "the join and the check's record came through the relay: {json}");
+    assert_eq!(json["learners"][0]["summary"], "02 layer 2 of 3: no tracepoint fires", "{json}");
+    close(room);
+}

@@ -33,6 +33,8 @@ pub enum Package {
     CjkFont,
     Gettext,
     Poppler,
+    Socat,
+    Openssl,
 }
 
 impl Package {
@@ -54,6 +56,8 @@ impl Package {
             Package::CjkFont => "a font with Chinese glyphs (Noto CJK)",
             Package::Gettext => "gettext (msgmerge)",
             Package::Poppler => "poppler's tools (pdftoppm)",
+            Package::Socat => "socat",
+            Package::Openssl => "openssl's command-line tool",
         }
     }
 
@@ -103,6 +107,8 @@ impl Package {
             (Poppler, Zypper) => one("poppler-tools"),
             (Poppler, Pacman) => one("poppler"),
             (Poppler, _) => one("poppler-utils"),
+            (Socat, _) => one("socat"),
+            (Openssl, _) => one("openssl"),
             (CjkFont, Apt) => one("fonts-noto-cjk"),
             (CjkFont, Dnf) => one("google-noto-sans-cjk-fonts"),
             (CjkFont, Pacman) => one("noto-fonts-cjk"),

@@ -70,6 +70,12 @@ pub fn for_tests() -> Vec<Need> {
         need("gettext's msgmerge", "dev update-po merges the translation with it", on_path("msgmerge").is_some(), &[Package::Gettext]),
         need("a CJK font", "Chromium draws the Chinese edition with it", has_cjk_font(), &[Package::CjkFont]),
         need("pdftoppm", "the handout's test reads its PDF back", on_path("pdftoppm").is_some(), &[Package::Poppler]),
+        need(
+            "socat and openssl",
+            "a room is tested behind a TLS relay",
+            on_path("socat").is_some() && on_path("openssl").is_some(),
+            &[Package::Socat, Package::Openssl],
+        ),
     ]
 }
 
