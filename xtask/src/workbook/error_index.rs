@@ -63,7 +63,7 @@ pub const CAUSES: &[Cause] = &[
         id: "kprobe-missing-function",
         summary: "no kernel function of the kprobe's name on this kernel (renamed, inlined), or the kernel has no kprobes",
         fix: "check /proc/kallsyms for the function; prefer SEC(\"ksyscall/<name>\") for system calls, or fentry where allowed",
-        reproduced_by: &["lesson 02 layer 4"],
+        reproduced_by: &["lesson 02 layer 4", "lesson 06 layer 1"],
     },
     Cause {
         id: "tracepoint-not-found",
@@ -237,7 +237,13 @@ pub const CAUSES: &[Cause] = &[
         id: "user-pointer-kernel-read",
         summary: "a user-space pointer (a system call's argument) read with a kernel read helper, which fails and leaves the buffer empty",
         fix: "read user memory with bpf_core_read_user_str or bpf_probe_read_user_str",
-        reproduced_by: &["lesson 04 layer 4", "probe user-pointer-reads"],
+        reproduced_by: &["lesson 04 layer 4", "lesson 06 layer 3", "probe user-pointer-reads"],
+    },
+    Cause {
+        id: "syscall-wrapper-args",
+        summary: "a kprobe on a system call's function read the call's arguments as that function's own: on x86_64 since 4.17 it is a wrapper (__x64_sys_<call>) whose one argument is a pt_regs * holding the user's registers",
+        fix: "use SEC(\"ksyscall/<call>\") with BPF_KSYSCALL, or read the wrapper's pt_regs with PT_REGS_PARM1_CORE_SYSCALL and its siblings",
+        reproduced_by: &["lesson 06 layer 2"],
     },
     Cause {
         id: "null-check-missing",
@@ -998,11 +1004,22 @@ pub const ENTRIES: &[Entry] = &[
         matches: |e| e.says("observed 0 of"),
     },
     Entry {
+        cell: "A system call's arguments read in a kprobe are not the ones passed",
+        stage: "run",
+        meaning_has: "",
+        cause: "syscall-wrapper-args",
+        matches: |e| e.says("dfd is not the directory passed") || e.says("flags are not the ones passed"),
+    },
+    Entry {
         cell: "A string read from a system call argument is empty",
         stage: "run",
         meaning_has: "",
         cause: "user-pointer-kernel-read",
-        matches: |e| e.says("(\"\")") || e.says("bpf_probe_read_kernel_str -ERANGE"),
+        matches: |e| {
+            e.says("(\"\")")
+                || e.says("bpf_probe_read_kernel_str -ERANGE")
+                || e.says("the path could not be read: the read returned -34 (ERANGE)")
+        },
     },
 ];
 

@@ -158,6 +158,13 @@ impl Layer {
 }
 
 impl Needs {
+    /// Why a kernel with or without kprobes cannot run the lesson at all: a
+    /// fact of that kernel, which no setup changes, so the self-test marks
+    /// it skipped with the reason, never passed.
+    pub fn kernel_lacks(&self, kprobes: bool) -> Option<String> {
+        (self.kprobes && !kprobes).then(|| "this kernel has no kprobes (CONFIG_KPROBES unset), which the lesson needs".to_string())
+    }
+
     /// The problems that stop a lesson with these needs from running here.
     pub fn problems_here(&self) -> Vec<Finding> {
         let mut checks = host::build_problems();
@@ -315,6 +322,10 @@ replace = "b"
         assert_eq!(meta.title, "T");
         assert_eq!(meta.layers[0].fix[0].file, "src/main.rs");
         assert!(meta.needs.root && !meta.needs.kprobes);
+        assert_eq!(meta.needs.kernel_lacks(false), None);
+        let kprobes = Needs { kprobes: true, ..meta.needs.clone() };
+        assert_eq!(kprobes.kernel_lacks(true), None);
+        assert!(kprobes.kernel_lacks(false).is_some_and(|why| why.starts_with("this kernel has no kprobes")));
     }
 
     #[test]

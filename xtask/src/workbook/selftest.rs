@@ -151,6 +151,8 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &m
     }
     let host = targets.iter().position(|t| matches!(t, Target::Host));
     let host_blocked: Vec<String> = lesson.meta.needs.problems_here().iter().map(|f| f.detail.clone()).collect();
+    // A kernel without what the lesson needs skips every state, with the reason.
+    let host_lacks = lesson.meta.needs.kernel_lacks(host::kprobes_available());
 
     let mut runs = LessonRuns { lesson: lesson.clone(), states: Vec::new(), outcomes: Vec::new(), problems: Vec::new() };
     let count = lesson.meta.layers.len();
@@ -162,7 +164,7 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &m
         };
         let needed = layer.is_none_or(|l| targets.iter().any(|t| l.skip_reason_on(t.kprobes()).is_none()));
         let artifact = if needed { build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name))? } else { Artifact::NotBuilt };
-        let skip = layer.and_then(|l| l.skip_reason());
+        let skip = layer.and_then(|l| l.skip_reason()).or_else(|| host_lacks.clone());
         let outcomes = host_outcomes(targets, host, skip, &host_blocked, &artifact, timing)?;
         runs.states.push(State { name, label, layer: layer.map(|_| k), case: None, artifact });
         runs.outcomes.push(outcomes);
@@ -181,7 +183,7 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &m
         let artifact = build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name));
         cases::restore(replaced)?;
         let artifact = artifact?;
-        let outcomes = host_outcomes(targets, host, None, &host_blocked, &artifact, timing)?;
+        let outcomes = host_outcomes(targets, host, host_lacks.clone(), &host_blocked, &artifact, timing)?;
         runs.states.push(State { name, label: case.label(), layer: None, case: Some(case), artifact });
         runs.outcomes.push(outcomes);
     }
@@ -281,7 +283,8 @@ fn fill_without_boot(runs: &mut LessonRuns, targets: &[Target]) {
             let Target::Vm(kernel) = target else { continue };
             let layer = state.layer.map(|k| &runs.lesson.meta.layers[k - 1]);
             let too_old = min.is_some_and(|m| kernels::major_minor(&kernel.manifest.release).is_some_and(|r| r < m));
-            runs.outcomes[s][t] = if let Some(reason) = layer.and_then(|l| l.skip_reason_on(target.kprobes())) {
+            let lacks = || runs.lesson.meta.needs.kernel_lacks(target.kprobes());
+            runs.outcomes[s][t] = if let Some(reason) = layer.and_then(|l| l.skip_reason_on(target.kprobes())).or_else(lacks) {
                 Some(Outcome::Skipped(reason))
             } else if too_old {
                 Some(Outcome::Skipped(format!("the lesson needs Linux {} or newer", runs.lesson.meta.needs.min_kernel)))
