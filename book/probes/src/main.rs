@@ -57,6 +57,7 @@ const PROBES: &[Probe] = &[
     Probe { name: "debug-info-in-kernel", setup: None, run: debug_info_in_kernel },
     Probe { name: "map-fd-before-load", setup: None, run: map_fd_before_load },
     Probe { name: "wrong-size-flavor", setup: None, run: wrong_size_flavor },
+    Probe { name: "core-toolbox", setup: None, run: core_toolbox },
     Probe {
         name: "direct-read-of-kernel-pointer",
         setup: None,
@@ -364,6 +365,47 @@ fn wrong_size_flavor(lesson: &mut Lesson) -> Result<()> {
     } else {
         format!("bpf_core_read with bpf_core_field_size returned {pid_sized:#x}")
     });
+    Ok(())
+}
+
+/// One use of each CO-RE tool the lessons leave out, on this process's task,
+/// and what each returned on this kernel: the book's toolbox chapter quotes it.
+fn core_toolbox(lesson: &mut Lesson) -> Result<()> {
+    // A bitfield whose value this process chooses: the kernel sets `sched_reset_on_fork`.
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: a plain system call on this process, with a valid parameter.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &param) } != 0 {
+        bail!("sched_setscheduler: {}", std::io::Error::last_os_error());
+    }
+    let open = lesson.stage(Stage::Open, || ObjectBuilder::default().open_file(object("toolbox")))?;
+    let obj = lesson.stage(Stage::Load, || open.load())?;
+    watch_this_process(&obj)?;
+    let prog = obj.progs_mut().find(|p| p.name() == "use_toolbox").context("no such program")?;
+    let _link = lesson.stage(Stage::Attach, || prog.attach())?;
+    let parent = std::os::unix::process::parent_id(); // getppid(2): the tracepoint fires
+    let [parent_tgid, comm_length, comm_bytes, reset_on_fork, has_state, has_old_state, comm_size, has_ringbuf, same, other, ringbuf_output, version, bpf_syscall] =
+        results(&obj)?[..]
+    else {
+        bail!("the program stores thirteen results");
+    };
+    let whose = |value: u64| if value == u64::from(parent) { "this process's parent" } else { "another process" };
+    lesson.observed(format!("BPF_CORE_READ_INTO(&parent, task, real_parent, tgid): {}", whose(parent_tgid)));
+    let comm: String = comm_bytes.to_ne_bytes().iter().take_while(|b| **b != 0).map(|b| char::from(*b)).collect();
+    lesson.observed(format!("BPF_CORE_READ_STR_INTO(&comm, task, comm): {comm:?}, returned {comm_length} (the NUL counted)"));
+    let set = if reset_on_fork == 1 { ", as sched_setscheduler set it" } else { ", not the 1 sched_setscheduler set" };
+    lesson.observed(format!("BPF_CORE_READ_BITFIELD_PROBED(task, sched_reset_on_fork): {reset_on_fork}{set}"));
+    lesson.observed(format!("bpf_core_field_exists: task_struct.__state {has_state}, task_struct___old.state {has_old_state}"));
+    lesson.observed(format!("bpf_core_field_size(task->comm): {comm_size}"));
+    lesson.observed(format!("bpf_core_type_exists(struct bpf_ringbuf): {has_ringbuf}"));
+    lesson.observed(format!("bpf_core_type_matches: list_head___same {same}, list_head___other {other}"));
+    lesson.observed(format!("bpf_core_enum_value(enum bpf_func_id, BPF_FUNC_ringbuf_output): {ringbuf_output}"));
+    // Major and minor only: the patch level changes with every update of the kernel package.
+    let version = format!("{}.{}", version >> 16, (version >> 8) & 0xff);
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")?;
+    let uname: String = release.split('.').take(2).collect::<Vec<_>>().join(".");
+    let agrees = if uname == version { "the release uname reports".to_string() } else { format!("where uname reports {}", release.trim()) };
+    lesson.observed(format!("LINUX_KERNEL_VERSION: {version}, {agrees}"));
+    lesson.observed(format!("CONFIG_BPF_SYSCALL (__kconfig __weak): {bpf_syscall}"));
     Ok(())
 }
 
