@@ -58,6 +58,7 @@ const PROBES: &[Probe] = &[
     Probe { name: "map-fd-before-load", setup: None, run: map_fd_before_load },
     Probe { name: "wrong-size-flavor", setup: None, run: wrong_size_flavor },
     Probe { name: "core-toolbox", setup: None, run: core_toolbox },
+    Probe { name: "min-core-btf", setup: Some(MIN_CORE_BTF), run: min_core_btf },
     Probe {
         name: "direct-read-of-kernel-pointer",
         setup: None,
@@ -109,6 +110,20 @@ const KERNEL_BTF_IN_BOOT: &str = concat!(
 /// tracefs only where old setups have it, under debugfs.
 const TRACEFS_ONLY_UNDER_DEBUGFS: &str =
     "umount /sys/kernel/tracing 2>/dev/null; mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug";
+
+/// Where `MIN_CORE_BTF` leaves the minimised BTF, and the size of the kernel's, before hiding it.
+const MIN_BTF: &str = "/mnt/kernel_read.btf";
+const KERNEL_BTF_SIZE: &str = "/mnt/vmlinux.size";
+
+/// Only the kernel types one object needs, cut from the kernel's BTF by
+/// bpftool into a file, and then no kernel BTF anywhere libbpf looks.
+const MIN_CORE_BTF: &str = concat!(
+    "mount -t tmpfs none /mnt && stat -c %s /sys/kernel/btf/vmlinux > /mnt/vmlinux.size && ",
+    "bpftool gen min_core_btf /sys/kernel/btf/vmlinux /mnt/kernel_read.btf ",
+    env!("OUT_DIR"),
+    "/kernel_read.bpf.o > /dev/null && ",
+    hide!("/sys/kernel/btf" "/boot" "/lib/modules" "/usr/lib/modules" "/usr/lib/debug")
+);
 
 /// Hides tracefs wherever libbpf looks for it, in this mount namespace only.
 const UNMOUNT_TRACEFS: &str = "umount /sys/kernel/tracing; umount /sys/kernel/debug 2>/dev/null; true";
@@ -406,6 +421,33 @@ fn core_toolbox(lesson: &mut Lesson) -> Result<()> {
     let agrees = if uname == version { "the release uname reports".to_string() } else { format!("where uname reports {}", release.trim()) };
     lesson.observed(format!("LINUX_KERNEL_VERSION: {version}, {agrees}"));
     lesson.observed(format!("CONFIG_BPF_SYSCALL (__kconfig __weak): {bpf_syscall}"));
+    Ok(())
+}
+
+/// A kernel without BTF, as where BTFHub's files are used: libbpf relocates
+/// against the minimised file given as `btf_custom_path`, and the read is right.
+fn min_core_btf(lesson: &mut Lesson) -> Result<()> {
+    let minimal = std::fs::metadata(MIN_BTF)?.len();
+    let full: u64 = std::fs::read_to_string(KERNEL_BTF_SIZE)?.trim().parse()?;
+    let share = if minimal * 100 < full { "under 1%".to_string() } else { format!("{}%", minimal * 100 / full) };
+    let open = lesson.stage(Stage::Open, || {
+        let mut builder = ObjectBuilder::default();
+        builder.btf_custom_path(MIN_BTF)?;
+        builder.open_file(object("kernel_read"))
+    })?;
+    let obj = lesson.stage(Stage::Load, || open.load())?;
+    watch_this_process(&obj)?;
+    let prog = obj.progs_mut().find(|p| p.name() == "read_pid").context("no such program")?;
+    let _link = lesson.stage(Stage::Attach, || prog.attach())?;
+    let _parent = std::os::unix::process::parent_id(); // a system call: the program runs
+    let [returned, pid] = results(&obj)?[..] else {
+        bail!("the program stores two results");
+    };
+    let pid = if pid == u64::from(std::process::id()) { "this process's pid".to_string() } else { pid.to_string() };
+    lesson.observed(format!(
+        "bpftool gen min_core_btf kept {share} of the kernel's BTF for kernel_read.bpf.o, and the kernel's own was hidden"
+    ));
+    lesson.observed(format!("the CO-RE read returned {}, and the pid it read is {pid}", helper_result(returned)));
     Ok(())
 }
 
