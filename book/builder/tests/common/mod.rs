@@ -13,7 +13,15 @@ pub fn workbook_copy(name: &str) -> PathBuf {
         std::fs::remove_dir_all(&root).unwrap();
     }
     // The toolbox chapter includes its probe's C source.
-    for part in ["lessons", "course", "book/src", "book/probes/snapshots", "book/probes/src/bpf", "book/diagnose/snapshots", "xtask/tests/data/logs"] {
+    for part in [
+        "lessons",
+        "course",
+        "book/src",
+        "book/probes/snapshots",
+        "book/probes/src/bpf",
+        "book/diagnose/snapshots",
+        "xtask/tests/data/logs",
+    ] {
         copy_tree::copy_tree(&here.join(part), &root.join(part), &["target"]).unwrap();
     }
     // The kernels the snapshots were measured on.
