@@ -17,6 +17,7 @@ const OBJECTS: &[(&str, &str, &[&str])] = &[
     ("unoptimised_minimal", "unoptimised_minimal", &["-g", "-O0"]),
     ("counter", "counter", USUAL),
     ("size_mismatch", "size_mismatch", USUAL),
+    ("toolbox", "toolbox", USUAL),
     ("direct_read", "direct_read", USUAL),
     ("btf_pointer", "btf_pointer", USUAL),
     ("flavors", "flavors", USUAL),

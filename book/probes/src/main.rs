@@ -57,6 +57,8 @@ const PROBES: &[Probe] = &[
     Probe { name: "debug-info-in-kernel", setup: None, run: debug_info_in_kernel },
     Probe { name: "map-fd-before-load", setup: None, run: map_fd_before_load },
     Probe { name: "wrong-size-flavor", setup: None, run: wrong_size_flavor },
+    Probe { name: "core-toolbox", setup: None, run: core_toolbox },
+    Probe { name: "min-core-btf", setup: Some(MIN_CORE_BTF), run: min_core_btf },
     Probe {
         name: "direct-read-of-kernel-pointer",
         setup: None,
@@ -108,6 +110,20 @@ const KERNEL_BTF_IN_BOOT: &str = concat!(
 /// tracefs only where old setups have it, under debugfs.
 const TRACEFS_ONLY_UNDER_DEBUGFS: &str =
     "umount /sys/kernel/tracing 2>/dev/null; mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug";
+
+/// Where `MIN_CORE_BTF` leaves the minimised BTF, and the size of the kernel's, before hiding it.
+const MIN_BTF: &str = "/mnt/kernel_read.btf";
+const KERNEL_BTF_SIZE: &str = "/mnt/vmlinux.size";
+
+/// Only the kernel types one object needs, cut from the kernel's BTF by
+/// bpftool into a file, and then no kernel BTF anywhere libbpf looks.
+const MIN_CORE_BTF: &str = concat!(
+    "mount -t tmpfs none /mnt && stat -c %s /sys/kernel/btf/vmlinux > /mnt/vmlinux.size && ",
+    "bpftool gen min_core_btf /sys/kernel/btf/vmlinux /mnt/kernel_read.btf ",
+    env!("OUT_DIR"),
+    "/kernel_read.bpf.o > /dev/null && ",
+    hide!("/sys/kernel/btf" "/boot" "/lib/modules" "/usr/lib/modules" "/usr/lib/debug")
+);
 
 /// Hides tracefs wherever libbpf looks for it, in this mount namespace only.
 const UNMOUNT_TRACEFS: &str = "umount /sys/kernel/tracing; umount /sys/kernel/debug 2>/dev/null; true";
@@ -364,6 +380,74 @@ fn wrong_size_flavor(lesson: &mut Lesson) -> Result<()> {
     } else {
         format!("bpf_core_read with bpf_core_field_size returned {pid_sized:#x}")
     });
+    Ok(())
+}
+
+/// One use of each CO-RE tool the lessons leave out, on this process's task,
+/// and what each returned on this kernel: the book's toolbox chapter quotes it.
+fn core_toolbox(lesson: &mut Lesson) -> Result<()> {
+    // A bitfield whose value this process chooses: the kernel sets `sched_reset_on_fork`.
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: a plain system call on this process, with a valid parameter.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &param) } != 0 {
+        bail!("sched_setscheduler: {}", std::io::Error::last_os_error());
+    }
+    let open = lesson.stage(Stage::Open, || ObjectBuilder::default().open_file(object("toolbox")))?;
+    let obj = lesson.stage(Stage::Load, || open.load())?;
+    watch_this_process(&obj)?;
+    let prog = obj.progs_mut().find(|p| p.name() == "use_toolbox").context("no such program")?;
+    let _link = lesson.stage(Stage::Attach, || prog.attach())?;
+    let parent = std::os::unix::process::parent_id(); // getppid(2): the tracepoint fires
+    let [parent_tgid, comm_length, comm_bytes, reset_on_fork, has_state, has_old_state, comm_size, has_ringbuf, same, other, ringbuf_output, version, bpf_syscall] =
+        results(&obj)?[..]
+    else {
+        bail!("the program stores thirteen results");
+    };
+    let whose = |value: u64| if value == u64::from(parent) { "this process's parent" } else { "another process" };
+    lesson.observed(format!("BPF_CORE_READ_INTO(&parent, task, real_parent, tgid): {}", whose(parent_tgid)));
+    let comm: String = comm_bytes.to_ne_bytes().iter().take_while(|b| **b != 0).map(|b| char::from(*b)).collect();
+    lesson.observed(format!("BPF_CORE_READ_STR_INTO(&comm, task, comm): {comm:?}, returned {comm_length} (the NUL counted)"));
+    let set = if reset_on_fork == 1 { ", as sched_setscheduler set it" } else { ", not the 1 sched_setscheduler set" };
+    lesson.observed(format!("BPF_CORE_READ_BITFIELD_PROBED(task, sched_reset_on_fork): {reset_on_fork}{set}"));
+    lesson.observed(format!("bpf_core_field_exists: task_struct.__state {has_state}, task_struct___old.state {has_old_state}"));
+    lesson.observed(format!("bpf_core_field_size(task->comm): {comm_size}"));
+    lesson.observed(format!("bpf_core_type_exists(struct bpf_ringbuf): {has_ringbuf}"));
+    lesson.observed(format!("bpf_core_type_matches: list_head___same {same}, list_head___other {other}"));
+    lesson.observed(format!("bpf_core_enum_value(enum bpf_func_id, BPF_FUNC_ringbuf_output): {ringbuf_output}"));
+    // Major and minor only: the patch level changes with every update of the kernel package.
+    let version = format!("{}.{}", version >> 16, (version >> 8) & 0xff);
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")?;
+    let uname: String = release.split('.').take(2).collect::<Vec<_>>().join(".");
+    let agrees = if uname == version { "the release uname reports".to_string() } else { format!("where uname reports {}", release.trim()) };
+    lesson.observed(format!("LINUX_KERNEL_VERSION: {version}, {agrees}"));
+    lesson.observed(format!("CONFIG_BPF_SYSCALL (__kconfig __weak): {bpf_syscall}"));
+    Ok(())
+}
+
+/// A kernel without BTF, as where BTFHub's files are used: libbpf relocates
+/// against the minimised file given as `btf_custom_path`, and the read is right.
+fn min_core_btf(lesson: &mut Lesson) -> Result<()> {
+    let minimal = std::fs::metadata(MIN_BTF)?.len();
+    let full: u64 = std::fs::read_to_string(KERNEL_BTF_SIZE)?.trim().parse()?;
+    let share = if minimal * 100 < full { "under 1%".to_string() } else { format!("{}%", minimal * 100 / full) };
+    let open = lesson.stage(Stage::Open, || {
+        let mut builder = ObjectBuilder::default();
+        builder.btf_custom_path(MIN_BTF)?;
+        builder.open_file(object("kernel_read"))
+    })?;
+    let obj = lesson.stage(Stage::Load, || open.load())?;
+    watch_this_process(&obj)?;
+    let prog = obj.progs_mut().find(|p| p.name() == "read_pid").context("no such program")?;
+    let _link = lesson.stage(Stage::Attach, || prog.attach())?;
+    let _parent = std::os::unix::process::parent_id(); // a system call: the program runs
+    let [returned, pid] = results(&obj)?[..] else {
+        bail!("the program stores two results");
+    };
+    let pid = if pid == u64::from(std::process::id()) { "this process's pid".to_string() } else { pid.to_string() };
+    lesson.observed(format!(
+        "bpftool gen min_core_btf kept {share} of the kernel's BTF for kernel_read.bpf.o, and the kernel's own was hidden"
+    ));
+    lesson.observed(format!("the CO-RE read returned {}, and the pid it read is {pid}", helper_result(returned)));
     Ok(())
 }
 

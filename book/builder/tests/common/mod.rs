@@ -12,7 +12,16 @@ pub fn workbook_copy(name: &str) -> PathBuf {
     if root.exists() {
         std::fs::remove_dir_all(&root).unwrap();
     }
-    for part in ["lessons", "course", "book/src", "book/probes/snapshots", "book/diagnose/snapshots", "xtask/tests/data/logs"] {
+    // The toolbox chapter includes its probe's C source.
+    for part in [
+        "lessons",
+        "course",
+        "book/src",
+        "book/probes/snapshots",
+        "book/probes/src/bpf",
+        "book/diagnose/snapshots",
+        "xtask/tests/data/logs",
+    ] {
         copy_tree::copy_tree(&here.join(part), &root.join(part), &["target"]).unwrap();
     }
     // The kernels the snapshots were measured on.
