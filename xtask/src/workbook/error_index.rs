@@ -66,6 +66,36 @@ pub const CAUSES: &[Cause] = &[
         reproduced_by: &["lesson 02 layer 4", "lesson 06 layer 1"],
     },
     Cause {
+        id: "uprobe-path-not-found",
+        summary: "libbpf found no file for the uprobe: a name without a '/' is looked up in $PATH (one with .so in it in LD_LIBRARY_PATH and the library folders)",
+        fix: "give the file's path: /proc/self/exe or std::env::current_exe() for the program itself, a soname such as libc.so.6 for a library",
+        reproduced_by: &["lesson 09 layer 1"],
+    },
+    Cause {
+        id: "uprobe-symbol-not-found",
+        summary: "neither symbol table of the file has a function of the uprobe's name: a mangled Rust or C++ name, a function inlined everywhere and dropped by the linker, or one another file defines",
+        fix: "find the symbol with nm; in Rust, #[no_mangle] and #[inline(never)]; or attach by offset",
+        reproduced_by: &["lesson 09 layer 2"],
+    },
+    Cause {
+        id: "uprobe-never-hit",
+        summary: "the uprobes attached, and one sees none of its function's calls: the optimiser inlined the function, so its callers never run the instruction the uprobe replaced, or the link was dropped",
+        fix: "#[inline(never)] on the function (a debug build hides the inlining, a release build shows it), and keep each Link alive while you need the program",
+        reproduced_by: &["lesson 09 layer 3"],
+    },
+    Cause {
+        id: "uretprobe-argument-register",
+        summary: "a uretprobe reads an argument's register (BPF_UPROBE, PT_REGS_PARM1): at the return it holds whatever the function left there",
+        fix: "declare the program with BPF_URETPROBE, or read PT_REGS_RC(ctx)",
+        reproduced_by: &["lesson 09 layer 4"],
+    },
+    Cause {
+        id: "thread-id-filter",
+        summary: "the process filter compares the lower half of bpf_get_current_pid_tgid(), the thread's id: only the main thread's equals the process id",
+        fix: "compare bpf_get_current_pid_tgid() >> 32, the tgid",
+        reproduced_by: &["lesson 09 layer 5"],
+    },
+    Cause {
         id: "tracepoint-not-found",
         summary: "libbpf could not find the tracepoint's id: tracefs is not mounted, or no tracepoint has that name",
         fix: "mount tracefs (cargo xtask doctor --fix) and check the name under /sys/kernel/tracing/events/<category>/",
@@ -761,6 +791,21 @@ pub const ENTRIES: &[Entry] = &[
     // libbpf-rs's own check, made before it calls libbpf.
     Entry { cell: "key_size 8 != 4", stage: "run", meaning_has: "", cause: "map-key-size", matches: Evidence::map_size_refused },
     Entry {
+        cell: "failed to resolve full path for 'uprobe': -ENOENT",
+        stage: "attach",
+        meaning_has: "",
+        cause: "uprobe-path-not-found",
+        matches: |e| e.says("failed to resolve full path for"),
+    },
+    Entry {
+        cell: "elf: 'square' is 0 in symtab for '/proc/self/exe': should not be 0 in a shared library",
+        stage: "attach",
+        meaning_has: "",
+        cause: "uprobe-symbol-not-found",
+        // libbpf 1.x says "is 0" for a name it found nowhere when the file has both symbol tables.
+        matches: |e| e.says("is 0 in symtab for") || e.says("elf: failed to find symbol"),
+    },
+    Entry {
         cell: "failed to create kprobe '_do_fork+0x0' perf event: -ENOENT",
         stage: "attach",
         meaning_has: "",
@@ -1009,6 +1054,27 @@ pub const ENTRIES: &[Entry] = &[
         meaning_has: "",
         cause: "syscall-wrapper-args",
         matches: |e| e.says("dfd is not the directory passed") || e.says("flags are not the ones passed"),
+    },
+    Entry {
+        cell: "Uprobes attach, and one sees none of its function's calls",
+        stage: "run",
+        meaning_has: "",
+        cause: "uprobe-never-hit",
+        matches: |e| e.says("no call, no return"),
+    },
+    Entry {
+        cell: "A uretprobe adds up values the function never returned",
+        stage: "run",
+        meaning_has: "",
+        cause: "uretprobe-argument-register",
+        matches: |e| e.says("values it did not return"),
+    },
+    Entry {
+        cell: "A process filter lets the main thread's calls through, and no other thread's",
+        stage: "run",
+        meaning_has: "",
+        cause: "thread-id-filter",
+        matches: |e| e.says("the main thread's calls only"),
     },
     Entry {
         cell: "A string read from a system call argument is empty",

@@ -352,7 +352,7 @@ replace = "b"
         assert_eq!(find(&root, "1").unwrap().dir_name, "01-open-fails");
         assert_eq!(find(&root, "01").unwrap().package, "open-fails");
         assert_eq!(find(&root, "open-fails").unwrap().number, "01");
-        for bad in ["9", "99", "abc", ""] {
+        for bad in ["0", "99", "abc", ""] {
             let error = find(&root, bad).unwrap_err();
             assert!(error.downcast_ref::<UsageError>().is_some(), "{bad}: {error}");
         }
