@@ -153,4 +153,12 @@ mod tests {
         assert_eq!(target_arch("riscv64"), None);
         assert_eq!(unsupported_arch("riscv64"), "the workbook ships vmlinux.h for x86_64 and aarch64 only, not for riscv64");
     }
+
+    #[test]
+    fn every_architecture_has_its_vmlinux_h() {
+        let vmlinux = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vmlinux");
+        for (rust, _) in ARCHITECTURES {
+            assert!(vmlinux.join(rust).join("vmlinux.h").is_file(), "vmlinux/{rust}/vmlinux.h is missing");
+        }
+    }
 }

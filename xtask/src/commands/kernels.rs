@@ -18,8 +18,9 @@ pub struct KernelsArgs {
 }
 
 /// `cargo xtask dev update-kernels`: pin the newest builds in Debian's archive, then fetch them.
-pub fn update(root: &Path) -> Result<ExitCode> {
-    let changed = update_lock(root)?;
+/// Pins the newest builds of `only` (every pinned series when empty).
+pub fn update(root: &Path, only: &[String]) -> Result<ExitCode> {
+    let changed = update_lock(root, only)?;
     if changed {
         println!(
             "\nthe compatibility page was measured on the old builds: run `cargo xtask dev verify --kernels all --bless`, \
@@ -61,10 +62,15 @@ pub fn kernels(root: &Path, args: &KernelsArgs) -> Result<ExitCode> {
 }
 
 /// Pins the newest build of each series; true when any pin changed.
-fn update_lock(root: &Path) -> Result<bool> {
+fn update_lock(root: &Path, only: &[String]) -> Result<bool> {
     let mut pins: Vec<(&str, Pin)> = Vec::new();
     let mut changed = false;
-    for series in kernels::SERIES {
+    let chosen: Vec<&'static kernels::Series> = if only.is_empty() {
+        kernels::pinned_series().collect()
+    } else {
+        only.iter().map(|name| kernels::pinned(name)).collect::<Result<_>>()?
+    };
+    for series in chosen {
         let newest = kernels::newest(series)?;
         let old = kernel_lock::pin(root, series).ok();
         match &old {
