@@ -126,10 +126,19 @@ enum DevCommand {
     /// After changing the book's English: regenerate book/po/messages.pot and merge it
     /// into each translation (needs gettext's msgmerge)
     UpdatePo,
-    /// Pin the newest Debian builds of 5.10, 6.1 and 6.12 in kernels.lock, then fetch them
-    UpdateKernels,
-    /// Regenerate vmlinux.h for this machine's architecture from the running kernel
-    Vmlinux,
+    /// Pin the newest Debian builds of 5.10, 6.1 and 6.12 (and of 6.1-arm64 and
+    /// 6.12-arm64) in kernels.lock, then fetch them
+    UpdateKernels {
+        /// Only these series (e.g. 6.12-arm64); every one when none is given
+        series: Vec<String>,
+    },
+    /// Regenerate vmlinux.h for this machine's architecture from the running kernel,
+    /// or for a pinned Debian kernel's architecture from its BTF
+    Vmlinux {
+        /// A series from kernels.lock, e.g. 6.12-arm64 for vmlinux/aarch64/vmlinux.h
+        #[arg(long)]
+        kernel: Option<String>,
+    },
 }
 
 /// The new spelling of a maintainers' command that moved under `dev`, if
@@ -214,8 +223,8 @@ fn main() -> ExitCode {
             DevCommand::Test(args) => test::test(&root, args),
             DevCommand::TestBook => book::test(&root),
             DevCommand::UpdatePo => book::update_po(&root),
-            DevCommand::UpdateKernels => kernels::update(&root),
-            DevCommand::Vmlinux => vmlinux::regenerate(&root),
+            DevCommand::UpdateKernels { series } => kernels::update(&root, series),
+            DevCommand::Vmlinux { kernel } => vmlinux::regenerate(&root, kernel.as_deref()),
         },
     };
     let error = match outcome {
@@ -261,8 +270,8 @@ fn command_name(command: &Command) -> &'static str {
             DevCommand::Test(_) => "dev test",
             DevCommand::TestBook => "dev test-book",
             DevCommand::UpdatePo => "dev update-po",
-            DevCommand::UpdateKernels => "dev update-kernels",
-            DevCommand::Vmlinux => "dev vmlinux",
+            DevCommand::UpdateKernels { .. } => "dev update-kernels",
+            DevCommand::Vmlinux { .. } => "dev vmlinux",
         },
     }
 }

@@ -97,7 +97,10 @@ pub fn object(source: &str) {
 fn builder(source: &str) -> (libbpf_cargo::SkeletonBuilder, PathBuf, String) {
     let env = |name: &str| std::env::var_os(name).unwrap_or_else(|| fail(&format!("{name} is not set; run this through cargo")));
     let out_dir = PathBuf::from(env("OUT_DIR"));
-    let arch = env("CARGO_CFG_TARGET_ARCH").to_string_lossy().into_owned();
+    // The target's architecture, not the build machine's: a cross build for
+    // aarch64 on x86_64 needs arm64's registers and arm64's kernel types.
+    let target = env("CARGO_CFG_TARGET_ARCH").to_string_lossy().into_owned();
+    let (define, vmlinux) = target_arch(&target).unwrap_or_else(|| fail(&unsupported_arch(&target)));
     let name = source
         .rsplit('/')
         .next()
@@ -106,8 +109,25 @@ fn builder(source: &str) -> (libbpf_cargo::SkeletonBuilder, PathBuf, String) {
 
     let mut builder = libbpf_cargo::SkeletonBuilder::new();
     // Cargo runs build scripts in the lesson's folder: `../../vmlinux` is the workbook's.
-    builder.source(source).clang(clang()).clang_args([format!("-I../../vmlinux/{arch}")]);
+    builder.source(source).clang(clang()).clang_args([format!("-D__TARGET_ARCH_{define}"), format!("-I../../vmlinux/{vmlinux}")]);
     (builder, out_dir, name.to_string())
+}
+
+/// The architectures the workbook ships a `vmlinux.h` for: Rust's name of
+/// each (`CARGO_CFG_TARGET_ARCH`, also `vmlinux/<name>`) and libbpf's
+/// (`__TARGET_ARCH_<name>`, which picks `PT_REGS_*` and the syscall wrappers).
+pub const ARCHITECTURES: &[(&str, &str)] = &[("x86_64", "x86"), ("aarch64", "arm64")];
+
+/// For a target architecture as Rust names it: libbpf's name for it and the
+/// `vmlinux/` folder to include, or `None` if the workbook has no `vmlinux.h` for it.
+pub fn target_arch(rust_arch: &str) -> Option<(&'static str, &'static str)> {
+    ARCHITECTURES.iter().find(|(rust, _)| *rust == rust_arch).map(|(rust, libbpf)| (*libbpf, *rust))
+}
+
+/// Why a build for `rust_arch` cannot go on.
+pub fn unsupported_arch(rust_arch: &str) -> String {
+    let known: Vec<&str> = ARCHITECTURES.iter().map(|(rust, _)| *rust).collect();
+    format!("the workbook ships vmlinux.h for {} only, not for {rust_arch}", known.join(" and "))
 }
 
 /// Clang's diagnostics as clang wrote them, one cause a line, then exit 1.
@@ -119,5 +139,26 @@ fn finish<T>(source: &str, built: anyhow::Result<T>) {
             eprintln!("{cause}");
         }
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_picks_libbpfs_arch_and_the_vmlinux_folder() {
+        assert_eq!(target_arch("x86_64"), Some(("x86", "x86_64")));
+        assert_eq!(target_arch("aarch64"), Some(("arm64", "aarch64")));
+        assert_eq!(target_arch("riscv64"), None);
+        assert_eq!(unsupported_arch("riscv64"), "the workbook ships vmlinux.h for x86_64 and aarch64 only, not for riscv64");
+    }
+
+    #[test]
+    fn every_architecture_has_its_vmlinux_h() {
+        let vmlinux = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vmlinux");
+        for (rust, _) in ARCHITECTURES {
+            assert!(vmlinux.join(rust).join("vmlinux.h").is_file(), "vmlinux/{rust}/vmlinux.h is missing");
+        }
     }
 }

@@ -204,11 +204,7 @@ fn diagnose_source(root: &Path, file: &str, choice: Choice, scratch: &Scratch) -
 /// with the workbook's vmlinux.h and libbpf's headers on the include path.
 pub fn compile_flags(root: &Path) -> Result<Vec<String>> {
     let arch = std::env::consts::ARCH;
-    let target_arch = match arch {
-        "x86_64" => "x86",
-        "aarch64" => "arm64",
-        other => other,
-    };
+    let (target_arch, _) = bpf_build::target_arch(arch).with_context(|| bpf_build::unsupported_arch(arch))?;
     let headers = load_object::include_dir(root)?;
     Ok(vec![
         "-g".into(),

@@ -17,16 +17,19 @@ pub struct KernelsArgs {
     pub list: bool,
 }
 
-/// `cargo xtask dev update-kernels`: pin the newest builds in Debian's archive, then fetch them.
-pub fn update(root: &Path) -> Result<ExitCode> {
-    let changed = update_lock(root)?;
-    if changed {
+/// `cargo xtask dev update-kernels`: pin the newest builds in Debian's archive
+/// (of `only`, or of every pinned series when it is empty), then fetch them.
+pub fn update(root: &Path, only: &[String]) -> Result<ExitCode> {
+    let changed = update_lock(root, only)?;
+    if changed.iter().any(|series| series.arch == "amd64") {
         println!(
             "\nthe compatibility page was measured on the old builds: run `cargo xtask dev verify --kernels all --bless`, \
              then commit {LOCK}, book/compatibility.json and book/src/compatibility.md together\n"
         );
-    } else {
+    } else if changed.is_empty() {
         println!("\n{LOCK} already pins the newest builds\n");
+    } else {
+        println!("\nregenerate vmlinux/aarch64/vmlinux.h from the new arm64 build: cargo xtask dev vmlinux --kernel 6.12-arm64\n");
     }
     kernels(root, &KernelsArgs::default())
 }
@@ -60,11 +63,16 @@ pub fn kernels(root: &Path, args: &KernelsArgs) -> Result<ExitCode> {
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-/// Pins the newest build of each series; true when any pin changed.
-fn update_lock(root: &Path) -> Result<bool> {
+/// Pins the newest build of each series; returns the series whose pin changed.
+fn update_lock(root: &Path, only: &[String]) -> Result<Vec<&'static kernels::Series>> {
     let mut pins: Vec<(&str, Pin)> = Vec::new();
-    let mut changed = false;
-    for series in kernels::SERIES {
+    let mut changed = Vec::new();
+    let chosen: Vec<&'static kernels::Series> = if only.is_empty() {
+        kernels::pinned_series().collect()
+    } else {
+        only.iter().map(|name| kernels::pinned(name)).collect::<Result<_>>()?
+    };
+    for series in chosen {
         let newest = kernels::newest(series)?;
         let old = kernel_lock::pin(root, series).ok();
         match &old {
@@ -72,10 +80,12 @@ fn update_lock(root: &Path) -> Result<bool> {
             Some(old) => println!("{:<5} {} → {}", series.name, old.describe(), newest.describe()),
             None => println!("{:<5} {}   newly pinned", series.name, newest.describe()),
         }
-        changed |= old.as_ref() != Some(&newest);
+        if old.as_ref() != Some(&newest) {
+            changed.push(series);
+        }
         pins.push((series.name, newest));
     }
-    if changed {
+    if !changed.is_empty() {
         kernel_lock::write(root, &pins)?;
         println!("{LOCK} updated");
     }

@@ -112,16 +112,44 @@ fn tracefs_mounted() -> bool {
     })
 }
 
-/// Writes the `.BTF` section of the kernel inside an x86 `bzImage` to `out`.
+/// Writes the BTF of the kernel inside `vmlinuz` to `out`: the `.BTF`
+/// section of the ELF inside an x86 `bzImage`, or the blob inside an arm64
+/// `Image`, which Debian ships uncompressed (it is signed as an EFI binary).
 pub fn extract_btf(vmlinuz: &Path, out: &Path) -> Result<()> {
     let image = std::fs::read(vmlinuz).with_context(|| format!("reading {}", vmlinuz.display()))?;
-    let vmlinux = decompress(payload(&image)?)?;
-    let elf = object::File::parse(&*vmlinux).context("the decompressed kernel is not an ELF file")?;
-    let btf = elf.section_by_name(".BTF").context("the kernel has no .BTF section (CONFIG_DEBUG_INFO_BTF unset)")?;
     let temp = out.with_extension("btf.new");
-    std::fs::write(&temp, btf.data()?)?;
+    if image.get(0x38..0x3c) == Some(b"ARM\x64") {
+        std::fs::write(&temp, raw_btf(&image)?)?;
+    } else {
+        let vmlinux = decompress(payload(&image)?)?;
+        let elf = object::File::parse(&*vmlinux).context("the decompressed kernel is not an ELF file")?;
+        let btf = elf.section_by_name(".BTF").context("the kernel has no .BTF section (CONFIG_DEBUG_INFO_BTF unset)")?;
+        std::fs::write(&temp, btf.data()?)?;
+    }
     std::fs::rename(&temp, out)?;
     Ok(())
+}
+
+/// The BTF blob in a kernel image that has no section table (an arm64
+/// `Image` is the kernel's memory laid out flat): the one place that starts
+/// with a little-endian BTF header whose types are followed by its strings.
+fn raw_btf(image: &[u8]) -> Result<&[u8]> {
+    // magic 0xeB9F, version 1, flags 0, hdr_len 24, type_off 0
+    const START: &[u8] = b"\x9f\xeb\x01\x00\x18\x00\x00\x00\x00\x00\x00\x00";
+    let u32_at = |at: usize| image.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize);
+    let mut found = Vec::new();
+    for at in image.windows(START.len()).enumerate().filter(|(_, w)| *w == START).map(|(at, _)| at) {
+        let (Some(type_len), Some(str_off), Some(str_len)) = (u32_at(at + 12), u32_at(at + 16), u32_at(at + 20)) else { continue };
+        let end = at + 24 + str_off + str_len;
+        if str_off == type_len && type_len > 0 && end <= image.len() && image[end - 1] == 0 {
+            found.push(&image[at..end]);
+        }
+    }
+    match found[..] {
+        [btf] => Ok(btf),
+        [] => bail!("the kernel image holds no BTF (CONFIG_DEBUG_INFO_BTF unset)"),
+        _ => bail!("the kernel image holds {} blobs that look like BTF; cannot tell which is the kernel's", found.len()),
+    }
 }
 
 /// The compressed kernel inside a bzImage: the boot protocol's setup header
@@ -150,4 +178,23 @@ fn decompress(payload: &[u8]) -> Result<Vec<u8>> {
         bail!("the kernel is compressed in a format diagnose does not read (only xz and zstd)");
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_btf_of_a_flat_image_is_the_blob_whose_strings_end_it() {
+        let mut btf = vec![0x9f, 0xeb, 1, 0, 24, 0, 0, 0, 0, 0, 0, 0];
+        for field in [4u32, 4, 3] {
+            btf.extend(field.to_le_bytes()); // type_len, str_off, str_len
+        }
+        btf.extend([1, 2, 3, 4, 0, b'a', 0]);
+        let mut image = vec![0u8; 64];
+        image.extend(&btf);
+        image.extend([0xff; 16]);
+        assert_eq!(raw_btf(&image).unwrap(), &btf[..]);
+        assert!(raw_btf(&[0u8; 128]).unwrap_err().to_string().contains("holds no BTF"));
+    }
 }

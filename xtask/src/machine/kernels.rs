@@ -31,15 +31,38 @@ pub struct Series {
     pub name: &'static str,
     /// The Debian release that ships it, as the kernel list shows it.
     pub release: &'static str,
+    /// Debian's name of the architecture it is built for: `amd64` or `arm64`.
+    pub arch: &'static str,
     prefix: &'static str,
     suffix: &'static str,
 }
 
+/// The amd64 kernels `--kernel` boots.
 pub const SERIES: &[Series] = &[
-    Series { name: "5.10", release: "Debian 11 bullseye", prefix: "linux-image-5.10.0-", suffix: "-amd64" },
-    Series { name: "6.1", release: "Debian 12 bookworm", prefix: "linux-image-6.1.0-", suffix: "-amd64" },
-    Series { name: "6.12", release: "Debian 12 bookworm", prefix: "linux-image-6.12.", suffix: "+deb12-amd64" },
+    Series { name: "5.10", release: "Debian 11 bullseye", arch: "amd64", prefix: "linux-image-5.10.0-", suffix: "-amd64" },
+    Series { name: "6.1", release: "Debian 12 bookworm", arch: "amd64", prefix: "linux-image-6.1.0-", suffix: "-amd64" },
+    Series { name: "6.12", release: "Debian 12 bookworm", arch: "amd64", prefix: "linux-image-6.12.", suffix: "+deb12-amd64" },
 ];
+
+/// Debian's arm64 kernels: pinned like the amd64 ones, their BTF is what
+/// `vmlinux/aarch64/vmlinux.h` is generated from.
+pub const ARM64_SERIES: &[Series] = &[
+    Series { name: "6.1-arm64", release: "Debian 12 bookworm", arch: "arm64", prefix: "linux-image-6.1.0-", suffix: "-arm64" },
+    Series { name: "6.12-arm64", release: "Debian 12 bookworm", arch: "arm64", prefix: "linux-image-6.12.", suffix: "+deb12-arm64" },
+];
+
+/// Every series the lock pins, amd64's first.
+pub fn pinned_series() -> impl Iterator<Item = &'static Series> {
+    SERIES.iter().chain(ARM64_SERIES)
+}
+
+/// The pinned series named `name`, of either architecture.
+pub fn pinned(name: &str) -> Result<&'static Series> {
+    pinned_series().find(|s| s.name == name).ok_or_else(|| {
+        let names: Vec<&str> = pinned_series().map(|s| s.name).collect();
+        UsageError(format!("'{name}' is not a kernel series this workbook pins; choose one of {}", names.join(", "))).into()
+    })
+}
 
 /// Every kernel name `--kernel` accepts, oldest first; `host` last.
 pub fn names() -> Vec<&'static str> {
@@ -240,7 +263,7 @@ pub fn newest(series: &'static Series) -> Result<Pin> {
     let apt = Apt::prepare(&cache_dir()?.join("apt"))?;
     apt.update()?;
     let record = apt.newest(series)?;
-    let url = apt.uri(&record)?;
+    let url = apt.uri(&record, series.arch)?;
     Ok(Pin { package: record.package, version: record.version, sha256: record.sha256, url })
 }
 
@@ -439,7 +462,7 @@ impl Apt {
             std::fs::create_dir_all(dir.join(sub))?;
         }
         let (debian, security) = mirrors();
-        let line = |uri: &str, suite: &str| format!("deb [arch=amd64 target=Packages signed-by={KEYRING}] {uri} {suite} main\n");
+        let line = |uri: &str, suite: &str| format!("deb [arch=amd64,arm64 target=Packages signed-by={KEYRING}] {uri} {suite} main\n");
         let sources = [line(&debian, "bullseye"), line(&debian, "bookworm"), line(&security, "bookworm-security")].concat();
         std::fs::write(dir.join("etc/sources.list"), sources)?;
         Ok(Apt { dir: dir.to_path_buf() })
@@ -457,7 +480,7 @@ impl Apt {
         ] {
             command.arg("-o").arg(option(name, &value));
         }
-        command.args(["-o", "Acquire::Languages=none", "-o", "APT::Architectures=amd64", "-q"]);
+        command.args(["-o", "Acquire::Languages=none", "-o", "APT::Architectures=amd64,arm64", "-q"]);
         if crate::machine::host::is_root() {
             // apt drops to the _apt user for downloads, who cannot write to this user's cache.
             command.args(["-o", "APT::Sandbox::User=root"]);
@@ -517,9 +540,9 @@ impl Apt {
     }
 
     /// Where the archive serves the build, as an HTTPS address for the lock.
-    fn uri(&self, record: &Record) -> Result<String> {
+    fn uri(&self, record: &Record, arch: &str) -> Result<String> {
         let mut command = self.command("apt-get");
-        command.args(["download", "--print-uris"]).arg(format!("{}={}", record.package, record.version));
+        command.args(["download", "--print-uris"]).arg(format!("{}:{arch}={}", record.package, record.version));
         let printed = self.run(command, &format!("locating {}", record.package))?;
         let uri = printed.split('\'').nth(1).context("apt-get download --print-uris printed no address")?;
         Ok(uri.replacen("http://", "https://", 1))

@@ -70,10 +70,7 @@ pub struct Boot {
 
 /// What keeps lessons from running under qemu here, if anything does.
 pub fn problems() -> Vec<String> {
-    let mut problems = Vec::new();
-    if std::env::consts::ARCH != "x86_64" {
-        problems.push(format!("the Debian kernels are amd64 builds, and this machine is {}", std::env::consts::ARCH));
-    }
+    let mut problems = Vec::from_iter(arch_problem(std::env::consts::ARCH));
     if on_path(QEMU).is_none() {
         problems.push(format!("{QEMU} is missing (package qemu-system-x86)"));
     }
@@ -81,6 +78,13 @@ pub fn problems() -> Vec<String> {
         problems.push("a static busybox is missing (package busybox-static)".to_string());
     }
     problems
+}
+
+/// Why `--kernel` cannot run lessons built for `arch` (as Rust names it): the
+/// kernels it boots are Debian's amd64 builds, so an aarch64 binary has no
+/// kernel to run on there. Passed in, so both answers are tested anywhere.
+fn arch_problem(arch: &str) -> Option<String> {
+    (arch != "x86_64").then(|| format!("the Debian kernels --kernel boots are amd64 builds, and this machine is {arch}"))
 }
 
 /// The fix for [`problems`] as one command.
@@ -500,6 +504,12 @@ impl Cpio {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_x86_64_build_runs_on_the_amd64_kernels() {
+        assert_eq!(arch_problem("x86_64"), None);
+        assert_eq!(arch_problem("aarch64").unwrap(), "the Debian kernels --kernel boots are amd64 builds, and this machine is aarch64");
+    }
 
     #[test]
     fn a_binary_without_debug_info_is_smaller_and_still_runs() {

@@ -123,7 +123,7 @@ fn family(prefix: &str) -> &'static str {
     }
 }
 
-/// x86-64's prefix for system call entry points.
+/// The prefix of system call entry points on the architecture the checker runs on.
 const SYSCALL_PREFIX: &str = if cfg!(target_arch = "aarch64") { "__arm64_sys_" } else { "__x64_sys_" };
 
 /// Whether a kernel function exists: kallsyms on the host, else its BTF.

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::machine::kernels::{Pin, Series, SERIES};
+use crate::machine::kernels::{pinned_series, Pin, Series};
 
 pub const LOCK: &str = "kernels.lock";
 pub const UPDATE: &str = "cargo xtask dev update-kernels";
@@ -25,6 +25,10 @@ const HEADER: &str = "\
 # is the SHA256 of that build's raw BTF (the `.BTF` section of its vmlinux),
 # shipped xz-compressed as `vmlinux/<arch>/<series>.btf.xz` for the kernels
 # lessons prove portability against, so those checks pass offline.
+#
+# The `-arm64` series are Debian's arm64 builds of the same kernels:
+# `cargo xtask dev vmlinux --kernel 6.12-arm64` generates
+# `vmlinux/aarch64/vmlinux.h` from that build's BTF.
 ";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +82,7 @@ pub fn write(root: &Path, pins: &[(&str, Pin)]) -> Result<()> {
             None => lock.kernel.push(Entry { series: series.to_string(), pin: pin.clone(), btf_sha256: None }),
         }
     }
-    let order = |name: &str| SERIES.iter().position(|s| s.name == name);
+    let order = |name: &str| pinned_series().position(|s| s.name == name);
     lock.kernel.sort_by_key(|e| order(&e.series));
     let text = format!("{HEADER}\n{}", toml::to_string(&lock)?);
     std::fs::write(root.join(LOCK), text).with_context(|| format!("writing {LOCK}"))
@@ -87,12 +91,14 @@ pub fn write(root: &Path, pins: &[(&str, Pin)]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::machine::kernels::SERIES;
 
     #[test]
     fn the_lock_pins_every_series_and_round_trips() {
         let root = crate::workbook::root();
-        for series in SERIES {
+        for series in pinned_series() {
             let pin = pin(&root, series).unwrap();
+            assert!(pin.package.ends_with(series.arch) && pin.url.ends_with(&format!("_{}.deb", series.arch)), "{pin:?}");
             assert!(pin.package.starts_with("linux-image-"), "{pin:?}");
             assert_eq!(pin.sha256.len(), 64, "{pin:?}");
         }
