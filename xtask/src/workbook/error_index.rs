@@ -1097,7 +1097,8 @@ const NOT_FAILURES: &[&str] = &["btf-rejected"];
 pub struct Row {
     /// The section's heading, e.g. "By errno".
     pub section: String,
-    /// The section's anchor in the built book, e.g. `errors.html#by-errno`.
+    /// The row's own anchor in the built book, e.g. `errors.html#enoent-open`;
+    /// the section's (`errors.html#by-errno`) for a row without one.
     pub link: String,
     pub cells: Vec<String>,
     /// The "see" column's pages, as links into the built book.
@@ -1118,6 +1119,7 @@ pub fn rows() -> &'static [Row] {
 
 pub fn parse(markdown: &str) -> Vec<Row> {
     let link = Regex::new(r"\[[^\]]*\]\(([^)]+)\)").unwrap();
+    let row_anchor = Regex::new(r#"^<a id="([^"]+)"></a>"#).unwrap();
     let mut rows = Vec::new();
     let mut section = String::new();
     let lines: Vec<&str> = markdown.lines().collect();
@@ -1130,9 +1132,17 @@ pub fn parse(markdown: &str) -> Vec<Row> {
         if !line.starts_with('|') || is_separator(line) || lines.get(i + 1).is_some_and(|next| is_separator(next)) {
             continue;
         }
-        let cells: Vec<String> = line.trim().trim_matches('|').split('|').map(|c| c.trim().replace('`', "")).collect();
+        let mut cells: Vec<String> = line.trim().trim_matches('|').split('|').map(|c| c.trim().replace('`', "")).collect();
+        let own = row_anchor.captures(&cells[0]).map(|m| (m[0].len(), m[1].to_string()));
+        let id = match own {
+            Some((tag, id)) => {
+                cells[0].replace_range(..tag, "");
+                id
+            }
+            None => anchor(&section),
+        };
         let see = cells.last().map(|c| link.captures_iter(c).map(|m| m[1].replace(".md", ".html")).collect()).unwrap_or_default();
-        rows.push(Row { link: format!("errors.html#{}", anchor(&section)), section: section.clone(), cells, see });
+        rows.push(Row { link: format!("errors.html#{id}"), section: section.clone(), cells, see });
     }
     rows
 }
@@ -1516,10 +1526,12 @@ mod tests {
     #[test]
     fn rows_carry_their_section_anchor_and_pages() {
         let row = rows().iter().find(|r| r.cells[0].starts_with("EOPNOTSUPP")).unwrap();
-        assert_eq!(row.link, "errors.html#by-errno");
+        assert_eq!((row.link.as_str(), row.section.as_str()), ("errors.html#eopnotsupp-open", "By errno"));
         assert_eq!(row.see, ["04-macros.html#maps-are-declared-in-btf-now"]);
         let clang = rows().iter().find(|r| r.cells[0].contains("asm/types.h")).unwrap();
-        assert_eq!(clang.link, "errors.html#clangs-messages");
+        assert_eq!(clang.link, "errors.html#asm-types-h-file-not-found");
+        let parsed = parse("## By errno\n\n| what | stage |\n|---|---|\n| `EPERM` | load |\n");
+        assert_eq!((parsed[0].cells[0].as_str(), parsed[0].link.as_str()), ("EPERM", "errors.html#by-errno"), "a row without its own anchor");
     }
 
     #[test]
