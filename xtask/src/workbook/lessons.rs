@@ -178,7 +178,12 @@ impl Needs {
             checks.push(host::check_tracefs());
         }
         if self.kprobes && !host::kprobes_available() {
-            checks.push(host::finding("kprobes", Status::Problem, "this lesson needs kprobes, which this kernel lacks", None));
+            checks.push(host::finding(
+                "kprobes",
+                Status::Problem,
+                "this lesson needs kprobes, which this kernel lacks (CONFIG_KPROBES unset)",
+                None,
+            ));
         }
         checks.extend(host::check_min_kernel(&self.min_kernel));
         checks.retain(|f| f.status == Status::Problem);
