@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use super::btf::{Kind, TypeTable};
 use super::host::{self, Privileges};
 
-/// Functions every kernel of the matrix has in its BTF; the first found is the probe's target.
+/// Functions a kernel's BTF usually has; the first found is the probe's target.
 const TARGETS: &[&str] = &["do_unlinkat", "vfs_read", "bpf_fentry_test1"];
 
 /// Set in the environment of the copy of xtask that sudo runs to probe as root.
@@ -136,5 +136,25 @@ pub fn check() -> host::Finding {
             ),
             None,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_errno_is_named_with_its_text() {
+        assert_eq!(describe(&std::io::Error::from_raw_os_error(libc::EPERM)), "EPERM (Operation not permitted)");
+        assert_eq!(describe(&std::io::Error::from_raw_os_error(libc::ESRCH)), "ESRCH (No such process)");
+    }
+
+    #[test]
+    #[ignore = "needs root: loads and attaches a BPF program"]
+    fn the_probe_answers_yes_or_names_the_stage_and_the_errno() {
+        if let Err(why) = probe() {
+            assert!(why.starts_with("an fentry program on ") && why.contains(" does not "), "{why}");
+            assert!(why.contains("EPERM") || why.contains("EINVAL") || why.contains("EACCES") || why.contains("ESRCH"), "{why}");
+        }
     }
 }
