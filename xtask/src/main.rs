@@ -158,6 +158,10 @@ fn moved(args: &[String]) -> Option<String> {
 }
 
 fn main() -> ExitCode {
+    // The copy sudo starts to see whether fentry programs run here, as root.
+    if std::env::var_os(machine::fentry::PROBE_ENV).is_some() {
+        return machine::fentry::answer_probe();
+    }
     let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     if let Some(now) = moved(&args) {
         eprintln!("error: the maintainers' commands moved under `dev`: {now}");

@@ -72,6 +72,8 @@ pub fn verify(root: &Path, args: &VerifyArgs, record: Record) -> Result<ExitCode
     let mut timing = Timings::default();
     let mut runs = Vec::new();
     let mut failed = 0;
+    // Lessons none of these kernels can run: neither passed nor failed.
+    let mut skipped = 0;
     for lesson in &lessons {
         println!("lesson {} · {}: building each state once", lesson.number, lesson.meta.title);
         match selftest::build_lesson(root, lesson, &targets, &mut timing) {
@@ -96,6 +98,8 @@ pub fn verify(root: &Path, args: &VerifyArgs, record: Record) -> Result<ExitCode
         let cells = report::cells(lesson_runs, &targets, bless)?;
         if !report::lesson_passed(lesson_runs, &cells) {
             failed += 1;
+        } else if report::lesson_skipped(&cells) {
+            skipped += 1;
         }
         results.push((lesson_runs, cells));
     }
@@ -112,9 +116,10 @@ pub fn verify(root: &Path, args: &VerifyArgs, record: Record) -> Result<ExitCode
         0
     };
 
-    let passed = lessons.len() - failed;
+    let passed = lessons.len() - failed - skipped;
     let probes = if probes_failed > 0 { format!(", {probes_failed} probe runs failed") } else { String::new() };
-    println!("\nverify: {passed} passed, {failed} failed{probes}; {verdict}");
+    let skipped = if skipped > 0 { format!(", {skipped} skipped (no kernel of this run can run it)") } else { String::new() };
+    println!("\nverify: {passed} passed, {failed} failed{skipped}{probes}; {verdict}");
     if timings {
         report::print_timings(&timing, started.elapsed().as_secs_f64());
     }

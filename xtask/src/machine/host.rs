@@ -303,7 +303,13 @@ pub fn check_kprobes() -> Finding {
     if kprobes_available() {
         finding("kprobes", Status::Ok, "available", None)
     } else {
-        finding("kprobes", Status::Note, "not in this kernel (CONFIG_KPROBES unset): kprobe layers are skipped, with the reason", None)
+        finding(
+            "kprobes",
+            Status::Note,
+            "not in this kernel (CONFIG_KPROBES unset): kprobe layers, and lessons that need kprobes, are skipped with the reason; \
+             `cargo xtask check NN --kernel 6.1` runs them under qemu",
+            None,
+        )
     }
 }
 

@@ -4,6 +4,7 @@ pub mod btf;
 pub mod cargo;
 pub mod deb;
 pub mod distro;
+pub mod fentry;
 pub mod host;
 pub mod http;
 pub mod interrupt;
@@ -30,6 +31,7 @@ pub fn findings() -> Vec<Finding> {
         host::check_clang(),
         host::check_libraries(),
         host::check_kprobes(),
+        fentry::check(),
         host::check_lockdown(),
     ];
     all.extend(host::check_container());

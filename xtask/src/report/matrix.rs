@@ -63,6 +63,13 @@ pub fn lesson_passed(runs: &LessonRuns, cells: &[Vec<Cell>]) -> bool {
     wrong == 0 && runs.problems.is_empty()
 }
 
+/// Whether no kernel of the run could run any of a lesson's states: every
+/// cell skipped. Such a lesson is reported as skipped, not passed.
+pub fn lesson_skipped(cells: &[Vec<Cell>]) -> bool {
+    let mut all = cells.iter().flatten().peekable();
+    all.peek().is_some() && all.all(|c| c.mark == Mark::Skipped)
+}
+
 /// Keeps the full transcript and libbpf log of a run that went wrong.
 fn save_log(lesson: &Lesson, state: &State, kernel: &str, run: &Run) {
     let root = crate::workbook::root();
@@ -175,5 +182,22 @@ pub fn print_timings(timing: &Timings, total: f64) {
         if seconds.len() > 1 {
             println!("                          boots: {}", each.join(", "));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(mark: Mark) -> Cell {
+        Cell { mark, outcome: String::new() }
+    }
+
+    #[test]
+    fn a_lesson_is_skipped_only_when_nothing_of_it_ran() {
+        assert!(lesson_skipped(&[vec![cell(Mark::Skipped)], vec![cell(Mark::Skipped)]]));
+        assert!(!lesson_skipped(&[vec![cell(Mark::Skipped)], vec![cell(Mark::AsDocumented)]]));
+        assert!(!lesson_skipped(&[vec![cell(Mark::Skipped), cell(Mark::NotRun)]]));
+        assert!(!lesson_skipped(&[]));
     }
 }

@@ -51,7 +51,7 @@ pub const CAUSES: &[Cause] = &[
         id: "attach-target-not-in-btf",
         summary: "the attach target is not a kernel function or BTF type of this kernel (set_attach_target given a tracepoint name, or a tp_btf/fentry/lsm target this kernel lacks)",
         fix: "drop set_attach_target for tracepoints (SEC() names the target); for fentry/tp_btf/lsm name a function the kernel's BTF has",
-        reproduced_by: &["lesson 02 layer 1"],
+        reproduced_by: &["lesson 02 layer 1", "lesson 07 layer 1"],
     },
     Cause {
         id: "tracepoint-never-fires",
@@ -268,6 +268,18 @@ pub const CAUSES: &[Cause] = &[
         summary: "a user-space pointer (a system call's argument) read with a kernel read helper, which fails and leaves the buffer empty",
         fix: "read user memory with bpf_core_read_user_str or bpf_probe_read_user_str",
         reproduced_by: &["lesson 04 layer 4", "lesson 06 layer 3", "probe user-pointer-reads"],
+    },
+    Cause {
+        id: "btf-ctx-beyond-prototype",
+        summary: "a BTF-typed program (fentry, fexit, tp_btf) read its context past the target's prototype: an argument the function does not have, or at fentry the result, which only fexit sees",
+        fix: "declare BPF_PROG's arguments as the target's FUNC_PROTO has them (bpftool btf dump file /sys/kernel/btf/vmlinux), and read the result in an fexit program",
+        reproduced_by: &["lesson 07 layer 2"],
+    },
+    Cause {
+        id: "kernel-pointer-user-read",
+        summary: "a kernel pointer (an fentry argument the BTF types as a kernel struct, such as struct filename's name) read with a user read helper, which fails with -EFAULT",
+        fix: "read kernel memory with bpf_probe_read_kernel_str; the target's BTF prototype says what each argument is",
+        reproduced_by: &["lesson 07 layer 3"],
     },
     Cause {
         id: "syscall-wrapper-args",
@@ -919,11 +931,18 @@ pub const ENTRIES: &[Entry] = &[
         matches: |e| e.failed("attach", "ENOENT") && e.says("raw tracepoint"),
     },
     Entry {
+        cell: "failed to find kernel BTF type ID of 'sys_unlinkat': -ESRCH",
+        stage: "load",
+        meaning_has: "",
+        cause: "attach-target-not-in-btf",
+        matches: |e| !e.failed("open", "ESRCH") && e.says("failed to find kernel BTF type ID") && placeholder_target(e).is_none(),
+    },
+    Entry {
         cell: "ESRCH · No such process (os error 3)",
         stage: "open",
         meaning_has: "",
         cause: "attach-target-not-in-btf",
-        matches: |e| (e.failed("open", "ESRCH") || e.says("failed to find kernel BTF type ID")) && placeholder_target(e).is_none(),
+        matches: |e| e.failed("open", "ESRCH") && placeholder_target(e).is_none(),
     },
     Entry {
         cell: "ESRCH",
@@ -1047,6 +1066,25 @@ pub const ENTRIES: &[Entry] = &[
         meaning_has: "",
         cause: "tracepoint-never-fires",
         matches: |e| e.says("observed 0 of"),
+    },
+    Entry {
+        cell: "invalid bpf_context access off=16 size=8",
+        stage: "load",
+        meaning_has: "",
+        cause: "btf-ctx-beyond-prototype",
+        // The full log's line before names the missing argument; a transcript
+        // keeps the last line only, where BPF_PROG's u64 reads (size=8) tell
+        // it from a tracepoint's narrower fields.
+        matches: |e| {
+            e.says("-th argument") || e.lines.iter().any(|l| l.contains("invalid bpf_context access off=") && l.ends_with(" size=8"))
+        },
+    },
+    Entry {
+        cell: "A name read in an fentry program fails with -EFAULT",
+        stage: "run",
+        meaning_has: "",
+        cause: "kernel-pointer-user-read",
+        matches: |e| e.says("the name could not be read: the read returned -14 (EFAULT)"),
     },
     Entry {
         cell: "A system call's arguments read in a kprobe are not the ones passed",

@@ -64,6 +64,9 @@ pub struct Needs {
     pub btf: bool,
     pub tracefs: bool,
     pub kprobes: bool,
+    /// fentry/fexit programs that load and attach (a probe's answer on the host).
+    #[serde(default)]
+    pub fentry: bool,
     pub min_kernel: String,
 }
 
@@ -158,11 +161,18 @@ impl Layer {
 }
 
 impl Needs {
-    /// Why a kernel with or without kprobes cannot run the lesson at all: a
-    /// fact of that kernel, which no setup changes, so the self-test marks
-    /// it skipped with the reason, never passed.
-    pub fn kernel_lacks(&self, kprobes: bool) -> Option<String> {
-        (self.kprobes && !kprobes).then(|| "this kernel has no kprobes (CONFIG_KPROBES unset), which the lesson needs".to_string())
+    /// Why a kernel with or without kprobes, and with fentry's answer (asked
+    /// only when the lesson needs it), cannot run the lesson at all: a fact
+    /// of that kernel, which no setup changes, so the self-test marks it
+    /// skipped with the reason, never passed.
+    pub fn kernel_lacks(&self, kprobes: bool, fentry: impl FnOnce() -> Result<(), String>) -> Option<String> {
+        if self.kprobes && !kprobes {
+            return Some("this kernel has no kprobes (CONFIG_KPROBES unset), which the lesson needs".to_string());
+        }
+        if self.fentry {
+            return fentry().err().map(|why| format!("this kernel does not run fentry programs, which the lesson needs: {why}"));
+        }
+        None
     }
 
     /// The problems that stop a lesson with these needs from running here.
@@ -178,7 +188,22 @@ impl Needs {
             checks.push(host::check_tracefs());
         }
         if self.kprobes && !host::kprobes_available() {
-            checks.push(host::finding("kprobes", Status::Problem, "this lesson needs kprobes, which this kernel lacks", None));
+            checks.push(host::finding(
+                "kprobes",
+                Status::Problem,
+                "this lesson needs kprobes, which this kernel lacks (CONFIG_KPROBES unset)",
+                None,
+            ));
+        }
+        if self.fentry {
+            if let Err(why) = crate::machine::fentry::support() {
+                checks.push(host::finding(
+                    "fentry",
+                    Status::Problem,
+                    format!("this lesson needs fentry programs, which this kernel refuses: {why}"),
+                    None,
+                ));
+            }
         }
         checks.extend(host::check_min_kernel(&self.min_kernel));
         checks.retain(|f| f.status == Status::Problem);
@@ -322,10 +347,15 @@ replace = "b"
         assert_eq!(meta.title, "T");
         assert_eq!(meta.layers[0].fix[0].file, "src/main.rs");
         assert!(meta.needs.root && !meta.needs.kprobes);
-        assert_eq!(meta.needs.kernel_lacks(false), None);
+        let refused = || Err("EPERM".to_string());
+        assert_eq!(meta.needs.kernel_lacks(false, refused), None);
         let kprobes = Needs { kprobes: true, ..meta.needs.clone() };
-        assert_eq!(kprobes.kernel_lacks(true), None);
-        assert!(kprobes.kernel_lacks(false).is_some_and(|why| why.starts_with("this kernel has no kprobes")));
+        assert_eq!(kprobes.kernel_lacks(true, refused), None);
+        assert!(kprobes.kernel_lacks(false, || Ok(())).is_some_and(|why| why.starts_with("this kernel has no kprobes")));
+        let fentry = Needs { fentry: true, ..meta.needs.clone() };
+        assert_eq!(fentry.kernel_lacks(false, || Ok(())), None);
+        let why = fentry.kernel_lacks(true, refused);
+        assert_eq!(why.as_deref(), Some("this kernel does not run fentry programs, which the lesson needs: EPERM"));
     }
 
     #[test]

@@ -43,6 +43,16 @@ impl Target {
         }
     }
 
+    /// Whether fentry programs run there: the probe's answer on the host; on
+    /// Debian's kernels, the ftrace direct calls their trampolines attach through.
+    pub fn fentry(&self) -> Result<(), String> {
+        match self {
+            Target::Host => crate::machine::fentry::support(),
+            Target::Vm(kernel) if kernel.has("DYNAMIC_FTRACE_WITH_DIRECT_CALLS") => Ok(()),
+            Target::Vm(_) => Err("CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS is unset".to_string()),
+        }
+    }
+
     /// The kernel's version, which a case's `min_kernel` is compared with.
     pub fn release(&self) -> Option<(u32, u32)> {
         match self {
@@ -152,7 +162,7 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &m
     let host = targets.iter().position(|t| matches!(t, Target::Host));
     let host_blocked: Vec<String> = lesson.meta.needs.problems_here().iter().map(|f| f.detail.clone()).collect();
     // A kernel without what the lesson needs skips every state, with the reason.
-    let host_lacks = lesson.meta.needs.kernel_lacks(host::kprobes_available());
+    let host_lacks = lesson.meta.needs.kernel_lacks(host::kprobes_available(), || Target::Host.fentry());
 
     let mut runs = LessonRuns { lesson: lesson.clone(), states: Vec::new(), outcomes: Vec::new(), problems: Vec::new() };
     let count = lesson.meta.layers.len();
@@ -283,7 +293,7 @@ fn fill_without_boot(runs: &mut LessonRuns, targets: &[Target]) {
             let Target::Vm(kernel) = target else { continue };
             let layer = state.layer.map(|k| &runs.lesson.meta.layers[k - 1]);
             let too_old = min.is_some_and(|m| kernels::major_minor(&kernel.manifest.release).is_some_and(|r| r < m));
-            let lacks = || runs.lesson.meta.needs.kernel_lacks(target.kprobes());
+            let lacks = || runs.lesson.meta.needs.kernel_lacks(target.kprobes(), || target.fentry());
             runs.outcomes[s][t] = if let Some(reason) = layer.and_then(|l| l.skip_reason_on(target.kprobes())).or_else(lacks) {
                 Some(Outcome::Skipped(reason))
             } else if too_old {

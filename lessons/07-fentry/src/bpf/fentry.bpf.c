@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+// Reads one thread's unlinkat(2) inside the kernel: the directory, the name, and what the call returned.
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#define NAME_LEN 256
+
+// Set by the loader while the program runs: the thread whose unlinkat to read.
+u32 target_tid;
+
+// What the program read of that thread's unlinkat; the loader reads it.
+struct unlink_call {
+	u64 calls;
+	u64 returns;
+	s64 dfd;
+	s64 ret;
+	s64 read; /* what the string read returned: its length, or -errno */
+	char name[NAME_LEN];
+} seen;
+
+// An fentry program on the system call, with the system call's arguments and its result.
+SEC("fentry/sys_unlinkat")
+int BPF_PROG(read_unlink, int dfd, const char *pathname, int ret)
+{
+	if ((u32)bpf_get_current_pid_tgid() != target_tid)
+		return 0;
+	seen.calls++;
+	seen.returns++;
+	seen.dfd = dfd;
+	seen.ret = ret;
+	seen.read = bpf_probe_read_user_str(seen.name, sizeof(seen.name), pathname);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
