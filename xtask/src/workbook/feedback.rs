@@ -13,7 +13,7 @@ use transcript::Transcript;
 
 /// The causes of a failing run, one line each, as `check` prints them.
 pub fn causes(run: &Run, on_host: bool) -> Vec<String> {
-    cause::lines(&cause::of_failure(run.object.as_deref(), on_host, &run.transcript, &run.log))
+    cause::lines(&cause::of_failure(&run.sources, run.object.as_deref(), on_host, &run.transcript, &run.log))
 }
 
 /// The layer a learner who was on layer `was_on` stays on, when this failure

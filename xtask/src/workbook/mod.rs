@@ -21,6 +21,7 @@ pub mod run;
 pub mod scratch;
 pub mod selftest;
 pub mod snapshot;
+pub mod source_rules;
 pub mod translation;
 
 use std::path::{Path, PathBuf};
