@@ -323,7 +323,7 @@ fn identifiers(expression: &str) -> Vec<String> {
         let called = after.starts_with('(');
         let constant = m.as_str().chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit());
         let keyword = ["if", "return", "sizeof", "const", "void", "char", "int", "long", "unsigned"].contains(&m.as_str());
-        if !(field || called || constant || keyword) && !found.iter().any(|f| f == m.as_str()) {
+        if !(field || called || constant || keyword || found.iter().any(|f| f == m.as_str())) {
             found.push(m.as_str().to_string());
         }
     }
