@@ -410,33 +410,6 @@ fn sleep_until_input_ends() -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_letters_follow_the_kernel() {
-        assert_eq!(state_letter(0), 'R');
-        assert_eq!(state_letter(1), 'S');
-        assert_eq!(state_letter(2), 'D');
-        // TASK_STOPPED is __TASK_STOPPED | TASK_WAKEKILL.
-        assert_eq!(state_letter(0x4 | 0x100), 'T');
-        assert_eq!(state_letter(0x4 | 0x80), 'T');
-        assert_eq!(state_letter(0x402), 'D');
-    }
-
-    #[test]
-    fn run_values_become_placeholders_and_typed_placeholders_are_marked() {
-        remember("417".into(), "N");
-        assert_eq!(normalize("417 of 417 opens, pid 4170"), "N of N opens, pid 4170");
-        assert_eq!(normalize("N of N opens"), "N(typed) of N(typed) opens");
-        remember("/tmp/workbook-abc".into(), "/tmp/workbook-XXX");
-        assert_eq!(normalize("openat(\"/tmp/workbook-abc\")"), "openat(\"/tmp/workbook-XXX\")");
-        assert_eq!(normalize("openat(\"/tmp/workbook-XXX\")"), "openat(\"/tmp/workbook-XXX(typed)\")");
-        assert_eq!(normalize("openat(\"/tmp/wo\")"), "openat(\"/tmp/wo\")");
-    }
-}
-
 /// Keeps the kernel counting each BPF program's runs (`BPF_ENABLE_STATS`)
 /// for as long as this process lives; the count is off by default, since it
 /// costs a little on every run. Returns whether the count is on.
@@ -482,4 +455,31 @@ pub fn program_runs() -> Option<Vec<(String, u64)>> {
     found.sort();
     found.dedup_by(|a, b| a.0 == b.0);
     Some(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_letters_follow_the_kernel() {
+        assert_eq!(state_letter(0), 'R');
+        assert_eq!(state_letter(1), 'S');
+        assert_eq!(state_letter(2), 'D');
+        // TASK_STOPPED is __TASK_STOPPED | TASK_WAKEKILL.
+        assert_eq!(state_letter(0x4 | 0x100), 'T');
+        assert_eq!(state_letter(0x4 | 0x80), 'T');
+        assert_eq!(state_letter(0x402), 'D');
+    }
+
+    #[test]
+    fn run_values_become_placeholders_and_typed_placeholders_are_marked() {
+        remember("417".into(), "N");
+        assert_eq!(normalize("417 of 417 opens, pid 4170"), "N of N opens, pid 4170");
+        assert_eq!(normalize("N of N opens"), "N(typed) of N(typed) opens");
+        remember("/tmp/workbook-abc".into(), "/tmp/workbook-XXX");
+        assert_eq!(normalize("openat(\"/tmp/workbook-abc\")"), "openat(\"/tmp/workbook-XXX\")");
+        assert_eq!(normalize("openat(\"/tmp/workbook-XXX\")"), "openat(\"/tmp/workbook-XXX(typed)\")");
+        assert_eq!(normalize("openat(\"/tmp/wo\")"), "openat(\"/tmp/wo\")");
+    }
 }
