@@ -41,8 +41,3 @@ pub fn of_failure(sources: &[Source], object: Option<&Path>, on_host: bool, tran
     causes.truncate(SHOWN);
     causes
 }
-
-/// One line for each cause, as `check` prints them and `hint` repeats them.
-pub fn lines(causes: &[Finding]) -> Vec<String> {
-    causes.iter().map(|c| format!("{} ({})", c.summary, c.cause)).collect()
-}

@@ -14,6 +14,7 @@ pub mod judge;
 pub mod kernel_lock;
 pub mod lessons;
 pub mod object;
+pub mod phrases;
 pub mod portability;
 pub mod progress;
 pub mod room;
