@@ -268,6 +268,35 @@ mod tests {
         assert_eq!(verifier_stop("libbpf: failed to open: -ENOENT", Phrases::english()), None);
     }
 
+    fn failing_run(transcript: &str, log: &str) -> Run {
+        Run::not_built(transcript.to_string(), log.to_string())
+    }
+
+    #[test]
+    fn the_feedback_speaks_the_learners_language_in_text_and_json_alike() {
+        let root = crate::workbook::root();
+        let lesson = crate::workbook::lessons::find(&root, "01").unwrap();
+        let run = failing_run(
+            "open     FAILED  ENOENT (No such file or directory)\n         (libbpf logged nothing)\nstopped  at open",
+            "",
+        );
+        let chinese = Translator::new(&root, &crate::workbook::translation::Language::Translated("zh-CN".into())).unwrap();
+        let feedback = Feedback::of(&lesson, &run, false, Some(1), false, &chinese);
+        let text = feedback.text(Phrases::of(&chinese), None, false).join("\n");
+        for english in ["not yet", "stopped at", "cause:", "layer 1 of", "hint:", "stuck?", &lesson.meta.layers[0].name] {
+            assert!(!text.contains(english), "{english:?} in:\n{text}");
+        }
+        assert!(text.contains("还没有通过") && text.contains("原因：") && text.contains("(silenced-log)"), "{text}");
+        // --json carries the same words.
+        let json = serde_json::to_value(&feedback).unwrap();
+        assert_eq!(json["hint"].as_str(), feedback.hint.as_deref());
+        assert!(text.contains(json["causes"][0]["text"].as_str().unwrap()));
+        assert_eq!(json["layer"]["name"].as_str(), Some(chinese.text(&lesson.meta.layers[0].name).as_str()));
+        // In English, the self-test's words are the same text.
+        let english = words(&lesson, &run, false);
+        assert!(english.contains("not yet: stopped at open") && english.contains("layer 1 of 2: "), "{english}");
+    }
+
     const UNUSED_LINK: &str = "warning: unused `Link` that must be used
   --> src/main.rs:32:9
    |
