@@ -179,7 +179,7 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     }
     let Some(feedback) = feedback else {
         println!("\n{}  {}", paint(PASS, "PASS"), say.works(&lesson.number));
-        for note in advice::notes(lesson) {
+        for note in advice::notes(lesson, !say.english) {
             println!("{} {note}", paint(WARN, say.note()));
         }
         let untested: Vec<String> =

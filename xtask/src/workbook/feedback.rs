@@ -276,10 +276,8 @@ mod tests {
     fn the_feedback_speaks_the_learners_language_in_text_and_json_alike() {
         let root = crate::workbook::root();
         let lesson = crate::workbook::lessons::find(&root, "01").unwrap();
-        let run = failing_run(
-            "open     FAILED  ENOENT (No such file or directory)\n         (libbpf logged nothing)\nstopped  at open",
-            "",
-        );
+        let run =
+            failing_run("open     FAILED  ENOENT (No such file or directory)\n         (libbpf logged nothing)\nstopped  at open", "");
         let chinese = Translator::new(&root, &crate::workbook::translation::Language::Translated("zh-CN".into())).unwrap();
         let feedback = Feedback::of(&lesson, &run, false, Some(1), false, &chinese);
         let text = feedback.text(Phrases::of(&chinese), None, false).join("\n");
