@@ -80,7 +80,16 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
         Some(State::Failing { layer: None }) => {
             // Not layer 1's hint: the learner may be far past it.
             let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-            report.text = flow(&feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number, &tr));
+            let hint = feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number, &tr);
+            // The cause the last check named, first, as check printed it; then no vaguer word than check's.
+            let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
+            let named: Vec<String> = causes.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{}{l}", say.last_cause())).collect();
+            report.text = if named.is_empty() {
+                flow(&hint)
+            } else {
+                let hint = if hint == say.unknown_failure(&lesson.number) { say.unplanned_with_cause() } else { hint };
+                format!("{}\n\n{}", named.iter().map(|n| flow(n)).collect::<Vec<_>>().join("\n"), flow(&hint))
+            };
             return finish(&report, as_json);
         }
         None => {

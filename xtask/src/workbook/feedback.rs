@@ -115,7 +115,12 @@ impl Feedback {
                 feedback.more = current.more.is_some().then(|| say.stuck(&lesson.number));
             }
             None if lines.timed_out() => feedback.hint = Some(say.ask_hint(&lesson.number)),
-            None => feedback.hint = Some(unlayered_hint(&lesson.meta, &run.transcript, &lesson.number, tr)),
+            None => {
+                let hint = unlayered_hint(&lesson.meta, &run.transcript, &lesson.number, tr);
+                // "Not one of the known failures" says nothing a named cause does not say better.
+                let vague = hint == say.unknown_failure(&lesson.number);
+                feedback.hint = Some(if vague && !feedback.causes.is_empty() { say.unplanned_with_cause() } else { hint });
+            }
         }
         feedback
     }

@@ -189,6 +189,13 @@ impl Phrases {
         )
     }
 
+    pub fn unplanned_with_cause(&self) -> String {
+        self.say(
+            "this failure is none of the lesson's planned layers, and the cause above is what the rules find in your program and its run: start there.",
+            "这个失败不属于本课设计的任何一层；上方的原因是规则在你的程序及其运行中找到的：从那里入手。",
+        )
+    }
+
     // A passing check, and what the loader printed.
 
     pub fn works(&self, lesson: &str) -> String {
