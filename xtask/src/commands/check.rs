@@ -194,7 +194,7 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     };
 
     if let Some(working) = snapshot::stored(&lesson.snapshots(), &expected) {
-        let diff = terminal::learner_diff(&working, &snapshot::compared(&run.transcript), &lesson.meta.conceal);
+        let diff = terminal::learner_diff(&working, &snapshot::compared(&run.transcript), &lesson.meta.conceal, say);
         if !diff.is_empty() {
             println!("\n{diff}");
         }

@@ -237,6 +237,19 @@ impl Phrases {
         )
     }
 
+    /// The learner's diff: its heading, then the labels of the two sides.
+    pub fn diff_headings(&self) -> (String, String, String) {
+        if self.english {
+            ("where it parts from a working program:".into(), "yours:".into(), "a working program:".into())
+        } else {
+            ("与正常工作的程序开始不同的地方：".into(), "你的：".into(), "正常工作的程序：".into())
+        }
+    }
+
+    pub fn nothing_here(&self) -> String {
+        self.say("(nothing here)", "（这里什么也没有）")
+    }
+
     pub fn more_lines(&self, count: usize) -> String {
         self.say(format!("(… {count} more lines)"), format!("（…… 还有 {count} 行）"))
     }
