@@ -127,8 +127,8 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     };
 
     if !json {
-        let on = kernel.as_ref().map(|k| format!(" · on {} under qemu", k.describe())).unwrap_or_default();
-        println!("{}", paint(TITLE, format!("lesson {} · {}{on}", lesson.number, lesson.meta.title)));
+        let on = kernel.as_ref().map(|k| say.under_qemu(&k.describe())).unwrap_or_default();
+        println!("{}", paint(TITLE, format!("{}{on}", say.lesson_title(&lesson.number, &tr.text(&lesson.meta.title)))));
     }
     // Build, run and record as one step, so a second check or `watch` waits
     // instead of rebuilding the binary under this one's feet.

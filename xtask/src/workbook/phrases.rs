@@ -62,6 +62,14 @@ impl Phrases {
         )
     }
 
+    pub fn lesson_title(&self, lesson: &str, title: &str) -> String {
+        self.say(format!("lesson {lesson} · {title}"), format!("第 {lesson} 课 · {title}"))
+    }
+
+    pub fn under_qemu(&self, kernel: &str) -> String {
+        self.say(format!(" · on {kernel} under qemu"), format!(" · 在 qemu 中的 {kernel} 上"))
+    }
+
     // What a failing check says, label by label.
 
     pub fn not_yet(&self) -> String {
