@@ -112,10 +112,15 @@ impl Lesson {
     /// Records what the program saw: the proof that it did its job. This
     /// run's chosen values (see [`workload`]) become placeholders. Then a note,
     /// not compared, says what the kernel reports attached at this moment (as
-    /// after each attach).
+    /// after each attach), and how often each program has run.
     pub fn observed(&mut self, what: impl fmt::Display) {
         emit(Line::Observed(clean(&workload::normalize(&what.to_string()))));
         self.note_attached();
+        // Whether each program ran at all tells an attach point nothing hits
+        // from a condition in the program that drops every event.
+        for (program, runs) in workload::program_runs().unwrap_or_default() {
+            emit(Line::Note(transcript::line::runs_note(&program, runs)));
+        }
     }
 
     /// A note, not compared, of what the kernel reports attached now, when
@@ -171,6 +176,7 @@ pub fn run(body: impl FnOnce(&mut Lesson) -> anyhow::Result<()>) -> ExitCode {
     }
     channel::open();
     log::open();
+    workload::count_runs();
     // Capture by default; a loader's own `set_print` replaces this.
     libbpf_rs::set_print(Some((libbpf_rs::PrintLevel::Info, libbpf_log)));
     let mut lesson = Lesson { attached: None };

@@ -410,6 +410,53 @@ fn sleep_until_input_ends() -> Result<()> {
     Ok(())
 }
 
+/// Keeps the kernel counting each BPF program's runs (`BPF_ENABLE_STATS`)
+/// for as long as this process lives; the count is off by default, since it
+/// costs a little on every run. Returns whether the count is on.
+pub fn count_runs() -> bool {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    static STATS: std::sync::OnceLock<Option<OwnedFd>> = std::sync::OnceLock::new();
+    let fd = STATS.get_or_init(|| {
+        // SAFETY: a plain system call; a non-negative result is a descriptor this process owns.
+        let fd = unsafe { libbpf_rs::libbpf_sys::bpf_enable_stats(libbpf_rs::libbpf_sys::BPF_STATS_RUN_TIME) };
+        // SAFETY: the kernel just gave this process the descriptor, and nothing else holds it.
+        (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+    });
+    fd.is_some() || std::fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled").is_ok_and(|v| v.trim() == "1")
+}
+
+/// How many times each BPF program this process holds has run since it was
+/// loaded, as the kernel counts them: `(name, runs)`. None when the kernel
+/// does not count (stats off and not switchable on, before Linux 5.8).
+/// "Ran, yet saw nothing" is a condition in the program that drops every
+/// event; "never ran" is an attach point nothing hits.
+pub fn program_runs() -> Option<Vec<(String, u64)>> {
+    if !count_runs() {
+        return None;
+    }
+    let mut found = Vec::new();
+    for fd in 0..1024 {
+        // A map's descriptor would answer the same query with a map's info: ask only programs.
+        let Ok(target) = std::fs::read_link(format!("/proc/self/fd/{fd}")) else { continue };
+        if target.to_str() != Some("anon_inode:bpf-prog") {
+            continue;
+        }
+        // SAFETY: zeroes are a valid bpf_prog_info, which the kernel fills up to `len` bytes.
+        let mut info: libbpf_rs::libbpf_sys::bpf_prog_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of_val(&info) as u32;
+        // SAFETY: info and len are locals of the types libbpf expects.
+        if unsafe { libbpf_rs::libbpf_sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) } != 0 {
+            continue;
+        }
+        // SAFETY: the kernel writes a NUL-terminated name of at most 16 bytes.
+        let name = unsafe { std::ffi::CStr::from_ptr(info.name.as_ptr()) }.to_string_lossy().into_owned();
+        found.push((name, info.run_cnt));
+    }
+    found.sort();
+    found.dedup_by(|a, b| a.0 == b.0);
+    Some(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

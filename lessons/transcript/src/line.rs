@@ -14,6 +14,12 @@ pub const LABEL_WIDTH: usize = 9;
 /// The label of [`Line::Note`]: the lines shown but never compared.
 pub const NOTE: &str = "note";
 
+/// How a note gives a program's run count, as the kernel counts it:
+/// `note     ran: count_opens 0 times since load`.
+pub fn runs_note(program: &str, runs: u64) -> String {
+    format!("ran: {program} {runs} times since load, as the kernel counts")
+}
+
 /// What the harness writes under a failed stage when libbpf's callback got nothing.
 pub const NOTHING_LOGGED: &str = "(libbpf logged nothing)";
 
@@ -332,6 +338,23 @@ impl Transcript {
         })
     }
 
+    /// Each program's run count at the latest observation that gave one
+    /// ([`runs_note`]): empty when the kernel did not count runs.
+    pub fn program_runs(&self) -> Vec<(&str, u64)> {
+        let mut runs: Vec<(&str, u64)> = Vec::new();
+        for line in &self.lines {
+            let Line::Note(text) = line else { continue };
+            let Some(rest) = text.strip_prefix("ran: ") else { continue };
+            let mut words = rest.split(' ');
+            let (Some(name), Some(Ok(count))) = (words.next(), words.next().map(str::parse::<u64>)) else { continue };
+            match runs.iter_mut().find(|(n, _)| *n == name) {
+                Some(known) => known.1 = count,
+                None => runs.push((name, count)),
+            }
+        }
+        runs
+    }
+
     /// The program ran to the end and observed something: what a working program's transcript shows.
     pub fn works(&self) -> bool {
         self.stopped_at().is_none() && self.observed().next().is_some()
@@ -630,6 +653,19 @@ mod tests {
                 assert!(!matches!(line, Line::Unlabelled(_)), "{}: {line:?}", path.display());
             }
         }
+    }
+
+    #[test]
+    fn reads_back_the_latest_run_count_of_each_program() {
+        let text = format!(
+            "attach   ok\nobserved 0 of N\nnote     {}\nnote     {}\nnote     {}",
+            runs_note("count_opens", 3),
+            runs_note("count_clones", 0),
+            runs_note("count_opens", 12)
+        );
+        assert_eq!(Transcript::parse(&text).program_runs(), [("count_opens", 12), ("count_clones", 0)]);
+        assert!(Transcript::parse("observed 0 of N").program_runs().is_empty());
+        assert_eq!(Transcript::parse(&text).compared().to_string(), "attach   ok\nobserved 0 of N");
     }
 
     #[test]

@@ -10,15 +10,15 @@ use transcript::Transcript;
 use crate::machine::host;
 use crate::machine::kernels::{self, Choice};
 use crate::machine::lock;
-use crate::machine::runner;
 use crate::machine::vm;
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
-use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
+use crate::report::terminal::{self, paint, DIM, PASS, TITLE, WARN};
 use crate::report::wrap;
 use crate::workbook::advice;
-use crate::workbook::feedback;
+use crate::workbook::feedback::{self, Feedback};
 use crate::workbook::kernel_lock;
 use crate::workbook::lessons::{self, Lesson};
+use crate::workbook::phrases::Phrases;
 use crate::workbook::portability;
 use crate::workbook::progress::{self, State};
 use crate::workbook::room;
@@ -37,12 +37,19 @@ pub struct CheckArgs {
     /// Run it on another kernel under qemu, no root needed: 5.10, 6.1, 6.12 (or host)
     #[arg(long)]
     pub kernel: Option<String>,
+    /// The feedback's language: `en` or `zh-CN` (default: from LANG, e.g. LANG=zh_CN.UTF-8)
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
 }
 
 pub fn check(root: &Path, args: &CheckArgs) -> Result<ExitCode> {
     let lesson = lessons::find(root, &args.lesson)?;
     let choice = args.kernel.as_deref().map(kernels::choice).transpose()?.unwrap_or(Choice::Host);
-    Ok(check_lesson_on(root, &lesson, args.json, "check", choice)?.exit_code())
+    let language = match args.lang.as_deref() {
+        Some(code) => Language::parse(root, code)?,
+        None => Language::from_env(root),
+    };
+    Ok(check_lesson_in(root, &lesson, args.json, "check", choice, &language)?.exit_code())
 }
 
 /// How a check ended.
@@ -70,8 +77,16 @@ pub fn check_lesson(root: &Path, lesson: &Lesson, json: bool, doing: &str) -> Re
     Ok(check_lesson_on(root, lesson, json, doing, Choice::Host)?.exit_code())
 }
 
-/// One check of `lesson` on this kernel (`Choice::Host`) or under qemu.
+/// One check of `lesson` on this kernel (`Choice::Host`) or under qemu, in the locale's language.
 pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice: Choice) -> Result<Outcome> {
+    check_lesson_in(root, lesson, json, doing, choice, &Language::from_env(root))
+}
+
+/// [`check_lesson_on`], its feedback in `language`.
+pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, choice: Choice, language: &Language) -> Result<Outcome> {
+    // The lesson's own words in the learner's language, as `hint` gives them.
+    let tr = Translator::new(root, language).unwrap_or_else(|_| Translator::english());
+    let say = Phrases::of(&tr);
     // A sudo that wants a password asks now, so the pre-flight can look with the loader's privileges.
     let refused = (choice == Choice::Host && lesson.meta.needs.root).then(host::ask_for_sudo).flatten();
     let mut problems = match choice {
@@ -91,7 +106,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             json::print(&CheckReport {
                 outcome: "cannot-run",
                 problems: problems.iter().map(FindingReport::from).collect(),
-                ..report(lesson, record.as_ref(), "", None)
+                ..report(lesson, record.as_ref(), "", None, None, &tr)
             });
             return Ok(Outcome::CannotRun);
         }
@@ -112,8 +127,8 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     };
 
     if !json {
-        let on = kernel.as_ref().map(|k| format!(" · on {} under qemu", k.describe())).unwrap_or_default();
-        println!("{}", paint(TITLE, format!("lesson {} · {}{on}", lesson.number, lesson.meta.title)));
+        let on = kernel.as_ref().map(|k| say.under_qemu(&k.describe())).unwrap_or_default();
+        println!("{}", paint(TITLE, format!("{}{on}", say.lesson_title(&lesson.number, &tr.text(&lesson.meta.title)))));
     }
     // Build, run and record as one step, so a second check or `watch` waits
     // instead of rebuilding the binary under this one's feet.
@@ -121,14 +136,10 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let run = run_lesson_on(root, lesson, &root.join("target"), kernel.as_ref())?;
     if !json {
         println!("{}", terminal::transcript(&run.transcript));
-        show_output("your program's own output (shown, not compared):", &run.prints);
-        show_output("your program's stderr (shown, not compared):", &run.stderr);
+        show_output(&say.own_output(), &run.prints, say);
+        show_output(&say.own_stderr(), &run.stderr, say);
         if transcript::Transcript::parse(&run.transcript).nothing_logged() && run.stderr.lines().any(|l| l.starts_with("libbpf: ")) {
-            println!(
-                "{} libbpf did log: your own print callback received it and wrote it to stderr (above), so the transcript, \
-                 which reads only what reaches the harness's callback, shows nothing",
-                paint(WARN, "note:")
-            );
+            println!("{} {}", paint(WARN, say.note()), say.callback_logged());
         }
     }
     let log = log_path(root, &lesson.number);
@@ -143,7 +154,6 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let kprobes = kernel.as_ref().map_or_else(host::kprobes_available, |k| k.kprobes());
     let expected = snapshot::name_for(&lesson.snapshots(), "fixed", choice.name(), kprobes);
     let passed = snapshot::matches(&lesson.snapshots(), &expected, &run.transcript, snapshot::OnMismatch::Quiet)?;
-    let compile_failed = Transcript::parse(&run.transcript).compile_failed();
     let was_on = match progress::load(root).get(&lesson.number) {
         Some(State::Failing { layer }) => *layer,
         _ => None,
@@ -159,106 +169,41 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     room::tell(root, lesson, &state, choice.name(), blocked);
     let record = progress::records(root).remove(&lesson.number);
 
+    // One feedback, printed as text or given whole under --json; `hint` repeats its causes.
+    let feedback = (!passed).then(|| Feedback::of(lesson, &run, choice == Choice::Host, layer, kept.is_some(), &tr));
+    let causes = feedback.as_ref().map(Feedback::cause_texts).unwrap_or_default();
+    std::fs::write(cause_path(root, &lesson.number), causes.join("\n"))?;
     if json {
-        json::print(&report(lesson, record.as_ref(), &run.transcript, shown_log));
+        json::print(&report(lesson, record.as_ref(), &run.transcript, shown_log, feedback, &tr));
         return Ok(if passed { Outcome::Passed } else { Outcome::Failing });
     }
-    if passed {
-        println!("\n{}  lesson {} works: it loads, attaches and sees what it exists for", paint(PASS, "PASS"), lesson.number);
-        for note in advice::notes(lesson) {
-            println!("{} {note}", paint(WARN, "note:"));
+    let Some(feedback) = feedback else {
+        println!("\n{}  {}", paint(PASS, "PASS"), say.works(&lesson.number));
+        for note in advice::notes(lesson, !say.english) {
+            println!("{} {note}", paint(WARN, say.note()));
         }
-        let untested: Vec<&str> =
-            lesson.meta.layers.iter().filter(|l| l.skip_reason_on(kprobes).is_some()).map(|l| l.name.as_str()).collect();
+        let untested: Vec<String> =
+            lesson.meta.layers.iter().filter(|l| l.skip_reason_on(kprobes).is_some()).map(|l| tr.text(&l.name)).collect();
         if !untested.is_empty() {
-            println!(
-                "{} untested here, where the kernel has no kprobes: {}. `cargo xtask check {} --kernel 6.12` tests it under qemu.",
-                paint(WARN, "note:"),
-                untested.join(", "),
-                lesson.number
-            );
+            println!("{} {}", paint(WARN, say.note()), say.untested(&untested.join(", "), &lesson.number));
         }
         if let Some(next) = next_lesson(root) {
-            println!("next: cargo xtask check {next}");
+            println!("{}", say.next(&next));
         }
         return Ok(Outcome::Passed);
-    }
+    };
 
     if let Some(working) = snapshot::stored(&lesson.snapshots(), &expected) {
-        let diff = terminal::learner_diff(&working, &snapshot::compared(&run.transcript), &lesson.meta.conceal);
+        let diff = terminal::learner_diff(&working, &snapshot::compared(&run.transcript), &lesson.meta.conceal, say);
         if !diff.is_empty() {
             println!("\n{diff}");
         }
     }
-    let timed_out = Transcript::parse(&run.transcript).timed_out();
-    if timed_out {
-        println!(
-            "\n{} the program did not finish within {} s, so the checker stopped it.",
-            paint(FAIL, "not yet:"),
-            runner::timeout().as_secs()
-        );
-        println!("A loader that waits for an event that never comes, or handles events without end, does this.");
-        println!("Nothing it loaded stays in the kernel.");
-    } else if layer.is_none() && stopped_at(&run.transcript).is_none() && portability::unproven(&run.transcript) {
-        // The machine lacks what the proof needs: not the learner's failure, so no hint.
-        println!(
-            "\n{} the program could not be tested against the other kernel layout here (the `portable` line says why).",
-            paint(FAIL, "not proven:")
-        );
-        println!("`cargo xtask setup` fetches what that needs; check again then. Until it is proven, the lesson does not pass.");
-        return Ok(Outcome::Failing);
-    } else {
-        match stopped_at(&run.transcript) {
-            _ if kept.is_some() && compile_failed => println!(
-                "\n{} your change does not compile (the first error is above); once it does, the layer you were on is still to fix",
-                paint(FAIL, "not yet:")
-            ),
-            Some(stage) if kept.is_some() => println!(
-                "\n{} stopped at {stage}: a new failure, not the layer's own symptom; your change to that layer caused it, and the layer is still to fix",
-                paint(FAIL, "not yet:")
-            ),
-            None if kept.is_some() => println!(
-                "\n{} it ran to the end, but not as a working program does, and not with the layer's own symptom: your change to that layer did this, and the layer is still to fix",
-                paint(FAIL, "not yet:")
-            ),
-            Some(stage) => println!("\n{} stopped at {stage}", paint(FAIL, "not yet:")),
-            None => println!("\n{} it ran to the end, but its transcript is not a working program's", paint(FAIL, "not yet:")),
-        }
+    for line in feedback.text(say, Some(wrap::width()), true) {
+        println!("{line}");
     }
-    let warnings = feedback::warnings_for(&lesson.meta, layer, &run.warnings);
-    if !warnings.is_empty() {
-        println!("{}", paint(WARN, "rustc warned about your code:"));
-        for warning in &warnings {
-            println!("{warning}");
-        }
-    }
-    // The cause diagnose's rules find, for a failure of any kind: planned or not.
-    let causes = feedback::causes(&run, choice == Choice::Host);
-    for line in &causes {
-        println!("{} {line}", paint(WARN, "cause:"));
-    }
-    // Where the verifier stopped, in the learner's own source: the log has it, the transcript's last words do not.
-    if let Some(stop) = feedback::verifier_stop(&run.log) {
-        println!("{} {stop}", paint(WARN, "where:"));
-    }
-    std::fs::write(cause_path(root, &lesson.number), causes.join("\n"))?;
-    match layer {
-        Some(k) => {
-            let current = &lesson.meta.layers[k - 1];
-            // The lesson's own words in the learner's language, as `hint` gives them.
-            let tr = Translator::new(root, &Language::from_env(root)).unwrap_or_else(|_| Translator::english());
-            println!("layer {k} of {}: {}", lesson.meta.layers.len(), tr.text(&current.name));
-            // Wrapped with its label, which paint() colours: textwrap measures past the colour codes.
-            println!("{}", wrap::wrap(&format!("{} {}", paint(WARN, "hint:"), tr.text(&current.hint)), wrap::width()));
-        }
-        None if timed_out => println!("{} `cargo xtask hint {}` helps", paint(WARN, "hint:"), lesson.number),
-        None => println!("{} {}", paint(WARN, "hint:"), feedback::unlayered_hint(&lesson.meta, &run.transcript, &lesson.number)),
-    }
-    if layer.is_some_and(|k| lesson.meta.layers[k - 1].more.is_some()) {
-        println!("{}", paint(DIM, format!("stuck? `cargo xtask hint {}` says more", lesson.number)));
-    }
-    if let Some(log) = shown_log {
-        println!("{}", paint(DIM, format!("full log (libbpf, or the compilers): {log}")));
+    if let Some(log) = shown_log.filter(|_| feedback.hint.is_some()) {
+        println!("{}", paint(DIM, say.full_log(&log)));
     }
     Ok(Outcome::Failing)
 }
@@ -267,7 +212,7 @@ pub fn check_lesson_on(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
 const PRINTS_SHOWN: usize = 20;
 
 /// The loader's own output on one stream, under `title`, when there is any.
-fn show_output(title: &str, output: &str) {
+fn show_output(title: &str, output: &str, say: Phrases) {
     if output.trim().is_empty() {
         return;
     }
@@ -277,7 +222,7 @@ fn show_output(title: &str, output: &str) {
     }
     let more = output.lines().count().saturating_sub(PRINTS_SHOWN);
     if more > 0 {
-        println!("{}", paint(DIM, format!("  | (… {more} more lines)")));
+        println!("{}", paint(DIM, format!("  | {}", say.more_lines(more))));
     }
 }
 
@@ -291,11 +236,19 @@ pub fn transcript_path(root: &Path, number: &str) -> std::path::PathBuf {
     root.join("target/workbook/logs").join(format!("{number}.transcript"))
 }
 
-/// The `--json` report of a check with this transcript.
-fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, log: Option<String>) -> CheckReport {
-    let status = LessonStatus::new(lesson, record);
-    let hint = status.layer.and_then(|k| lesson.meta.layers.get(k.wrapping_sub(1))).map(|l| l.hint.trim().to_string());
-    let hint = if status.state == "passed" { None } else { hint };
+/// The `--json` report of a check with this transcript: the same feedback
+/// as the text, in the same language.
+fn report(
+    lesson: &Lesson,
+    record: Option<&progress::Record>,
+    transcript: &str,
+    log: Option<String>,
+    feedback: Option<Feedback>,
+    tr: &Translator,
+) -> CheckReport {
+    let mut status = LessonStatus::new(lesson, record);
+    status.layer_name = status.layer_name.map(|name| tr.text(&name));
+    let hint = if status.state == "passed" { None } else { feedback.as_ref().and_then(|f| f.hint.clone()) };
     CheckReport {
         schema: json::SCHEMA,
         command: "check",
@@ -305,6 +258,7 @@ fn report(lesson: &Lesson, record: Option<&progress::Record>, transcript: &str, 
         timed_out: Transcript::parse(transcript).timed_out(),
         transcript: transcript.lines().map(str::to_string).collect(),
         hint,
+        feedback,
         log,
         problems: Vec::new(),
         lesson: status,

@@ -24,6 +24,7 @@ use crate::workbook::bpf_object::{self, NotBpf};
 use crate::workbook::diagnosis;
 use crate::workbook::error_index::{self, Finding, Severity};
 use crate::workbook::kernel_lock;
+use crate::workbook::source_rules;
 
 /// Nothing diagnose reads is this big: BPF objects are kilobytes, logs megabytes.
 pub const MAX_INPUT: u64 = 64 << 20;
@@ -177,9 +178,16 @@ fn diagnose_source(root: &Path, file: &str, choice: Choice, scratch: &Scratch) -
         .output()
         .with_context(|| format!("running {}", clang.path.display()))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
+    // The rules that read code, as check applies them to a lesson's sources.
+    let source = source_rules::Source {
+        name: Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        text: std::fs::read_to_string(file).unwrap_or_default(),
+    };
+    let from_code = |log: &str| source_rules::findings(std::slice::from_ref(&source), log);
     if !output.status.success() {
         let first_error = stderr.lines().find(|l| l.contains("error: ")).map(String::from);
-        let mut findings = error_index::match_text(&stderr);
+        let mut findings = from_code("");
+        findings.extend(error_index::match_text(&stderr));
         if findings.is_empty() {
             findings.push(Finding::plain(
                 "compile-failed",
@@ -195,9 +203,14 @@ fn diagnose_source(root: &Path, file: &str, choice: Choice, scratch: &Scratch) -
     }
     let bytes = std::fs::read(&object_path)?;
     let object = object_or_usage_error(file, &bytes)?;
-    let mut report = diagnose_object(root, file, "source", &object_path, &object, choice, Some(Compile { ok: true, error: None }))?;
-    report.compile = Some(Compile { ok: true, error: None });
-    Ok(report)
+    let report = diagnose_object(root, file, "source", &object_path, &object, choice, Some(Compile { ok: true, error: None }))?;
+    let log = report.load.as_ref().map(|l| l.log.join("\n")).unwrap_or_default();
+    let mut findings = from_code(&log);
+    findings.extend(report.findings);
+    let mut merged = Report::new(report.input, report.kernel, findings);
+    (merged.object, merged.load) = (report.object, report.load);
+    merged.compile = Some(Compile { ok: true, error: None });
+    Ok(merged)
 }
 
 /// The lessons' flags: libbpf-cargo's (`-g -O2 -target bpf -D__TARGET_ARCH_<arch>`)

@@ -14,6 +14,7 @@ use crate::commands::check;
 use crate::report::{json, wrap};
 use crate::workbook::feedback;
 use crate::workbook::lessons;
+use crate::workbook::phrases::Phrases;
 use crate::workbook::progress::{self, State};
 use crate::workbook::translation::{Language, Translator};
 
@@ -59,7 +60,7 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     // A lesson's text: one line per paragraph for --json, wrapped for this terminal otherwise.
     let width = wrap::width();
     let flow = |text: &str| if as_json { wrap::unwrap(text) } else { wrap::wrap(text, width) };
-    let say = Phrases { english: tr.is_english() };
+    let say = Phrases::of(&tr);
     let layers = &lesson.meta.layers;
     let mut report = HintReport {
         schema: json::SCHEMA,
@@ -79,7 +80,16 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
         Some(State::Failing { layer: None }) => {
             // Not layer 1's hint: the learner may be far past it.
             let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-            report.text = flow(&tr.text(&feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number)));
+            let hint = feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number, &tr);
+            // The cause the last check named, first, as check printed it; then no vaguer word than check's.
+            let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
+            let named: Vec<String> = causes.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{}{l}", say.last_cause())).collect();
+            report.text = if named.is_empty() {
+                flow(&hint)
+            } else {
+                let hint = if hint == say.unknown_failure(&lesson.number) { say.unplanned_with_cause() } else { hint };
+                format!("{}\n\n{}", named.iter().map(|n| flow(n)).collect::<Vec<_>>().join("\n"), flow(&hint))
+            };
             return finish(&report, as_json);
         }
         None => {
@@ -105,13 +115,13 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     // The cause the last check named, first, as check printed it.
     let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
     if !causes.trim().is_empty() {
-        let named: Vec<String> = causes.lines().map(|l| format!("{}{l}", say.cause())).collect();
+        let named: Vec<String> = causes.lines().map(|l| format!("{}{l}", say.last_cause())).collect();
         text = format!("{}\n\n{text}", named.join("\n"));
     }
     // A compile error keeps the learner's layer: name it first, then the layer's hint.
     let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
     if transcript::Transcript::parse(&transcript).compile_failed() {
-        text = format!("{}\n\n{text}", feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number));
+        text = format!("{}\n\n{text}", feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number, &tr));
     }
     if level == 2 {
         text.push_str(&format!("\n\n{}", flow(&format!("{}{}", say.more(), tr.text(layer.more.as_deref().unwrap_or_default())))));
@@ -134,59 +144,4 @@ fn finish(report: &HintReport, as_json: bool) -> Result<ExitCode> {
 /// Records which layer's hint was last given, so asking again goes further.
 fn level_path(root: &Path, number: &str) -> PathBuf {
     root.join("target/workbook/logs").join(format!("{number}.hint"))
-}
-
-/// The command's own sentences; the lesson's texts come from the translation.
-struct Phrases {
-    english: bool,
-}
-
-impl Phrases {
-    fn passed(&self, lesson: &str) -> String {
-        if self.english {
-            format!("lesson {lesson} already passes. The book's chapter explains the fix in full.")
-        } else {
-            format!("第 {lesson} 课已经通过。书中对应章节完整讲解了修复方法。")
-        }
-    }
-
-    fn not_checked(&self, lesson: &str) -> String {
-        if self.english {
-            format!("(you have not checked lesson {lesson} yet; here is the first layer's hint)")
-        } else {
-            format!("（你还没有检查过第 {lesson} 课；下面是第一层的提示）")
-        }
-    }
-
-    fn cause(&self) -> &'static str {
-        if self.english {
-            "the last check's cause: "
-        } else {
-            "上次检查找到的原因："
-        }
-    }
-
-    fn layer(&self, k: usize, of: usize) -> String {
-        if self.english {
-            format!("layer {k} of {of}: ")
-        } else {
-            format!("第 {k} 层（共 {of} 层）：")
-        }
-    }
-
-    fn more(&self) -> &'static str {
-        if self.english {
-            "more: "
-        } else {
-            "进一步提示："
-        }
-    }
-
-    fn ask_again(&self, lesson: &str) -> String {
-        if self.english {
-            format!("(run `cargo xtask hint {lesson}` again, or with --more, for the API and where to look)")
-        } else {
-            format!("（再运行一次 `cargo xtask hint {lesson}`，或加上 --more，可以看到相关 API 以及该去哪里找）")
-        }
-    }
 }

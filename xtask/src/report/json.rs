@@ -124,8 +124,11 @@ pub struct CheckReport {
     pub timed_out: bool,
     /// The transcript, one string per line; empty when the check could not run.
     pub transcript: Vec<String>,
-    /// The current layer's hint; null when passed or no layer matched.
+    /// The hint the feedback gives: the current layer's, or one for a failure no layer describes; null when passed.
     pub hint: Option<String>,
+    /// Everything a failing check says, as its text does and in the same
+    /// language: verdict, causes, where the verifier stopped, layer, hint; null when passed.
+    pub feedback: Option<crate::workbook::feedback::Feedback>,
     /// The full log (libbpf's, or the compilers'), relative to the workbook; null when there is none.
     pub log: Option<String>,
     /// What stops the lesson from running here (outcome "cannot-run").
@@ -255,6 +258,7 @@ mod tests {
             timed_out: false,
             transcript: vec!["open     FAILED  ENOENT (No such file or directory)".into(), "stopped  at open".into()],
             hint: Some("read libbpf's log".into()),
+            feedback: None,
             log: Some("target/workbook/logs/01.log".into()),
             problems: vec![],
         };
@@ -272,6 +276,7 @@ mod tests {
                 "timed_out": false,
                 "transcript": ["open     FAILED  ENOENT (No such file or directory)", "stopped  at open"],
                 "hint": "read libbpf's log",
+                "feedback": null,
                 "log": "target/workbook/logs/01.log",
                 "problems": [],
             })

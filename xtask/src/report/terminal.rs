@@ -2,6 +2,7 @@
 //! under NO_COLOR (anstream strips the styles then), and questions that are
 //! never asked of a script.
 
+use crate::workbook::phrases::Phrases;
 use std::fmt::Display;
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -109,7 +110,7 @@ mod tests {
 /// learner's terms: the first place they part, as "yours" and "a working
 /// program", never the whole working transcript. Text in `conceal` (what
 /// would give the fix away) shows as `…`.
-pub fn learner_diff(working: &str, yours: &str, conceal: &[String]) -> String {
+pub fn learner_diff(working: &str, yours: &str, conceal: &[String], say: Phrases) -> String {
     use similar::{ChangeTag, TextDiff};
     const SHOWN: usize = 6;
     let hide = |line: &str| conceal.iter().fold(line.to_string(), |line, secret| line.replace(secret.as_str(), "…"));
@@ -133,28 +134,29 @@ pub fn learner_diff(working: &str, yours: &str, conceal: &[String]) -> String {
     let block = |lines: &[String]| {
         let mut out: Vec<String> = lines.iter().take(SHOWN).map(|l| format!("    {l}")).collect();
         if lines.len() > SHOWN {
-            out.push(format!("    (… {} more lines)", lines.len() - SHOWN));
+            out.push(format!("    {}", say.more_lines(lines.len() - SHOWN)));
         }
         if out.is_empty() {
-            out.push("    (nothing here)".to_string());
+            out.push(format!("    {}", say.nothing_here()));
         }
         out.join("\n")
     };
-    format!("where it parts from a working program:\n  yours:\n{}\n  a working program:\n{}", block(&mine), block(&theirs))
+    let (parts, mine_label, theirs_label) = say.diff_headings();
+    format!("{parts}\n  {mine_label}\n{}\n  {theirs_label}\n{}", block(&mine), block(&theirs))
 }
 
 #[cfg(test)]
 mod learner_diff_tests {
-    use super::learner_diff;
+    use super::{learner_diff, Phrases};
 
     #[test]
     fn shows_the_first_difference_and_conceals_the_fix() {
         let working = "open     ok\nload     ok\nobserved read from task_struct.__state\n";
         let yours = "open     ok\nload     FAILED  EINVAL\nstopped  at load\n";
-        let diff = learner_diff(working, yours, &["__state".to_string()]);
+        let diff = learner_diff(working, yours, &["__state".to_string()], Phrases::english());
         assert!(diff.contains("yours:\n    load     FAILED  EINVAL"), "{diff}");
         assert!(diff.contains("a working program:\n    load     ok"), "{diff}");
         assert!(!diff.contains("__state"), "{diff}");
-        assert_eq!(learner_diff("same\n", "same\n", &[]), "");
+        assert_eq!(learner_diff("same\n", "same\n", &[], Phrases::english()), "");
     }
 }

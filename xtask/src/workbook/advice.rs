@@ -12,6 +12,8 @@ struct Habit {
     kind: &'static str,
     pattern: &'static str,
     note: &'static str,
+    /// The note in Simplified Chinese.
+    chinese: &'static str,
 }
 
 const HABITS: &[Habit] = &[
@@ -20,39 +22,45 @@ const HABITS: &[Habit] = &[
         pattern: "bpf_probe_read_str(",
         note: "`bpf_probe_read_str` is the legacy helper: it guesses user or kernel memory, and on some \
                architectures guesses wrong. Say which: `bpf_probe_read_user_str` or `bpf_probe_read_kernel_str`.",
+        chinese: "`bpf_probe_read_str` 是旧式辅助函数：它猜测读取的是用户内存还是内核内存，在某些架构上会猜错。请明确指出：`bpf_probe_read_user_str` 或 `bpf_probe_read_kernel_str`。",
     },
     Habit {
         kind: "c",
         pattern: "bpf_probe_read(",
         note: "`bpf_probe_read` is the legacy helper: it guesses user or kernel memory, and on some architectures \
                guesses wrong. Say which: `bpf_probe_read_user` or `bpf_probe_read_kernel` (or `BPF_CORE_READ`).",
+        chinese: "`bpf_probe_read` 是旧式辅助函数：它猜测读取的是用户内存还是内核内存，在某些架构上会猜错。请明确指出：`bpf_probe_read_user` 或 `bpf_probe_read_kernel`（或 `BPF_CORE_READ`）。",
     },
     Habit {
         kind: "c",
         pattern: "bpf_perf_event_output(",
         note: "a perf buffer works, but the ring buffer (5.8+) keeps events in order across CPUs and wastes less memory.",
+        chinese: "perf buffer 可以用，但 ring buffer（5.8+）能在多个 CPU 之间保持事件的顺序，而且浪费的内存更少。",
     },
     Habit {
         kind: "rs",
         pattern: "mem::forget(",
         note: "`mem::forget` keeps a `Link` alive by leaking it: the program stays attached until the process exits, \
                and nothing can detach it earlier. Keeping the `Link` in a variable says the same thing plainly.",
+        chinese: "`mem::forget` 通过泄漏 `Link` 让它一直存活：程序会保持附加直到进程退出，在此之前没有办法分离它。把 `Link` 保存在一个变量里，能更直白地表达同样的意思。",
     },
     Habit {
         kind: "rs",
         pattern: "Box::leak(",
         note: "`Box::leak` keeps a `Link` alive by leaking it: nothing can detach the program before the process \
                exits. Keeping the `Link` in a variable says the same thing plainly.",
+        chinese: "`Box::leak` 通过泄漏 `Link` 让它一直存活：在进程退出之前没有办法分离程序。把 `Link` 保存在一个变量里，能更直白地表达同样的意思。",
     },
 ];
 
-/// One note for each habit the lesson's sources show, in the order above.
-pub fn notes(lesson: &Lesson) -> Vec<&'static str> {
+/// One note for each habit the lesson's sources show, in the order above,
+/// in English or (`chinese`) in Simplified Chinese.
+pub fn notes(lesson: &Lesson, chinese: bool) -> Vec<&'static str> {
     let sources = sources(&lesson.dir.join("src"));
     HABITS
         .iter()
         .filter(|habit| sources.iter().any(|(kind, text)| kind == habit.kind && code_lines(text).any(|line| line.contains(habit.pattern))))
-        .map(|habit| habit.note)
+        .map(|habit| if chinese { habit.chinese } else { habit.note })
         .collect()
 }
 

@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::machine::kernel_btf;
 use crate::machine::kernels::Choice;
 use crate::workbook::error_index::{self, Finding, Severity};
+use crate::workbook::source_rules::{self, Source};
 use crate::workbook::{bpf_object, diagnosis};
 
 /// Causes that only say a stage failed: the layer's own words say more.
@@ -17,9 +18,11 @@ const GENERIC: &[&str] = &["program-load-failed", "verifier-rejected", "no-known
 /// At most this many causes are named: the first is nearly always the one.
 const SHOWN: usize = 2;
 
-/// The error findings diagnose's rules make of this failing run, most specific first.
-pub fn of_failure(object: Option<&Path>, on_host: bool, transcript: &str, log: &str) -> Vec<Finding> {
-    let mut found: Vec<Finding> = Vec::new();
+/// The error findings diagnose's rules make of this failing run, most
+/// specific first: what the code itself shows, then the object, then the
+/// transcript and the log.
+pub fn of_failure(sources: &[Source], object: Option<&Path>, on_host: bool, transcript: &str, log: &str) -> Vec<Finding> {
+    let mut found: Vec<Finding> = source_rules::findings(sources, log);
     if let Some(path) = object.filter(|_| on_host) {
         if let Ok(object) = std::fs::read(path).map_err(|_| ()).and_then(|bytes| bpf_object::read(&bytes).map_err(|_| ())) {
             let host = kernel_btf::open(Choice::Host, None, false).ok().flatten();
@@ -37,9 +40,4 @@ pub fn of_failure(object: Option<&Path>, on_host: bool, transcript: &str, log: &
     }
     causes.truncate(SHOWN);
     causes
-}
-
-/// One line for each cause, as `check` prints them and `hint` repeats them.
-pub fn lines(causes: &[Finding]) -> Vec<String> {
-    causes.iter().map(|c| format!("{} ({})", c.summary, c.cause)).collect()
 }

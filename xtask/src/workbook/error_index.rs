@@ -469,6 +469,13 @@ impl Evidence {
         evidence
     }
 
+    /// Each program's run count, as the kernel counted it at the latest
+    /// observation (the transcript's `ran:` notes); empty when it did not count.
+    pub fn program_runs(&self) -> Vec<(String, u64)> {
+        let transcript = transcript::Transcript::parse(&self.lines.join("\n"));
+        transcript.program_runs().into_iter().map(|(name, runs)| (name.to_string(), runs)).collect()
+    }
+
     /// Whether any line contains `needle`.
     pub fn says(&self, needle: &str) -> bool {
         self.lines.iter().any(|l| l.contains(needle))
@@ -1377,6 +1384,37 @@ fn refine(finding: Finding, evidence: &Evidence) -> Finding {
             Some(name) => finding.fix(format!("check {name} before use: if (!{name}) return 0;")),
             None => finding,
         },
+        // The kernel's run count tells an attach point nothing hits from a
+        // program that runs and drops every event: one symptom, two causes.
+        "tracepoint-never-fires" => {
+            let runs = evidence.program_runs();
+            let ran: Vec<String> = runs.iter().filter(|(_, n)| *n > 0).map(|(name, n)| format!("{name} {n} times")).collect();
+            if runs.is_empty() {
+                finding
+            } else if ran.is_empty() {
+                let names: Vec<&str> = runs.iter().map(|(name, _)| name.as_str()).collect();
+                finding.summary(format!(
+                    "attached, but the program never ran: the kernel counted 0 runs of {}. Nothing reaches its attach point: it is not the one the workload hits (sys_enter_open, not sys_enter_openat), or the link was dropped before the workload ran",
+                    names.join(", ")
+                ))
+            } else {
+                let Finding { index, see, evidence: line, .. } = finding;
+                Finding {
+                    index,
+                    see,
+                    evidence: line,
+                    ..Finding::plain(
+                        "program-drops-every-event",
+                        Severity::Error,
+                        format!(
+                            "the attach point works: the program ran ({}, as the kernel counts them), yet recorded nothing. A condition in it is false for every event: a filter that never matches (what does it compare, and are both sides the same kind of value?), or an early return before the count",
+                            ran.join(", ")
+                        ),
+                        "print what the filter compares (bpf_printk, then cat /sys/kernel/tracing/trace_pipe) and compare it with the value the loader set",
+                    )
+                }
+            }
+        }
         "unreleased-reference" => match evidence.reserved_record() {
             Some((name, place)) => finding.fix(format!(
                 "{name}, reserved at {place}, must be given back on every path: bpf_ringbuf_submit({name}, 0) or bpf_ringbuf_discard({name}, 0) before each return"
@@ -1700,5 +1738,32 @@ mod tests {
         assert_eq!(found, [("btf-rejected", Severity::Note)]);
         let later = "open     ok\nload     ok\nattach   ok\nattach   FAILED  ENOENT (No such file or directory)\n         libbpf: prog 'p': failed to create kprobe 'x+0x0' perf event: -ENOENT";
         assert_eq!(match_text(later)[0].cause, "kprobe-missing-function");
+    }
+}
+
+#[cfg(test)]
+mod run_count_tests {
+    use super::*;
+
+    fn transcript(runs: &[(&str, u64)]) -> String {
+        let mut text = "attach   ok\nobserved 0 of N file opens by this process\nnote     attached: tracepoint sys_enter_openat, as the kernel reports it".to_string();
+        for (name, n) in runs {
+            text.push_str(&format!("\nnote     {}", transcript::line::runs_note(name, *n)));
+        }
+        text
+    }
+
+    #[test]
+    fn a_program_that_ran_and_counted_nothing_is_a_condition_not_the_attach_point() {
+        let found = match_text(&transcript(&[("count_opens", 1234)]));
+        assert_eq!(found[0].cause, "program-drops-every-event", "{found:?}");
+        assert!(found[0].summary.contains("count_opens 1234 times"), "{}", found[0].summary);
+        let never = match_text(&transcript(&[("count_opens", 0)]));
+        assert_eq!(never[0].cause, "tracepoint-never-fires");
+        assert!(never[0].summary.contains("never ran"), "{}", never[0].summary);
+        // Without the kernel's count, the symptom alone says no more than before.
+        let unknown = match_text(&transcript(&[]));
+        assert_eq!(unknown[0].cause, "tracepoint-never-fires");
+        assert_eq!(unknown[0].summary, cause("tracepoint-never-fires").summary);
     }
 }

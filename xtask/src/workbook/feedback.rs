@@ -1,19 +1,164 @@
 //! What a failing check tells the learner, decided in one place: the causes
 //! diagnose's rules find, the layer the transcript shows and its hint, or the
 //! hint for a failure no layer describes, and the compiler's warnings that
-//! belong to where the learner is. `check` prints it, `hint` repeats it, and
-//! the self-test holds every planned mistake's feedback to the cause its
-//! `cases.toml` says it must name.
+//! belong to where the learner is. It is one value, [`Feedback`]: `check`
+//! prints it as text and gives it under `--json`, in the learner's language,
+//! `hint` repeats its causes, and the self-test holds every planned mistake's
+//! feedback (in English) to the cause its `cases.toml` says it must name.
 
+use serde::Serialize;
+use transcript::Transcript;
+
+use crate::report::terminal::{paint, DIM, FAIL, WARN};
+use crate::report::wrap;
 use crate::workbook::cause;
 use crate::workbook::error_index::Evidence;
 use crate::workbook::lessons::{Lesson, Meta};
-use crate::workbook::run::{current_layer, Run};
-use transcript::Transcript;
+use crate::workbook::phrases::Phrases;
+use crate::workbook::portability;
+use crate::workbook::run::{current_layer, stopped_at, Run};
+use crate::workbook::translation::Translator;
 
-/// The causes of a failing run, one line each, as `check` prints them.
-pub fn causes(run: &Run, on_host: bool) -> Vec<String> {
-    cause::lines(&cause::of_failure(run.object.as_deref(), on_host, &run.transcript, &run.log))
+/// Everything a failing check says after the transcript and its diff, in one language.
+#[derive(Debug, Clone, Serialize)]
+pub struct Feedback {
+    /// `not yet:`, or `not proven:` when the machine could not prove what the lesson needs.
+    pub label: String,
+    /// What happened, in one sentence.
+    pub verdict: String,
+    /// More sentences of the verdict (a time-out's).
+    pub details: Vec<String>,
+    /// rustc's warnings about the learner's code that belong to where they are.
+    pub warnings: Vec<String>,
+    /// The causes the rules find, most specific first.
+    pub causes: Vec<CauseLine>,
+    /// Where the verifier stopped, in the learner's source.
+    #[serde(rename = "where")]
+    pub place: Option<String>,
+    /// The layer the learner is on.
+    pub layer: Option<LayerLine>,
+    pub hint: Option<String>,
+    /// Where to ask for more.
+    pub more: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CauseLine {
+    /// The cause's id, the same in every language.
+    pub id: &'static str,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerLine {
+    pub number: usize,
+    pub of: usize,
+    pub name: String,
+}
+
+impl Feedback {
+    /// The feedback on a failing `run` of `lesson`, for a learner on `layer`
+    /// (`kept`: the layer was kept from the last check, since this failure is
+    /// none of the lesson's layers), in the language of `tr`.
+    pub fn of(lesson: &Lesson, run: &Run, on_host: bool, layer: Option<usize>, kept: bool, tr: &Translator) -> Feedback {
+        let say = Phrases::of(tr);
+        let lines = Transcript::parse(&run.transcript);
+        let stage = stopped_at(&run.transcript);
+        let mut feedback = Feedback {
+            label: say.not_yet(),
+            verdict: String::new(),
+            details: Vec::new(),
+            warnings: Vec::new(),
+            causes: Vec::new(),
+            place: None,
+            layer: None,
+            hint: None,
+            more: None,
+        };
+        if lines.timed_out() {
+            let seconds = lines
+                .lines
+                .iter()
+                .find_map(|l| match l {
+                    transcript::Line::Timeout { seconds } => Some(*seconds),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let mut sentences = say.timed_out(seconds).into_iter();
+            feedback.verdict = sentences.next().unwrap_or_default();
+            feedback.details = sentences.collect();
+        } else if layer.is_none() && stage.is_none() && portability::unproven(&run.transcript) {
+            // The machine lacks what the proof needs: not the learner's failure, so no cause and no hint.
+            let mut sentences = say.unproven().into_iter();
+            feedback.label = say.not_proven();
+            feedback.verdict = sentences.next().unwrap_or_default();
+            feedback.details = sentences.collect();
+            return feedback;
+        } else {
+            feedback.verdict = match stage {
+                _ if kept && lines.compile_failed() => say.kept_compile(),
+                Some(stage) if kept => say.kept_stage(stage),
+                None if kept => say.kept_ran(),
+                Some(stage) => say.stopped_at(stage),
+                None => say.ran_to_the_end(),
+            };
+        }
+        feedback.warnings = warnings_for(&lesson.meta, layer, &run.warnings);
+        let findings = cause::of_failure(&run.sources, run.object.as_deref(), on_host, &run.transcript, &run.log);
+        feedback.causes = findings.iter().map(|f| CauseLine { id: f.cause, text: say.cause_line(f) }).collect();
+        feedback.place = verifier_stop(&run.log, say);
+        match layer {
+            Some(k) => {
+                let current = &lesson.meta.layers[k - 1];
+                feedback.layer = Some(LayerLine { number: k, of: lesson.meta.layers.len(), name: tr.text(&current.name) });
+                feedback.hint = Some(tr.text(&current.hint));
+                feedback.more = current.more.is_some().then(|| say.stuck(&lesson.number));
+            }
+            None if lines.timed_out() => feedback.hint = Some(say.ask_hint(&lesson.number)),
+            None => {
+                let hint = unlayered_hint(&lesson.meta, &run.transcript, &lesson.number, tr);
+                // "Not one of the known failures" says nothing a named cause does not say better.
+                let vague = hint == say.unknown_failure(&lesson.number);
+                feedback.hint = Some(if vague && !feedback.causes.is_empty() { say.unplanned_with_cause() } else { hint });
+            }
+        }
+        feedback
+    }
+
+    /// The cause lines, as `hint` repeats them.
+    pub fn cause_texts(&self) -> Vec<String> {
+        self.causes.iter().map(|c| c.text.clone()).collect()
+    }
+
+    /// The feedback as text, one string a line: labels coloured when
+    /// `painted`, the hint wrapped to `width` when given.
+    pub fn text(&self, say: Phrases, width: Option<usize>, painted: bool) -> Vec<String> {
+        let colour = |style, text: String| if painted { paint(style, text) } else { text };
+        let mut out = vec![String::new(), format!("{} {}", colour(FAIL, self.label.clone()), self.verdict)];
+        out.extend(self.details.iter().cloned());
+        if !self.warnings.is_empty() {
+            out.push(colour(WARN, say.rustc_warned()));
+            out.extend(self.warnings.iter().cloned());
+        }
+        for cause in &self.causes {
+            out.push(format!("{} {}", colour(WARN, say.cause()), cause.text));
+        }
+        if let Some(place) = &self.place {
+            out.push(format!("{} {place}", colour(WARN, say.place())));
+        }
+        if let Some(layer) = &self.layer {
+            out.push(format!("{}{}", say.layer(layer.number, layer.of), layer.name));
+        }
+        if let Some(hint) = &self.hint {
+            // Wrapped with its label, which paint() colours: textwrap measures past the colour codes.
+            let line = format!("{} {hint}", colour(WARN, say.hint()));
+            out.push(width.map_or_else(|| line.clone(), |w| wrap::wrap(&line, w)));
+        }
+        if let Some(more) = &self.more {
+            out.push(colour(DIM, more.clone()));
+        }
+        out
+    }
 }
 
 /// The layer a learner who was on layer `was_on` stays on, when this failure
@@ -29,51 +174,35 @@ pub fn layer_kept(meta: &Meta, transcript: &str, passed: bool, was_on: Option<us
 /// Where the verifier stopped, as its log says it: the learner's source line
 /// (`file.bpf.c:N` and its code) and the instruction there; nothing when the
 /// verifier did not reject the program. diagnose reads the same last words.
-pub fn verifier_stop(log: &str) -> Option<String> {
+pub fn verifier_stop(log: &str, say: Phrases) -> Option<String> {
     let evidence = Evidence::read(log);
     let last = evidence.verifier_last_words()?;
     let (code, place) = last.source?;
-    let instruction = last.instruction.map(|i| format!(" (instruction {i})")).unwrap_or_default();
-    Some(format!("the verifier stopped at {place}: `{}`{instruction}", code.trim()))
+    Some(say.verifier_stopped(place, code.trim(), last.instruction))
 }
 
 /// Every word a failing check gives about `run`, in English, without colour:
 /// what the self-test compares with a mistake's expected feedback.
 pub fn words(lesson: &Lesson, run: &Run, on_host: bool) -> String {
-    let mut words: Vec<String> = causes(run, on_host).into_iter().map(|c| format!("cause: {c}")).collect();
-    words.extend(verifier_stop(&run.log).map(|stop| format!("where: {stop}")));
-    words.extend(warnings_for(&lesson.meta, current_layer(&lesson.meta, &run.transcript), &run.warnings));
-    match current_layer(&lesson.meta, &run.transcript) {
-        Some(k) => {
-            let layer = &lesson.meta.layers[k - 1];
-            words.push(format!("layer {k} of {}: {}", lesson.meta.layers.len(), layer.name));
-            words.push(format!("hint: {}", layer.hint.trim()));
-        }
-        None => words.push(format!("hint: {}", unlayered_hint(&lesson.meta, &run.transcript, &lesson.number))),
-    }
-    words.join("\n")
+    let layer = current_layer(&lesson.meta, &run.transcript);
+    Feedback::of(lesson, run, on_host, layer, false, &Translator::english()).text(Phrases::english(), None, false).join("\n")
 }
 
 /// The hint for a failure that no layer describes: about that failure, never
 /// an earlier layer's hint.
-pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str) -> String {
+pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str, tr: &Translator) -> String {
+    let say = Phrases::of(tr);
     if let Some(slip) = meta.slips.iter().find(|s| transcript.contains(&s.symptom)) {
-        return slip.hint.trim().to_string();
+        return tr.text(&slip.hint);
     }
     let lines = Transcript::parse(transcript);
     if lines.compile_failed() {
-        return format!(
-            "your change does not compile; here is the first error:\n  {}",
-            lines.first_details().collect::<Vec<_>>().join("\n  ")
-        );
+        return say.first_compile_error(&lines.first_details().collect::<Vec<_>>().join("\n  "));
     }
     if lines.panicked() {
-        return "the loader panicked; the panic line above says where. No layer of this lesson panics.".to_string();
+        return say.panicked();
     }
-    format!(
-        "this is not one of the lesson's known failures: compare your transcript with a working program's \
-         (`cargo xtask check {number}` prints both); undo your last change if it made things worse."
-    )
+    say.unknown_failure(number)
 }
 
 /// rustc's warnings worth showing at `layer`: none that belongs to a later
@@ -139,9 +268,36 @@ mod tests {
                    R1 invalid mem access 'scalar'\n\
                    processed 12 insns (limit 1000000) max_states_per_insn 0 total_states 1 peak_states 1 mark_read 1\n\
                    libbpf: prog 'handle_exec': -- END PROG LOAD LOG --";
-        let stop = verifier_stop(log).unwrap();
+        let stop = verifier_stop(log, Phrases::english()).unwrap();
         assert!(stop.contains("bootstrap.bpf.c:55") && stop.contains("task->real_parent->tgid"), "{stop}");
-        assert_eq!(verifier_stop("libbpf: failed to open: -ENOENT"), None);
+        assert_eq!(verifier_stop("libbpf: failed to open: -ENOENT", Phrases::english()), None);
+    }
+
+    fn failing_run(transcript: &str, log: &str) -> Run {
+        Run::not_built(transcript.to_string(), log.to_string())
+    }
+
+    #[test]
+    fn the_feedback_speaks_the_learners_language_in_text_and_json_alike() {
+        let root = crate::workbook::root();
+        let lesson = crate::workbook::lessons::find(&root, "01").unwrap();
+        let run =
+            failing_run("open     FAILED  ENOENT (No such file or directory)\n         (libbpf logged nothing)\nstopped  at open", "");
+        let chinese = Translator::new(&root, &crate::workbook::translation::Language::Translated("zh-CN".into())).unwrap();
+        let feedback = Feedback::of(&lesson, &run, false, Some(1), false, &chinese);
+        let text = feedback.text(Phrases::of(&chinese), None, false).join("\n");
+        for english in ["not yet", "stopped at", "cause:", "layer 1 of", "hint:", "stuck?", &lesson.meta.layers[0].name] {
+            assert!(!text.contains(english), "{english:?} in:\n{text}");
+        }
+        assert!(text.contains("还没有通过") && text.contains("原因：") && text.contains("(silenced-log)"), "{text}");
+        // --json carries the same words.
+        let json = serde_json::to_value(&feedback).unwrap();
+        assert_eq!(json["hint"].as_str(), feedback.hint.as_deref());
+        assert!(text.contains(json["causes"][0]["text"].as_str().unwrap()));
+        assert_eq!(json["layer"]["name"].as_str(), Some(chinese.text(&lesson.meta.layers[0].name).as_str()));
+        // In English, the self-test's words are the same text.
+        let english = words(&lesson, &run, false);
+        assert!(english.contains("not yet: stopped at open") && english.contains("layer 1 of 2: "), "{english}");
     }
 
     const UNUSED_LINK: &str = "warning: unused `Link` that must be used

@@ -14,6 +14,7 @@ pub mod judge;
 pub mod kernel_lock;
 pub mod lessons;
 pub mod object;
+pub mod phrases;
 pub mod portability;
 pub mod progress;
 pub mod room;
@@ -21,6 +22,7 @@ pub mod run;
 pub mod scratch;
 pub mod selftest;
 pub mod snapshot;
+pub mod source_rules;
 pub mod translation;
 
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ use crate::machine::cargo::{self, Build};
 use crate::machine::kernels::Kernel;
 use crate::machine::{runner, vm};
 use crate::workbook::lessons::{Lesson, Meta};
+use crate::workbook::source_rules::{self, Source};
 use crate::workbook::{object, portability};
 
 /// One run of a lesson: its transcript, libbpf's full log, and what the
@@ -25,12 +26,14 @@ pub struct Run {
     pub warnings: Vec<String>,
     /// The `.bpf.o` the build left, for the diagnosis of a failure.
     pub object: Option<PathBuf>,
+    /// The program's C sources as they were built, for the rules that read code.
+    pub sources: Vec<Source>,
 }
 
 impl Run {
     /// A lesson that did not build: the transcript says why, the log holds the compilers' output.
     pub fn not_built(transcript: String, log: String) -> Run {
-        Run { transcript, log, prints: String::new(), stderr: String::new(), warnings: Vec::new(), object: None }
+        Run { transcript, log, prints: String::new(), stderr: String::new(), warnings: Vec::new(), object: None, sources: Vec::new() }
     }
 
     /// A lesson that ran: `lines` before the loader's own transcript, then the loader's output.
@@ -41,7 +44,7 @@ impl Run {
             Some(log) => (log, output.stderr),
             None => (output.stderr, String::new()),
         };
-        Run { transcript: lines.join("\n"), log, prints: output.prints, stderr, warnings, object: None }
+        Run { transcript: lines.join("\n"), log, prints: output.prints, stderr, warnings, object: None, sources: Vec::new() }
     }
 }
 
@@ -63,8 +66,9 @@ pub fn compile_line(object: Option<&Path>) -> Result<String> {
 
 /// [`run_lesson`], run on this kernel or, given one, on a kernel under qemu.
 pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Option<&Kernel>) -> Result<Run> {
+    let sources = source_rules::read(&lesson.dir_in(root).join("src"));
     match cargo::build(root, &lesson.package, &lesson.dir_in(root), target_dir)? {
-        Build::Failed { lines, output } => Ok(Run::not_built(lines.join("\n"), output)),
+        Build::Failed { lines, output } => Ok(Run { sources, ..Run::not_built(lines.join("\n"), output) }),
         Build::Built { binary, warnings, object } => {
             let mut lines = vec![compile_line(object.as_deref())?];
             // The relocation against another kernel's BTF and the real run are
@@ -78,7 +82,7 @@ pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Op
                 (portable.join(), output)
             });
             lines.extend(portable.map_err(|_| anyhow::anyhow!("the portability check panicked"))?);
-            Ok(Run { object, ..Run::ran(lines, output?, warnings) })
+            Ok(Run { object, sources, ..Run::ran(lines, output?, warnings) })
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::workbook::lessons::Lesson;
 use crate::workbook::portability;
 use crate::workbook::run::{self, Run};
 use crate::workbook::scratch;
+use crate::workbook::source_rules::{self, Source};
 
 /// A kernel the self-test runs on.
 pub enum Target {
@@ -106,13 +107,12 @@ pub enum Artifact {
     /// No kernel of this run can run it (a kprobe layer, with no kprobes anywhere).
     NotBuilt,
     /// A failed build: the same on every kernel.
-    Failed {
-        transcript: String,
-        log: String,
-    },
+    Failed { transcript: String, log: String, sources: Vec<Source> },
     Built {
         compile: String,
         job: vm::Job,
+        /// The C sources it was built from: the next state's edits change the scratch copy's.
+        sources: Vec<Source>,
     },
 }
 
@@ -251,8 +251,9 @@ fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>>
 /// Builds the scratch copy as it stands, and keeps the binary and its object
 /// in `kept`: the next state's build overwrites both.
 fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) -> Result<Artifact> {
+    let sources = source_rules::read(&lesson.dir.join("src"));
     match cargo::build(scratch, &lesson.package, &lesson.dir, target_dir)? {
-        Build::Failed { lines, output } => Ok(Artifact::Failed { transcript: lines.join("\n"), log: output }),
+        Build::Failed { lines, output } => Ok(Artifact::Failed { transcript: lines.join("\n"), log: output, sources }),
         Build::Built { binary, object, .. } => {
             // The portability lines are the object's, so they are proven here, once.
             let mut compile = vec![run::compile_line(object.as_deref())?];
@@ -267,7 +268,7 @@ fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) 
                 std::fs::copy(&object, &object_copy)?;
                 files.push((object_copy, object));
             }
-            Ok(Artifact::Built { compile, job: vm::Job { binary: copy, files, args: Vec::new(), env: Vec::new() } })
+            Ok(Artifact::Built { compile, job: vm::Job { binary: copy, files, args: Vec::new(), env: Vec::new() }, sources })
         }
     }
 }
@@ -275,11 +276,13 @@ fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) 
 fn run_on_host(artifact: &Artifact) -> Result<Outcome> {
     Ok(match artifact {
         Artifact::NotBuilt => Outcome::NotRun("not built".to_string()),
-        Artifact::Failed { transcript, log } => Outcome::Ran(Run::not_built(transcript.clone(), log.clone())),
-        Artifact::Built { compile, job } => {
+        Artifact::Failed { transcript, log, sources } => {
+            Outcome::Ran(Run { sources: sources.clone(), ..Run::not_built(transcript.clone(), log.clone()) })
+        }
+        Artifact::Built { compile, job, sources } => {
             // The build-time object is in place: this state was the last one built.
             let output = runner::run_privileged(&job.binary)?;
-            Outcome::Ran(Run { object: job.object(), ..Run::ran(vec![compile.clone()], output, Vec::new()) })
+            Outcome::Ran(Run { object: job.object(), sources: sources.clone(), ..Run::ran(vec![compile.clone()], output, Vec::new()) })
         }
     })
 }
@@ -298,8 +301,8 @@ fn fill_without_boot(runs: &mut LessonRuns, targets: &[Target]) {
                 Some(Outcome::Skipped(reason))
             } else if too_old {
                 Some(Outcome::Skipped(format!("the lesson needs Linux {} or newer", runs.lesson.meta.needs.min_kernel)))
-            } else if let Artifact::Failed { transcript, log } = &state.artifact {
-                Some(Outcome::Ran(Run::not_built(transcript.clone(), log.clone())))
+            } else if let Artifact::Failed { transcript, log, sources } = &state.artifact {
+                Some(Outcome::Ran(Run { sources: sources.clone(), ..Run::not_built(transcript.clone(), log.clone()) }))
             } else {
                 None
             };
@@ -343,9 +346,13 @@ pub fn fill_from_guests(runs: &mut [LessonRuns], targets: &[Target], finished: V
         timing.boots.push((targets[first.target].name().to_string(), kernel.results.len(), kernel.boots));
         for (slot, result) in kernel.results {
             let lesson_runs = &mut runs[slot.lesson];
-            let Artifact::Built { compile, job } = &lesson_runs.states[slot.state].artifact else { continue };
+            let Artifact::Built { compile, job, sources } = &lesson_runs.states[slot.state].artifact else { continue };
             lesson_runs.outcomes[slot.state][slot.target] = Some(match result {
-                Ok(output) => Outcome::Ran(Run { object: job.object(), ..Run::ran(vec![compile.clone()], output, Vec::new()) }),
+                Ok(output) => Outcome::Ran(Run {
+                    object: job.object(),
+                    sources: sources.clone(),
+                    ..Run::ran(vec![compile.clone()], output, Vec::new())
+                }),
                 Err(why) => Outcome::GuestFailed(why),
             });
         }

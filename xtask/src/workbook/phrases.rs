@@ -1,0 +1,351 @@
+//! The sentences `check` and `hint` say themselves, in the learner's
+//! language; the lessons' own texts (layer names, hints) come from the book's
+//! translation (`translation`). A phrase is whole, with its values in place,
+//! so a translation can put them where its grammar wants them.
+
+use crate::workbook::error_index::{self, Finding};
+use crate::workbook::translation::Translator;
+
+/// The commands' own sentences, in English or Simplified Chinese.
+#[derive(Debug, Clone, Copy)]
+pub struct Phrases {
+    pub english: bool,
+}
+
+impl Phrases {
+    pub fn english() -> Phrases {
+        Phrases { english: true }
+    }
+
+    pub fn of(tr: &Translator) -> Phrases {
+        Phrases { english: tr.is_english() }
+    }
+
+    fn say(&self, english: impl Into<String>, chinese: impl Into<String>) -> String {
+        if self.english {
+            english.into()
+        } else {
+            chinese.into()
+        }
+    }
+
+    pub fn passed(&self, lesson: &str) -> String {
+        self.say(
+            format!("lesson {lesson} already passes. The book's chapter explains the fix in full."),
+            format!("第 {lesson} 课已经通过。书中对应章节完整讲解了修复方法。"),
+        )
+    }
+
+    pub fn not_checked(&self, lesson: &str) -> String {
+        self.say(
+            format!("(you have not checked lesson {lesson} yet; here is the first layer's hint)"),
+            format!("（你还没有检查过第 {lesson} 课；下面是第一层的提示）"),
+        )
+    }
+
+    pub fn last_cause(&self) -> String {
+        self.say("the last check's cause: ", "上次检查找到的原因：")
+    }
+
+    pub fn layer(&self, k: usize, of: usize) -> String {
+        self.say(format!("layer {k} of {of}: "), format!("第 {k} 层（共 {of} 层）："))
+    }
+
+    pub fn more(&self) -> String {
+        self.say("more: ", "进一步提示：")
+    }
+
+    pub fn ask_again(&self, lesson: &str) -> String {
+        self.say(
+            format!("(run `cargo xtask hint {lesson}` again, or with --more, for the API and where to look)"),
+            format!("（再运行一次 `cargo xtask hint {lesson}`，或加上 --more，可以看到相关 API 以及该去哪里找）"),
+        )
+    }
+
+    pub fn lesson_title(&self, lesson: &str, title: &str) -> String {
+        self.say(format!("lesson {lesson} · {title}"), format!("第 {lesson} 课 · {title}"))
+    }
+
+    pub fn under_qemu(&self, kernel: &str) -> String {
+        self.say(format!(" · on {kernel} under qemu"), format!(" · 在 qemu 中的 {kernel} 上"))
+    }
+
+    // What a failing check says, label by label.
+
+    pub fn not_yet(&self) -> String {
+        self.say("not yet:", "还没有通过：")
+    }
+
+    pub fn not_proven(&self) -> String {
+        self.say("not proven:", "尚未证明：")
+    }
+
+    pub fn stopped_at(&self, stage: &str) -> String {
+        self.say(format!("stopped at {stage}"), format!("停在了 {stage} 阶段"))
+    }
+
+    pub fn ran_to_the_end(&self) -> String {
+        self.say("it ran to the end, but its transcript is not a working program's", "程序运行到了最后，但它的记录与正常工作的程序不同")
+    }
+
+    pub fn kept_compile(&self) -> String {
+        self.say(
+            "your change does not compile (the first error is above); once it does, the layer you were on is still to fix",
+            "你的改动无法编译（第一个错误见上方）；编译通过之后，你之前所在的那一层仍然需要修复",
+        )
+    }
+
+    pub fn kept_stage(&self, stage: &str) -> String {
+        self.say(
+            format!("stopped at {stage}: a new failure, not the layer's own symptom; your change to that layer caused it, and the layer is still to fix"),
+            format!("停在了 {stage} 阶段：这是一个新的失败，不是这一层本身的症状；是你对这一层的改动引起的，这一层仍然需要修复"),
+        )
+    }
+
+    pub fn kept_ran(&self) -> String {
+        self.say(
+            "it ran to the end, but not as a working program does, and not with the layer's own symptom: your change to that layer did this, and the layer is still to fix",
+            "程序运行到了最后，但结果与正常工作的程序不同，也不是这一层本身的症状：这是你对这一层的改动造成的，这一层仍然需要修复",
+        )
+    }
+
+    pub fn timed_out(&self, seconds: u64) -> Vec<String> {
+        if self.english {
+            vec![
+                format!("the program did not finish within {seconds} s, so the checker stopped it."),
+                "A loader that waits for an event that never comes, or handles events without end, does this.".into(),
+                "Nothing it loaded stays in the kernel.".into(),
+            ]
+        } else {
+            vec![
+                format!("程序没有在 {seconds} 秒内结束，所以检查器停止了它。"),
+                "等待一个永远不会到来的事件，或者无休止地处理事件的加载器会这样。".into(),
+                "它加载的任何东西都不会留在内核中。".into(),
+            ]
+        }
+    }
+
+    pub fn unproven(&self) -> Vec<String> {
+        if self.english {
+            vec![
+                "the program could not be tested against the other kernel layout here (the `portable` line says why).".into(),
+                "`cargo xtask setup` fetches what that needs; check again then. Until it is proven, the lesson does not pass.".into(),
+            ]
+        } else {
+            vec![
+                "这里无法针对另一种内核布局测试这个程序（`portable` 那一行说明了原因）。".into(),
+                "`cargo xtask setup` 会获取所需的东西；之后再检查一次。在得到证明之前，这一课不算通过。".into(),
+            ]
+        }
+    }
+
+    pub fn rustc_warned(&self) -> String {
+        self.say("rustc warned about your code:", "rustc 对你的代码给出了警告：")
+    }
+
+    pub fn cause(&self) -> String {
+        self.say("cause:", "原因：")
+    }
+
+    pub fn place(&self) -> String {
+        self.say("where:", "位置：")
+    }
+
+    pub fn hint(&self) -> String {
+        self.say("hint:", "提示：")
+    }
+
+    pub fn verifier_stopped(&self, place: &str, code: &str, instruction: Option<&str>) -> String {
+        match (self.english, instruction) {
+            (true, Some(i)) => format!("the verifier stopped at {place}: `{code}` (instruction {i})"),
+            (true, None) => format!("the verifier stopped at {place}: `{code}`"),
+            (false, Some(i)) => format!("验证器停在了 {place}：`{code}`（指令 {i}）"),
+            (false, None) => format!("验证器停在了 {place}：`{code}`"),
+        }
+    }
+
+    pub fn ask_hint(&self, lesson: &str) -> String {
+        self.say(format!("`cargo xtask hint {lesson}` helps"), format!("`cargo xtask hint {lesson}` 可以帮你"))
+    }
+
+    pub fn stuck(&self, lesson: &str) -> String {
+        self.say(format!("stuck? `cargo xtask hint {lesson}` says more"), format!("卡住了？`cargo xtask hint {lesson}` 会说得更多"))
+    }
+
+    pub fn full_log(&self, path: &str) -> String {
+        self.say(format!("full log (libbpf, or the compilers): {path}"), format!("完整日志（libbpf 的，或编译器的）：{path}"))
+    }
+
+    pub fn first_compile_error(&self, error: &str) -> String {
+        self.say(
+            format!("your change does not compile; here is the first error:\n  {error}"),
+            format!("你的改动无法编译；这是第一个错误：\n  {error}"),
+        )
+    }
+
+    pub fn panicked(&self) -> String {
+        self.say(
+            "the loader panicked; the panic line above says where. No layer of this lesson panics.",
+            "加载器 panic 了；上方的 panic 那一行说明了位置。这一课没有哪一层会 panic。",
+        )
+    }
+
+    pub fn unknown_failure(&self, lesson: &str) -> String {
+        self.say(
+            format!("this is not one of the lesson's known failures: compare your transcript with a working program's (`cargo xtask check {lesson}` prints both); undo your last change if it made things worse."),
+            format!("这不是本课已知的失败之一：把你的记录和正常工作的程序的记录比较一下（`cargo xtask check {lesson}` 会同时打印两者）；如果上一次改动让情况变糟了，就撤销它。"),
+        )
+    }
+
+    pub fn unplanned_with_cause(&self) -> String {
+        self.say(
+            "this failure is none of the lesson's planned layers, and the cause above is what the rules find in your program and its run: start there.",
+            "这个失败不属于本课设计的任何一层；上方的原因是规则在你的程序及其运行中找到的：从那里入手。",
+        )
+    }
+
+    // A passing check, and what the loader printed.
+
+    pub fn works(&self, lesson: &str) -> String {
+        self.say(
+            format!("lesson {lesson} works: it loads, attaches and sees what it exists for"),
+            format!("第 {lesson} 课可以工作了：它能加载、附加，并观察到它要观察的事件"),
+        )
+    }
+
+    pub fn note(&self) -> String {
+        self.say("note:", "注意：")
+    }
+
+    pub fn untested(&self, layers: &str, lesson: &str) -> String {
+        self.say(
+            format!(
+                "untested here, where the kernel has no kprobes: {layers}. `cargo xtask check {lesson} --kernel 6.12` tests it under qemu."
+            ),
+            format!("这里的内核没有 kprobe，因此没有测试：{layers}。`cargo xtask check {lesson} --kernel 6.12` 会在 qemu 中测试它。"),
+        )
+    }
+
+    pub fn next(&self, lesson: &str) -> String {
+        self.say(format!("next: cargo xtask check {lesson}"), format!("下一步：cargo xtask check {lesson}"))
+    }
+
+    pub fn own_output(&self) -> String {
+        self.say("your program's own output (shown, not compared):", "你的程序自己的输出（仅显示，不比较）：")
+    }
+
+    pub fn own_stderr(&self) -> String {
+        self.say("your program's stderr (shown, not compared):", "你的程序的 stderr（仅显示，不比较）：")
+    }
+
+    pub fn callback_logged(&self) -> String {
+        self.say(
+            "libbpf did log: your own print callback received it and wrote it to stderr (above), so the transcript, which reads only what reaches the harness's callback, shows nothing",
+            "libbpf 确实输出了日志：你自己的打印回调收到了它并写到了 stderr（见上方），而记录只读取到达测试框架回调的内容，所以什么也没显示",
+        )
+    }
+
+    /// The learner's diff: its heading, then the labels of the two sides.
+    pub fn diff_headings(&self) -> (String, String, String) {
+        if self.english {
+            ("where it parts from a working program:".into(), "yours:".into(), "a working program:".into())
+        } else {
+            ("与正常工作的程序开始不同的地方：".into(), "你的：".into(), "正常工作的程序：".into())
+        }
+    }
+
+    pub fn nothing_here(&self) -> String {
+        self.say("(nothing here)", "（这里什么也没有）")
+    }
+
+    pub fn more_lines(&self, count: usize) -> String {
+        self.say(format!("(… {count} more lines)"), format!("（…… 还有 {count} 行）"))
+    }
+}
+
+impl Phrases {
+    /// A cause as `check` names it: its summary, then its id (the same in
+    /// every language, for the book's error index and for scripts). In
+    /// Chinese the summary is the cause's own; where the rules said more of
+    /// this program, the code or log line they rest on follows it.
+    pub fn cause_line(&self, finding: &Finding) -> String {
+        if self.english {
+            return format!("{} ({})", finding.summary, finding.cause);
+        }
+        let Some(chinese) = cause_in_chinese(finding.cause) else {
+            return format!("{} ({})", finding.summary, finding.cause);
+        };
+        let generic = error_index::CAUSES.iter().any(|c| c.id == finding.cause && c.summary == finding.summary);
+        match finding.evidence.as_deref().filter(|_| !generic) {
+            Some(evidence) => format!("{chinese}（依据：{evidence}）({})", finding.cause),
+            None => format!("{chinese} ({})", finding.cause),
+        }
+    }
+}
+
+/// Every cause's summary in Simplified Chinese, by id.
+pub fn cause_in_chinese(id: &str) -> Option<&'static str> {
+    Some(match id {
+        "silenced-log" => "加载器的打印回调丢弃了 libbpf 的消息，所以失败时看不到原因",
+        "no-btf" => "对象文件没有 .BTF 段（编译时没有加 -g），所以 libbpf 无法读取用 BTF 定义的 map",
+        "attach-target-not-in-btf" => "附加目标不是这个内核的内核函数或 BTF 类型（把 tracepoint 的名字传给了 set_attach_target，或者这个内核没有该 tp_btf/fentry/lsm 目标）",
+        "tracepoint-never-fires" => "已经附加，但程序从未被触发：这个 tracepoint 不是工作负载实际经过的那个（例如 sys_enter_open 而不是 sys_enter_openat），或者 link 已被丢弃",
+        "program-drops-every-event" => "附加点没有问题：程序确实运行了（内核统计了它的运行次数），却什么也没记录。程序中的某个条件对每个事件都不成立：一个永远不匹配的过滤条件（它比较的是什么？两边是同一种值吗？），或者在计数之前就提前返回了",
+        "kprobe-missing-function" => "这个内核中没有与 kprobe 同名的内核函数（被改名或被内联），或者内核不支持 kprobe",
+        "tracepoint-not-found" => "libbpf 找不到这个 tracepoint 的 id：tracefs 没有挂载，或者没有这个名字的 tracepoint",
+        "raw-tp-wrong-name" => "raw_tp/ 段指定了一个 raw_tp 不认识的 tracepoint（raw_tp 只有 sys_enter，没有 sys_enter_<调用名>）",
+        "tp-without-category" => "tracepoint 段缺少类别，例如 tp/sys_enter_openat",
+        "no-kernel-btf" => "内核没有 BTF（/sys/kernel/btf/vmlinux 不存在），所以 CO-RE 无法重定位",
+        "core-relocation" => "一个 CO-RE 重定位无法应用：它引用了内核中不存在的字段或类型，或者直接读取了一个大小无法调整的字段",
+        "kprobe-with-attach-target" => "对 kprobe 程序使用了 set_attach_target，内核拒绝了加载",
+        "program-load-failed" => "内核拒绝了一个程序；这一行之后验证器的日志说明了原因",
+        "legacy-maps" => "在 SEC(\"maps\") 中使用了旧式 map 定义，libbpf 1.0 已经移除了它",
+        "verifier-rejected" => "验证器认为程序不安全而拒绝了它；日志的最后一行说明了原因",
+        "invalid-mem-access" => "程序解引用了一个验证器不认为是指针的值：直接通过内核指针读取，或者代码没有用 -O2 编译",
+        "not-permitted" => "不是 root，或者这个内核不允许这种程序类型",
+        "percpu-value-too-big" => "per-CPU 数组的值大于 32 KiB",
+        "xdp-already-attached" => "网卡上已经附加了一个 XDP 程序，而 no-replace 标志（XDP_FLAGS_UPDATE_IF_NOEXIST）禁止替换它",
+        "kprobe-ambiguous" => "kprobe 的函数名有歧义：有多个内核符号叫这个名字",
+        "not-a-bpf-object" => "这个文件不是 BPF ELF 对象，例如编译时没有加 -target bpf",
+        "include-order" => "libbpf 的头文件在 vmlinux.h 之前被包含了",
+        "stack-limit" => "程序的局部变量需要的空间超过了 512 字节的 BPF 栈",
+        "core-read-without-g" => "BPF_CORE_READ 需要调试信息来记录它的重定位，而编译时缺少 -g",
+        "uapi-header" => "包含了内核 UAPI 头文件（例如 <linux/bpf.h>），而使用 vmlinux.h 构建时，它的 asm/ 头文件不在包含路径上",
+        "vmlinux-h-not-found" => "clang 的包含路径中缺少存放 vmlinux.h 的目录",
+        "helpers-withheld" => "内核不提供读取辅助函数（lockdown=confidentiality）：验证器不认识 bpf_probe_read",
+        "pin-perf-link" => "对一个不是内核 BPF link 的 link 调用了 Link::pin：libbpf 是通过 perf 事件的 ioctl 附加的，Linux 5.15 之前都是这样",
+        "attached-twice" => "同一个程序已经附加到这个 tracepoint 上了",
+        "tracepoint-program-limit" => "这个 tracepoint 上已经附加了 64 个 BPF 程序",
+        "btf-rejected" => "内核拒绝了对象的 .BTF，libbpf 在没有它的情况下加载了程序：这不算失败",
+        "wrong-size-flavor" => "某个 flavor 声明的字段比内核中的大：CO-RE 重定位的是偏移量而不是大小，所以读取会带上相邻字段的字节",
+        "map-fd-before-load" => "在加载之前调用了 bpf_map__fd：map 在加载时才被创建并获得文件描述符，所以它返回 -1，errno 保持原样",
+        "user-pointer-kernel-read" => "用内核读取辅助函数读取了用户空间的指针（例如系统调用的参数）：验证器分不清这两种地址，所以程序能加载，但读取在运行时失败，缓冲区保持为空",
+        "null-check-missing" => "一个可能为 NULL 的指针（map 查找或 bpf_ringbuf_reserve 的结果）在没有检查 NULL 的情况下被使用了",
+        "unreleased-reference" => "程序获取的引用（bpf_ringbuf_reserve、socket 查找）没有在每条退出路径上释放",
+        "used-after-release" => "程序在归还内存之后又使用了它：在 bpf_ringbuf_submit 或 bpf_ringbuf_discard 之后还写入了 ring buffer 记录，验证器已不再信任那个指针",
+        "unbounded-value" => "一个验证器无法确定边界的大小或下标：它可能是负数，或者比它所用的内存还大",
+        "bound-after-use" => "验证器按调用处已知的信息来判断这次调用，而那个值直到调用之后才被检查：检查只对它之后的代码起约束作用，不会约束它之前的调用",
+        "compile-time-kernel-choice" => "程序在编译时就选定了内核的布局（#if LINUX_VERSION_CODE ...）：这个值是编译时头文件的版本（没有包含 <linux/version.h> 时预处理器把它当作 0），对之后运行它的每个内核都一样。一个 CO-RE 对象要在许多内核上运行，这个选择必须在加载时根据正在运行的内核的 BTF 来做",
+        "gpl-only-helper" => "程序调用了仅限 GPL 的辅助函数（bpf_printk、bpf_probe_read_kernel、BPF_CORE_READ……），而它的许可证不兼容 GPL 或者缺失",
+        "program-too-large" => "验证器走了一百万条指令还没有结束：一个被逐次展开探索的循环，或者路径太多",
+        "helper-not-allowed" => "程序调用了它的程序类型不能使用（或者这个内核没有）的辅助函数",
+        "map-definition-refused" => "内核拒绝创建一个 map：它的定义违反了该 map 类型的规则，例如给 ring buffer 指定了 key 或 value 类型",
+        "bitfield-read" => "用 BPF_CORE_READ 读取了位域，而它要取字段的地址：位域没有地址",
+        "field-not-in-vmlinux-h" => "这个 vmlinux.h 中没有这个字段：生成它的内核改名或删除了这个字段",
+        "map-key-size" => "从用户空间查找或更新 map 时使用的 key 或 value 的大小与 map 声明的不一致，例如对 u32 key 的 map 使用了 u64 key",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cause_check_can_name_has_a_chinese_summary() {
+        let plain = ["program-drops-every-event", "bound-after-use", "compile-time-kernel-choice"];
+        let missing: Vec<&str> =
+            error_index::CAUSES.iter().map(|c| c.id).chain(plain).filter(|id| cause_in_chinese(id).is_none()).collect();
+        assert!(missing.is_empty(), "no Chinese for {missing:?}");
+    }
+}
