@@ -167,11 +167,6 @@ fn every_lesson_layer_is_named_by_its_cause() {
         let manifest: toml::Value = toml::from_str(&std::fs::read_to_string(course.join("lesson.toml")).unwrap()).unwrap();
         let layers = manifest["layer"].as_array().unwrap().clone();
         for layer in 1..=layers.len() {
-            // Lesson 05's layers 1, 3 and 4 are a rustc error and two wrong values:
-            // no libbpf or verifier text exists for diagnose to name.
-            if number == "05" && layer != 2 {
-                continue;
-            }
             let who = format!("lesson {number} layer {layer}");
             let mut named_first = false;
             let mut cases = Vec::new();

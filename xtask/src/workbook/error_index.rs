@@ -355,6 +355,24 @@ pub const CAUSES: &[Cause] = &[
         reproduced_by: &["log field-not-in-vmlinux-h"],
     },
     Cause {
+        id: "rodata-after-load",
+        summary: "the loader writes a read-only global (rodata) through the loaded skeleton: after load the kernel has frozen that map, so libbpf-rs gives only a & reference to it",
+        fix: "set read-only globals on the open skeleton, before load (open_object.maps.rodata_data)",
+        reproduced_by: &["lesson 05 layer 1"],
+    },
+    Cause {
+        id: "data-loc-string",
+        summary: "a tracepoint field declared __data_loc holds a 32-bit offset and length of the string inside the record, not the string nor a pointer to it",
+        fix: "read the string at (void *)ctx + (field & 0xFFFF)",
+        reproduced_by: &["lesson 05 layer 3"],
+    },
+    Cause {
+        id: "wait-status-exit-code",
+        summary: "task->exit_code holds a wait status: the exit code is in bits 8 to 15 and the signal in the low bits, so the value read is 256 times the code",
+        fix: "(exit_code >> 8) & 0xff",
+        reproduced_by: &["lesson 05 layer 3", "lesson 05 layer 4"],
+    },
+    Cause {
         id: "map-key-size",
         summary: "a map looked up or updated from user space with a key or value whose size is not the one the map declares, such as a u64 key for a map of u32 keys",
         fix: "build the key and value from the types the map declares (map.key_size() and map.value_size() give their sizes)",
@@ -477,6 +495,16 @@ impl Evidence {
     }
 
     /// Whether any line contains `needle`.
+    /// `exit code N, not M` where N is M shifted left by 8: a wait status read as the code.
+    fn exit_code_as_wait_status(&self) -> bool {
+        static SHIFTED: OnceLock<Regex> = OnceLock::new();
+        let shifted = SHIFTED.get_or_init(|| Regex::new(r"exit code (\d+), not (\d+)").unwrap());
+        self.lines.iter().filter_map(|l| shifted.captures(l)).any(|m| {
+            let (seen, wanted) = (m[1].parse::<u64>().unwrap_or(0), m[2].parse::<u64>().unwrap_or(0));
+            wanted != 0 && seen == wanted << 8
+        })
+    }
+
     pub fn says(&self, needle: &str) -> bool {
         self.lines.iter().any(|l| l.contains(needle))
     }
@@ -806,6 +834,27 @@ pub const ENTRIES: &[Entry] = &[
         meaning_has: "",
         cause: "map-definition-refused",
         matches: Evidence::map_refused,
+    },
+    Entry {
+        cell: "E0594, cannot assign to a field of rodata, which is behind a & reference",
+        stage: "compile",
+        meaning_has: "",
+        cause: "rodata-after-load",
+        matches: |e| e.says("E0594") && e.says("rodata"),
+    },
+    Entry {
+        cell: "A string from a tracepoint's record is empty (lesson 05 reports filename \"\", not the child's path)",
+        stage: "run",
+        meaning_has: "",
+        cause: "data-loc-string",
+        matches: |e| e.lines.iter().any(|l| l.starts_with("wrong") && l.contains("filename \"\"")),
+    },
+    Entry {
+        cell: "An exit code 256 times too large (lesson 05 reports exit code 768, not 3)",
+        stage: "run",
+        meaning_has: "",
+        cause: "wait-status-exit-code",
+        matches: Evidence::exit_code_as_wait_status,
     },
     // libbpf-rs's own check, made before it calls libbpf.
     Entry { cell: "key_size 8 != 4", stage: "run", meaning_has: "", cause: "map-key-size", matches: Evidence::map_size_refused },
@@ -1468,10 +1517,14 @@ mod tests {
     fn every_row_of_the_error_index_has_exactly_one_rule_and_every_rule_a_row() {
         let rows = rows();
         assert!(rows.len() >= 20, "the error index has its tables ({} rows read)", rows.len());
-        for row in rows {
-            let claimed: Vec<&str> = ENTRIES.iter().filter(|e| e.claims(row)).map(|e| e.cause).collect();
-            assert_eq!(claimed.len(), 1, "error index row {:?} ({}) is claimed by {claimed:?}", row.cells[0], row.cells[1]);
-        }
+        let wrong: Vec<String> = rows
+            .iter()
+            .filter_map(|row| {
+                let claimed: Vec<&str> = ENTRIES.iter().filter(|e| e.claims(row)).map(|e| e.cause).collect();
+                (claimed.len() != 1).then(|| format!("row {:?} ({}) is claimed by {claimed:?}", row.cells[0], row.cells[1]))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "error index rows without exactly one rule:\n{}", wrong.join("\n"));
         for entry in ENTRIES {
             let claimed = rows.iter().filter(|r| entry.claims(r)).count();
             if AWAITING_THEIR_ROW.contains(&entry.cause) {
@@ -1607,7 +1660,11 @@ mod tests {
         let clang = rows().iter().find(|r| r.cells[0].contains("asm/types.h")).unwrap();
         assert_eq!(clang.link, "errors.html#asm-types-h-file-not-found");
         let parsed = parse("## By errno\n\n| what | stage |\n|---|---|\n| `EPERM` | load |\n");
-        assert_eq!((parsed[0].cells[0].as_str(), parsed[0].link.as_str()), ("EPERM", "errors.html#by-errno"), "a row without its own anchor");
+        assert_eq!(
+            (parsed[0].cells[0].as_str(), parsed[0].link.as_str()),
+            ("EPERM", "errors.html#by-errno"),
+            "a row without its own anchor"
+        );
     }
 
     #[test]
