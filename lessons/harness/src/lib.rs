@@ -118,8 +118,10 @@ impl Lesson {
         self.note_attached();
         // Whether each program ran at all tells an attach point nothing hits
         // from a condition in the program that drops every event.
-        for (program, runs) in workload::program_runs().unwrap_or_default() {
-            emit(Line::Note(transcript::line::runs_note(&program, runs)));
+        if let Some((runs, during_workload)) = workload::program_runs() {
+            for (program, runs) in runs {
+                emit(Line::Note(transcript::line::runs_note(&program, runs, during_workload)));
+            }
         }
     }
 

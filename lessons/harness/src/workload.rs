@@ -125,6 +125,7 @@ fn count_for_this_run(range: std::ops::Range<u64>) -> Count {
 /// Opens a file a number of times chosen for this run, after another process
 /// has opened it too. Returns how many times this process opened it.
 pub fn open_files() -> Result<Count> {
+    workload_begins();
     let file = std::env::current_exe()?;
     let others = fastrand::u64(3..10).to_string();
     helper(&["open", &file.to_string_lossy(), &others])?;
@@ -138,6 +139,7 @@ pub fn open_files() -> Result<Count> {
 
 /// Starts and joins a number of threads chosen for this run.
 pub fn start_threads() -> Result<Count> {
+    workload_begins();
     // Two digits: threads are slow to start under qemu's emulation.
     let count = count_for_this_run(10..100);
     for _ in 0..count.0 {
@@ -161,6 +163,7 @@ impl Drop for FreshFile {
 /// Another process makes a file whose name is chosen for this run and opens
 /// it; then this process opens it once.
 pub fn open_fresh_file() -> Result<FreshFile> {
+    workload_begins();
     const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let name: String = (0..12).map(|_| char::from(LETTERS[fastrand::usize(..LETTERS.len())])).collect();
     let path = PathBuf::from(format!("/tmp/workbook-{name}"));
@@ -425,12 +428,45 @@ pub fn count_runs() -> bool {
     fd.is_some() || std::fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled").is_ok_and(|v| v.trim() == "1")
 }
 
-/// How many times each BPF program this process holds has run since it was
-/// loaded, as the kernel counts them: `(name, runs)`. None when the kernel
-/// does not count (stats off and not switchable on, before Linux 5.8).
-/// "Ran, yet saw nothing" is a condition in the program that drops every
-/// event; "never ran" is an attach point nothing hits.
-pub fn program_runs() -> Option<Vec<(String, u64)>> {
+/// Each program's run count when this run's workload began. Runs before it
+/// (other processes', between attach and the workload) say nothing of
+/// whether the workload reached the program: a link dropped right after
+/// attach still counts them.
+static AT_WORKLOAD: std::sync::Mutex<Option<Vec<(String, u64)>>> = std::sync::Mutex::new(None);
+
+/// Notes the run counts as the workload begins (its first part only).
+fn workload_begins() {
+    let mut at = AT_WORKLOAD.lock().unwrap_or_else(|e| e.into_inner());
+    if at.is_none() {
+        *at = runs_since_load();
+    }
+}
+
+/// How many times each BPF program this process holds has run during the
+/// workload (since load, for a loader that runs its own), as the kernel
+/// counts them: `(name, runs)`, and whether the count is the workload's.
+/// None when the kernel does not count (stats off and not switchable on,
+/// before Linux 5.8). "Ran, yet saw nothing" is a condition in the program
+/// that drops every event; "never ran" is an attach point nothing hits.
+pub fn program_runs() -> Option<(Vec<(String, u64)>, bool)> {
+    let now = runs_since_load()?;
+    let at = AT_WORKLOAD.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Some(match at {
+        Some(before) => {
+            let during = now
+                .into_iter()
+                .map(|(name, runs)| {
+                    let earlier = before.iter().find(|(n, _)| *n == name).map_or(0, |(_, r)| *r);
+                    (name, runs.saturating_sub(earlier))
+                })
+                .collect();
+            (during, true)
+        }
+        None => (now, false),
+    })
+}
+
+fn runs_since_load() -> Option<Vec<(String, u64)>> {
     if !count_runs() {
         return None;
     }

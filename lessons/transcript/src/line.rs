@@ -15,9 +15,10 @@ pub const LABEL_WIDTH: usize = 9;
 pub const NOTE: &str = "note";
 
 /// How a note gives a program's run count, as the kernel counts it:
-/// `note     ran: count_opens 0 times since load`.
-pub fn runs_note(program: &str, runs: u64) -> String {
-    format!("ran: {program} {runs} times since load, as the kernel counts")
+/// `note     ran: count_opens 0 times during the workload` (or `since load`).
+pub fn runs_note(program: &str, runs: u64, during_workload: bool) -> String {
+    let span = if during_workload { "during the workload" } else { "since load" };
+    format!("ran: {program} {runs} times {span}, as the kernel counts")
 }
 
 /// What the harness writes under a failed stage when libbpf's callback got nothing.
@@ -659,9 +660,9 @@ mod tests {
     fn reads_back_the_latest_run_count_of_each_program() {
         let text = format!(
             "attach   ok\nobserved 0 of N\nnote     {}\nnote     {}\nnote     {}",
-            runs_note("count_opens", 3),
-            runs_note("count_clones", 0),
-            runs_note("count_opens", 12)
+            runs_note("count_opens", 3, true),
+            runs_note("count_clones", 0, true),
+            runs_note("count_opens", 12, false)
         );
         assert_eq!(Transcript::parse(&text).program_runs(), [("count_opens", 12), ("count_clones", 0)]);
         assert!(Transcript::parse("observed 0 of N").program_runs().is_empty());

@@ -1805,7 +1805,7 @@ mod run_count_tests {
     fn transcript(runs: &[(&str, u64)]) -> String {
         let mut text = "attach   ok\nobserved 0 of N file opens by this process\nnote     attached: tracepoint sys_enter_openat, as the kernel reports it".to_string();
         for (name, n) in runs {
-            text.push_str(&format!("\nnote     {}", transcript::line::runs_note(name, *n)));
+            text.push_str(&format!("\nnote     {}", transcript::line::runs_note(name, *n, true)));
         }
         text
     }

@@ -252,12 +252,22 @@ fn call_arguments(line: &str, function: &str) -> Option<Vec<String>> {
 fn bound_after_use(source: &Source, code: &[String], log: &str) -> Option<Finding> {
     let evidence = Evidence::read(log);
     let last = evidence.verifier_last_words()?;
-    let (stopped_code, place) = last.source?;
-    let (file, line) = place.rsplit_once(':')?;
-    if file != source.name {
-        return None;
-    }
-    let at = line.trim().parse::<usize>().ok()?.checked_sub(1)?;
+    let (stopped_code, place, at) = match last.source {
+        Some((stopped_code, place)) => {
+            let (file, line) = place.rsplit_once(':')?;
+            if file != source.name {
+                return None;
+            }
+            (stopped_code.to_string(), place.to_string(), line.trim().parse::<usize>().ok()?.checked_sub(1)?)
+        }
+        // Kernels before 6.2 print no source lines: the helper the verifier stopped at finds
+        // the line, when the program calls it once.
+        None => {
+            let at = line_of_last_call(code, log)?;
+            (code[at].clone(), format!("{}:{}", source.name, at + 1), at)
+        }
+    };
+    let stopped_code = stopped_code.as_str();
     let (start, end) = function_around(code, at)?;
     // The register the verdict names is the call's argument of that number (R1 the first).
     let register = last.verdict.iter().find_map(|v| {
@@ -292,6 +302,16 @@ fn bound_after_use(source: &Source, code: &[String], log: &str) -> Option<Findin
         );
     }
     None
+}
+
+/// The line that calls the helper of the log's last `call name#id`, when exactly one line does.
+fn line_of_last_call(code: &[String], log: &str) -> Option<usize> {
+    static CALL: OnceLock<Regex> = OnceLock::new();
+    let call = CALL.get_or_init(|| word(r"\(85\) call ([A-Za-z_][A-Za-z0-9_]*)#\d+"));
+    let helper = call.captures_iter(log).last()?.get(1)?.as_str().to_string();
+    let mut lines = code.iter().enumerate().filter(|(_, l)| l.contains(&format!("{helper}(")));
+    let (at, _) = lines.next()?;
+    lines.next().is_none().then_some(at)
 }
 
 /// The first and one-past-last line of the function whose body holds line `at`:
@@ -403,6 +423,12 @@ mod tests {
         assert!(!causes(&before, &LOG.replace(":4", ":6")).contains(&"bound-after-use"));
         // The verifier's file is another one: nothing to say of this one.
         assert!(causes(AFTER, &LOG.replace("prog.bpf.c", "other.bpf.c")).is_empty());
+        // A kernel that prints no source lines (before 6.2): the helper it stopped at finds the line,
+        // when only one line calls it.
+        let no_source: String = LOG.lines().filter(|l| !l.starts_with(';')).collect::<Vec<_>>().join("\n");
+        assert_eq!(findings(&source(AFTER), &no_source)[0].cause, "bound-after-use");
+        let twice = AFTER.replace("\tif (len > MAX)", "\tbpf_probe_read_user(data, 1, buf);\n\tif (len > MAX)");
+        assert!(!causes(&twice, &no_source).contains(&"bound-after-use"), "two calls: no line to name");
     }
 
     #[test]
