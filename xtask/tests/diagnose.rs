@@ -206,7 +206,7 @@ fn standard_input_takes_a_pasted_log() {
     assert_eq!(causes(&report)[0], "raw-tp-wrong-name");
     let finding = &report["findings"][0];
     assert_eq!(finding["severity"], "error");
-    assert_eq!(finding["index"]["link"], "errors.html#libbpfs-messages");
+    assert_eq!(finding["index"]["link"], "errors.html#failed-to-attach-to-raw-tracepoint");
     assert!(finding["see"].as_array().unwrap().iter().any(|s| s == "probes.html#raw-tp-wrong-name"));
 }
 
