@@ -12,10 +12,10 @@ use crate::machine::kernels::{self, Choice};
 use crate::machine::lock;
 use crate::machine::vm;
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
-use crate::report::terminal::{self, paint, DIM, PASS, TITLE, WARN};
+use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
 use crate::report::wrap;
 use crate::workbook::advice;
-use crate::workbook::feedback::{self, Feedback};
+use crate::workbook::feedback::{self, Feedback, Look};
 use crate::workbook::kernel_lock;
 use crate::workbook::lessons::{self, Lesson};
 use crate::workbook::phrases::Phrases;
@@ -199,7 +199,15 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             println!("\n{diff}");
         }
     }
-    for line in feedback.text(say, Some(wrap::width()), true) {
+    let style = |look, text| {
+        let style = match look {
+            Look::Failed => FAIL,
+            Look::Warned => WARN,
+            Look::Quiet => DIM,
+        };
+        paint(style, text)
+    };
+    for line in feedback.text(say, style, |line| wrap::wrap(&line, wrap::width())) {
         println!("{line}");
     }
     if let Some(log) = shown_log.filter(|_| feedback.hint.is_some()) {

@@ -9,8 +9,6 @@
 use serde::Serialize;
 use transcript::Transcript;
 
-use crate::report::terminal::{paint, DIM, FAIL, WARN};
-use crate::report::wrap;
 use crate::workbook::cause;
 use crate::workbook::error_index::Evidence;
 use crate::workbook::lessons::{Lesson, Meta};
@@ -130,35 +128,47 @@ impl Feedback {
         self.causes.iter().map(|c| c.text.clone()).collect()
     }
 
-    /// The feedback as text, one string a line: labels coloured when
-    /// `painted`, the hint wrapped to `width` when given.
-    pub fn text(&self, say: Phrases, width: Option<usize>, painted: bool) -> Vec<String> {
-        let colour = |style, text: String| if painted { paint(style, text) } else { text };
-        let mut out = vec![String::new(), format!("{} {}", colour(FAIL, self.label.clone()), self.verdict)];
+    /// The feedback as text, one string a line. `style` colours a label by
+    /// its [`Look`] and `fit` fits the hint's line to the terminal: both are
+    /// the caller's, so that this layer knows nothing of terminals.
+    pub fn text(&self, say: Phrases, style: impl Fn(Look, String) -> String, fit: impl Fn(String) -> String) -> Vec<String> {
+        let mut out = vec![String::new(), format!("{} {}", style(Look::Failed, self.label.clone()), self.verdict)];
         out.extend(self.details.iter().cloned());
         if !self.warnings.is_empty() {
-            out.push(colour(WARN, say.rustc_warned()));
+            out.push(style(Look::Warned, say.rustc_warned()));
             out.extend(self.warnings.iter().cloned());
         }
         for cause in &self.causes {
-            out.push(format!("{} {}", colour(WARN, say.cause()), cause.text));
+            out.push(format!("{} {}", style(Look::Warned, say.cause()), cause.text));
         }
         if let Some(place) = &self.place {
-            out.push(format!("{} {place}", colour(WARN, say.place())));
+            out.push(format!("{} {place}", style(Look::Warned, say.place())));
         }
         if let Some(layer) = &self.layer {
             out.push(format!("{}{}", say.layer(layer.number, layer.of), layer.name));
         }
         if let Some(hint) = &self.hint {
-            // Wrapped with its label, which paint() colours: textwrap measures past the colour codes.
-            let line = format!("{} {hint}", colour(WARN, say.hint()));
-            out.push(width.map_or_else(|| line.clone(), |w| wrap::wrap(&line, w)));
+            // Fitted with its label, which `style` may colour.
+            out.push(fit(format!("{} {hint}", style(Look::Warned, say.hint()))));
         }
         if let Some(more) = &self.more {
-            out.push(colour(DIM, more.clone()));
+            out.push(style(Look::Quiet, more.clone()));
         }
         out
     }
+
+    /// [`Feedback::text`] with no colour and no wrapping.
+    pub fn plain_text(&self, say: Phrases) -> Vec<String> {
+        self.text(say, |_, text| text, |line| line)
+    }
+}
+
+/// How a part of the feedback looks on a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    Failed,
+    Warned,
+    Quiet,
 }
 
 /// The layer a learner who was on layer `was_on` stays on, when this failure
@@ -185,7 +195,7 @@ pub fn verifier_stop(log: &str, say: Phrases) -> Option<String> {
 /// what the self-test compares with a mistake's expected feedback.
 pub fn words(lesson: &Lesson, run: &Run, on_host: bool) -> String {
     let layer = current_layer(&lesson.meta, &run.transcript);
-    Feedback::of(lesson, run, on_host, layer, false, &Translator::english()).text(Phrases::english(), None, false).join("\n")
+    Feedback::of(lesson, run, on_host, layer, false, &Translator::english()).plain_text(Phrases::english()).join("\n")
 }
 
 /// The hint for a failure that no layer describes: about that failure, never
@@ -285,7 +295,7 @@ mod tests {
             failing_run("open     FAILED  ENOENT (No such file or directory)\n         (libbpf logged nothing)\nstopped  at open", "");
         let chinese = Translator::new(&root, &crate::workbook::translation::Language::Translated("zh-CN".into())).unwrap();
         let feedback = Feedback::of(&lesson, &run, false, Some(1), false, &chinese);
-        let text = feedback.text(Phrases::of(&chinese), None, false).join("\n");
+        let text = feedback.plain_text(Phrases::of(&chinese)).join("\n");
         for english in ["not yet", "stopped at", "cause:", "layer 1 of", "hint:", "stuck?", &lesson.meta.layers[0].name] {
             assert!(!text.contains(english), "{english:?} in:\n{text}");
         }
