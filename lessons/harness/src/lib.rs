@@ -118,8 +118,11 @@ impl Lesson {
         self.note_attached();
         // Whether each program ran at all tells an attach point nothing hits
         // from a condition in the program that drops every event.
-        if let Some((runs, during_workload)) = workload::program_runs() {
+        // Only a workload of the harness's marks where the counting starts; a
+        // count since load would include whatever ran before it.
+        if let Some((runs, true)) = workload::program_runs() {
             for (program, runs) in runs {
+                let during_workload = true;
                 emit(Line::Note(transcript::line::runs_note(&program, runs, during_workload)));
             }
         }
