@@ -142,11 +142,20 @@ mod tests {
 
     const SOURCE: &str = "line one\n// ANCHOR: setup\nlet x = 1;\n// ANCHOR_END: setup\n// ANCHOR: empty\n// ANCHOR_END: empty\nlast\n";
 
-    fn workdir(name: &str) -> PathBuf {
+    /// A directory holding `code.rs`, removed when the test ends.
+    struct Workdir(PathBuf);
+
+    impl Drop for Workdir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn workdir(name: &str) -> Workdir {
         let dir = std::env::temp_dir().join(format!("book-includes-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("code.rs"), SOURCE).unwrap();
-        dir
+        Workdir(dir)
     }
 
     #[test]
@@ -188,14 +197,14 @@ mod tests {
     fn good_includes_pass() {
         let dir = workdir("good");
         let chapter = "{{#include code.rs}}\n{{#include code.rs:setup}}\n{{#include code.rs:3:3}}\n";
-        assert_eq!(check(chapter, &dir), []);
+        assert_eq!(check(chapter, &dir.0), []);
     }
 
     #[test]
     fn missing_files_anchors_and_lines_and_empty_text_are_problems() {
         let dir = workdir("bad");
         let chapter = "{{#include nothing.rs}}\n{{#include code.rs:setpu}}\n{{#include code.rs:20:}}\n{{#include code.rs:empty}}\n{{#include code.rs:5:4}}\n";
-        let problems = check(chapter, &dir);
+        let problems = check(chapter, &dir.0);
         let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, [1, 2, 3, 4, 5], "{problems:#?}");
         assert!(problems[1].message.contains("no `ANCHOR: setpu`"));
