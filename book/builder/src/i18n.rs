@@ -214,7 +214,7 @@ pub fn template(workbook: &Workbook) -> Result<Catalog> {
         &mut catalog,
         hints::LAYER_LABEL,
         "book/builder/src/hints.rs",
-        "Labels each layer's tip in a lesson chapter; keep {number} and {name}",
+        "Labels each layer's fold in a lesson chapter; keep {number} and {name}",
     );
     add(&mut catalog, hints::MORE_LABEL, "book/builder/src/hints.rs", "Labels the fold with a layer's second hint");
     for lesson in workbook.lessons()? {
