@@ -186,6 +186,9 @@ pub fn admonitions(markdown: &str) -> usize {
 /// too: they are messages of `lesson.toml`, translated there.
 fn english_book(workbook: &Workbook, hints_in: Option<&Catalog>) -> Result<MDBook> {
     let mut book = MDBook::load(workbook.book_dir()).context("loading book/book.toml and book/src/SUMMARY.md")?;
+    // Diffs first, so their code blocks are skipped as every other is; task
+    // cards too, so they are messages of the chapter.
+    crate::expand_files_in_book(&workbook.src_dir(), &mut book)?;
     book.book.for_each_mut(|item| {
         if let BookItem::Chapter(chapter) = item {
             chapter.content = open_summaries(&skip_code_blocks(&chapter.content));
