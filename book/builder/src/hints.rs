@@ -330,7 +330,10 @@ mod tests {
         assert!(hints().problems(&retyped).iter().any(|p| p.starts_with("layer 1: its concept (`hint` in lesson.toml) is not")));
 
         // The API and the concept swapped.
-        let swapped = generated.replacen("The concept of\nlayer one.", "@", 1).replacen("Use `the_api()`,\nlook in `/proc`.", "The concept of\nlayer one.", 1).replacen("@", "Use `the_api()`,\nlook in `/proc`.", 1);
+        let swapped = generated
+            .replacen("The concept of\nlayer one.", "@", 1)
+            .replacen("Use `the_api()`,\nlook in `/proc`.", "The concept of\nlayer one.", 1)
+            .replacen("@", "Use `the_api()`,\nlook in `/proc`.", 1);
         let problems = hints().problems(&chapter(&swapped));
         assert!(problems.iter().any(|p| p.starts_with("layer 1: its concept is not right below its label")), "{problems:?}");
 

@@ -43,7 +43,8 @@ mod tests {
 
     #[test]
     fn the_card_is_the_quote_that_opens_with_the_goal() {
-        let readme = "# L\n\n**You will learn:** x.\n\n> **Goal:** g.\n> **Check:** `c`\n> **A pass looks like:** p.\n\n## The task\n\n> not this\n";
+        let readme =
+            "# L\n\n**You will learn:** x.\n\n> **Goal:** g.\n> **Check:** `c`\n> **A pass looks like:** p.\n\n## The task\n\n> not this\n";
         assert_eq!(card(readme).as_deref(), Some("> **Goal:** g.\n> **Check:** `c`\n> **A pass looks like:** p."));
         assert_eq!(card("# L\n\nno card\n"), None);
     }

@@ -139,8 +139,11 @@ fn the_on_ramp_a_lesson_the_triage_page_and_a_diagram_are_drawn_in_every_edition
             .find(|src| src.starts_with(DIAGRAM) && src.ends_with(".svg"))
             .unwrap_or_else(|| panic!("{name}: {DIAGRAM_PAGE} shows no {DIAGRAM}*.svg"))
             .to_string();
-        let targets: Vec<(String, PathBuf)> =
-            PAGES.iter().map(|p| (p.trim_end_matches(".html").to_string(), out.join(p))).chain([("diagram".to_string(), out.join(&diagram))]).collect();
+        let targets: Vec<(String, PathBuf)> = PAGES
+            .iter()
+            .map(|p| (p.trim_end_matches(".html").to_string(), out.join(p)))
+            .chain([("diagram".to_string(), out.join(&diagram))])
+            .collect();
         for (what, file) in targets {
             let shot = shots_dir.join(format!("{name}-{what}.png"));
             let profile = profiles.join(format!("{name}-{what}"));

@@ -1679,8 +1679,14 @@ mod tests {
             "a row without its own anchor"
         );
         assert_eq!(row.fix.as_deref(), Some("Declare the map as a BTF-defined map in .maps."), "the fix column, last");
-        let old = parse("## By errno\n\n| what | stage | meaning | see |\n|---|---|---|---|\n| `EPERM` | load | m | [lesson 01](01-open-fails.md) |\n");
-        assert_eq!((old[0].see.as_slice(), old[0].fix.as_deref()), (&["01-open-fails.html".to_string()][..], None), "a table without a fix column");
+        let old = parse(
+            "## By errno\n\n| what | stage | meaning | see |\n|---|---|---|---|\n| `EPERM` | load | m | [lesson 01](01-open-fails.md) |\n",
+        );
+        assert_eq!(
+            (old[0].see.as_slice(), old[0].fix.as_deref()),
+            (&["01-open-fails.html".to_string()][..], None),
+            "a table without a fix column"
+        );
         let short = parse("## By errno\n\n| what | stage | meaning | see | fix |\n|---|---|---|---|---|\n| `EPERM` | load | m | [lesson 01](01-open-fails.md) |\n");
         assert_eq!((short[0].see.len(), short[0].fix.as_deref()), (1, None), "a row written before the fix column was added");
     }
