@@ -1,7 +1,7 @@
 //! A lesson chapter's hints are the lesson's own. `{{#hints}}`, on a line of
 //! its own in the chapter, becomes for each layer of the lesson's `lesson.toml`,
-//! in order, a tip with the concept (`hint`) and, folded below it, the API and
-//! where to look (`more`): what `cargo xtask hint NN` gives when asked once,
+//! in order, a fold labelled with the layer that holds the concept (`hint`)
+//! and, folded again below it, the API and where to look (`more`): what `cargo xtask hint NN` gives when asked once,
 //! then again. The builder expands it before mdBook or gettext read the
 //! chapter, in the edition's language, so a hint is written once, in
 //! `lesson.toml`, and its translation once, in `book/po`.
@@ -21,10 +21,13 @@ use crate::{i18n, Lesson, Workbook};
 
 /// Where a lesson chapter's hints go; alone on its line.
 pub const DIRECTIVE: &str = "{{#hints}}";
-/// The label of each layer's tip, a message of its own in `book/po`.
+/// The label of each layer's fold, a message of its own in `book/po`.
 pub const LAYER_LABEL: &str = "Layer {number}: {name}";
 /// The summary of the fold that holds a layer's second hint, a message too.
 pub const MORE_LABEL: &str = "More: the API and where to look";
+
+/// How each layer's fold opens; the book's stylesheet sets hint folds apart.
+pub const HINT_FOLD: &str = "<details class=\"hint\">";
 
 /// mdBook-i18n-helpers' directive: the next block is not a message. The
 /// lesson's texts are messages of `lesson.toml`, not of the chapter.
@@ -97,32 +100,40 @@ impl Hints {
         self.layer_label.replace("{number}", &k.to_string()).replace("{name}", &self.layers[k - 1].name)
     }
 
-    /// The Markdown `{{#hints}}` stands for. `for_gettext` marks each block as
-    /// no message of the chapter's.
+    /// The label as HTML, for a `<summary>`, where Markdown is not read.
+    fn label_html(&self, k: usize) -> String {
+        inline_html(&self.label(k))
+    }
+
+    /// The Markdown `{{#hints}}` stands for: each layer folded under its label,
+    /// so a learner opens only the hint they need, and in it the API folded
+    /// again. `for_gettext` marks each block as no message of the chapter's.
     pub fn markdown(&self, for_gettext: bool) -> String {
-        let skip = |indent: &str| if for_gettext { format!("{indent}{SKIP}\n") } else { String::new() };
+        let skip = if for_gettext { format!("{SKIP}\n") } else { String::new() };
         let mut out = String::new();
         for (i, layer) in self.layers.iter().enumerate() {
-            out.push_str(&skip(""));
-            out.push_str("> [!TIP]\n");
-            out.push_str(&format!("> **{}**\n>\n", self.label(i + 1)));
-            out.push_str(&skip("> "));
-            out.push_str(&quoted(&layer.hint));
-            out.push('\n');
+            out.push_str(&skip);
+            out.push_str(&format!("{HINT_FOLD}\n<summary>{}</summary>\n\n", self.label_html(i + 1)));
+            out.push_str(&skip);
+            out.push_str(&layer.hint);
+            out.push_str("\n\n");
             if let Some(more) = &layer.more {
+                out.push_str(&skip);
                 out.push_str(&format!("<details>\n<summary>{}</summary>\n\n", self.more_label));
-                out.push_str(&skip(""));
+                out.push_str(&skip);
                 out.push_str(more);
                 out.push_str("\n\n</details>\n\n");
             }
+            out.push_str("</details>\n\n");
         }
         out.trim_end().to_string()
     }
 
     /// What is wrong with the hints of `chapter`, a lesson chapter as the reader
     /// gets it, after expansion and translation: between its headings `Hints`
-    /// and `The fix`, one tip per layer, in order, each with the layer's concept
-    /// as the lesson has it and then, in a fold, its API; no tip besides.
+    /// and `The fix`, one fold per layer, in order, each labelled with the
+    /// layer and holding the layer's concept as the lesson has it and then, in
+    /// a fold of its own, its API; no hint fold besides, and no hint unfolded.
     pub fn problems(&self, chapter: &str) -> Vec<String> {
         let (Some(start), Some(end)) = (HINTS_HEADING.find(chapter), FIX_HEADING.find(chapter)) else {
             return vec!["a lesson chapter needs a `## Hints` heading and, after it, `## The fix`".into()];
@@ -131,47 +142,66 @@ impl Hints {
             return vec!["`## Hints` comes after `## The fix`: the hints must come first".into()];
         }
         let section = &chapter[start.end()..end.start()];
-        // Each tip from the start of its line; what follows its quote, up to the next tip, is its fold.
-        let tips: Vec<usize> = TIP.find_iter(section).map(|m| section[..m.start()].rfind('\n').map_or(0, |n| n + 1)).collect();
         let mut problems = Vec::new();
-        if tips.len() != self.layers.len() {
+        if TIP.is_match(section) {
+            problems.push("a hint is shown unfolded, as a tip: write `{{#hints}}`, which folds each layer's hints".to_string());
+        }
+        let folds: Vec<usize> = section.match_indices(HINT_FOLD).map(|(at, _)| at).collect();
+        if folds.len() != self.layers.len() {
             problems.push(format!(
-                "{} tip(s) between `## Hints` and `## The fix`, where lesson.toml has {} layer(s): write `{DIRECTIVE}` there, not tips of your own",
-                tips.len(),
+                "{} hint fold(s) between `## Hints` and `## The fix`, where lesson.toml has {} layer(s): write `{DIRECTIVE}` there, not hints of your own",
+                folds.len(),
                 self.layers.len()
             ));
         }
         for (i, layer) in self.layers.iter().enumerate() {
             let k = i + 1;
-            let region = match tips.get(i) {
-                Some(&tip) => &section[tip..tips.get(k).copied().unwrap_or(section.len())],
-                None => "",
+            let region = match folds.get(i) {
+                Some(&at) => plain(&section[at..folds.get(k).copied().unwrap_or(section.len())]),
+                None => String::new(),
             };
-            let quote_end: usize = region.split_inclusive('\n').take_while(|line| line.trim_start().starts_with('>')).map(str::len).sum();
-            let (tip, folded) = (plain(&region[..quote_end]), plain(&region[quote_end..]));
             let concept = plain(&layer.hint);
-            if tip != plain(&format!("[!TIP] **{}** {}", self.label(k), layer.hint)) {
-                problems.push(if tip.contains(&concept) {
-                    format!("layer {k}: its tip holds more than its label {:?} and its concept", self.label(k))
-                } else if folded.contains(&concept) {
-                    format!("layer {k}: its concept is folded, not in its tip")
+            let head = plain(&format!("{HINT_FOLD} <summary>{}</summary> {}", self.label_html(k), layer.hint));
+            let Some(rest) = region.strip_prefix(&head) else {
+                problems.push(if region.contains(&concept) {
+                    format!("layer {k}: its concept is not right below its label {:?} in its fold", self.label(k))
                 } else {
-                    format!("layer {k}: its concept (`hint` in lesson.toml) is not in the layer's tip, in the layers' order, as the lesson has it")
+                    format!("layer {k}: its concept (`hint` in lesson.toml) is not in the layer's fold, in the layers' order, as the lesson has it")
                 });
+                continue;
+            };
+            let mut rest = rest.trim_start().to_string();
+            if let Some(more) = &layer.more {
+                let api = plain(&format!("<details> <summary>{}</summary> {more} </details>", self.more_label));
+                match rest.strip_prefix(&api) {
+                    Some(after) => rest = after.trim_start().to_string(),
+                    None => {
+                        problems.push(if rest.contains(&plain(more)) {
+                            format!("layer {k}: its API (`more`) is not in a fold labelled {:?} right below its concept", self.more_label)
+                        } else {
+                            format!("layer {k}: its API (`more` in lesson.toml) is not below its concept, as the lesson has it")
+                        });
+                        continue;
+                    }
+                }
             }
-            let Some(more) = &layer.more else { continue };
-            if !folded.starts_with(&plain(&format!("<details> <summary>{}</summary> {more} </details>", self.more_label))) {
-                problems.push(if tip.contains(&plain(more)) {
-                    format!("layer {k}: its API (`more`) is in its tip: it belongs in a fold below the concept")
-                } else if folded.contains(&plain(more)) {
-                    format!("layer {k}: its API (`more`) is not in a fold labelled {:?} right below its concept", self.more_label)
-                } else {
-                    format!("layer {k}: its API (`more` in lesson.toml) is not below its concept, as the lesson has it")
-                });
+            let holds_more = match rest.strip_prefix("</details>") {
+                None => true,
+                Some(after) => folds.get(k).is_some() && !after.trim().is_empty(),
+            };
+            if holds_more {
+                problems.push(format!("layer {k}: its fold holds more than its label {:?}, its concept and its API", self.label(k)));
             }
         }
         problems
     }
+}
+
+/// One line of Markdown as HTML without its paragraph, for a `<summary>`.
+fn inline_html(markdown: &str) -> String {
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, Parser::new(markdown));
+    html.trim().trim_start_matches("<p>").trim_end_matches("</p>").to_string()
 }
 
 /// Why `text`, a hint or its translation, would not read in the book as it
@@ -246,11 +276,6 @@ pub fn has_directive_once(source: &str) -> bool {
     DIRECTIVE_LINE.find_iter(source).count() == 1
 }
 
-/// `text` as a line of `> `-quoted Markdown.
-fn quoted(text: &str) -> String {
-    text.lines().map(|line| if line.is_empty() { ">\n".to_string() } else { format!("> {line}\n") }).collect()
-}
-
 /// Markdown reduced to compare texts in it: no quote marks, no escapes, no
 /// skip directives, every run of white space one space.
 fn plain(markdown: &str) -> String {
@@ -284,38 +309,36 @@ mod tests {
     }
 
     #[test]
-    fn the_expansion_gives_each_concept_then_its_api_before_the_fix() {
+    fn the_expansion_folds_each_concept_and_then_its_api_before_the_fix() {
         let expanded = chapter(&hints().markdown(false));
         assert!(expanded.contains(
-            "## Hints\n\n> [!TIP]\n> **Layer 1: first**\n>\n> The concept of\n> layer one.\n\n<details>\n<summary>More: the API and where to look</summary>\n\nUse `the_api()`,\nlook in `/proc`.\n\n</details>\n\n> [!TIP]\n> **Layer 2: second**\n>\n> The concept of layer two.\n\n`cargo"
+            "## Hints\n\n<details class=\"hint\">\n<summary>Layer 1: first</summary>\n\nThe concept of\nlayer one.\n\n<details>\n<summary>More: the API and where to look</summary>\n\nUse `the_api()`,\nlook in `/proc`.\n\n</details>\n\n</details>\n\n<details class=\"hint\">\n<summary>Layer 2: second</summary>\n\nThe concept of layer two.\n\n</details>\n\n`cargo"
         ), "{expanded}");
         assert_eq!(hints().problems(&expanded), Vec::<String>::new());
-        assert_eq!(crate::i18n::admonitions(&expanded), 2);
+        assert_eq!(crate::i18n::admonitions(&expanded), 0, "no hint is an unfolded tip");
     }
 
     #[test]
-    fn hints_typed_by_hand_out_of_order_or_after_the_fix_are_found() {
-        // Typed by hand, with the API in the first tip: the text differs from lesson.toml.
+    fn hints_typed_by_hand_unfolded_out_of_order_or_after_the_fix_are_found() {
+        let generated = hints().markdown(false);
+        // Typed by hand as tips, unfolded.
         let typed = chapter("> [!TIP]\n> **Layer 1: first**\n>\n> The concept of layer one. Use `the_api()`.\n\n> [!TIP]\n> **Layer 2: second**\n>\n> The concept of layer two.");
         let problems = hints().problems(&typed);
-        assert!(problems.iter().any(|p| p.starts_with("layer 1: its tip holds more")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.starts_with("layer 1: its API (`more` in lesson.toml) is not below")), "{problems:?}");
-        let retyped = chapter(&hints().markdown(false).replace("layer one.", "layer 1."));
+        assert!(problems.iter().any(|p| p.starts_with("a hint is shown unfolded")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.starts_with("0 hint fold(s)")), "{problems:?}");
+        let retyped = chapter(&generated.replace("layer one.", "layer 1."));
         assert!(hints().problems(&retyped).iter().any(|p| p.starts_with("layer 1: its concept (`hint` in lesson.toml) is not")));
 
-        // The API before the concept.
-        let swapped = hints().markdown(false).replacen("The concept of\n> layer one.", "Use `the_api()`,\n> look in `/proc`.", 1).replacen(
-            "Use `the_api()`,\nlook in `/proc`.",
-            "The concept of\nlayer one.",
-            1,
-        );
+        // The API and the concept swapped.
+        let swapped = generated
+            .replacen("The concept of\nlayer one.", "@", 1)
+            .replacen("Use `the_api()`,\nlook in `/proc`.", "The concept of\nlayer one.", 1)
+            .replacen("@", "Use `the_api()`,\nlook in `/proc`.", 1);
         let problems = hints().problems(&chapter(&swapped));
-        assert!(problems.iter().any(|p| p.starts_with("layer 1: its concept is folded")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.starts_with("layer 1: its API (`more`) is in its tip")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.starts_with("layer 1: its concept is not right below its label")), "{problems:?}");
 
         // The layers in the wrong order.
-        let generated = hints().markdown(false);
-        let (one, two) = generated.split_at(generated.find("> [!TIP]\n> **Layer 2").unwrap());
+        let (one, two) = generated.split_at(generated.find("<details class=\"hint\">\n<summary>Layer 2").unwrap());
         let problems = hints().problems(&chapter(&format!("{two}\n\n{one}")));
         assert!(problems.iter().any(|p| p.starts_with("layer 1: its concept")), "{problems:?}");
         assert!(problems.iter().any(|p| p.starts_with("layer 2: its concept")), "{problems:?}");
@@ -323,17 +346,22 @@ mod tests {
         // The hints after the fix.
         let late = chapter("").replace("</details>\n", &format!("</details>\n\n{generated}\n"));
         let problems = hints().problems(&late);
-        assert!(problems.iter().any(|p| p.starts_with("0 tip(s)")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.starts_with("0 hint fold(s)")), "{problems:?}");
         assert!(problems.iter().any(|p| p.starts_with("layer 1: its concept")), "{problems:?}");
 
-        // A tip of one's own beside the generated ones.
-        let extra = chapter(&format!("{generated}\n\n> [!TIP]\n> **Layer 3.** Also this."));
-        assert!(hints().problems(&extra).iter().any(|p| p.starts_with("3 tip(s)")));
+        // A fold of one's own beside the generated ones.
+        let extra = chapter(&format!("{generated}\n\n<details class=\"hint\">\n<summary>Layer 3</summary>\n\nAlso this.\n\n</details>"));
+        assert!(hints().problems(&extra).iter().any(|p| p.starts_with("3 hint fold(s)")));
 
         // The API outside its fold.
         let unfolded = chapter(&generated.replace("<details>\n<summary>More: the API and where to look</summary>\n", ""));
         let problems = hints().problems(&unfolded);
         assert!(problems.iter().any(|p| p.starts_with("layer 1: its API (`more`) is not in a fold")), "{problems:?}");
+
+        // Something else inside a layer's fold.
+        let stuffed = chapter(&generated.replacen("</details>\n\n</details>", "</details>\n\nAnd the answer.\n\n</details>", 1));
+        let problems = hints().problems(&stuffed);
+        assert!(problems.iter().any(|p| p.starts_with("layer 1: its fold holds more")), "{problems:?}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use mdbook_renderer::RenderContext;
 use polib::catalog::Catalog;
 use polib::message::Message;
 use polib::metadata::CatalogMetadata;
-use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
+use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 use regex::Regex;
 
 use crate::{hints, Workbook};
@@ -152,6 +152,58 @@ pub fn open_summaries(markdown: &str) -> String {
     SUMMARY_LINE.replace_all(markdown, "$1<summary>\n\n$1$2\n\n$1</summary>").into_owned()
 }
 
+/// The ASCII diagrams of a chapter: fenced blocks marked `text,diagram`, each as
+/// the range of its text and the text. gettext reads no code block, and a
+/// diagram's words are prose, so the builder makes each a message of its own,
+/// translated whole so that its translator can keep its lines aligned.
+pub fn diagrams(markdown: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut found = Vec::new();
+    // The block being read, if a diagram: its text's range so far, and its text.
+    let mut current: Option<(Option<std::ops::Range<usize>>, String)> = None;
+    for (event, range) in Parser::new(markdown).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) if info.split(',').any(|a| a.trim() == DIAGRAM) => {
+                current = Some((None, String::new()))
+            }
+            Event::Text(text) => {
+                if let Some((span, all)) = &mut current {
+                    *span = Some(span.as_ref().map_or(range.clone(), |s| s.start..range.end));
+                    all.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                if let Some((Some(span), text)) = current.take() {
+                    found.push((span, text));
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// What marks a fenced block as a diagram: ```` ```text,diagram ````.
+pub const DIAGRAM: &str = "diagram";
+
+/// The translator's note on every diagram.
+const DIAGRAM_NOTE: &str = "An ASCII diagram: translate its words, keep its lines, and align with spaces (a Chinese character takes two columns); code and names stay as they are";
+
+/// `markdown` with each diagram's text replaced by its translation, where there is one.
+pub fn translate_diagrams(translation: &Catalog, markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    let mut copied = 0;
+    for (range, text) in diagrams(markdown) {
+        if let Some(translated) = lookup(translation, text.trim_end()) {
+            out.push_str(&markdown[copied..range.start]);
+            out.push_str(translated.trim_end());
+            out.push('\n');
+            copied = range.end;
+        }
+    }
+    out.push_str(&markdown[copied..]);
+    out
+}
+
 /// Undoes `open_summaries` once translated: the text goes back inside
 /// `<summary>`, as HTML, since Markdown is not read inside an HTML block.
 pub fn close_summaries(markdown: &str) -> String {
@@ -186,6 +238,9 @@ pub fn admonitions(markdown: &str) -> usize {
 /// too: they are messages of `lesson.toml`, translated there.
 fn english_book(workbook: &Workbook, hints_in: Option<&Catalog>) -> Result<MDBook> {
     let mut book = MDBook::load(workbook.book_dir()).context("loading book/book.toml and book/src/SUMMARY.md")?;
+    // Diffs first, so their code blocks are skipped as every other is; task
+    // cards too, so they are messages of the chapter.
+    crate::expand_files_in_book(&workbook.src_dir(), &mut book)?;
     book.book.for_each_mut(|item| {
         if let BookItem::Chapter(chapter) = item {
             chapter.content = open_summaries(&skip_code_blocks(&chapter.content));
@@ -214,9 +269,14 @@ pub fn template(workbook: &Workbook) -> Result<Catalog> {
         &mut catalog,
         hints::LAYER_LABEL,
         "book/builder/src/hints.rs",
-        "Labels each layer's tip in a lesson chapter; keep {number} and {name}",
+        "Labels each layer's fold in a lesson chapter; keep {number} and {name}",
     );
     add(&mut catalog, hints::MORE_LABEL, "book/builder/src/hints.rs", "Labels the fold with a layer's second hint");
+    for (path, (_, text)) in chapters(&english_book(workbook, None)?) {
+        for (_, diagram) in diagrams(&text) {
+            add(&mut catalog, diagram.trim_end(), &format!("book/src/{}", path.display()), DIAGRAM_NOTE);
+        }
+    }
     for lesson in workbook.lessons()? {
         let source = lesson.meta_source();
         let text = std::fs::read_to_string(lesson.course.join("lesson.toml")).with_context(|| format!("reading {source}"))?;
@@ -396,7 +456,7 @@ pub fn translated_book(workbook: &Workbook, language: &str) -> Result<MDBook> {
     translate_book(&catalog, &mut book.book).with_context(|| format!("translating the book with book/po/{language}.po"))?;
     book.book.for_each_mut(|item| {
         if let BookItem::Chapter(chapter) = item {
-            chapter.content = restore_admonitions(&close_summaries(&chapter.content));
+            chapter.content = translate_diagrams(&catalog, &restore_admonitions(&close_summaries(&chapter.content)));
         }
     });
     Ok(book)
@@ -415,6 +475,23 @@ pub fn chapters(book: &MDBook) -> BTreeMap<PathBuf, (String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn diagrams_are_the_marked_blocks_and_are_replaced_by_their_translation() {
+        let text = "Prose.\n\n```text,diagram\nopen ──▶ load\n  │ fails\n```\n\n```text\nnot a diagram\n```\n";
+        let found = diagrams(text);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1, "open ──▶ load\n  │ fails\n");
+        assert_eq!(&text[found[0].0.clone()], found[0].1);
+        let mut catalog = Catalog::new(CatalogMetadata::new());
+        catalog.append_or_update(
+            Message::build_singular().with_msgid("open ──▶ load\n  │ fails".into()).with_msgstr("open ──▶ load\n  │ 失败".into()).done(),
+        );
+        assert_eq!(
+            translate_diagrams(&catalog, text),
+            "Prose.\n\n```text,diagram\nopen ──▶ load\n  │ 失败\n```\n\n```text\nnot a diagram\n```\n"
+        );
+    }
 
     #[test]
     fn code_blocks_get_the_skip_directive_at_their_indentation() {

@@ -54,7 +54,8 @@ pub fn find(chapter: &str) -> (Vec<Include>, Vec<Problem>) {
                 let part = if kind.as_str() == "playground" { Part::whole() } else { Part::parse(spec) };
                 includes.push(Include { line, text: whole.as_str().to_string(), path: path.into(), part });
             }
-            "title" => {}
+            // The builder's own, expanded before these are checked.
+            "title" | "diff" | "task" => {}
             other => problems.push(Problem { line, message: format!("unknown directive `#{other}` in {}", whole.as_str()) }),
         }
     }

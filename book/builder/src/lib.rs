@@ -10,6 +10,7 @@
 pub mod browser;
 pub mod bundle;
 pub mod claims;
+pub mod diffs;
 pub mod handout;
 pub mod hints;
 pub mod i18n;
@@ -19,6 +20,7 @@ mod log;
 pub mod quotes;
 pub mod search;
 pub mod serve;
+pub mod task_cards;
 pub mod workbook;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +29,28 @@ use anyhow::{bail, Context, Result};
 use mdbook_driver::MDBook;
 
 pub use workbook::{Kernels, Lesson, Snapshot, Workbook};
+
+/// `text`, a chapter in `chapter_dir`, with what the builder takes from the
+/// lessons' files put in: fixes as diffs, and task cards.
+pub fn expand_files(chapter_dir: &Path, text: &str) -> Result<String> {
+    task_cards::expand(chapter_dir, &diffs::expand(chapter_dir, text)?)
+}
+
+/// [`expand_files`] in every chapter of `book`, whose sources are in `src`.
+pub fn expand_files_in_book(src: &Path, book: &mut MDBook) -> Result<()> {
+    let mut failed = None;
+    book.book.for_each_mut(|item| {
+        if let (mdbook_driver::book::BookItem::Chapter(chapter), None) = (item, &failed) {
+            let path = chapter.path.clone().unwrap_or_default();
+            let dir = src.join(&path).parent().map(Path::to_path_buf).unwrap_or_else(|| src.to_path_buf());
+            match expand_files(&dir, &chapter.content) {
+                Ok(text) => chapter.content = text,
+                Err(error) => failed = Some(error.context(format!("in {}", path.display()))),
+            }
+        }
+    });
+    failed.map_or(Ok(()), Err)
+}
 
 /// Everything wrong with the English book's sources, one line each, `file:line: what`.
 pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
@@ -37,7 +61,9 @@ pub fn check_sources(workbook: &Workbook) -> Result<Vec<String>> {
     for chapter in markdown_files(&src)? {
         let source = std::fs::read_to_string(&chapter).with_context(|| format!("reading {}", chapter.display()))?;
         let path = chapter.strip_prefix(&src).unwrap_or(&chapter);
-        let text = match hints::expand(&lessons, path, &source, None, false) {
+        let text = match expand_files(chapter.parent().unwrap_or(&src), &source)
+            .and_then(|text| hints::expand(&lessons, path, &text, None, false))
+        {
             Ok(text) => text,
             Err(error) => {
                 problems.push(format!("{}: {error:#}", shown(workbook, &chapter)));
@@ -267,6 +293,7 @@ pub fn build_edition(workbook: &Workbook, edition: &Edition) -> Result<PathBuf> 
                 bail!("the book's sources have {} problem(s):\n  {}", problems.len(), problems.join("\n  "));
             }
             let mut book = MDBook::load(workbook.book_dir()).context("loading book/book.toml and book/src/SUMMARY.md")?;
+            expand_files_in_book(&workbook.src_dir(), &mut book)?;
             hints::expand_book(workbook, &mut book, None, false)?;
             book
         }

@@ -1,6 +1,6 @@
 //! Every lesson chapter discloses its hints the way `cargo xtask hint NN` does,
-//! from the same `lesson.toml`: for each layer in order, the concept, then,
-//! folded, the API and where to look, all before the fix; in English and in
+//! from the same `lesson.toml`: for each layer in order, folded, the concept,
+//! then, folded again, the API and where to look, all before the fix; in English and in
 //! every translation, which must translate each of them.
 
 mod common;
@@ -92,9 +92,9 @@ fn the_book_refuses_hints_typed_by_hand_or_placed_after_the_fix() {
     let problems = check_sources(&workbook).unwrap();
     let expect = [
         "book/src/03-einval.md: its hints must come from lesson.toml",
-        "book/src/03-einval.md: layer 1: its concept (`hint` in lesson.toml) is not in the layer's tip",
-        "book/src/03-einval.md: layer 1: its API (`more` in lesson.toml) is not below its concept",
-        "book/src/04-macros.md: 0 tip(s) between `## Hints` and `## The fix`",
+        "book/src/03-einval.md: a hint is shown unfolded",
+        "book/src/03-einval.md: layer 1: its concept (`hint` in lesson.toml) is not in the layer's fold",
+        "book/src/04-macros.md: 0 hint fold(s) between `## Hints` and `## The fix`",
         "book/src/04-macros.md: layer 4: its concept",
         "course/01-open-fails/lesson.toml: the hint",
     ];

@@ -1197,6 +1197,8 @@ pub struct Row {
     pub cells: Vec<String>,
     /// The "see" column's pages, as links into the built book.
     pub see: Vec<String>,
+    /// The "fix" column: what to change, in words; none in a table without one.
+    pub fix: Option<String>,
 }
 
 impl Row {
@@ -1216,6 +1218,7 @@ pub fn parse(markdown: &str) -> Vec<Row> {
     let row_anchor = Regex::new(r#"^<a id="([^"]+)"></a>"#).unwrap();
     let mut rows = Vec::new();
     let mut section = String::new();
+    let (mut see_column, mut fix_column) = (None, None);
     let lines: Vec<&str> = markdown.lines().collect();
     for (i, line) in lines.iter().enumerate() {
         if let Some(heading) = line.strip_prefix("## ") {
@@ -1223,10 +1226,18 @@ pub fn parse(markdown: &str) -> Vec<Row> {
             continue;
         }
         let is_separator = |l: &str| l.starts_with("|--") || l.starts_with("| --");
-        if !line.starts_with('|') || is_separator(line) || lines.get(i + 1).is_some_and(|next| is_separator(next)) {
+        let split = |l: &str| -> Vec<String> { l.trim().trim_matches('|').split('|').map(|c| c.trim().replace('`', "")).collect() };
+        if line.starts_with('|') && lines.get(i + 1).is_some_and(|next| is_separator(next)) {
+            // Columns are found by their header, so a column added at the end moves none.
+            let header = split(line);
+            let column = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+            (see_column, fix_column) = (column("see"), column("fix"));
             continue;
         }
-        let mut cells: Vec<String> = line.trim().trim_matches('|').split('|').map(|c| c.trim().replace('`', "")).collect();
+        if !line.starts_with('|') || is_separator(line) {
+            continue;
+        }
+        let mut cells = split(line);
         let own = row_anchor.captures(&cells[0]).map(|m| (m[0].len(), m[1].to_string()));
         let id = match own {
             Some((tag, id)) => {
@@ -1235,8 +1246,10 @@ pub fn parse(markdown: &str) -> Vec<Row> {
             }
             None => anchor(&section),
         };
-        let see = cells.last().map(|c| link.captures_iter(c).map(|m| m[1].replace(".md", ".html")).collect()).unwrap_or_default();
-        rows.push(Row { link: format!("errors.html#{id}"), section: section.clone(), cells, see });
+        let see_cell = see_column.map_or(cells.last(), |k| cells.get(k));
+        let see = see_cell.map(|c| link.captures_iter(c).map(|m| m[1].replace(".md", ".html")).collect()).unwrap_or_default();
+        let fix = fix_column.and_then(|k| cells.get(k)).filter(|c| !c.is_empty()).cloned();
+        rows.push(Row { link: format!("errors.html#{id}"), section: section.clone(), cells, see, fix });
     }
     rows
 }
@@ -1665,6 +1678,17 @@ mod tests {
             ("EPERM", "errors.html#by-errno"),
             "a row without its own anchor"
         );
+        assert_eq!(row.fix.as_deref(), Some("Declare the map as a BTF-defined map in .maps."), "the fix column, last");
+        let old = parse(
+            "## By errno\n\n| what | stage | meaning | see |\n|---|---|---|---|\n| `EPERM` | load | m | [lesson 01](01-open-fails.md) |\n",
+        );
+        assert_eq!(
+            (old[0].see.as_slice(), old[0].fix.as_deref()),
+            (&["01-open-fails.html".to_string()][..], None),
+            "a table without a fix column"
+        );
+        let short = parse("## By errno\n\n| what | stage | meaning | see | fix |\n|---|---|---|---|---|\n| `EPERM` | load | m | [lesson 01](01-open-fails.md) |\n");
+        assert_eq!((short[0].see.len(), short[0].fix.as_deref()), (1, None), "a row written before the fix column was added");
     }
 
     #[test]
