@@ -136,7 +136,7 @@ pub fn medians(room: &crate::state::Room) -> Vec<String> {
         .filter_map(|lesson| {
             let minutes = lesson.median_minutes_to_pass?;
             Some(format!(
-                "lesson {}: median {} from the first check to the first pass with their own fix, over {}",
+                "lesson {}: median {} from starting it to the first pass with their own fix, over {}",
                 lesson.lesson,
                 count(minutes as usize, "minute", "minutes"),
                 count(lesson.solved, "learner", "learners")

@@ -193,7 +193,7 @@ pub fn page(room: &Room, now: u64, token: &str) -> String {
 <tbody>
 {rows}</tbody>
 </table>
-<p>Stuck: failing with no progress for {stuck_after}. Idle: no check for {idle_after}. Median to pass: from a learner's first check of the lesson to their first pass with their own fix (not the solution). {received}; this page reloads every {REFRESH_SECONDS} s.
+<p>Stuck: failing with no progress for {stuck_after}. Idle: no check for {idle_after}. Median to pass: from a learner's start of the lesson (their record before its first check) to their first pass with their own fix, not the solution. {received}; this page reloads every {REFRESH_SECONDS} s.
 <a href="/projector?token={token}">projector view</a> · <a href="/status.json?token={token}">the same as JSON</a></p>
 </body></html>
 "#,

@@ -146,4 +146,3 @@ pub struct Entry {
     pub checked_at: u64,
     pub record: Record,
 }
-

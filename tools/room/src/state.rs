@@ -48,10 +48,8 @@ pub struct Learner {
     /// When the latest check ended, by the room's clock (its delivery minus its age).
     pub checked_at: u64,
     seqs: BTreeSet<u64>,
-    /// Lesson → when its first check ended, by the room's clock.
-    first_checked: BTreeMap<String, u64>,
-    /// Lesson → when its first pass with the learner's own fix ended.
-    first_solved: BTreeMap<String, u64>,
+    /// Every record's number → when its check ended (the room's clock), its lesson, and whether it passed with the learner's own fix.
+    timeline: BTreeMap<u64, (u64, Option<String>, bool)>,
 }
 
 /// Where a learner stands, for the page and the counts.
@@ -126,7 +124,7 @@ pub struct LessonCount {
     /// Layer number → its name and how many fail at it.
     pub at_layer: BTreeMap<usize, (String, usize)>,
     pub at_no_known_layer: usize,
-    /// Learners who passed it with their own fix, timed from their first check of it.
+    /// Learners who passed it with their own fix, timed from when they started it (see `Room::solve_times`).
     pub solved: usize,
     /// Their median minutes from the first check to the first such pass.
     pub median_minutes_to_pass: Option<u64>,
@@ -148,8 +146,7 @@ impl Room {
             lessons: BTreeMap::new(),
             checked_at,
             seqs: BTreeSet::new(),
-            first_checked: BTreeMap::new(),
-            first_solved: BTreeMap::new(),
+            timeline: BTreeMap::new(),
         });
         if learner.key != key {
             return Err(Refused::NotTheirs);
@@ -159,20 +156,13 @@ impl Room {
             return Ok(false);
         }
         self.received += 1;
+        // A pass with the solution applied (a checkpoint) is no solve time.
+        let solved = record.passed() && !record.solution_applied;
+        learner.timeline.insert(record.seq, (checked_at, record.lesson.clone(), solved));
         if record.lesson.is_none() {
             learner.machine = record.machine.clone();
         }
         if let Some(lesson) = &record.lesson {
-            // Records may come in any order (a queue, an import): the earliest wins.
-            let earliest = |times: &mut BTreeMap<String, u64>| {
-                let at = times.entry(lesson.clone()).or_insert(checked_at);
-                *at = (*at).min(checked_at);
-            };
-            earliest(&mut learner.first_checked);
-            // A pass with the solution applied (a checkpoint) is no solve time.
-            if record.passed() && !record.solution_applied {
-                earliest(&mut learner.first_solved);
-            }
             let newer = learner.lessons.get(lesson).is_none_or(|old| old.seq < record.seq);
             if newer {
                 learner.lessons.insert(lesson.clone(), record.clone());
@@ -247,14 +237,25 @@ impl Room {
         lessons.into_values().collect()
     }
 
-    /// Lesson → each learner's seconds from their first check of it to their first pass with their own fix.
+    /// Lesson → each learner's seconds from starting it to their first pass with their own fix.
+    /// A learner starts a lesson when the record before their first check of it
+    /// ended (joining, or the lesson before), or at that first check if it is
+    /// their first record: whoever passes at the first check took time too.
     pub fn solve_times(&self) -> BTreeMap<String, Vec<u64>> {
         let mut times: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         for learner in self.learners.values() {
-            for (lesson, solved) in &learner.first_solved {
-                if let Some(first) = learner.first_checked.get(lesson) {
-                    times.entry(lesson.clone()).or_default().push(solved.saturating_sub(*first));
+            // In the learner's own order, whatever order the records came in (a queue, an import).
+            let mut started: BTreeMap<&str, u64> = BTreeMap::new();
+            let mut done: BTreeSet<&str> = BTreeSet::new();
+            let mut before: Option<u64> = None;
+            for (at, lesson, solved) in learner.timeline.values() {
+                if let Some(lesson) = lesson.as_deref() {
+                    let start = *started.entry(lesson).or_insert(before.unwrap_or(*at).min(*at));
+                    if *solved && done.insert(lesson) {
+                        times.entry(lesson.to_string()).or_default().push(at.saturating_sub(start));
+                    }
                 }
+                before = Some(*at);
             }
         }
         times
@@ -344,7 +345,6 @@ mod tests {
         room.accept(record, &key, at).unwrap()
     }
 
-
     #[test]
     fn the_room_lists_the_longest_stuck_first_then_blocked_working_joined_passed() {
         let mut room = Room::new(Settings { stuck_after: 10, idle_after: 5 });
@@ -413,9 +413,9 @@ mod tests {
     }
 
     #[test]
-    fn the_median_time_to_pass_counts_own_fixes_from_the_first_check() {
+    fn the_median_time_to_pass_counts_own_fixes_from_the_start_of_the_lesson() {
         let mut room = Room::default();
-        // ada: first check at 0, passes at 600 (10 min); a record that arrives late changes nothing.
+        // ada: first check at 0, passes at 600 (10 min); the pass came first, from a queue.
         accept(&mut room, record("ada", 2, "01", "passed", 0), 600);
         accept(&mut room, record("ada", 1, "01", "failing", 0), 0);
         // bo: 20 min; cy: 40 min; di applied the solution, so is not timed; eve has not passed.
@@ -428,7 +428,10 @@ mod tests {
         accept(&mut room, record("eve", 1, "01", "failing", 0), 0);
         let counts = room.counts();
         assert_eq!((counts[0].solved, counts[0].median_minutes_to_pass), (3, Some(20)));
-        assert_eq!(room.solve_times()["01"].len(), 3);
+        // fay joined at 0 and passed 02 at her first check of it, at 900: 15 minutes, not 0.
+        accept(&mut room, Record { id: "id-fay".into(), seq: 1, ..Record::joined("fay") }, 0);
+        accept(&mut room, record("fay", 2, "02", "passed", 0), 900);
+        assert_eq!(room.solve_times()["02"], [900]);
     }
 
     #[test]

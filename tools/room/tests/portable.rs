@@ -29,7 +29,8 @@ fn tree(package: &str, target: &str) -> BTreeSet<String> {
         .unwrap();
     assert!(output.status.success(), "cargo metadata for {target}: {}", String::from_utf8_lossy(&output.stderr));
     let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let name_of = |id: &str| metadata["packages"].as_array().unwrap().iter().find(|p| p["id"] == id).unwrap()["name"].as_str().unwrap().to_string();
+    let name_of =
+        |id: &str| metadata["packages"].as_array().unwrap().iter().find(|p| p["id"] == id).unwrap()["name"].as_str().unwrap().to_string();
     let nodes = metadata["resolve"]["nodes"].as_array().unwrap();
     let start = metadata["packages"].as_array().unwrap().iter().find(|p| p["name"] == package).unwrap()["id"].as_str().unwrap().to_string();
     let (mut seen, mut names, mut todo) = (BTreeSet::new(), BTreeSet::new(), vec![start]);

@@ -58,7 +58,6 @@ pub fn post(url: &str, path: &str, who: &Credentials, age: u64, json: &str, time
     }
 }
 
-
 /// Runs this program again with `args`, `input` on its stdin, and returns at
 /// once: the caller never waits for it, and whatever happens to it cannot fail the caller.
 pub fn run_detached(args: &[&str], input: &[u8]) -> Result<()> {
