@@ -1,7 +1,9 @@
 //! The checker's modules form layers: `commands` → `report` → `workbook` → `machine` → `usage_error`.
 //! Every `crate::…` path (in `use` items, in code and inside macros) is an arrow between modules;
 //! this test parses `xtask/src` with syn and fails on an arrow that points up a layer, or on a
-//! cycle among modules.
+//! cycle among modules. The room's server (`tools/room`, the `workshop_room` crate) has layers of
+//! its own, `cli` → `server` → `page` → `state` → `record`; the checker uses it and never the
+//! reverse, and each of its modules only from the checker's layer that matches it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -10,20 +12,26 @@ use syn::visit::Visit;
 
 /// Lowest first; a module may use its own layer and the ones below it.
 const LAYERS: &[&str] = &["usage_error", "machine", "workbook", "report", "commands"];
+/// The room server's layers, lowest first.
+const ROOM_LAYERS: &[&str] = &["record", "state", "page", "server", "cli"];
+/// Which of the checker's layers may first use each of the room crate's modules:
+/// the record is plain data, the state the room's, the pages a report, serving a command.
+const ROOM_USED_FROM: &[(&str, &str)] =
+    &[("record", "machine"), ("state", "workbook"), ("page", "report"), ("server", "commands"), ("cli", "commands")];
 
-/// `machine::host` for `machine/host.rs`, `machine` for `machine/mod.rs`, "" (the crate root) for `main.rs`.
+/// `machine::host` for `machine/host.rs`, `machine` for `machine/mod.rs`, "" (the crate root) for `main.rs` or `lib.rs`.
 fn module_of(relative: &Path) -> String {
     let mut parts: Vec<String> = relative.with_extension("").iter().map(|p| p.to_string_lossy().into_owned()).collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "main")) {
+    if matches!(parts.last().map(String::as_str), Some("mod" | "main" | "lib")) {
         parts.pop();
     }
     parts.join("::")
 }
 
-/// The layer's rank; the crate root (`main.rs`, the CLI) sits above every layer.
-fn rank(module: &str) -> usize {
+/// The layer's rank in `layers`; the crate root (`main.rs`, `lib.rs`) sits above every layer.
+fn rank(layers: &[&str], module: &str) -> usize {
     let top = module.split("::").next().unwrap_or_default();
-    LAYERS.iter().position(|l| *l == top).unwrap_or(LAYERS.len())
+    layers.iter().position(|l| *l == top).unwrap_or(layers.len())
 }
 
 fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
@@ -156,24 +164,33 @@ fn join(path: &[String]) -> String {
     path.join("::")
 }
 
+/// Every path a file under `src` names, with the module it is written in.
+fn named_paths(src: &Path) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut named = Vec::new();
+    for file in &files {
+        let module = module_of(file.strip_prefix(src).unwrap());
+        let text = std::fs::read_to_string(file).unwrap();
+        let syntax = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let scope: Vec<String> = if module.is_empty() { vec![] } else { module.split("::").map(str::to_string).collect() };
+        let mut paths = Paths { scope, found: Vec::new() };
+        paths.visit_file(&syntax);
+        named.extend(paths.found.into_iter().map(|(scope, segments)| (module.clone(), scope, segments)));
+    }
+    named
+}
+
 /// Every arrow (from module, to module) in the crate under `src`, without arrows to itself.
 fn arrows(src: &Path) -> BTreeSet<(String, String)> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
     let modules: BTreeSet<String> = files.iter().map(|f| module_of(f.strip_prefix(src).unwrap())).collect();
     let mut arrows = BTreeSet::new();
-    for file in &files {
-        let module = module_of(file.strip_prefix(src).unwrap());
-        let text = std::fs::read_to_string(file).unwrap();
-        let syntax = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let scope: Vec<String> = if module.is_empty() { vec![] } else { module.split("::").map(str::to_string).collect() };
-        let mut paths = Paths { scope: scope.clone(), found: Vec::new() };
-        paths.visit_file(&syntax);
-        for (scope, segments) in paths.found {
-            if let Some(to) = target(&modules, &scope, &segments) {
-                if to != module {
-                    arrows.insert((module.clone(), to));
-                }
+    for (module, scope, segments) in named_paths(src) {
+        if let Some(to) = target(&modules, &scope, &segments) {
+            if to != module {
+                arrows.insert((module, to));
             }
         }
     }
@@ -189,11 +206,11 @@ fn name(module: &str) -> &str {
 }
 
 /// What is wrong with the crate's imports: upward arrows, then cycles.
-fn problems(src: &Path) -> Vec<String> {
+fn problems(src: &Path, layers: &[&str]) -> Vec<String> {
     let arrows = arrows(src);
     let mut problems: Vec<String> = arrows
         .iter()
-        .filter(|(from, to)| rank(to) > rank(from))
+        .filter(|(from, to)| rank(layers, to) > rank(layers, from))
         .map(|(from, to)| format!("{} imports {}, a higher layer", name(from), name(to)))
         .collect();
     let mut next: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -240,10 +257,41 @@ fn source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
+fn room_source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/room/src")
+}
+
 #[test]
 fn imports_point_down_the_layers_without_cycles() {
-    let problems = problems(&source());
+    let problems = problems(&source(), LAYERS);
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    let problems = problems_of_room(&source(), &room_source());
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// The room crate's own upward arrows and cycles; a path of it that names the
+/// checker; and each use of it from a checker layer below the one it belongs to.
+fn problems_of_room(checker: &Path, room: &Path) -> Vec<String> {
+    let mut problems: Vec<String> = problems(room, ROOM_LAYERS).into_iter().map(|p| format!("workshop_room: {p}")).collect();
+    for (module, _, segments) in named_paths(room) {
+        if segments.first().is_some_and(|s| s == "xtask") {
+            problems.push(format!("workshop_room::{} names the checker: {}", name(&module), segments.join("::")));
+        }
+    }
+    for (module, _, segments) in named_paths(checker) {
+        if segments.first().map(String::as_str) != Some("workshop_room") {
+            continue;
+        }
+        let Some(used) = segments.get(1) else { continue };
+        let Some((_, lowest)) = ROOM_USED_FROM.iter().find(|(m, _)| m == used) else {
+            problems.push(format!("{} uses workshop_room::{used}, a module of no known layer", name(&module)));
+            continue;
+        };
+        if rank(LAYERS, &module) < rank(LAYERS, lowest) {
+            problems.push(format!("{} uses workshop_room::{used}, which belongs to {lowest} and above", name(&module)));
+        }
+    }
+    problems
 }
 
 #[test]
@@ -290,12 +338,42 @@ fn an_upward_import_and_a_cycle_fail() {
         ],
     );
     std::fs::write(src.join("workbook/mod.rs"), "pub mod lessons; pub mod progress;").unwrap();
-    let found = problems(&src);
+    let found = problems(&src, LAYERS);
     assert!(found.contains(&"machine::host imports workbook::lessons, a higher layer".to_string()), "{found:?}");
     assert!(
         found.iter().any(|p| p.starts_with("import cycle:") && p.contains("workbook::lessons") && p.contains("workbook::progress")),
         "{found:?}"
     );
     let good = fixture("good", &[("main.rs", "mod machine; fn main() { machine::f(); }"), ("machine/mod.rs", "pub fn f() {}")]);
-    assert_eq!(problems(&good), Vec::<String>::new());
+    assert_eq!(problems(&good, LAYERS), Vec::<String>::new());
+}
+
+#[test]
+fn the_room_crate_points_one_way_and_its_modules_are_used_from_their_layer() {
+    let room = arrows(&room_source());
+    let has = |from: &str, to: &str| room.contains(&(from.to_string(), to.to_string()));
+    assert!(has("server", "state") && has("page", "record") && has("cli", "server"), "{room:?}");
+
+    let checker = fixture(
+        "room-checker",
+        &[
+            ("main.rs", "mod machine; mod report; fn main() {}"),
+            // The pages are a report's: the machine layer may not draw them.
+            ("machine/mod.rs", "use workshop_room::record::Record; pub fn f() { workshop_room::page::count(1, \"a\", \"b\"); }"),
+            ("report/mod.rs", "use workshop_room::page; use workshop_room::state::Room;"),
+        ],
+    );
+    let room = fixture(
+        "room-crate",
+        &[
+            ("lib.rs", "pub mod record; pub mod state;"),
+            ("record.rs", "pub fn f() { crate::state::g(); xtask::commands::check(); }"),
+            ("state.rs", "pub fn g() {}"),
+        ],
+    );
+    let found = problems_of_room(&checker, &room);
+    assert!(found.contains(&"workshop_room: record imports state, a higher layer".to_string()), "{found:?}");
+    assert!(found.iter().any(|p| p.starts_with("workshop_room::record names the checker")), "{found:?}");
+    assert!(found.contains(&"machine uses workshop_room::page, which belongs to report and above".to_string()), "{found:?}");
+    assert_eq!(found.len(), 3, "{found:?}");
 }

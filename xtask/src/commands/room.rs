@@ -1,263 +1,26 @@
 //! `cargo xtask room`: the instructor's live view of a workshop. `room serve`
-//! runs a small HTTP server (tiny_http) whose state survives a restart;
+//! runs the `workshop-room` crate's server, whose state survives a restart;
 //! `room join` links a learner's workbook to it, after which every check
 //! queues a status record and sends it in the background. Records carry
 //! where a learner is, never code or files.
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use anyhow::{bail, Context, Result};
-use tiny_http::{Header, Method, Request, Response};
+pub use workshop_room::cli::ServeArgs;
+use workshop_room::page;
 
 use crate::commands::doctor;
 use crate::machine::interrupt;
-use crate::machine::room::{self as client, Credentials, AGE_HEADER, KEY_HEADER, SEND_TIMEOUT};
-use crate::report::room as page;
+use crate::machine::room::{self as client, Credentials, SEND_TIMEOUT};
 use crate::usage_error::UsageError;
-use crate::workbook::room::{self, Entry, Export, Membership, Record, Refused, Room, Settings, Store, Tokens, RECORD_LIMIT};
-
-/// Where `room serve` listens unless told otherwise: this machine only.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
-/// Request handlers; tiny_http reads and writes each connection on its own thread.
-const WORKERS: usize = 4;
-/// An export holds one learner's every record; a day's checks fit well within this.
-const IMPORT_LIMIT: u64 = 8 << 20;
-
-/// The room and the disk it is kept on, changed together under one lock.
-pub struct Kept {
-    pub room: Room,
-    store: Store,
-}
-
-/// A running room server.
-pub struct Server {
-    http: Arc<tiny_http::Server>,
-    pub kept: Arc<Mutex<Kept>>,
-    pub tokens: Tokens,
-    pub address: SocketAddr,
-    workers: Vec<JoinHandle<()>>,
-}
-
-/// What `room serve` was asked for.
-pub struct ServeOptions {
-    pub listen: String,
-    /// Where the room is kept; a restart with the same folder reloads it.
-    pub state: PathBuf,
-    pub learners_token: Option<String>,
-    pub instructor_token: Option<String>,
-    pub settings: Settings,
-    /// Print each new record as a line of JSON on stdout.
-    pub echo: bool,
-}
-
-impl Server {
-    pub fn start(options: &ServeOptions) -> Result<Server> {
-        let address: SocketAddr = options
-            .listen
-            .parse()
-            .map_err(|_| UsageError(format!("--listen wants an address and port, e.g. 0.0.0.0:7878, not {:?}", options.listen)))?;
-        let (store, tokens, room) =
-            Store::open(&options.state, options.learners_token.clone(), options.instructor_token.clone(), options.settings)?;
-        let http = tiny_http::Server::http(address).map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
-        let address = http.server_addr().to_ip().context("the server listens on no IP address")?;
-        let http = Arc::new(http);
-        let kept = Arc::new(Mutex::new(Kept { room, store }));
-        let shared_tokens = Arc::new(tokens.clone());
-        let echo = options.echo;
-        let workers = (0..WORKERS)
-            .map(|_| {
-                let (http, kept, tokens) = (http.clone(), kept.clone(), shared_tokens.clone());
-                std::thread::spawn(move || {
-                    for request in http.incoming_requests() {
-                        handle(request, &kept, &tokens, echo);
-                    }
-                })
-            })
-            .collect();
-        Ok(Server { http, kept, tokens, address, workers })
-    }
-
-    /// Distinct records accepted so far, since the room first started.
-    pub fn received(&self) -> u64 {
-        self.kept.lock().unwrap_or_else(|e| e.into_inner()).room.received
-    }
-
-    /// Learners seen so far.
-    pub fn learners(&self) -> usize {
-        self.kept.lock().unwrap_or_else(|e| e.into_inner()).room.learners().count()
-    }
-
-    pub fn stop(self) {
-        for _ in 0..WORKERS {
-            self.http.unblock();
-        }
-        self.workers.into_iter().for_each(|w| {
-            let _ = w.join();
-        });
-    }
-}
-
-/// Who a request's token says it comes from.
-#[derive(PartialEq, Eq)]
-enum Holder {
-    Nobody,
-    Learner,
-    Instructor,
-}
-
-fn handle(mut request: Request, kept: &Mutex<Kept>, tokens: &Tokens, echo: bool) {
-    let url = request.url().to_string();
-    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-    let holder = holder(&request, query, tokens);
-    let html = "text/html; charset=utf-8";
-    let lock = || kept.lock().unwrap_or_else(|e| e.into_inner());
-    let (status, kind, body) = match (request.method(), path) {
-        (Method::Post, "/record") if holder != Holder::Learner => (401, "text/plain", "records need the learners' token\n".to_string()),
-        (Method::Post, "/record") => match take_record(&mut request, &mut lock(), echo) {
-            Ok(true) => (204, "text/plain", String::new()),
-            Ok(false) => (200, "text/plain", "had it already\n".to_string()),
-            Err((status, why)) => (status, "text/plain", why),
-        },
-        (Method::Post, "/import") if holder != Holder::Instructor => (401, "text/plain", "an import needs the instructor's token\n".into()),
-        (Method::Post, "/import") => match take_import(&mut request, &mut lock(), echo) {
-            Ok(json) => (200, "application/json", json),
-            Err((status, why)) => (status, "text/plain", why),
-        },
-        (Method::Get, "/" | "/status.json" | "/projector") if holder != Holder::Instructor => (401, html, page::refused()),
-        (Method::Get, "/") => (200, html, page::page(&lock().room, room::now(), &tokens.instructor)),
-        (Method::Get, "/projector") => (200, html, page::projector(&lock().room, room::now())),
-        (Method::Get, "/status.json") => {
-            let kept = lock();
-            (200, "application/json", serde_json::to_string(&page::status(&kept.room, room::now())).expect("the status serializes"))
-        }
-        _ => (404, "text/plain", "no such page\n".to_string()),
-    };
-    let header = Header::from_bytes("Content-Type", kind).expect("a valid header");
-    let _ = request.respond(Response::from_string(body).with_status_code(status).with_header(header));
-}
-
-fn header<'a>(request: &'a Request, name: &'static str) -> Option<&'a str> {
-    request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str())
-}
-
-/// The token as `Authorization: Bearer …` (learners) or `?token=…` (the instructor's pages).
-fn holder(request: &Request, query: &str, tokens: &Tokens) -> Holder {
-    let bearer = header(request, "Authorization").and_then(|v| v.strip_prefix("Bearer "));
-    let in_query = query.split('&').find_map(|pair| pair.strip_prefix("token="));
-    let given: Vec<&str> = [bearer, in_query].into_iter().flatten().collect();
-    if given.iter().any(|g| same(g, &tokens.instructor)) {
-        Holder::Instructor
-    } else if given.iter().any(|g| same(g, &tokens.learners)) {
-        Holder::Learner
-    } else {
-        Holder::Nobody
-    }
-}
-
-/// Compares in time independent of where they differ.
-fn same(given: &str, token: &str) -> bool {
-    given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0
-}
-
-fn read_body(request: &mut Request, limit: u64) -> std::result::Result<String, (u16, String)> {
-    let mut body = String::new();
-    if request.as_reader().take(limit + 1).read_to_string(&mut body).is_err() {
-        return Err((400, "the body is not UTF-8 text\n".into()));
-    }
-    if body.len() as u64 > limit {
-        return Err((413, format!("at most {limit} bytes\n")));
-    }
-    Ok(body)
-}
-
-/// Journals, then counts, one record: a learner hears "accepted" only once it is on disk.
-fn keep(kept: &mut Kept, record: Record, key: &str, checked_at: u64, echo: bool) -> std::result::Result<bool, (u16, String)> {
-    let refused = |refused| match refused {
-        Refused::NotTheirs => (403, "this learner id belongs to another key\n".to_string()),
-        Refused::Invalid(why) => (400, why),
-    };
-    if !kept.room.is_new(&record, key).map_err(refused)? {
-        kept.room.accept(record, key, checked_at).map_err(refused)?;
-        return Ok(false);
-    }
-    let entry = Entry { key: key.to_string(), checked_at, record };
-    kept.store.append(&entry).map_err(|e| (503, format!("{e:#}\n")))?;
-    if echo {
-        println!("{}", serde_json::to_string(&entry.record).expect("records serialize"));
-    }
-    kept.room.accept(entry.record, key, checked_at).map_err(refused)
-}
-
-fn take_record(request: &mut Request, kept: &mut Kept, echo: bool) -> std::result::Result<bool, (u16, String)> {
-    let key = header(request, KEY_HEADER).unwrap_or_default().to_string();
-    let age: u64 = header(request, AGE_HEADER).and_then(|a| a.parse().ok()).unwrap_or(0);
-    let body = read_body(request, RECORD_LIMIT)?;
-    let record: Record = serde_json::from_str(&body).map_err(|e| (400, format!("not a status record: {e}\n")))?;
-    keep(kept, record, &key, room::now().saturating_sub(age), echo)
-}
-
-fn take_import(request: &mut Request, kept: &mut Kept, echo: bool) -> std::result::Result<String, (u16, String)> {
-    let body = read_body(request, IMPORT_LIMIT)?;
-    let export: Export = serde_json::from_str(&body).map_err(|e| (400, format!("not a `room export` file: {e}\n")))?;
-    let (mut new, mut repeated) = (0, 0);
-    for record in export.records {
-        if record.id != export.id {
-            return Err((400, "an export holds one learner's records\n".into()));
-        }
-        // An export was made offline: its check times are the learner's clock's, no later than now.
-        let checked_at = record.sent_at.min(room::now());
-        if keep(kept, record, &export.key, checked_at, echo)? {
-            new += 1;
-        } else {
-            repeated += 1;
-        }
-    }
-    Ok(serde_json::json!({ "name": export.name, "new": new, "repeated": repeated }).to_string())
-}
+use crate::workbook::room::{self, Membership, Record, RECORD_LIMIT};
 
 /// Where `room serve` keeps the room unless told: the workbook's `.room-server/` (git-ignored).
 pub fn default_state(root: &Path) -> PathBuf {
     root.join(".room-server")
-}
-
-fn valid_token(flag: &str, token: &Option<String>) -> Result<()> {
-    match token {
-        Some(t) if t.len() < 8 || !t.chars().all(|c| c.is_ascii_alphanumeric()) => {
-            Err(UsageError(format!("{flag} wants at least 8 letters or digits")).into())
-        }
-        _ => Ok(()),
-    }
-}
-
-/// `cargo xtask room serve`.
-#[derive(clap::Args, Debug)]
-pub struct ServeArgs {
-    /// Address and port to listen on; 0.0.0.0:7878 lets the room's laptops reach it
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
-    pub listen: String,
-    /// Where the room is kept, and reloaded from after a restart (default: .room-server/ in the workbook)
-    #[arg(long, value_name = "DIR")]
-    pub state: Option<PathBuf>,
-    /// The learners' token (they post records with it); kept in the state folder, new if none
-    #[arg(long)]
-    pub token: Option<String>,
-    /// The instructor's token (it reads the page and status.json); kept in the state folder, new if none
-    #[arg(long)]
-    pub instructor_token: Option<String>,
-    /// A failing learner with no progress for this many minutes is stuck
-    #[arg(long, value_name = "MINUTES", default_value_t = 10)]
-    pub stuck_after: u64,
-    /// A learner with no check for this many minutes is idle
-    #[arg(long, value_name = "MINUTES", default_value_t = 5)]
-    pub idle_after: u64,
-    /// Print each record received as one line of JSON on stdout
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `cargo xtask room join`.
@@ -297,73 +60,12 @@ pub struct ImportArgs {
     pub token: String,
 }
 
-/// `room serve`: the room's page, until Ctrl-C.
+/// `room serve`: the room's page, until Ctrl-C; the same server as the `room` program's.
 pub fn serve(root: &Path, args: &ServeArgs) -> Result<ExitCode> {
-    let options = ServeOptions {
-        listen: args.listen.clone(),
-        state: args.state.clone().unwrap_or_else(|| default_state(root)),
-        learners_token: args.token.clone(),
-        instructor_token: args.instructor_token.clone(),
-        settings: Settings { stuck_after: args.stuck_after, idle_after: args.idle_after },
-        echo: args.json,
-    };
-    valid_token("--token", &options.learners_token)?;
-    valid_token("--instructor-token", &options.instructor_token)?;
-    let json = options.echo;
-    let server = Server::start(&options)?;
-    let (address, tokens) = (server.address, &server.tokens);
-    let port = address.port();
-    // Listening on every address: the instructor's page is on this machine, learners use its network address.
-    let (here, learners) = if address.ip().is_unspecified() {
-        (format!("http://127.0.0.1:{port}"), format!("http://THIS-MACHINE:{port}"))
-    } else {
-        (format!("http://{address}"), format!("http://{address}"))
-    };
-    let (received, known) = (server.received(), server.learners());
-    let banner = [
-        format!("room open on {address} (Ctrl-C closes it; it is kept in {})", options.state.display()),
-        if known > 0 {
-            format!(
-                "reloaded:   {} from {}",
-                page::count(received as usize, "record", "records"),
-                page::count(known, "learner", "learners")
-            )
-        } else {
-            "reloaded:   nothing, a new room".to_string()
-        },
-        format!("learners:   cargo xtask room join {learners}/ --name THEIR-NAME --token {}", tokens.learners),
-        format!("your page:  {here}/?token={}", tokens.instructor),
-        format!("projector:  {here}/projector?token={}", tokens.instructor),
-        format!("as JSON:    {here}/status.json?token={}", tokens.instructor),
-        format!(
-            "stuck:      failing with no progress for {}; idle: no check for {}",
-            page::count(options.settings.stuck_after as usize, "minute", "minutes"),
-            page::count(options.settings.idle_after as usize, "minute", "minutes")
-        ),
-    ];
-    for line in banner {
-        // With --json, stdout carries only the records, one JSON object a line.
-        if json {
-            eprintln!("{line}");
-        } else {
-            println!("{line}");
-        }
+    if let Some(mistake) = args.mistake() {
+        return Err(UsageError(mistake).into());
     }
-    if address.ip().is_loopback() {
-        eprintln!("note: only this machine can reach it; for a room of laptops: cargo xtask room serve --listen 0.0.0.0:{port}");
-    } else if address.ip().is_unspecified() {
-        eprintln!("note: THIS-MACHINE is this machine's address on the room's network (`ip -brief address` lists them)");
-    }
-    while !interrupt::requested() {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    eprintln!(
-        "room closed: {} from {}, kept in {}",
-        page::count(server.received() as usize, "record", "records"),
-        page::count(server.learners(), "learner", "learners"),
-        options.state.display()
-    );
-    server.stop();
+    workshop_room::cli::serve(&args.options(default_state(root)), &interrupt::requested)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -482,7 +184,11 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::machine::room::KEY_HEADER;
     use std::time::{Duration, Instant};
+    use workshop_room::record::Export;
+    use workshop_room::server::{ServeOptions, Server};
+    use workshop_room::state::Settings;
 
     fn get(url: &str) -> (u16, String) {
         let mut response = crate::machine::http::agent(None).get(url).call().unwrap();

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+pub use workshop_room::record::{AGE_HEADER, KEY_HEADER};
+
 use crate::machine::http;
 
 /// A record that has not arrived by then stays queued; the sender tries again later.
@@ -55,11 +57,6 @@ pub fn post(url: &str, path: &str, who: &Credentials, age: u64, json: &str, time
         code => bail!("the room at {url} answered {code}"),
     }
 }
-
-/// The learner's key, which only they and the room know.
-pub const KEY_HEADER: &str = "X-Learner-Key";
-/// Seconds between the check and this delivery of its record.
-pub const AGE_HEADER: &str = "X-Record-Age";
 
 /// Runs this program again with `args`, `input` on its stdin, and returns at
 /// once: the caller never waits for it, and whatever happens to it cannot fail the caller.

@@ -4,6 +4,5 @@ pub mod compatibility;
 pub mod diagnose;
 pub mod json;
 pub mod matrix;
-pub mod room;
 pub mod terminal;
 pub mod wrap;

@@ -1,9 +1,11 @@
 //! What the instructor sees of the room: a page that reloads itself, the
-//! same as JSON, and a projector view with the counts and no names.
+//! same as JSON, and a projector view with the counts and no names. The
+//! counts end with each lesson's median time to pass, measured in the room.
 
 use serde::Serialize;
 
-use crate::workbook::room::{Learner as Seen, LessonCount, Record, Room, Settings, Standing};
+use crate::record::Record;
+use crate::state::{Learner as Seen, LessonCount, Room, Settings, Standing};
 
 /// How often the pages reload themselves.
 pub const REFRESH_SECONDS: u32 = 5;
@@ -115,8 +117,12 @@ fn counts_table(lessons: &[LessonCount], big: bool) -> String {
         if lesson.at_no_known_layer > 0 {
             cells.push_str(&format!("<span class=\"layer\">no known layer: <b>{}</b></span> ", lesson.at_no_known_layer));
         }
+        let median = match lesson.median_minutes_to_pass {
+            Some(m) => format!("{} <small>({})</small>", count(m as usize, "min", "min"), count(lesson.solved, "learner", "learners")),
+            None => String::new(),
+        };
         rows.push_str(&format!(
-            "<tr><th>{} <small>{}</small></th><td class=\"n\">{}</td><td class=\"n passed\">{}</td><td class=\"n blocked\">{}</td><td>{cells}</td></tr>\n",
+            "<tr><th>{} <small>{}</small></th><td class=\"n\">{}</td><td class=\"n passed\">{}</td><td class=\"n blocked\">{}</td><td>{cells}</td><td class=\"n\">{median}</td></tr>\n",
             escape(&lesson.lesson),
             escape(&lesson.title),
             lesson.on_it,
@@ -125,7 +131,7 @@ fn counts_table(lessons: &[LessonCount], big: bool) -> String {
         ));
     }
     format!(
-        "<table class=\"counts{}\">\n<thead><tr><th>lesson</th><th>on it now</th><th>passed</th><th>blocked by the machine</th><th>failing at</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n",
+        "<table class=\"counts{}\">\n<thead><tr><th>lesson</th><th>on it now</th><th>passed</th><th>blocked by the machine</th><th>failing at</th><th>median to pass</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n",
         if big { " big" } else { "" }
     )
 }
@@ -187,7 +193,7 @@ pub fn page(room: &Room, now: u64, token: &str) -> String {
 <tbody>
 {rows}</tbody>
 </table>
-<p>Stuck: failing with no progress for {stuck_after}. Idle: no check for {idle_after}. {received}; this page reloads every {REFRESH_SECONDS} s.
+<p>Stuck: failing with no progress for {stuck_after}. Idle: no check for {idle_after}. Median to pass: from a learner's start of the lesson (their record before its first check) to their first pass with their own fix, not the solution. {received}; this page reloads every {REFRESH_SECONDS} s.
 <a href="/projector?token={token}">projector view</a> · <a href="/status.json?token={token}">the same as JSON</a></p>
 </body></html>
 "#,
@@ -222,7 +228,7 @@ pub fn projector(room: &Room, now: u64) -> String {
 /// The page for anyone without the instructor's token.
 pub fn refused() -> String {
     "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Room</title></head>\
-     <body><p>This page needs the instructor's token: open the address <code>cargo xtask room serve</code> printed.</p></body></html>\n"
+     <body><p>This page needs the instructor's token: open the address <code>room serve</code> printed.</p></body></html>\n"
         .to_string()
 }
 
