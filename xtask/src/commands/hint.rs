@@ -101,6 +101,20 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     };
     let k = k.clamp(1, layers.len());
     let layer = &layers[k - 1];
+    // The cause the last check found, when it is not this layer's: its own hint, as check gave it.
+    let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
+    let named: Vec<String> = causes.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{}{l}", say.last_cause())).collect();
+    if let Some(id) = causes.lines().next().and_then(cause_id).filter(|id| !layer.plans(&lesson.number, k, id)) {
+        let text = format!(
+            "{}\n\n{}{}\n{}",
+            named.iter().map(|n| flow(n)).collect::<Vec<_>>().join("\n"),
+            say.layer(k, layers.len()),
+            tr.text(&layer.name),
+            flow(&say.hint_for_cause(id))
+        );
+        report = HintReport { layer: Some(k), level: 1, levels: 1, text, ..report };
+        return finish(&report, as_json);
+    }
     let levels = if layer.more.is_some() { 2 } else { 1 };
     // Asked again for the same layer: one step further.
     let seen = std::fs::read_to_string(level_path(root, &lesson.number)).unwrap_or_default();
@@ -113,9 +127,7 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
 
     let mut text = format!("{}{}\n{}", say.layer(k, layers.len()), tr.text(&layer.name), flow(&tr.text(&layer.hint)));
     // The cause the last check named, first, as check printed it.
-    let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
-    if !causes.trim().is_empty() {
-        let named: Vec<String> = causes.lines().map(|l| format!("{}{l}", say.last_cause())).collect();
+    if !named.is_empty() {
         text = format!("{}\n\n{text}", named.join("\n"));
     }
     // A compile error keeps the learner's layer: name it first, then the layer's hint.
@@ -130,6 +142,12 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     }
     report = HintReport { layer: Some(k), level, levels, text, ..report };
     finish(&report, as_json)
+}
+
+/// The id a cause line ends with, `(id)`, the same in every language.
+fn cause_id(line: &str) -> Option<&str> {
+    let id = line.trim_end().strip_suffix(')')?.rsplit_once('(')?.1;
+    (!id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')).then_some(id)
 }
 
 fn finish(report: &HintReport, as_json: bool) -> Result<ExitCode> {

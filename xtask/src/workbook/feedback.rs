@@ -109,8 +109,11 @@ impl Feedback {
             Some(k) => {
                 let current = &lesson.meta.layers[k - 1];
                 feedback.layer = Some(LayerLine { number: k, of: lesson.meta.layers.len(), name: tr.text(&current.name) });
-                feedback.hint = Some(tr.text(&current.hint));
-                feedback.more = current.more.is_some().then(|| say.stuck(&lesson.number));
+                // The hint follows the cause found: the layer's own only when the cause is what it plans.
+                let foreign = feedback.causes.first().filter(|found| !current.plans(&lesson.number, k, found.id));
+                feedback.hint = Some(foreign.map_or_else(|| tr.text(&current.hint), |found| say.hint_for_cause(found.id)));
+                // `hint` says no more of a cause than its concept: only the layer's own hint has a second step.
+                feedback.more = (foreign.is_none() && current.more.is_some()).then(|| say.stuck(&lesson.number));
             }
             None if lines.timed_out() => feedback.hint = Some(say.ask_hint(&lesson.number)),
             None => {
