@@ -80,14 +80,13 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
         Some(State::Failing { layer: None }) => {
             // Not layer 1's hint: the learner may be far past it.
             let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-            let hint = feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number, &tr);
-            // The cause the last check named, first, as check printed it; then no vaguer word than check's.
+            // The cause the last check named, first, as check printed it; then the hint check gave.
             let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
+            let hint = feedback::hint_without_layer(&lesson, &transcript, causes.lines().filter_map(cause_id), &tr);
             let named: Vec<String> = causes.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{}{l}", say.last_cause())).collect();
             report.text = if named.is_empty() {
                 flow(&hint)
             } else {
-                let hint = if hint == say.unknown_failure(&lesson.number) { say.unplanned_with_cause() } else { hint };
                 format!("{}\n\n{}", named.iter().map(|n| flow(n)).collect::<Vec<_>>().join("\n"), flow(&hint))
             };
             return finish(&report, as_json);
@@ -104,7 +103,7 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     // The cause the last check found, when it is not this layer's: its own hint, as check gave it.
     let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
     let named: Vec<String> = causes.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{}{l}", say.last_cause())).collect();
-    if let Some(id) = causes.lines().next().and_then(cause_id).filter(|id| !layer.plans(&lesson.number, k, id)) {
+    if let Some(id) = feedback::foreign_cause(&lesson, k, causes.lines().filter_map(cause_id)) {
         let text = format!(
             "{}\n\n{}{}\n{}",
             named.iter().map(|n| flow(n)).collect::<Vec<_>>().join("\n"),

@@ -110,17 +110,14 @@ impl Feedback {
                 let current = &lesson.meta.layers[k - 1];
                 feedback.layer = Some(LayerLine { number: k, of: lesson.meta.layers.len(), name: tr.text(&current.name) });
                 // The hint follows the cause found: the layer's own only when the cause is what it plans.
-                let foreign = feedback.causes.first().filter(|found| !current.plans(&lesson.number, k, found.id));
-                feedback.hint = Some(foreign.map_or_else(|| tr.text(&current.hint), |found| say.hint_for_cause(found.id)));
+                let foreign = foreign_cause(lesson, k, feedback.causes.iter().map(|c| c.id));
+                feedback.hint = Some(foreign.map_or_else(|| tr.text(&current.hint), |id| say.hint_for_cause(id)));
                 // `hint` says no more of a cause than its concept: only the layer's own hint has a second step.
                 feedback.more = (foreign.is_none() && current.more.is_some()).then(|| say.stuck(&lesson.number));
             }
             None if lines.timed_out() => feedback.hint = Some(say.ask_hint(&lesson.number)),
             None => {
-                let hint = unlayered_hint(&lesson.meta, &run.transcript, &lesson.number, tr);
-                // "Not one of the known failures" says nothing a named cause does not say better.
-                let vague = hint == say.unknown_failure(&lesson.number);
-                feedback.hint = Some(if vague && !feedback.causes.is_empty() { say.unplanned_with_cause() } else { hint });
+                feedback.hint = Some(hint_without_layer(lesson, &run.transcript, feedback.causes.iter().map(|c| c.id), tr));
             }
         }
         feedback
@@ -174,6 +171,16 @@ pub enum Look {
     Quiet,
 }
 
+/// The cause whose own hint replaces layer `k`'s, from the causes found
+/// (most specific first): the first that no later layer plans (that one's
+/// hint would give the later layer away), when layer `k` does not plan it.
+pub fn foreign_cause<'a>(lesson: &Lesson, k: usize, mut found: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let layers = &lesson.meta.layers;
+    let later = |id: &str| layers.iter().enumerate().skip(k).any(|(i, l)| l.plans(&lesson.number, i + 1, id));
+    let first = found.find(|id| !later(id))?;
+    (!layers[k - 1].plans(&lesson.number, k, first)).then_some(first)
+}
+
 /// The layer a learner who was on layer `was_on` stays on, when this failure
 /// is none of the lesson's layers: a new failure, a compile error included,
 /// comes from their change to that layer. A timeout or an unproven
@@ -216,6 +223,28 @@ pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str, tr: &Translat
         return say.panicked();
     }
     say.unknown_failure(number)
+}
+
+/// The hint for a failure no layer describes, given the causes found (most
+/// specific first): the lesson's own word for a slip it knows; else the
+/// first cause's concept, after the first compiler error when the build
+/// failed; else [`unlayered_hint`]. `hint` says the same as `check`.
+pub fn hint_without_layer<'a>(lesson: &Lesson, transcript: &str, mut causes: impl Iterator<Item = &'a str>, tr: &Translator) -> String {
+    let say = Phrases::of(tr);
+    let hint = unlayered_hint(&lesson.meta, transcript, &lesson.number, tr);
+    if lesson.meta.slips.iter().any(|s| transcript.contains(&s.symptom)) {
+        return hint;
+    }
+    let Some(cause) = causes.next() else { return hint };
+    let compile = Transcript::parse(transcript).compile_failed();
+    match (compile, say.own_hint_for_cause(cause)) {
+        (true, Some(concept)) => format!("{hint}\n{concept}"),
+        (true, None) => hint,
+        (false, Some(concept)) => concept,
+        // "Not one of the known failures" says nothing a named cause does not say better.
+        (false, None) if hint == say.unknown_failure(&lesson.number) => say.unplanned_with_cause(),
+        (false, None) => hint,
+    }
 }
 
 /// rustc's warnings worth showing at `layer`: none that belongs to a later
@@ -311,6 +340,29 @@ mod tests {
         // In English, the self-test's words are the same text.
         let english = words(&lesson, &run, false);
         assert!(english.contains("not yet: stopped at open") && english.contains("layer 1 of 2: "), "{english}");
+    }
+
+    #[test]
+    fn the_hint_follows_the_cause_found_unless_it_is_the_layers_own_or_a_later_ones() {
+        let root = crate::workbook::root();
+        let three = crate::workbook::lessons::find(&root, "03").unwrap();
+        // Layer 1 of lesson 03 plans a relocation; a layout chosen by the preprocessor is not its cause.
+        assert_eq!(foreign_cause(&three, 1, ["compile-time-kernel-choice", "core-relocation"].into_iter()), Some("compile-time-kernel-choice"));
+        assert_eq!(foreign_cause(&three, 1, ["core-relocation"].into_iter()), None);
+        assert_eq!(foreign_cause(&three, 1, std::iter::empty()), None);
+        // Lesson 01's layer 2 plans the missing BTF: on layer 1 its hint would give that layer away.
+        let one = crate::workbook::lessons::find(&root, "01").unwrap();
+        assert_eq!(foreign_cause(&one, 1, ["no-btf", "silenced-log"].into_iter()), None);
+        assert_eq!(foreign_cause(&one, 1, ["no-btf", "null-check-missing"].into_iter()), Some("null-check-missing"));
+        // In the feedback: the cause's concept in the learner's language, never the layer's hint, nor "stuck?".
+        let run = failing_run("load     FAILED  EINVAL (Invalid argument)\nstopped  at load", "");
+        let mut feedback = Feedback::of(&three, &run, false, Some(1), false, &Translator::english());
+        assert_eq!(feedback.hint.as_deref(), Some(three.meta.layers[0].hint.as_str()));
+        feedback.causes.insert(0, CauseLine { id: "compile-time-kernel-choice", text: String::new() });
+        let id = foreign_cause(&three, 1, feedback.causes.iter().map(|c| c.id)).unwrap();
+        let hint = Phrases::english().hint_for_cause(id);
+        assert!(hint.contains("preprocessor") && !hint.contains("bpf_core_field_exists"), "{hint}");
+        assert!(Phrases { english: false }.hint_for_cause(id).contains("预处理器"));
     }
 
     const UNUSED_LINK: &str = "warning: unused `Link` that must be used

@@ -208,13 +208,18 @@ impl Phrases {
     /// the cause's own concept, without the fix's code; a general word where
     /// the cause has none of its own.
     pub fn hint_for_cause(&self, id: &str) -> String {
-        match cause_hint(id) {
-            Some((english, chinese)) => self.say(english, chinese),
+        match self.own_hint_for_cause(id) {
+            Some(hint) => hint,
             None => self.say(
                 "the cause above is not what this layer is about: your program does something the lesson did not plan for, and the layer's own hint would lead elsewhere. Start from the cause; once it is gone, this layer's hint applies again.",
                 "上方的原因不是这一层要讲的：你的程序做了一件本课没有预料到的事，这一层自己的提示会把你引到别处。从这个原因入手；它消失之后，这一层的提示就又适用了。",
             ),
         }
+    }
+
+    /// The cause's own concept, when it has one.
+    pub fn own_hint_for_cause(&self, id: &str) -> Option<String> {
+        cause_hint(id).map(|(english, chinese)| self.say(english, chinese))
     }
 
     // A passing check, and what the loader printed.
@@ -457,6 +462,10 @@ fn cause_hint(id: &str) -> Option<(&'static str, &'static str)> {
             "bpf_get_current_pid_tgid() packs two ids in one number, the thread's and the process's. Which half does the filter compare, and which does it mean?",
             "bpf_get_current_pid_tgid() 把两个 id 放在一个数里：线程的和进程的。过滤条件比较的是哪一半？它想要的是哪一半？",
         ),
+        "update-flag-refuses-new-key" => (
+            "The last argument of a map update says when the update may happen: only for a key already there, only for a new one, or either way. Which of the three does this line need, where the lookup found nothing?",
+            "map 更新的最后一个参数规定了更新在什么情况下可以发生：只对已有的 key、只对新的 key，或者两者皆可。在查找什么也没找到的地方，这一行需要的是哪一种？",
+        ),
         "map-key-size" => (
             "A map lookup from user space passes the key and value as bytes, whose size must be exactly the map's declared one. What size does the map declare, and what does the loader pass?",
             "从用户空间查找 map 时，key 和 value 以字节传递，它们的大小必须与 map 声明的完全一致。map 声明的大小是多少？加载器传的是多少？",
@@ -525,6 +534,7 @@ pub fn cause_in_chinese(id: &str) -> Option<&'static str> {
         "rodata-after-load" => "加载器通过已加载的 skeleton 写只读全局变量（rodata）：加载之后内核冻结了这个 map，所以 libbpf-rs 只给出它的 & 引用",
         "data-loc-string" => "tracepoint 中声明为 __data_loc 的字段是一个 32 位数，存放字符串在记录里的偏移和长度，既不是字符串本身，也不是指向它的指针",
         "wait-status-exit-code" => "task->exit_code 保存的是 wait 状态：退出码在第 8 到 15 位，低位是信号，所以读到的值是退出码的 256 倍",
+        "update-flag-refuses-new-key" => "用 BPF_EXIST 添加一个查找时没有找到的 key，而 BPF_EXIST 只更新 map 中已经存在的 key：这次更新每次都会失败，这个 key 永远进不了 map",
         "map-key-size" => "从用户空间查找或更新 map 时使用的 key 或 value 的大小与 map 声明的不一致，例如对 u32 key 的 map 使用了 u64 key",
         _ => return None,
     })
@@ -535,8 +545,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_cause_hint_is_a_known_causes_and_names_no_fix() {
+        let plain = ["program-drops-every-event", "bound-after-use", "compile-time-kernel-choice", "update-flag-refuses-new-key"];
+        let known: Vec<&str> = error_index::CAUSES.iter().map(|c| c.id).chain(plain).collect();
+        for id in &known {
+            if let Some((english, chinese)) = cause_hint(id) {
+                let fix = error_index::CAUSES.iter().find(|c| c.id == *id).map(|c| c.fix);
+                assert!(fix.is_none_or(|f| !english.contains(f)), "{id}: the hint gives the fix away");
+                assert!(!chinese.is_empty() && !english.is_empty());
+            }
+        }
+        // The stage keeps its own name beside the Chinese one, as the transcript shows it.
+        assert_eq!(stage_in_chinese("load"), "加载（load）");
+        assert_eq!(evidence_in_chinese("line 43: #if X"), "第 43 行：#if X");
+    }
+
+    #[test]
     fn every_cause_check_can_name_has_a_chinese_summary() {
-        let plain = ["program-drops-every-event", "bound-after-use", "compile-time-kernel-choice"];
+        let plain = ["program-drops-every-event", "bound-after-use", "compile-time-kernel-choice", "update-flag-refuses-new-key"];
         let missing: Vec<&str> =
             error_index::CAUSES.iter().map(|c| c.id).chain(plain).filter(|id| cause_in_chinese(id).is_none()).collect();
         assert!(missing.is_empty(), "no Chinese for {missing:?}");
