@@ -103,14 +103,22 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     // The cause the last check found, when it is not this layer's: its own hint, as check gave it.
     let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
     let named: Vec<String> = causes.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{}{l}", say.last_cause())).collect();
+    // A compile error keeps the learner's layer: name it first, then the layer's hint.
+    let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
+    let compile_error = transcript::Transcript::parse(&transcript)
+        .compile_failed()
+        .then(|| feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number, &tr));
     if let Some(id) = feedback::foreign_cause(&lesson, k, causes.lines().filter_map(cause_id)) {
-        let text = format!(
+        let mut text = format!(
             "{}\n\n{}{}\n{}",
             named.iter().map(|n| flow(n)).collect::<Vec<_>>().join("\n"),
             say.layer(k, layers.len()),
             tr.text(&layer.name),
             flow(&say.hint_for_cause(id))
         );
+        if let Some(error) = &compile_error {
+            text = format!("{error}\n\n{text}");
+        }
         report = HintReport { layer: Some(k), level: 1, levels: 1, text, ..report };
         return finish(&report, as_json);
     }
@@ -129,10 +137,8 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     if !named.is_empty() {
         text = format!("{}\n\n{text}", named.join("\n"));
     }
-    // A compile error keeps the learner's layer: name it first, then the layer's hint.
-    let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-    if transcript::Transcript::parse(&transcript).compile_failed() {
-        text = format!("{}\n\n{text}", feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number, &tr));
+    if let Some(error) = compile_error {
+        text = format!("{error}\n\n{text}");
     }
     if level == 2 {
         text.push_str(&format!("\n\n{}", flow(&format!("{}{}", say.more(), tr.text(layer.more.as_deref().unwrap_or_default())))));

@@ -347,7 +347,10 @@ mod tests {
         let root = crate::workbook::root();
         let three = crate::workbook::lessons::find(&root, "03").unwrap();
         // Layer 1 of lesson 03 plans a relocation; a layout chosen by the preprocessor is not its cause.
-        assert_eq!(foreign_cause(&three, 1, ["compile-time-kernel-choice", "core-relocation"].into_iter()), Some("compile-time-kernel-choice"));
+        assert_eq!(
+            foreign_cause(&three, 1, ["compile-time-kernel-choice", "core-relocation"].into_iter()),
+            Some("compile-time-kernel-choice")
+        );
         assert_eq!(foreign_cause(&three, 1, ["core-relocation"].into_iter()), None);
         assert_eq!(foreign_cause(&three, 1, std::iter::empty()), None);
         // Lesson 01's layer 2 plans the missing BTF: on layer 1 its hint would give that layer away.
