@@ -82,7 +82,8 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
             let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
             // The cause the last check named, first, as check printed it; then the hint check gave.
             let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
-            let hint = feedback::hint_without_layer(&lesson, &transcript, causes.lines().filter_map(cause_id), &tr);
+            let log = std::fs::read_to_string(crate::workbook::run::log_path(root, &lesson.number)).unwrap_or_default();
+            let hint = feedback::hint_without_layer(&lesson, &transcript, &log, causes.lines().filter_map(cause_id), &tr);
             let named: Vec<String> = causes.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{}{l}", say.last_cause())).collect();
             report.text = if named.is_empty() {
                 flow(&hint)
@@ -105,9 +106,10 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     let named: Vec<String> = causes.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{}{l}", say.last_cause())).collect();
     // A compile error keeps the learner's layer: name it first, then the layer's hint.
     let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-    let compile_error = transcript::Transcript::parse(&transcript)
-        .compile_failed()
-        .then(|| feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number, &tr));
+    let compile_error = transcript::Transcript::parse(&transcript).compile_failed().then(|| {
+        let log = std::fs::read_to_string(crate::workbook::run::log_path(root, &lesson.number)).unwrap_or_default();
+        feedback::unlayered_hint(&lesson.meta, &transcript, &log, &lesson.number, &tr)
+    });
     if let Some(id) = feedback::foreign_cause(&lesson, k, causes.lines().filter_map(cause_id)) {
         let mut text = format!(
             "{}\n\n{}{}\n{}",

@@ -101,6 +101,11 @@ impl Feedback {
                 None => say.ran_to_the_end(),
             };
         }
+        if layer.is_some() && lines.compile_failed() {
+            // The transcript keeps the error's first line; its source line and the compiler's words are in the log.
+            let error = first_error(&run.log).unwrap_or_else(|| lines.first_details().collect::<Vec<_>>().join("\n"));
+            feedback.details.extend(error.lines().map(|l| format!("  {l}")));
+        }
         feedback.warnings = warnings_for(&lesson.meta, layer, &run.warnings);
         let findings = cause::of_failure(&run.sources, run.object.as_deref(), on_host, &run.transcript, &run.log);
         feedback.causes = findings.iter().map(|f| CauseLine { id: f.cause, text: say.cause_line(f) }).collect();
@@ -117,7 +122,7 @@ impl Feedback {
             }
             None if lines.timed_out() => feedback.hint = Some(say.ask_hint(&lesson.number)),
             None => {
-                feedback.hint = Some(hint_without_layer(lesson, &run.transcript, feedback.causes.iter().map(|c| c.id), tr));
+                feedback.hint = Some(hint_without_layer(lesson, &run.transcript, &run.log, feedback.causes.iter().map(|c| c.id), tr));
             }
         }
         feedback
@@ -210,14 +215,15 @@ pub fn words(lesson: &Lesson, run: &Run, on_host: bool) -> String {
 
 /// The hint for a failure that no layer describes: about that failure, never
 /// an earlier layer's hint.
-pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str, tr: &Translator) -> String {
+pub fn unlayered_hint(meta: &Meta, transcript: &str, log: &str, number: &str, tr: &Translator) -> String {
     let say = Phrases::of(tr);
     if let Some(slip) = meta.slips.iter().find(|s| transcript.contains(&s.symptom)) {
         return tr.text(&slip.hint);
     }
     let lines = Transcript::parse(transcript);
     if lines.compile_failed() {
-        return say.first_compile_error(&lines.first_details().collect::<Vec<_>>().join("\n  "));
+        let error = first_error(log).unwrap_or_else(|| lines.first_details().collect::<Vec<_>>().join("\n"));
+        return say.first_compile_error(&error.replace('\n', "\n  "));
     }
     if lines.panicked() {
         return say.panicked();
@@ -225,13 +231,48 @@ pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str, tr: &Translat
     say.unknown_failure(number)
 }
 
+/// At most this many lines of the compiler's first error are shown.
+const ERROR_LINES: usize = 8;
+
+/// The compiler's first error as it printed it, with the source line it
+/// points at (rustc's `-->` and its `|` lines, clang's code and caret); cargo's
+/// own summary lines and clang's notes on macros left out.
+pub fn first_error(log: &str) -> Option<String> {
+    let lines: Vec<&str> = log.lines().collect();
+    let is_error = |l: &str| {
+        let l = l.trim();
+        let rustc = (l.starts_with("error[") || l.starts_with("error: "))
+            && !l.starts_with("error: failed to run custom build command")
+            && !l.starts_with("error: could not compile")
+            && !l.starts_with("error: aborting due to");
+        rustc || l.contains(": error: ") || l.contains(": fatal error: ")
+    };
+    let start = lines.iter().position(|l| is_error(l))?;
+    let indent = lines[start].len() - lines[start].trim_start().len();
+    let block: Vec<&str> = lines[start..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty() && !l.contains(": note: "))
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || !is_error(l))
+        .map(|(_, l)| l.get(indent..).unwrap_or(l.trim_start()).trim_end())
+        .take(ERROR_LINES)
+        .collect();
+    Some(block.join("\n"))
+}
+
 /// The hint for a failure no layer describes, given the causes found (most
 /// specific first): the lesson's own word for a slip it knows; else the
 /// first cause's concept, after the first compiler error when the build
 /// failed; else [`unlayered_hint`]. `hint` says the same as `check`.
-pub fn hint_without_layer<'a>(lesson: &Lesson, transcript: &str, mut causes: impl Iterator<Item = &'a str>, tr: &Translator) -> String {
+pub fn hint_without_layer<'a>(
+    lesson: &Lesson,
+    transcript: &str,
+    log: &str,
+    mut causes: impl Iterator<Item = &'a str>,
+    tr: &Translator,
+) -> String {
     let say = Phrases::of(tr);
-    let hint = unlayered_hint(&lesson.meta, transcript, &lesson.number, tr);
+    let hint = unlayered_hint(&lesson.meta, transcript, log, &lesson.number, tr);
     if lesson.meta.slips.iter().any(|s| transcript.contains(&s.symptom)) {
         return hint;
     }
@@ -366,6 +407,19 @@ mod tests {
         let hint = Phrases::english().hint_for_cause(id);
         assert!(hint.contains("preprocessor") && !hint.contains("bpf_core_field_exists"), "{hint}");
         assert!(Phrases { english: false }.hint_for_cause(id).contains("预处理器"));
+    }
+
+    #[test]
+    fn the_first_compiler_error_keeps_its_source_line_and_drops_cargos_summary() {
+        let rustc = "   Compiling open-fails v0.1.0\nerror[E0308]: mismatched types\n  --> src/main.rs:33:31\n   |\n33 |             Some(value) => u32::from_ne_bytes(b),\n   |                            ^^^^^ expected `u64`, found `u32`\n\nerror: could not compile `open-fails`\n";
+        let error = first_error(rustc).unwrap();
+        assert!(error.starts_with("error[E0308]: mismatched types") && error.contains("expected `u64`, found `u32`"), "{error}");
+        assert!(!error.contains("could not compile"), "{error}");
+        let clang = "error: failed to run custom build command for `einval`\n\n  --- stderr\n  src/bpf/einval.bpf.c:45:58: error: no member named 'state' in 'struct task_struct'\n     45 |         if (x->state) {\n        |                ^~~~~\n  bpf_core_read.h:188:49: note: expanded from macro 'bpf_core_field_exists'\n  1 error generated.\n";
+        let error = first_error(clang).unwrap();
+        assert!(error.starts_with("src/bpf/einval.bpf.c:45:58: error:") && error.contains("45 |"), "{error}");
+        assert!(!error.contains("note:") && !error.contains("custom build"), "{error}");
+        assert_eq!(first_error("libbpf: failed to open: -ENOENT"), None);
     }
 
     const UNUSED_LINK: &str = "warning: unused `Link` that must be used

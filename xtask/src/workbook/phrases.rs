@@ -90,8 +90,8 @@ impl Phrases {
 
     pub fn kept_compile(&self) -> String {
         self.say(
-            "your change does not compile (the first error is above); once it does, the layer you were on is still to fix",
-            "你的改动无法编译（第一个错误见上方）；编译通过之后，你之前所在的那一层仍然需要修复",
+            "your change does not compile (its first error is below); once it does, the layer you were on is still to fix",
+            "你的改动无法编译（第一个错误见下方）；编译通过之后，你之前所在的那一层仍然需要修复",
         )
     }
 
