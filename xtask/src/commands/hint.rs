@@ -80,14 +80,14 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
         Some(State::Failing { layer: None }) => {
             // Not layer 1's hint: the learner may be far past it.
             let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-            let hint = feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number, &tr);
-            // The cause the last check named, first, as check printed it; then no vaguer word than check's.
+            // The cause the last check named, first, as check printed it; then the hint check gave.
             let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
+            let log = std::fs::read_to_string(crate::workbook::run::log_path(root, &lesson.number)).unwrap_or_default();
+            let hint = feedback::hint_without_layer(&lesson, &transcript, &log, causes.lines().filter_map(cause_id), &tr);
             let named: Vec<String> = causes.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{}{l}", say.last_cause())).collect();
             report.text = if named.is_empty() {
                 flow(&hint)
             } else {
-                let hint = if hint == say.unknown_failure(&lesson.number) { say.unplanned_with_cause() } else { hint };
                 format!("{}\n\n{}", named.iter().map(|n| flow(n)).collect::<Vec<_>>().join("\n"), flow(&hint))
             };
             return finish(&report, as_json);
@@ -101,6 +101,29 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     };
     let k = k.clamp(1, layers.len());
     let layer = &layers[k - 1];
+    // The cause the last check found, when it is not this layer's: its own hint, as check gave it.
+    let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
+    let named: Vec<String> = causes.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("{}{l}", say.last_cause())).collect();
+    // A compile error keeps the learner's layer: name it first, then the layer's hint.
+    let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
+    let compile_error = transcript::Transcript::parse(&transcript).compile_failed().then(|| {
+        let log = std::fs::read_to_string(crate::workbook::run::log_path(root, &lesson.number)).unwrap_or_default();
+        feedback::unlayered_hint(&lesson.meta, &transcript, &log, &lesson.number, &tr)
+    });
+    if let Some(id) = feedback::foreign_cause(&lesson, k, causes.lines().filter_map(cause_id)) {
+        let mut text = format!(
+            "{}\n\n{}{}\n{}",
+            named.iter().map(|n| flow(n)).collect::<Vec<_>>().join("\n"),
+            say.layer(k, layers.len()),
+            tr.text(&layer.name),
+            flow(&say.hint_for_cause(id))
+        );
+        if let Some(error) = &compile_error {
+            text = format!("{error}\n\n{text}");
+        }
+        report = HintReport { layer: Some(k), level: 1, levels: 1, text, ..report };
+        return finish(&report, as_json);
+    }
     let levels = if layer.more.is_some() { 2 } else { 1 };
     // Asked again for the same layer: one step further.
     let seen = std::fs::read_to_string(level_path(root, &lesson.number)).unwrap_or_default();
@@ -113,15 +136,11 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
 
     let mut text = format!("{}{}\n{}", say.layer(k, layers.len()), tr.text(&layer.name), flow(&tr.text(&layer.hint)));
     // The cause the last check named, first, as check printed it.
-    let causes = std::fs::read_to_string(check::cause_path(root, &lesson.number)).unwrap_or_default();
-    if !causes.trim().is_empty() {
-        let named: Vec<String> = causes.lines().map(|l| format!("{}{l}", say.last_cause())).collect();
+    if !named.is_empty() {
         text = format!("{}\n\n{text}", named.join("\n"));
     }
-    // A compile error keeps the learner's layer: name it first, then the layer's hint.
-    let transcript = std::fs::read_to_string(check::transcript_path(root, &lesson.number)).unwrap_or_default();
-    if transcript::Transcript::parse(&transcript).compile_failed() {
-        text = format!("{}\n\n{text}", feedback::unlayered_hint(&lesson.meta, &transcript, &lesson.number, &tr));
+    if let Some(error) = compile_error {
+        text = format!("{error}\n\n{text}");
     }
     if level == 2 {
         text.push_str(&format!("\n\n{}", flow(&format!("{}{}", say.more(), tr.text(layer.more.as_deref().unwrap_or_default())))));
@@ -130,6 +149,12 @@ pub fn hint(root: &Path, args: &HintArgs) -> Result<ExitCode> {
     }
     report = HintReport { layer: Some(k), level, levels, text, ..report };
     finish(&report, as_json)
+}
+
+/// The id a cause line ends with, `(id)`, the same in every language.
+fn cause_id(line: &str) -> Option<&str> {
+    let id = line.trim_end().strip_suffix(')')?.rsplit_once('(')?.1;
+    (!id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')).then_some(id)
 }
 
 fn finish(report: &HintReport, as_json: bool) -> Result<ExitCode> {

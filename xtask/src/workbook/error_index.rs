@@ -501,7 +501,8 @@ impl Evidence {
         let shifted = SHIFTED.get_or_init(|| Regex::new(r"exit code (\d+), not (\d+)").unwrap());
         self.lines.iter().filter_map(|l| shifted.captures(l)).any(|m| {
             let (seen, wanted) = (m[1].parse::<u64>().unwrap_or(0), m[2].parse::<u64>().unwrap_or(0));
-            wanted != 0 && seen == wanted << 8
+            // The whole status is the code times 256; its low byte alone, the signal, is 0 for a process that exited.
+            wanted != 0 && (seen == wanted << 8 || seen == 0)
         })
     }
 

@@ -101,6 +101,11 @@ impl Feedback {
                 None => say.ran_to_the_end(),
             };
         }
+        if layer.is_some() && lines.compile_failed() {
+            // The transcript keeps the error's first line; its source line and the compiler's words are in the log.
+            let error = first_error(&run.log).unwrap_or_else(|| lines.first_details().collect::<Vec<_>>().join("\n"));
+            feedback.details.extend(error.lines().map(|l| format!("  {l}")));
+        }
         feedback.warnings = warnings_for(&lesson.meta, layer, &run.warnings);
         let findings = cause::of_failure(&run.sources, run.object.as_deref(), on_host, &run.transcript, &run.log);
         feedback.causes = findings.iter().map(|f| CauseLine { id: f.cause, text: say.cause_line(f) }).collect();
@@ -109,15 +114,15 @@ impl Feedback {
             Some(k) => {
                 let current = &lesson.meta.layers[k - 1];
                 feedback.layer = Some(LayerLine { number: k, of: lesson.meta.layers.len(), name: tr.text(&current.name) });
-                feedback.hint = Some(tr.text(&current.hint));
-                feedback.more = current.more.is_some().then(|| say.stuck(&lesson.number));
+                // The hint follows the cause found: the layer's own only when the cause is what it plans.
+                let foreign = foreign_cause(lesson, k, feedback.causes.iter().map(|c| c.id));
+                feedback.hint = Some(foreign.map_or_else(|| tr.text(&current.hint), |id| say.hint_for_cause(id)));
+                // `hint` says no more of a cause than its concept: only the layer's own hint has a second step.
+                feedback.more = (foreign.is_none() && current.more.is_some()).then(|| say.stuck(&lesson.number));
             }
             None if lines.timed_out() => feedback.hint = Some(say.ask_hint(&lesson.number)),
             None => {
-                let hint = unlayered_hint(&lesson.meta, &run.transcript, &lesson.number, tr);
-                // "Not one of the known failures" says nothing a named cause does not say better.
-                let vague = hint == say.unknown_failure(&lesson.number);
-                feedback.hint = Some(if vague && !feedback.causes.is_empty() { say.unplanned_with_cause() } else { hint });
+                feedback.hint = Some(hint_without_layer(lesson, &run.transcript, &run.log, feedback.causes.iter().map(|c| c.id), tr));
             }
         }
         feedback
@@ -171,6 +176,16 @@ pub enum Look {
     Quiet,
 }
 
+/// The cause whose own hint replaces layer `k`'s, from the causes found
+/// (most specific first): the first that no later layer plans (that one's
+/// hint would give the later layer away), when layer `k` does not plan it.
+pub fn foreign_cause<'a>(lesson: &Lesson, k: usize, mut found: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let layers = &lesson.meta.layers;
+    let later = |id: &str| layers.iter().enumerate().skip(k).any(|(i, l)| l.plans(&lesson.number, i + 1, id));
+    let first = found.find(|id| !later(id))?;
+    (!layers[k - 1].plans(&lesson.number, k, first)).then_some(first)
+}
+
 /// The layer a learner who was on layer `was_on` stays on, when this failure
 /// is none of the lesson's layers: a new failure, a compile error included,
 /// comes from their change to that layer. A timeout or an unproven
@@ -200,19 +215,77 @@ pub fn words(lesson: &Lesson, run: &Run, on_host: bool) -> String {
 
 /// The hint for a failure that no layer describes: about that failure, never
 /// an earlier layer's hint.
-pub fn unlayered_hint(meta: &Meta, transcript: &str, number: &str, tr: &Translator) -> String {
+pub fn unlayered_hint(meta: &Meta, transcript: &str, log: &str, number: &str, tr: &Translator) -> String {
     let say = Phrases::of(tr);
     if let Some(slip) = meta.slips.iter().find(|s| transcript.contains(&s.symptom)) {
         return tr.text(&slip.hint);
     }
     let lines = Transcript::parse(transcript);
     if lines.compile_failed() {
-        return say.first_compile_error(&lines.first_details().collect::<Vec<_>>().join("\n  "));
+        let error = first_error(log).unwrap_or_else(|| lines.first_details().collect::<Vec<_>>().join("\n"));
+        return say.first_compile_error(&error.replace('\n', "\n  "));
     }
     if lines.panicked() {
         return say.panicked();
     }
     say.unknown_failure(number)
+}
+
+/// At most this many lines of the compiler's first error are shown.
+const ERROR_LINES: usize = 8;
+
+/// The compiler's first error as it printed it, with the source line it
+/// points at (rustc's `-->` and its `|` lines, clang's code and caret); cargo's
+/// own summary lines and clang's notes on macros left out.
+pub fn first_error(log: &str) -> Option<String> {
+    let lines: Vec<&str> = log.lines().collect();
+    let is_error = |l: &str| {
+        let l = l.trim();
+        let rustc = (l.starts_with("error[") || l.starts_with("error: "))
+            && !l.starts_with("error: failed to run custom build command")
+            && !l.starts_with("error: could not compile")
+            && !l.starts_with("error: aborting due to");
+        rustc || l.contains(": error: ") || l.contains(": fatal error: ")
+    };
+    let start = lines.iter().position(|l| is_error(l))?;
+    let indent = lines[start].len() - lines[start].trim_start().len();
+    let block: Vec<&str> = lines[start..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty() && !l.contains(": note: "))
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || !is_error(l))
+        .map(|(_, l)| l.get(indent..).unwrap_or(l.trim_start()).trim_end())
+        .take(ERROR_LINES)
+        .collect();
+    Some(block.join("\n"))
+}
+
+/// The hint for a failure no layer describes, given the causes found (most
+/// specific first): the lesson's own word for a slip it knows; else the
+/// first cause's concept, after the first compiler error when the build
+/// failed; else [`unlayered_hint`]. `hint` says the same as `check`.
+pub fn hint_without_layer<'a>(
+    lesson: &Lesson,
+    transcript: &str,
+    log: &str,
+    mut causes: impl Iterator<Item = &'a str>,
+    tr: &Translator,
+) -> String {
+    let say = Phrases::of(tr);
+    let hint = unlayered_hint(&lesson.meta, transcript, log, &lesson.number, tr);
+    if lesson.meta.slips.iter().any(|s| transcript.contains(&s.symptom)) {
+        return hint;
+    }
+    let Some(cause) = causes.next() else { return hint };
+    let compile = Transcript::parse(transcript).compile_failed();
+    match (compile, say.own_hint_for_cause(cause)) {
+        (true, Some(concept)) => format!("{hint}\n{concept}"),
+        (true, None) => hint,
+        (false, Some(concept)) => concept,
+        // "Not one of the known failures" says nothing a named cause does not say better.
+        (false, None) if hint == say.unknown_failure(&lesson.number) => say.unplanned_with_cause(),
+        (false, None) => hint,
+    }
 }
 
 /// rustc's warnings worth showing at `layer`: none that belongs to a later
@@ -308,6 +381,45 @@ mod tests {
         // In English, the self-test's words are the same text.
         let english = words(&lesson, &run, false);
         assert!(english.contains("not yet: stopped at open") && english.contains("layer 1 of 2: "), "{english}");
+    }
+
+    #[test]
+    fn the_hint_follows_the_cause_found_unless_it_is_the_layers_own_or_a_later_ones() {
+        let root = crate::workbook::root();
+        let three = crate::workbook::lessons::find(&root, "03").unwrap();
+        // Layer 1 of lesson 03 plans a relocation; a layout chosen by the preprocessor is not its cause.
+        assert_eq!(
+            foreign_cause(&three, 1, ["compile-time-kernel-choice", "core-relocation"].into_iter()),
+            Some("compile-time-kernel-choice")
+        );
+        assert_eq!(foreign_cause(&three, 1, ["core-relocation"].into_iter()), None);
+        assert_eq!(foreign_cause(&three, 1, std::iter::empty()), None);
+        // Lesson 01's layer 2 plans the missing BTF: on layer 1 its hint would give that layer away.
+        let one = crate::workbook::lessons::find(&root, "01").unwrap();
+        assert_eq!(foreign_cause(&one, 1, ["no-btf", "silenced-log"].into_iter()), None);
+        assert_eq!(foreign_cause(&one, 1, ["no-btf", "null-check-missing"].into_iter()), Some("null-check-missing"));
+        // In the feedback: the cause's concept in the learner's language, never the layer's hint, nor "stuck?".
+        let run = failing_run("load     FAILED  EINVAL (Invalid argument)\nstopped  at load", "");
+        let mut feedback = Feedback::of(&three, &run, false, Some(1), false, &Translator::english());
+        assert_eq!(feedback.hint.as_deref(), Some(three.meta.layers[0].hint.as_str()));
+        feedback.causes.insert(0, CauseLine { id: "compile-time-kernel-choice", text: String::new() });
+        let id = foreign_cause(&three, 1, feedback.causes.iter().map(|c| c.id)).unwrap();
+        let hint = Phrases::english().hint_for_cause(id);
+        assert!(hint.contains("preprocessor") && !hint.contains("bpf_core_field_exists"), "{hint}");
+        assert!(Phrases { english: false }.hint_for_cause(id).contains("预处理器"));
+    }
+
+    #[test]
+    fn the_first_compiler_error_keeps_its_source_line_and_drops_cargos_summary() {
+        let rustc = "   Compiling open-fails v0.1.0\nerror[E0308]: mismatched types\n  --> src/main.rs:33:31\n   |\n33 |             Some(value) => u32::from_ne_bytes(b),\n   |                            ^^^^^ expected `u64`, found `u32`\n\nerror: could not compile `open-fails`\n";
+        let error = first_error(rustc).unwrap();
+        assert!(error.starts_with("error[E0308]: mismatched types") && error.contains("expected `u64`, found `u32`"), "{error}");
+        assert!(!error.contains("could not compile"), "{error}");
+        let clang = "error: failed to run custom build command for `einval`\n\n  --- stderr\n  src/bpf/einval.bpf.c:45:58: error: no member named 'state' in 'struct task_struct'\n     45 |         if (x->state) {\n        |                ^~~~~\n  bpf_core_read.h:188:49: note: expanded from macro 'bpf_core_field_exists'\n  1 error generated.\n";
+        let error = first_error(clang).unwrap();
+        assert!(error.starts_with("src/bpf/einval.bpf.c:45:58: error:") && error.contains("45 |"), "{error}");
+        assert!(!error.contains("note:") && !error.contains("custom build"), "{error}");
+        assert_eq!(first_error("libbpf: failed to open: -ENOENT"), None);
     }
 
     const UNUSED_LINK: &str = "warning: unused `Link` that must be used

@@ -96,11 +96,24 @@ pub struct Layer {
     /// while an earlier layer is the one failing, so it gives nothing away.
     #[serde(default)]
     pub warning: Option<String>,
+    /// Causes (diagnose's ids) this layer plans besides those the error
+    /// index says it reproduces: a cause found that is none of them is not
+    /// this layer's, and its own hint is given instead of the layer's.
+    #[serde(default)]
+    pub causes: Vec<String>,
     /// The edits that fix this layer; applied in order they lead to `solution/`.
     pub fix: Vec<Edit>,
 }
 
 impl Layer {
+    /// Whether `cause` is what layer `k` of lesson `number` is about: the error
+    /// index reproduces it there, or the layer names it in `causes`.
+    pub fn plans(&self, number: &str, k: usize, cause: &str) -> bool {
+        let here = format!("lesson {number} layer {k}");
+        self.causes.iter().any(|c| c == cause)
+            || crate::workbook::error_index::CAUSES.iter().any(|c| c.id == cause && c.reproduced_by.contains(&here.as_str()))
+    }
+
     /// Whether `transcript` shows this layer's failure: its symptom, or one of its class.
     pub fn shows(&self, transcript: &str) -> bool {
         transcript.contains(&self.symptom)

@@ -81,7 +81,7 @@ impl Phrases {
     }
 
     pub fn stopped_at(&self, stage: &str) -> String {
-        self.say(format!("stopped at {stage}"), format!("停在了 {stage} 阶段"))
+        self.say(format!("stopped at {stage}"), format!("停在了{}阶段", stage_in_chinese(stage)))
     }
 
     pub fn ran_to_the_end(&self) -> String {
@@ -90,15 +90,15 @@ impl Phrases {
 
     pub fn kept_compile(&self) -> String {
         self.say(
-            "your change does not compile (the first error is above); once it does, the layer you were on is still to fix",
-            "你的改动无法编译（第一个错误见上方）；编译通过之后，你之前所在的那一层仍然需要修复",
+            "your change does not compile (its first error is below); once it does, the layer you were on is still to fix",
+            "你的改动无法编译（第一个错误见下方）；编译通过之后，你之前所在的那一层仍然需要修复",
         )
     }
 
     pub fn kept_stage(&self, stage: &str) -> String {
         self.say(
             format!("stopped at {stage}: a new failure, not the layer's own symptom; your change to that layer caused it, and the layer is still to fix"),
-            format!("停在了 {stage} 阶段：这是一个新的失败，不是这一层本身的症状；是你对这一层的改动引起的，这一层仍然需要修复"),
+            format!("停在了{}阶段：这是一个新的失败，不是这一层本身的症状；是你对这一层的改动引起的，这一层仍然需要修复", stage_in_chinese(stage)),
         )
     }
 
@@ -204,6 +204,24 @@ impl Phrases {
         )
     }
 
+    /// The hint when the cause found is not what the learner's layer plans:
+    /// the cause's own concept, without the fix's code; a general word where
+    /// the cause has none of its own.
+    pub fn hint_for_cause(&self, id: &str) -> String {
+        match self.own_hint_for_cause(id) {
+            Some(hint) => hint,
+            None => self.say(
+                "the cause above is not what this layer is about: your program does something the lesson did not plan for, and the layer's own hint would lead elsewhere. Start from the cause; once it is gone, this layer's hint applies again.",
+                "上方的原因不是这一层要讲的：你的程序做了一件本课没有预料到的事，这一层自己的提示会把你引到别处。从这个原因入手；它消失之后，这一层的提示就又适用了。",
+            ),
+        }
+    }
+
+    /// The cause's own concept, when it has one.
+    pub fn own_hint_for_cause(&self, id: &str) -> Option<String> {
+        cause_hint(id).map(|(english, chinese)| self.say(english, chinese))
+    }
+
     // A passing check, and what the loader printed.
 
     pub fn works(&self, lesson: &str) -> String {
@@ -277,10 +295,183 @@ impl Phrases {
         };
         let generic = error_index::CAUSES.iter().any(|c| c.id == finding.cause && c.summary == finding.summary);
         match finding.evidence.as_deref().filter(|_| !generic) {
-            Some(evidence) => format!("{chinese}（依据：{evidence}）({})", finding.cause),
+            Some(evidence) => format!("{chinese}（依据：{}）({})", evidence_in_chinese(evidence), finding.cause),
             None => format!("{chinese} ({})", finding.cause),
         }
     }
+}
+
+/// The rules' evidence with its English framing in Chinese; the code or log line it quotes stays as it is.
+fn evidence_in_chinese(evidence: &str) -> String {
+    if let Some((number, code)) = evidence.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
+        if number.chars().all(|c| c.is_ascii_digit()) {
+            return format!("第 {number} 行：{code}");
+        }
+    }
+    if let Some((program, section)) = evidence.strip_prefix("program ").and_then(|rest| rest.split_once(" in ")) {
+        return format!("{section} 中的程序 {program}");
+    }
+    if let Some((kind, section)) = evidence.split_once(" relocation in ") {
+        return format!("{section} 中的 {kind} 重定位");
+    }
+    evidence.to_string()
+}
+
+/// A transcript's stage in Chinese, with its own name, which the transcript shows.
+pub fn stage_in_chinese(stage: &str) -> String {
+    let name = match stage {
+        "compile" => "编译",
+        "portable" => "可移植性检查",
+        "open" => "打开",
+        "load" => "加载",
+        "attach" => "附加",
+        "run" => "运行",
+        _ => return format!(" {stage} "),
+    };
+    format!("{name}（{stage}）")
+}
+
+/// A cause's concept, in English and Chinese: what to think about, never the fix's code.
+fn cause_hint(id: &str) -> Option<(&'static str, &'static str)> {
+    Some(match id {
+        "silenced-log" => (
+            "libbpf explains every failure in its log, and the loader decides where that log goes. Where does yours send it?",
+            "libbpf 会在日志中解释每一次失败，而日志去向由加载器决定。你的加载器把它送到了哪里？",
+        ),
+        "no-btf" => (
+            "libbpf reads the maps' definitions from the object's BTF, which clang writes only when it is asked for debug information. What does the BPF build's clang command lack?",
+            "libbpf 从对象文件的 BTF 中读取 map 的定义，而 clang 只有在被要求生成调试信息时才会写出 BTF。BPF 构建的 clang 命令缺了什么？",
+        ),
+        "tp-without-category" => (
+            "A tracepoint's section names two things, the category and the event, as the folders under /sys/kernel/tracing/events/ do; libbpf splits the name at the slash. Which part is missing from yours?",
+            "tracepoint 的段名包含两部分：类别和事件，与 /sys/kernel/tracing/events/ 下的目录一致；libbpf 在斜杠处把名字分开。你的段名缺了哪一部分？",
+        ),
+        "raw-tp-wrong-name" => (
+            "raw_tp programs attach to the kernel's raw tracepoints, which are not the per-system-call events of tracefs. Which raw tracepoint do system calls go through?",
+            "raw_tp 程序附加到内核的原始 tracepoint 上，它们不是 tracefs 中按系统调用划分的事件。系统调用经过的是哪一个原始 tracepoint？",
+        ),
+        "tracepoint-not-found" => (
+            "libbpf looks the tracepoint up in tracefs by its category and name. Is tracefs mounted, and does that folder exist under events/?",
+            "libbpf 按类别和名字在 tracefs 中查找 tracepoint。tracefs 挂载了吗？events/ 下有那个目录吗？",
+        ),
+        "kprobe-missing-function" => (
+            "A kprobe attaches to a kernel function by its symbol name, and system call functions are named differently across kernels and architectures. Which symbol does this kernel have (/proc/kallsyms)?",
+            "kprobe 按符号名附加到内核函数上，而系统调用函数的名字在不同内核和架构上并不相同。这个内核里有的是哪个符号（/proc/kallsyms）？",
+        ),
+        "attach-target-not-in-btf" => (
+            "The attach target is looked up in the kernel's BTF, which has functions and types, not tracepoint names. Does this program type need a target given at all, beyond its section name?",
+            "附加目标是在内核的 BTF 中查找的，BTF 里有函数和类型，没有 tracepoint 的名字。这种程序类型除了段名之外，还需要另外指定目标吗？",
+        ),
+        "tracepoint-never-fires" => (
+            "The program attached, yet it never ran. Either it is attached where the workload never passes, or nothing keeps the attachment alive while the workload runs. Which one is it?",
+            "程序已经附加，却从未运行。要么它附加在工作负载不经过的地方，要么在工作负载运行时没有东西让这个附加保持存活。是哪一种？",
+        ),
+        "program-drops-every-event" => (
+            "The program runs, but records nothing: a condition in it turns every event away. Look at each filter and early return: are the two sides of a comparison the same kind of value?",
+            "程序运行了，却什么也没记录：其中某个条件把每个事件都挡在了外面。看看每个过滤条件和提前返回：比较的两边是同一种值吗？",
+        ),
+        "compile-time-kernel-choice" => (
+            "The preprocessor runs once, where the object is compiled, before the object has met any kernel. What can the program ask at load time instead, of the running kernel's own types?",
+            "预处理器只在编译对象文件的地方运行一次，那时对象还没有遇到任何内核。程序能不能改为在加载时，向正在运行的内核的类型信息提问？",
+        ),
+        "core-relocation" => (
+            "libbpf could not match a field or type the object names with the running kernel's BTF. Which name in the relocation does this kernel lack, and what does it have instead?",
+            "libbpf 无法把对象引用的某个字段或类型与正在运行的内核的 BTF 对应起来。重定位中的哪个名字是这个内核没有的？它有的又是什么？",
+        ),
+        "field-not-in-vmlinux-h" => (
+            "vmlinux.h declares the types of the kernel it was generated from. A field that kernel renamed or dropped is not there: how does a CO-RE program declare a layout vmlinux.h does not have?",
+            "vmlinux.h 声明的是生成它的那个内核的类型。那个内核改名或删掉的字段不在其中：CO-RE 程序怎样声明 vmlinux.h 里没有的布局？",
+        ),
+        "invalid-mem-access" => (
+            "The verifier lets a program follow a pointer with `->` only when it knows what the pointer points to; to it, this address is a plain number. How do CO-RE programs read kernel memory they reach through such a pointer?",
+            "只有知道指针指向什么时，验证器才允许程序用 `->` 访问它；对验证器来说，这个地址只是一个普通的数。CO-RE 程序怎样读取通过这种指针访问到的内核内存？",
+        ),
+        "null-check-missing" => (
+            "A map lookup or a ring buffer reservation can give NULL, and the verifier refuses any use of that pointer until the program has tested it. Where is it used before it is tested?",
+            "map 查找或 ring buffer 预留都可能返回 NULL，在程序检查它之前，验证器拒绝对这个指针的任何使用。它在哪里被检查之前就用上了？",
+        ),
+        "unreleased-reference" => (
+            "A reserved ring buffer record belongs to the program until it hands it back, on every path out of the function. Which return leaves it held?",
+            "预留的 ring buffer 记录在交还之前都属于程序，函数的每一条退出路径都必须交还它。哪一个 return 没有交还？",
+        ),
+        "used-after-release" => (
+            "Once a record is submitted or discarded it is the kernel's again, and the program may not touch it. What is written after it was handed back?",
+            "记录一旦提交或丢弃，就又归内核所有，程序不能再碰它。交还之后又写了什么？",
+        ),
+        "unbounded-value" => (
+            "The verifier needs to know, at each call, that a size or an index stays within the memory it is used on. What does it know of this value there: can it be negative, or too large?",
+            "验证器需要在每次调用处知道一个大小或下标不会超出它所用的内存。在那里它对这个值知道些什么：它可能是负数，或者太大吗？",
+        ),
+        "bound-after-use" => (
+            "The verifier judges each instruction with what it knows at that point, in the order the program runs. A check that comes after the call bounds nothing for the call.",
+            "验证器按程序执行的顺序，用每条指令处已知的信息来判断它。放在调用之后的检查，对这次调用不起任何约束作用。",
+        ),
+        "stack-limit" => (
+            "A BPF program has 512 bytes of stack for all its local variables. Where could a large buffer live instead?",
+            "BPF 程序的所有局部变量一共只有 512 字节的栈。大的缓冲区还可以放在哪里？",
+        ),
+        "include-order" => (
+            "libbpf's headers use the kernel types that vmlinux.h declares, so the order of the includes matters. Which must come first?",
+            "libbpf 的头文件要用到 vmlinux.h 声明的内核类型，所以包含的顺序很重要。哪一个必须放在最前面？",
+        ),
+        "uapi-header" => (
+            "vmlinux.h already declares every kernel type; a kernel UAPI header declares some of them again and pulls in headers of its own that a BPF build does not have. Does the program need that include at all?",
+            "vmlinux.h 已经声明了所有内核类型；内核 UAPI 头文件会再声明其中一部分，还会引入 BPF 构建中没有的头文件。程序真的需要这个包含吗？",
+        ),
+        "vmlinux-h-not-found" => (
+            "clang finds vmlinux.h only in the folders its include path names. Which folder holds it, and does the build tell clang?",
+            "clang 只在包含路径列出的目录中查找 vmlinux.h。它在哪个目录里？构建告诉 clang 了吗？",
+        ),
+        "legacy-maps" => (
+            "libbpf 1.0 reads maps only from their BTF definitions, in a section of their own. How are maps declared today?",
+            "libbpf 1.0 只从 map 的 BTF 定义读取 map，而这些定义在专门的段中。现在的 map 是怎样声明的？",
+        ),
+        "map-definition-refused" => (
+            "Each map type has its own rules for what its definition holds. A ring buffer is not looked up by a key: what does its definition need, and what must it leave out?",
+            "每种 map 类型对其定义中能有什么都有自己的规则。ring buffer 不是按 key 查找的：它的定义需要什么，又必须省掉什么？",
+        ),
+        "gpl-only-helper" => (
+            "Some helpers are only for programs with a GPL-compatible license, and the kernel reads the license from the object itself. What in the object tells the kernel its license?",
+            "有些辅助函数只允许 GPL 兼容许可证的程序使用，而内核从对象文件本身读取许可证。对象中是什么告诉内核它的许可证的？",
+        ),
+        "helper-not-allowed" => (
+            "Each program type may call only some helpers. Is this helper one this program type has, on this kernel?",
+            "每种程序类型只能调用一部分辅助函数。这个辅助函数是这种程序类型在这个内核上能用的吗？",
+        ),
+        "user-pointer-kernel-read" => (
+            "A system call's arguments point into the calling process's memory, not the kernel's, and the read helpers come in pairs for the two. Which one reads user memory?",
+            "系统调用的参数指向调用进程的内存，而不是内核的内存；读取辅助函数对这两种内存是成对提供的。哪一个读的是用户内存？",
+        ),
+        "kernel-pointer-user-read" => (
+            "This pointer is the kernel's own, as its BTF type says, and a helper for user memory fails on it. Which read helper fits kernel memory?",
+            "正如它的 BTF 类型所示，这个指针是内核自己的，读用户内存的辅助函数读它会失败。哪个读取辅助函数适合内核内存？",
+        ),
+        "rodata-after-load" => (
+            "Read-only data is frozen when the object is loaded, so the loader can set it only between open and load. Where in your loader does the write happen?",
+            "只读数据在对象加载时就被冻结了，所以加载器只能在打开和加载之间设置它。你的加载器在哪里写的？",
+        ),
+        "data-loc-string" => (
+            "A __data_loc field is not the string: one 32-bit number holds where the string lies in the record and how long it is. Which half is which?",
+            "__data_loc 字段不是字符串本身：一个 32 位的数同时存放了字符串在记录中的位置和它的长度。哪一半是哪一个？",
+        ),
+        "wait-status-exit-code" => (
+            "task->exit_code holds a wait status, not the exit code: the code and the signal share the number. Which bits hold the code?",
+            "task->exit_code 保存的是 wait 状态而不是退出码：退出码和信号共用这个数。哪几位是退出码？",
+        ),
+        "thread-id-filter" => (
+            "bpf_get_current_pid_tgid() packs two ids in one number, the thread's and the process's. Which half does the filter compare, and which does it mean?",
+            "bpf_get_current_pid_tgid() 把两个 id 放在一个数里：线程的和进程的。过滤条件比较的是哪一半？它想要的是哪一半？",
+        ),
+        "update-flag-refuses-new-key" => (
+            "The last argument of a map update says when the update may happen: only for a key already there, only for a new one, or either way. Which of the three does this line need, where the lookup found nothing?",
+            "map 更新的最后一个参数规定了更新在什么情况下可以发生：只对已有的 key、只对新的 key，或者两者皆可。在查找什么也没找到的地方，这一行需要的是哪一种？",
+        ),
+        "map-key-size" => (
+            "A map lookup from user space passes the key and value as bytes, whose size must be exactly the map's declared one. What size does the map declare, and what does the loader pass?",
+            "从用户空间查找 map 时，key 和 value 以字节传递，它们的大小必须与 map 声明的完全一致。map 声明的大小是多少？加载器传的是多少？",
+        ),
+        _ => return None,
+    })
 }
 
 /// Every cause's summary in Simplified Chinese, by id.
@@ -343,6 +534,7 @@ pub fn cause_in_chinese(id: &str) -> Option<&'static str> {
         "rodata-after-load" => "加载器通过已加载的 skeleton 写只读全局变量（rodata）：加载之后内核冻结了这个 map，所以 libbpf-rs 只给出它的 & 引用",
         "data-loc-string" => "tracepoint 中声明为 __data_loc 的字段是一个 32 位数，存放字符串在记录里的偏移和长度，既不是字符串本身，也不是指向它的指针",
         "wait-status-exit-code" => "task->exit_code 保存的是 wait 状态：退出码在第 8 到 15 位，低位是信号，所以读到的值是退出码的 256 倍",
+        "update-flag-refuses-new-key" => "用 BPF_EXIST 添加一个查找时没有找到的 key，而 BPF_EXIST 只更新 map 中已经存在的 key：这次更新每次都会失败，这个 key 永远进不了 map",
         "map-key-size" => "从用户空间查找或更新 map 时使用的 key 或 value 的大小与 map 声明的不一致，例如对 u32 key 的 map 使用了 u64 key",
         _ => return None,
     })
@@ -353,8 +545,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_cause_hint_is_a_known_causes_and_names_no_fix() {
+        let plain = ["program-drops-every-event", "bound-after-use", "compile-time-kernel-choice", "update-flag-refuses-new-key"];
+        let known: Vec<&str> = error_index::CAUSES.iter().map(|c| c.id).chain(plain).collect();
+        for id in &known {
+            if let Some((english, chinese)) = cause_hint(id) {
+                let fix = error_index::CAUSES.iter().find(|c| c.id == *id).map(|c| c.fix);
+                assert!(fix.is_none_or(|f| !english.contains(f)), "{id}: the hint gives the fix away");
+                assert!(!chinese.is_empty() && !english.is_empty());
+            }
+        }
+        // The stage keeps its own name beside the Chinese one, as the transcript shows it.
+        assert_eq!(stage_in_chinese("load"), "加载（load）");
+        assert_eq!(evidence_in_chinese("line 43: #if X"), "第 43 行：#if X");
+    }
+
+    #[test]
     fn every_cause_check_can_name_has_a_chinese_summary() {
-        let plain = ["program-drops-every-event", "bound-after-use", "compile-time-kernel-choice"];
+        let plain = ["program-drops-every-event", "bound-after-use", "compile-time-kernel-choice", "update-flag-refuses-new-key"];
         let missing: Vec<&str> =
             error_index::CAUSES.iter().map(|c| c.id).chain(plain).filter(|id| cause_in_chinese(id).is_none()).collect();
         assert!(missing.is_empty(), "no Chinese for {missing:?}");

@@ -39,6 +39,7 @@ pub fn findings(sources: &[Source], log: &str) -> Vec<Finding> {
         found.extend(bound_after_use(source, &code, log));
         found.extend(compile_time_kernel_choice(&code));
         found.extend(kernel_reads_of_user_memory(&code));
+        found.extend(insert_with_exist(&code));
     }
     found
 }
@@ -197,6 +198,41 @@ fn kernel_reads_of_user_memory(code: &[String]) -> Vec<Finding> {
                     .evidence(format!("line {}: {}", number + 1, line.trim())),
             );
         }
+    }
+    found
+}
+
+/// A key inserted with BPF_EXIST where the lookup just found none, as in
+/// `if (count) ... else bpf_map_update_elem(..., BPF_EXIST)`: BPF_EXIST
+/// updates only a key already there, so the insert fails every time.
+fn insert_with_exist(code: &[String]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for (number, line) in code.iter().enumerate() {
+        let Some(arguments) = call_arguments(line, "bpf_map_update_elem") else { continue };
+        if arguments.get(3).map(String::as_str) != Some("BPF_EXIST") {
+            continue;
+        }
+        // The branch taken when the lookup found nothing: an `else`, or `if (!x)`, just before.
+        let before = &code[number.saturating_sub(3)..=number];
+        let missing = before.iter().any(|l| {
+            let l = l.trim();
+            l.starts_with("else") || l.starts_with("} else") || (l.starts_with("if") && l.contains("(!"))
+        });
+        if !missing {
+            continue;
+        }
+        found.push(
+            Finding::plain(
+                "update-flag-refuses-new-key",
+                Severity::Error,
+                format!(
+                    "line {} adds a key the lookup did not find with BPF_EXIST, which updates only a key that is already in the map: the update fails every time, and the key never gets into the map",
+                    number + 1
+                ),
+                "insert a new key with BPF_NOEXIST (or BPF_ANY)",
+            )
+            .evidence(format!("line {}: {}", number + 1, line.trim())),
+        );
     }
     found
 }
@@ -429,6 +465,15 @@ mod tests {
         assert_eq!(findings(&source(AFTER), &no_source)[0].cause, "bound-after-use");
         let twice = AFTER.replace("\tif (len > MAX)", "\tbpf_probe_read_user(data, 1, buf);\n\tif (len > MAX)");
         assert!(!causes(&twice, &no_source).contains(&"bound-after-use"), "two calls: no line to name");
+    }
+
+    #[test]
+    fn a_new_key_inserted_with_bpf_exist_is_named() {
+        let program = "\tcount = bpf_map_lookup_elem(&m, &k);\n\tif (count)\n\t\t__sync_fetch_and_add(count, 1);\n\telse\n\t\tbpf_map_update_elem(&m, &k, &one, BPF_EXIST);\n";
+        assert_eq!(causes(program, ""), ["update-flag-refuses-new-key"]);
+        assert!(causes(&program.replace("BPF_EXIST", "BPF_NOEXIST"), "").is_empty());
+        // Updating a key the program knows is there is what BPF_EXIST is for.
+        assert!(causes("\tbpf_map_update_elem(&m, &k, &v, BPF_EXIST);\n", "").is_empty());
     }
 
     #[test]
