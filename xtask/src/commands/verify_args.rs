@@ -21,9 +21,24 @@ pub struct VerifyArgs {
     /// With --kernels: run only the book's probes that need another kernel (book/probes/vm.toml)
     #[arg(long, requires = "kernels", conflicts_with_all = ["lessons", "timings"])]
     pub probes: bool,
+    /// With --kernels: build for this architecture; `arm64` cross-builds for
+    /// aarch64 and boots Debian's arm64 kernels (needs root; makes its build root once)
+    #[arg(long, requires = "kernels", conflicts_with = "probes", value_parser = ["x86_64", "amd64", "arm64", "aarch64"])]
+    pub arch: Option<String>,
+    /// Only the lessons' broken layers and solutions, not other learners' fixes and fakes
+    #[arg(long)]
+    pub layers_only: bool,
+    /// With --arch arm64: make the build root without asking
+    #[arg(long, requires = "arch")]
+    pub yes: bool,
 }
 
 impl VerifyArgs {
+    /// Whether the run is the arm64 one.
+    pub fn arm64(&self) -> bool {
+        matches!(self.arch.as_deref(), Some("arm64" | "aarch64"))
+    }
+
     /// What a snapshot comparison does with a transcript that differs.
     pub fn on_mismatch(&self) -> OnMismatch {
         if self.bless {

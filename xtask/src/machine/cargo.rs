@@ -102,29 +102,55 @@ impl Sources {
 
 /// `cargo build` of the `package` in `dir` inside the workbook at `root`, as the invoking user.
 pub fn build(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Result<Build> {
-    build_with(root, package, dir, target_dir, &[])
+    build_with(root, package, dir, target_dir, &[], None)
+}
+
+/// [`build`] for arm64, by Debian's rustc inside the cross root
+/// ([`crate::machine::cross`]); the workbook at `root` and `target_dir` are
+/// mounted into it at their own paths.
+pub fn build_cross(root: &Path, package: &str, dir: &Path, target_dir: &Path, cross_root: &Path) -> Result<Build> {
+    build_with(root, package, dir, target_dir, &[], Some(cross_root))
 }
 
 /// [`build`], going on with the package's dependencies after its own build
 /// fails, so that they are all built, as they would be for a working lesson.
 pub fn build_dependencies(root: &Path, package: &str, dir: &Path, target_dir: &Path) -> Result<Build> {
-    build_with(root, package, dir, target_dir, &["--keep-going"])
+    build_with(root, package, dir, target_dir, &["--keep-going"], None)
 }
 
-fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: &[&str]) -> Result<Build> {
+fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: &[&str], cross_root: Option<&Path>) -> Result<Build> {
     interrupt::check()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    clean_if_moved(&cargo, root, package, target_dir)?;
+    if cross_root.is_none() {
+        clean_if_moved(&cargo, root, package, target_dir)?;
+    }
+    std::fs::create_dir_all(target_dir)?;
     let sources = Sources::read(dir, target_dir, package)?;
     sources.freshen()?;
-    let mut child = Command::new(cargo)
-        .args(["build", "--message-format=json", "--package", package, "--manifest-path"])
-        .arg(root.join("Cargo.toml"))
+    let manifest = root.join("Cargo.toml");
+    let manifest = manifest.to_string_lossy();
+    let arguments = ["build", "--message-format=json", "--package", package, "--manifest-path", &*manifest];
+    let mut command = match cross_root {
+        None => {
+            let mut command = Command::new(cargo);
+            command.args(arguments).env("CLANG", host::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()));
+            command
+        }
+        Some(cross_root) => {
+            let target = target_dir.to_string_lossy();
+            let mut program: Vec<String> = crate::machine::cross::build_env().into_iter().map(|(n, v)| format!("{n}={v}")).collect();
+            program.extend([format!("CARGO_TARGET_DIR={target}"), "RUST_BACKTRACE=0".into(), "cargo".into()]);
+            program.extend(arguments.iter().map(|a| a.to_string()));
+            program.extend(["--target".into(), crate::machine::cross::TARGET.into()]);
+            let program: Vec<&str> = program.iter().map(String::as_str).collect();
+            crate::machine::cross::in_root(cross_root, &[root, target_dir], &program)
+        }
+    };
+    let mut child = command
         .args(extra)
         .env("CARGO_TARGET_DIR", target_dir)
         // A build script's panic should not bury clang's diagnostics under a backtrace.
         .env("RUST_BACKTRACE", "0")
-        .env("CLANG", host::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -122,6 +122,26 @@ pub fn choices(wanted: &[String]) -> Result<Vec<Choice>> {
     Ok(chosen)
 }
 
+/// `dev verify --arch arm64`'s kernels: `all`, or the arm64 series by their
+/// own names (`6.1-arm64`) or their amd64 twins' (`6.1`); there is no host.
+pub fn arm64_choices(wanted: &[String]) -> Result<Vec<Choice>> {
+    let mut chosen = Vec::new();
+    for name in wanted.iter().flat_map(|w| w.split(',')).map(str::trim).filter(|w| !w.is_empty()) {
+        if name == "all" {
+            chosen.extend(ARM64_SERIES.iter().map(Choice::Debian));
+            continue;
+        }
+        let series = ARM64_SERIES.iter().find(|s| s.name == name || s.name.strip_suffix("-arm64") == Some(name));
+        let names: Vec<&str> = ARM64_SERIES.iter().map(|s| s.name).collect();
+        chosen.push(Choice::Debian(series.ok_or_else(|| {
+            UsageError(format!("'{name}' is not an arm64 kernel this workbook pins; choose `all` or from {}", names.join(", ")))
+        })?));
+    }
+    chosen.sort_by_key(|c| ARM64_SERIES.iter().position(|s| s.name == c.name()));
+    chosen.dedup();
+    Ok(chosen)
+}
+
 /// A Debian kernel in the cache, its files checked.
 #[derive(Debug, Clone)]
 pub struct Kernel {
@@ -635,6 +655,16 @@ pub fn host_release() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arm64_runs_name_their_kernels_either_way_and_have_no_host() {
+        let wanted = |w: &str| arm64_choices(&[w.to_string()]).map(|c| c.iter().map(|c| c.name()).collect::<Vec<_>>());
+        assert_eq!(wanted("6.12,6.1").unwrap(), ["6.1-arm64", "6.12-arm64"]);
+        assert_eq!(wanted("all").unwrap(), ["6.1-arm64", "6.12-arm64"]);
+        assert_eq!(wanted("6.12-arm64").unwrap(), ["6.12-arm64"]);
+        let refused = wanted("host").unwrap_err().to_string();
+        assert_eq!(refused, "'host' is not an arm64 kernel this workbook pins; choose `all` or from 6.1-arm64, 6.12-arm64");
+    }
 
     #[test]
     fn orders_versions_as_debian_does() {

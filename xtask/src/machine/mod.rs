@@ -2,6 +2,7 @@
 
 pub mod btf;
 pub mod cargo;
+pub mod cross;
 pub mod deb;
 pub mod distro;
 pub mod fentry;

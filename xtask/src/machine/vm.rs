@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use cpio::newc;
 
 use crate::machine::host::{Finding, Status};
@@ -24,6 +24,38 @@ use crate::machine::kernels::Kernel;
 use crate::machine::runner::{self, Output};
 
 pub const QEMU: &str = "qemu-system-x86_64";
+/// What boots Debian's arm64 kernels (Debian's package qemu-system-arm).
+pub const QEMU_ARM64: &str = "qemu-system-aarch64";
+
+/// What differs between the guests of the two architectures.
+struct Guest {
+    /// The kernel's console, on the board's first serial port.
+    console: &'static str,
+    /// The serial port the transcripts go out on.
+    channel: &'static str,
+    busybox: PathBuf,
+    /// The Debian root an arm64 binary's libraries come from; none for the host's own.
+    cross_root: Option<PathBuf>,
+}
+
+impl Guest {
+    fn amd64() -> Guest {
+        Guest { console: "ttyS0", channel: "ttyS1", busybox: static_busybox().unwrap_or_default(), cross_root: None }
+    }
+
+    fn arm64() -> Result<Guest> {
+        let root = crate::machine::cross::dir()?;
+        Ok(Guest { console: "ttyAMA0", channel: "ttyS0", busybox: crate::machine::cross::busybox(&root)?, cross_root: Some(root) })
+    }
+
+    /// (copy on this machine, path in the guest) of every library `binary` loads.
+    fn libraries(&self, binary: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+        match &self.cross_root {
+            Some(root) => crate::machine::cross::libraries(root, binary),
+            None => Ok(shared_libraries(binary)?.into_iter().map(|l| (l.clone(), l)).collect()),
+        }
+    }
+}
 /// The guest gets this long without a word before it counts as hung: a boot
 /// takes 5 to 10 s under TCG, and each binary is stopped inside the guest
 /// after [`runner::timeout`].
@@ -169,9 +201,16 @@ pub fn boot(kernel: &Kernel, jobs: &[Job], work: &Path) -> Result<Boot> {
 
 /// [`boot`], with `parameters` added to the kernel's command line.
 pub fn boot_with(kernel: &Kernel, parameters: &str, jobs: &[Job], work: &Path) -> Result<Boot> {
-    let problems = problems();
-    if !problems.is_empty() {
-        bail!("cannot boot a VM here: {}; fix: {}", problems.join("; "), install_hint());
+    let arm64 = kernel.series.arch == "arm64";
+    if arm64 {
+        if on_path(QEMU_ARM64).is_none() {
+            bail!("cannot boot an arm64 VM here: {QEMU_ARM64} is missing (package qemu-system-arm)");
+        }
+    } else {
+        let problems = problems();
+        if !problems.is_empty() {
+            bail!("cannot boot a VM here: {}; fix: {}", problems.join("; "), install_hint());
+        }
     }
     crate::machine::interrupt::check()?;
     if work.exists() {
@@ -179,32 +218,45 @@ pub fn boot_with(kernel: &Kernel, parameters: &str, jobs: &[Job], work: &Path) -
     }
     std::fs::create_dir_all(work)?;
     let initramfs = work.join("initramfs.cpio");
-    write_initramfs(&initramfs, jobs)?;
+    let guest = if arm64 { Guest::arm64()? } else { Guest::amd64() };
+    write_initramfs(&initramfs, jobs, &guest)?;
 
     let console = work.join("console.log");
     let channel = work.join("transcripts.log");
     let qemu_log = work.join("qemu.log");
     let started = Instant::now();
-    let mut child = Command::new(QEMU)
-        .args(["-accel", "tcg", "-cpu", "max", "-m", "1G", "-smp", "1"])
+    let qemu = if arm64 { QEMU_ARM64 } else { QEMU };
+    let mut command = Command::new(qemu);
+    if arm64 {
+        // pauth-impdef: TCG's own pointer-authentication hash, far faster to emulate than the architected one.
+        command.args(["-machine", "virt", "-accel", "tcg", "-cpu", "max,pauth-impdef=on", "-m", "1G", "-smp", "1"]);
+    } else {
+        command.args(["-accel", "tcg", "-cpu", "max", "-m", "1G", "-smp", "1"]);
+    }
+    command
         .args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"])
         .arg("-kernel")
         .arg(&kernel.vmlinuz)
         .arg("-initrd")
         .arg(&initramfs)
         .arg("-append")
-        .arg(format!("console=ttyS0 panic=1 mitigations=off {parameters}").trim_end())
+        .arg(format!("console={} panic=1 mitigations=off {parameters}", guest.console).trim_end())
         .arg("-serial")
-        .arg(format!("file:{}", console.display()))
-        .arg("-serial")
-        .arg(format!("file:{}", channel.display()))
+        .arg(format!("file:{}", console.display()));
+    if arm64 {
+        // The virt board has one UART, the console: the transcripts take a PCI serial port, the guest's ttyS0.
+        command.args(["-chardev", &format!("file,id=channel,path={}", channel.display()), "-device", "pci-serial,chardev=channel"]);
+    } else {
+        command.arg("-serial").arg(format!("file:{}", channel.display()));
+    }
+    let mut child = command
         .stdin(Stdio::null())
         // Its own process group: Ctrl-C reaches the checker, which stops qemu.
         .process_group(0)
         .stdout(File::create(&qemu_log)?)
         .stderr(File::create(qemu_log.with_extension("err"))?)
         .spawn()
-        .with_context(|| format!("starting {QEMU}"))?;
+        .with_context(|| format!("starting {qemu}"))?;
 
     // Wait for the guest to power off; it is hung once it stays silent too long.
     let (mut heard, mut last_heard) = (0, Instant::now());
@@ -248,7 +300,7 @@ pub fn boot_with(kernel: &Kernel, parameters: &str, jobs: &[Job], work: &Path) -
         ))
     } else if !status.is_some_and(|s| s.success()) {
         let errors = std::fs::read_to_string(qemu_log.with_extension("err")).unwrap_or_default();
-        Some(format!("{QEMU} failed: {}", errors.trim()))
+        Some(format!("{qemu} failed: {}", errors.trim()))
     } else if !finished {
         Some(format!(
             "the guest powered off before its jobs finished; its console's last line: {} (console: {})",
@@ -319,7 +371,7 @@ struct Packed {
 
 /// The init script: mount what libbpf needs, run each job with its output
 /// between markers on ttyS1, power off.
-fn init_script(jobs: &[Packed], library_dirs: &BTreeSet<PathBuf>) -> String {
+fn init_script(jobs: &[Packed], library_dirs: &BTreeSet<PathBuf>, channel: &str) -> String {
     let dirs: Vec<String> = library_dirs.iter().map(|d| d.display().to_string()).collect();
     let mut script = format!(
         r#"#!/bin/busybox sh
@@ -329,7 +381,7 @@ mount -t devtmpfs devtmpfs /dev
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tracefs tracefs /sys/kernel/tracing
-echo "{MARK} guest $(uname -r) up {MARK}" > /dev/ttyS1
+echo "{MARK} guest $(uname -r) up {MARK}" > /dev/{channel}
 
 # job N [NAME=VALUE...] BINARY [ARGS...]: run it, then send its transcript,
 # and its stderr and own prints, between markers.
@@ -350,7 +402,7 @@ job() {{
         head -c {log_limit} /tmp/err
         [ -n "$(head -c {log_limit} /tmp/err | tail -c 1)" ] && echo
         echo "{MARK} job $n log end {MARK}"
-    }} > /dev/ttyS1
+    }} > /dev/{channel}
 }}
 "#,
         libraries = dirs.join(":"),
@@ -371,7 +423,7 @@ job() {{
         let args: String = job.args.iter().map(|a| format!(" {}", quoted(a))).collect();
         let _ = writeln!(script, "job {n} {env}/jobs/{n}/{}{args}", job.binary);
     }
-    let _ = writeln!(script, "echo \"{MARK} all jobs done {MARK}\" > /dev/ttyS1\npoweroff -f");
+    let _ = writeln!(script, "echo \"{MARK} all jobs done {MARK}\" > /dev/{channel}\npoweroff -f");
     script
 }
 
@@ -411,13 +463,14 @@ fn without_debug_info(binary: &[u8]) -> Result<Vec<u8>> {
     Ok(stripped)
 }
 
-fn write_initramfs(path: &Path, jobs: &[Job]) -> Result<()> {
-    let busybox = static_busybox().context("no static busybox")?;
+fn write_initramfs(path: &Path, jobs: &[Job], guest: &Guest) -> Result<()> {
+    let busybox = &guest.busybox;
+    ensure!(busybox.is_file(), "no static busybox");
     let mut libraries = BTreeSet::new();
     for job in jobs {
-        libraries.extend(shared_libraries(&job.binary)?);
+        libraries.extend(guest.libraries(&job.binary)?);
     }
-    let library_dirs: BTreeSet<PathBuf> = libraries.iter().filter_map(|l| l.parent().map(Path::to_path_buf)).collect();
+    let library_dirs: BTreeSet<PathBuf> = libraries.iter().filter_map(|(_, l)| l.parent().map(Path::to_path_buf)).collect();
 
     let mut cpio = Cpio::create(path)?;
     for dir in ["dev", "proc", "sys", "tmp", "bin", "jobs"] {
@@ -425,9 +478,9 @@ fn write_initramfs(path: &Path, jobs: &[Job]) -> Result<()> {
     }
     cpio.char_device("dev/console", 5, 1)?;
     cpio.file(Path::new("bin/busybox"), &std::fs::read(&busybox)?, true)?;
-    for library in &libraries {
+    for (copy, library) in &libraries {
         // Under the path the binary asks for; reading follows symlinks.
-        let bytes = std::fs::read(library).with_context(|| format!("reading {}", library.display()))?;
+        let bytes = std::fs::read(copy).with_context(|| format!("reading {}", copy.display()))?;
         cpio.file(library.strip_prefix("/")?, &bytes, true)?;
     }
     let mut described = Vec::new();
@@ -444,7 +497,7 @@ fn write_initramfs(path: &Path, jobs: &[Job]) -> Result<()> {
         }
         described.push(Packed { binary: name, files, args: job.args.clone(), env: job.env.clone() });
     }
-    cpio.file(Path::new("init"), init_script(&described, &library_dirs).as_bytes(), true)?;
+    cpio.file(Path::new("init"), init_script(&described, &library_dirs, guest.channel).as_bytes(), true)?;
     cpio.finish()
 }
 
@@ -622,7 +675,7 @@ libbpf: loading
             Packed { binary: "probes".into(), files: vec![], args: vec!["pin-tracepoint-link".into()], env: vec![] },
         ];
         let dirs = BTreeSet::from([PathBuf::from("/lib/x86_64-linux-gnu")]);
-        let script = init_script(&jobs, &dirs);
+        let script = init_script(&jobs, &dirs, "ttyS1");
         let place = script.find("cp /jobs/1/file-0 '/w/out/x.bpf.o'").unwrap();
         let run = script.find("job 1 /jobs/1/lesson").unwrap();
         // The second job's own copy replaces the first's, right before it runs.

@@ -60,6 +60,29 @@ pub struct LessonResult {
     pub fingerprint: String,
     pub states: Vec<StateResult>,
     pub notes: Vec<Note>,
+    /// When the arm64 columns were measured, and of which files: they come
+    /// from their own, slower run (`dev verify --arch arm64`), so they carry
+    /// their own date and fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm64: Option<Measured>,
+}
+
+/// When and on which lesson files a run measured a lesson's cells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measured {
+    /// `YYYY-MM-DD`, UTC.
+    pub date: String,
+    pub fingerprint: String,
+}
+
+/// The arm64 columns' kernel names, `6.1-arm64` and `6.12-arm64`.
+pub fn arm64_names() -> Vec<&'static str> {
+    kernels::ARM64_SERIES.iter().map(|s| s.name).collect()
+}
+
+/// Every column of the page: the amd64 kernels, the host, then arm64's.
+fn columns() -> Vec<&'static str> {
+    kernels::names().into_iter().chain(arm64_names()).collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,9 +114,17 @@ pub fn load(root: &Path) -> Option<Results> {
     serde_json::from_str(&std::fs::read_to_string(root.join(RESULTS)).ok()?).ok()
 }
 
-/// The record with a run's outcomes merged in (a lesson changed since its
-/// last run starts afresh); nothing is written.
+/// The record with a run's outcomes merged in; nothing is written. A lesson
+/// changed since its last amd64 run starts afresh, but for its arm64 cells,
+/// which keep their own fingerprint until an arm64 run replaces them; an
+/// arm64 run touches only the arm64 cells.
 pub fn merge(root: &Path, kernels_run: &[(String, String)], lessons_run: &[LessonRecord]) -> Result<Results> {
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    merge_on(root, kernels_run, lessons_run, &today)
+}
+
+fn merge_on(root: &Path, kernels_run: &[(String, String)], lessons_run: &[LessonRecord], today: &str) -> Result<Results> {
+    let arm64_run = kernels_run.iter().any(|(name, _)| arm64_names().contains(&name.as_str()));
     let mut results = load(root).unwrap_or_default();
     for (name, description) in kernels_run {
         results.kernels.insert(name.clone(), description.clone());
@@ -110,13 +141,20 @@ pub fn merge(root: &Path, kernels_run: &[(String, String)], lessons_run: &[Lesso
                 .map(|(name, label)| StateResult { name: name.clone(), label: label.clone(), cells: BTreeMap::new() })
                 .collect(),
             notes: notes(run.lesson),
+            arm64: None,
         };
         let position = results.lessons.iter().position(|l| l.number == run.lesson.number);
         let entry = match position {
-            Some(i) if results.lessons[i].fingerprint == fingerprint => &mut results.lessons[i],
+            Some(i) if results.lessons[i].fingerprint == fingerprint || arm64_run => &mut results.lessons[i],
             Some(i) => {
-                results.lessons[i] = fresh;
-                &mut results.lessons[i]
+                let old = std::mem::replace(&mut results.lessons[i], fresh);
+                let entry = &mut results.lessons[i];
+                entry.arm64 = old.arm64;
+                for state in &mut entry.states {
+                    let Some(was) = old.states.iter().find(|s| s.name == state.name) else { continue };
+                    state.cells.extend(was.cells.iter().filter(|(k, _)| arm64_names().contains(&k.as_str())).map(|(k, c)| (k.clone(), c.clone())));
+                }
+                entry
             }
             None => {
                 results.lessons.push(fresh);
@@ -125,7 +163,18 @@ pub fn merge(root: &Path, kernels_run: &[(String, String)], lessons_run: &[Lesso
         };
         entry.title = run.lesson.meta.title.clone();
         entry.notes = notes(run.lesson);
-        for (s, state) in entry.states.iter_mut().enumerate() {
+        if arm64_run {
+            entry.arm64 = Some(Measured { date: today.to_string(), fingerprint: fingerprint.clone() });
+        }
+        for (s, (name, label)) in run.states.iter().enumerate() {
+            let position = entry.states.iter().position(|state| state.name == *name);
+            let state = match position {
+                Some(i) => &mut entry.states[i],
+                None => {
+                    entry.states.push(StateResult { name: name.clone(), label: label.clone(), cells: BTreeMap::new() });
+                    entry.states.last_mut().expect("just pushed")
+                }
+            };
             for (t, (kernel, _)) in kernels_run.iter().enumerate() {
                 state.cells.insert(kernel.clone(), run.cells[s][t].clone());
             }
@@ -167,6 +216,9 @@ pub fn differences(recorded: &Results, measured: &Results) -> Vec<String> {
         if old.fingerprint != lesson.fingerprint {
             differences.push(format!("lesson {} changed since the record was made", lesson.number));
             continue;
+        }
+        if old.arm64.as_ref().map(|m| &m.fingerprint) != lesson.arm64.as_ref().map(|m| &m.fingerprint) {
+            differences.push(format!("lesson {} changed since its arm64 cells were measured", lesson.number));
         }
         if old.title != lesson.title || old.notes != lesson.notes {
             differences.push(format!("lesson {}'s title or kernel notes changed", lesson.number));
@@ -235,7 +287,7 @@ pub fn fingerprint(lesson: &Path, course: &Path) -> Result<String> {
 
 /// The page, from the record alone.
 pub fn render(results: &Results) -> String {
-    let names = kernels::names();
+    let names = columns();
     let mut page = String::new();
     let _ = writeln!(
         page,
@@ -249,7 +301,10 @@ CO-RE promises that one build runs on many kernels. This page is that promise,
 measured. Each lesson's broken layers and its solution were compiled once, on
 one machine, and the very same binaries ran on every kernel below: three of
 Debian's kernels, booted under qemu, and the kernel of the machine that ran the
-matrix.
+matrix. The arm64 columns are Debian's arm64 builds of 6.1 and 6.12, booted
+under `qemu-system-aarch64`, running the same lesson states built for
+`aarch64-unknown-linux-gnu`; they come from their own run, dated under each
+lesson's table.
 
 A cell says what the program did on that kernel. ✓ means it is what the lesson
 documents for that kernel: a broken layer fails the way the lesson says, and
@@ -283,6 +338,9 @@ table.
                 .collect();
             let _ = writeln!(page, "| {} | {} |", state.label, cells.join(" | "));
         }
+        if let Some(measured) = &lesson.arm64 {
+            let _ = writeln!(page, "\nThe arm64 columns were measured on {}.", measured.date);
+        }
         if !lesson.notes.is_empty() {
             page.push_str("\nWhere a kernel differs:\n\n");
         }
@@ -298,8 +356,9 @@ table.
 `cargo xtask check NN --kernel 6.1` runs one lesson on one of these kernels,
 without root: `cargo xtask kernels` fetches them from Debian's archive once.
 `cargo xtask dev verify --kernels all` reruns the whole matrix and checks this page
-against it; `--bless` rewrites it. The kernels are the builds pinned in
-`kernels.lock`.
+against it; `--bless` rewrites it. `cargo xtask dev verify --arch arm64 --kernels all`
+does the same for the arm64 columns: it cross-builds the lessons in a Debian 13
+root and needs root. The kernels are the builds pinned in `kernels.lock`.
 ",
     );
     page
@@ -312,7 +371,7 @@ pub fn staleness(root: &Path, results: &Results) -> Result<Vec<String>> {
     if page != render(results) {
         problems.push(format!("{PAGE} is not what {RESULTS} renders to"));
     }
-    for series in kernels::SERIES {
+    for series in kernels::pinned_series() {
         let pin = kernel_lock::pin(root, series)?;
         let measured = results.kernels.get(series.name).map_or("nothing", String::as_str);
         if !measured.contains(&format!("{} ", pin.describe())) {
@@ -325,8 +384,17 @@ pub fn staleness(root: &Path, results: &Results) -> Result<Vec<String>> {
             problems.push(format!("lesson {} is not in the last matrix run", lesson.number));
             continue;
         };
-        if recorded.fingerprint != fingerprint(&lesson.dir, &lesson.course)? {
+        let now = fingerprint(&lesson.dir, &lesson.course)?;
+        if recorded.fingerprint != now {
             problems.push(format!("lesson {} changed since the last matrix run", lesson.number));
+        }
+        match &recorded.arm64 {
+            Some(measured) if measured.fingerprint != now => problems.push(format!(
+                "lesson {} changed since its arm64 cells were measured on {}: cargo xtask dev verify --arch arm64 --kernels all {} --bless",
+                lesson.number, measured.date, lesson.number
+            )),
+            Some(_) => {}
+            None => problems.push(format!("lesson {} has no arm64 cells: cargo xtask dev verify --arch arm64 --kernels all {} --bless", lesson.number, lesson.number)),
         }
         let states: Vec<String> = (1..=lesson.meta.layers.len()).map(|k| format!("layer-{k}")).chain(["fixed".to_string()]).collect();
         let recorded_states: Vec<&str> = recorded.states.iter().map(|s| s.name.as_str()).collect();
@@ -334,7 +402,7 @@ pub fn staleness(root: &Path, results: &Results) -> Result<Vec<String>> {
             problems.push(format!("lesson {} has states {states:?}, the run had {recorded_states:?}", lesson.number));
         }
         let missing: Vec<&str> =
-            kernels::names().into_iter().filter(|kernel| recorded.states.iter().any(|s| !s.cells.contains_key(*kernel))).collect();
+            columns().into_iter().filter(|kernel| recorded.states.iter().any(|s| !s.cells.contains_key(*kernel))).collect();
         if !missing.is_empty() {
             problems.push(format!("lesson {} has no outcomes on {}", lesson.number, missing.join(", ")));
         }
@@ -366,6 +434,37 @@ mod tests {
             "the compatibility page is stale; run `cargo xtask dev verify --kernels all --bless` and commit {PAGE} and {RESULTS}:\n{}",
             problems.join("\n")
         );
+    }
+
+    #[test]
+    fn a_lesson_changed_after_its_arm64_cells_makes_the_page_stale() {
+        let root = crate::workbook::root();
+        let mut changed = recorded();
+        let lesson = &mut changed.lessons[0];
+        lesson.arm64 = Some(Measured { date: "2026-01-01".into(), fingerprint: "0000000000000000".into() });
+        let number = lesson.number.clone();
+        let problems = staleness(&root, &changed).unwrap();
+        let expected = format!(
+            "lesson {number} changed since its arm64 cells were measured on 2026-01-01: cargo xtask dev verify --arch arm64 --kernels all {number} --bless"
+        );
+        assert!(problems.contains(&expected), "{problems:?}");
+        assert!(!problems.iter().any(|p| p.contains("changed since the last matrix run")), "only the arm64 cells are stale: {problems:?}");
+
+        let mut unmeasured = recorded();
+        unmeasured.lessons[0].arm64 = None;
+        for state in &mut unmeasured.lessons[0].states {
+            state.cells.remove("6.12-arm64");
+        }
+        let problems = staleness(&root, &unmeasured).unwrap();
+        assert!(problems.iter().any(|p| p.contains("has no arm64 cells")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.ends_with("has no outcomes on 6.12-arm64")), "{problems:?}");
+    }
+
+    #[test]
+    fn the_page_has_arm64_columns_and_dates_them() {
+        let page = render(&recorded());
+        assert!(page.contains("| | 5.10 | 6.1 | 6.12 | host | 6.1-arm64 | 6.12-arm64 |"), "{page}");
+        assert!(page.contains("The arm64 columns were measured on "));
     }
 
     #[test]

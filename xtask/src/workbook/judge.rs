@@ -121,7 +121,8 @@ struct Blessing {
 /// kernel without kprobes shows; unless `<name>` already fits, when the
 /// variant would only repeat it. A kernel under qemu writes nothing new when
 /// `<name>` fits, else `variant` when that is free or fits, else
-/// `<name>@<kernel>`.
+/// `<name>@<kernel>`. An arm64 kernel writes only `<name>@<kernel>`, and
+/// only where the snapshot it would be compared with does not fit.
 fn blessing(name: &str, variant: Option<&str>, kernel: &str, fits: impl Fn(&str) -> Option<bool>, taken: &BTreeSet<String>) -> Blessing {
     let specific = format!("{name}@{kernel}");
     let write = |snapshot: &str, remove: Vec<String>| Blessing { write: snapshot.to_string(), claim: None, remove };
@@ -132,6 +133,11 @@ fn blessing(name: &str, variant: Option<&str>, kernel: &str, fits: impl Fn(&str)
             }
             _ => write(variant.unwrap_or(name), Vec::new()),
         };
+    }
+    if kernel.ends_with("-arm64") {
+        // An arm64 run comes alone, without the host: it never rewrites what the amd64 kernels share.
+        let general = variant.filter(|v| fits(v).is_some()).unwrap_or(name);
+        return if fits(general) == Some(true) { write(general, vec![specific]) } else { write(&specific, Vec::new()) };
     }
     if fits(name) != Some(false) {
         let unclaimed = variant.filter(|v| !taken.contains(*v)).map(str::to_string);
@@ -311,6 +317,20 @@ mod tests {
         // A transcript the general snapshot already holds writes no copy, and drops an old one.
         let same = stored(&[("fixed", true), ("fixed@kprobes", true)]);
         assert_eq!(blessing("fixed", variant, "host", same, &none), writes("fixed", Some("fixed@kprobes"), &["fixed@kprobes"]));
+    }
+
+    #[test]
+    fn an_arm64_kernel_blesses_only_its_own_snapshot() {
+        let none = BTreeSet::new();
+        let variant = Some("fixed@kprobes");
+        // The amd64 kernels' variant is free in an arm64 run, yet never taken.
+        let own = writes("fixed@6.1-arm64", None, &[]);
+        assert_eq!(blessing("fixed", variant, "6.1-arm64", stored(&[("fixed", false)]), &none), own);
+        assert_eq!(blessing("fixed", variant, "6.1-arm64", stored(&[("fixed", true), ("fixed@kprobes", false)]), &none), own);
+        // Where what it is compared with fits, its own copy goes.
+        let fits = writes("fixed@kprobes", None, &["fixed@6.1-arm64"]);
+        assert_eq!(blessing("fixed", variant, "6.1-arm64", stored(&[("fixed", false), ("fixed@kprobes", true)]), &none), fits);
+        assert_eq!(blessing("layer-2", None, "6.12-arm64", stored(&[("layer-2", true)]), &none), writes("layer-2", None, &["layer-2@6.12-arm64"]));
     }
 
     #[test]

@@ -37,6 +37,11 @@ impl Target {
         }
     }
 
+    /// Whether it is one of Debian's arm64 kernels, whose binaries are cross-built.
+    pub fn arm64(&self) -> bool {
+        matches!(self, Target::Vm(kernel) if kernel.series.arch == "arm64")
+    }
+
     pub fn kprobes(&self) -> bool {
         match self {
             Target::Host => host::kprobes_available(),
@@ -74,7 +79,8 @@ impl Target {
                 format!("Linux {major}.{minor}, the machine that ran the matrix, natively")
             }
             Target::Vm(kernel) => {
-                format!("Debian's {} {} ({}), under qemu", kernel.manifest.package, kernel.manifest.version, kernel.series.release)
+                let qemu = if kernel.series.arch == "arm64" { "qemu-system-aarch64" } else { "qemu" };
+                format!("Debian's {} {} ({}), under {qemu}", kernel.manifest.package, kernel.manifest.version, kernel.series.release)
             }
         }
     }
@@ -149,12 +155,18 @@ pub struct Timings {
 /// Builds every state of a lesson in a scratch copy, layer fixes applied one
 /// by one, and runs each on the host (when it is a target) right after its
 /// build; the cells that need no run at all are filled too.
-pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &mut Timings) -> Result<LessonRuns> {
+/// `cases`: whether other learners' fixes and fakes are built and run too.
+pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], cases: bool, timing: &mut Timings) -> Result<LessonRuns> {
     let built = Instant::now();
     let scratch = scratch::scratch_copy(root, lesson)?;
     let dir = lesson.dir_in(&scratch);
     let scratch_lesson = Lesson { dir: dir.clone(), ..lesson.clone() };
-    let target_dir = scratch::target_dir(&scratch);
+    // arm64 kernels run binaries cross-built in the cross root, into a target folder of their own.
+    let cross = if targets.iter().any(Target::arm64) { Some(crate::machine::cross::dir()?) } else { None };
+    let target_dir = match cross {
+        Some(_) => scratch::target_dir(&scratch).with_file_name("verify-target-arm64"),
+        None => scratch::target_dir(&scratch),
+    };
     let kept = root.join("target/xtask/matrix").join(&lesson.dir_name);
     if kept.exists() {
         std::fs::remove_dir_all(&kept)?;
@@ -173,7 +185,7 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &m
             None => ("fixed".to_string(), "solution".to_string()),
         };
         let needed = layer.is_none_or(|l| targets.iter().any(|t| l.skip_reason_on(t.kprobes()).is_none()));
-        let artifact = if needed { build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name))? } else { Artifact::NotBuilt };
+        let artifact = if needed { build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name), cross.as_deref())? } else { Artifact::NotBuilt };
         let skip = layer.and_then(|l| l.skip_reason()).or_else(|| host_lacks.clone());
         let outcomes = host_outcomes(targets, host, skip, &host_blocked, &artifact, timing)?;
         runs.states.push(State { name, label, layer: layer.map(|_| k), case: None, artifact });
@@ -187,10 +199,10 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], timing: &m
     }
 
     // Other learners' fixes and fakes, each laid over the solution in turn.
-    for case in cases::all(lesson)? {
+    for case in if cases { cases::all(lesson)? } else { Vec::new() } {
         let name = format!("{}-{}", case.kind.folder().trim_end_matches('s'), case.name);
         let replaced = case.lay_over(&dir)?;
-        let artifact = build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name));
+        let artifact = build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name), cross.as_deref());
         cases::restore(replaced)?;
         let artifact = artifact?;
         let outcomes = host_outcomes(targets, host, host_lacks.clone(), &host_blocked, &artifact, timing)?;
@@ -250,14 +262,21 @@ fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>>
 
 /// Builds the scratch copy as it stands, and keeps the binary and its object
 /// in `kept`: the next state's build overwrites both.
-fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path) -> Result<Artifact> {
+fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path, cross: Option<&Path>) -> Result<Artifact> {
     let sources = source_rules::read(&lesson.dir.join("src"));
-    match cargo::build(scratch, &lesson.package, &lesson.dir, target_dir)? {
+    let build = match cross {
+        Some(cross) => cargo::build_cross(scratch, &lesson.package, &lesson.dir, target_dir, cross)?,
+        None => cargo::build(scratch, &lesson.package, &lesson.dir, target_dir)?,
+    };
+    match build {
         Build::Failed { lines, output } => Ok(Artifact::Failed { transcript: lines.join("\n"), log: output, sources }),
         Build::Built { binary, object, .. } => {
             // The portability lines are the object's, so they are proven here, once.
             let mut compile = vec![run::compile_line(object.as_deref())?];
-            compile.extend(portability::lines(lesson, &binary));
+            // The portability proof runs the loader here, which an arm64 binary cannot.
+            if cross.is_none() {
+                compile.extend(portability::lines(lesson, &binary));
+            }
             let compile = compile.join("\n");
             std::fs::create_dir_all(kept)?;
             let copy = kept.join(binary.file_name().context("a binary without a name")?);
