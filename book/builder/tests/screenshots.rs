@@ -9,22 +9,22 @@ use std::path::{Path, PathBuf};
 
 use book_builder::{browser, i18n, Edition, Workbook};
 
-/// The pages to picture, by name: the on-ramp; a lesson chapter from its top
-/// (task card, transcript, "try it"), at its ASCII diagram and at its folded
-/// hints; the triage page. And the drawn diagram, found as the edition's
-/// chapter includes it, since a translated edition shows a translated drawing.
-const PAGES: &[(&str, &str)] = &[
-    ("anatomy", "anatomy.html"),
-    ("02-attach", "02-attach.html"),
-    ("02-attach-ascii-diagram", "02-attach.html#what-set_attach_target-is-for"),
-    ("02-attach-hints", "02-attach.html#hints"),
-    ("triage", "triage.html"),
+/// The pages to picture, by name, each with the window's height: the on-ramp;
+/// a lesson chapter's top (task card, transcript, "try it"), and the whole
+/// chapter, with its ASCII diagrams and its folded hints; the triage page.
+/// And the drawn diagram, found as the edition's chapter includes it, since a
+/// translated edition shows a translated drawing.
+const PAGES: &[(&str, &str, u32)] = &[
+    ("anatomy", "anatomy.html", 1400),
+    ("02-attach", "02-attach.html", 1400),
+    ("02-attach-whole", "02-attach.html", 9000),
+    ("triage", "triage.html", 1400),
 ];
 const DIAGRAM_PAGE: &str = "03-einval.html";
 const DIAGRAM: &str = "images/relocation";
 
-fn file_url(path: &Path, fragment: &str) -> String {
-    format!("file://{}{fragment}", path.canonicalize().unwrap().display())
+fn file_url(path: &Path) -> String {
+    format!("file://{}", path.canonicalize().unwrap().display())
 }
 
 /// The pixels of an 8-bit RGB or RGBA PNG, one `[r, g, b, a]` each, as Chromium writes them.
@@ -147,18 +147,15 @@ fn the_on_ramp_a_lesson_the_triage_page_and_a_diagram_are_drawn_in_every_edition
             .find(|src| src.starts_with(DIAGRAM) && src.ends_with(".svg"))
             .unwrap_or_else(|| panic!("{name}: {DIAGRAM_PAGE} shows no {DIAGRAM}*.svg"))
             .to_string();
-        let targets: Vec<(String, PathBuf, String)> = PAGES
+        let targets: Vec<(String, PathBuf, u32)> = PAGES
             .iter()
-            .map(|(what, page)| {
-                let (file, fragment) = page.split_once('#').map_or((*page, String::new()), |(f, a)| (f, format!("#{a}")));
-                (what.to_string(), out.join(file), fragment)
-            })
-            .chain([("diagram".to_string(), out.join(&diagram), String::new())])
+            .map(|(what, page, height)| (what.to_string(), out.join(page), *height))
+            .chain([("diagram".to_string(), out.join(&diagram), 1400)])
             .collect();
-        for (what, file, fragment) in targets {
+        for (what, file, height) in targets {
             let shot = shots_dir.join(format!("{name}-{what}.png"));
             let profile = profiles.join(format!("{name}-{what}"));
-            if let Err(e) = browser::screenshot(&chromium, &file_url(&file, &fragment), &profile, &shot, (1280, 1400)) {
+            if let Err(e) = browser::screenshot(&chromium, &file_url(&file), &profile, &shot, (1280, height)) {
                 problems.push(format!("{name} {what}: {e:#}"));
                 continue;
             }
