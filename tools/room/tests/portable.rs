@@ -88,4 +88,3 @@ fn the_code_calls_no_platform_specific_api() {
     let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
     assert!(!manifest.contains("xtask"), "{manifest}");
 }
-
