@@ -18,7 +18,7 @@ pub struct ServeArgs {
     /// Address and port to listen on; 0.0.0.0:7878 lets the room's laptops reach it
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     pub listen: String,
-    /// Where the room is kept, and reloaded from after a restart (default: .room-server/ in the workbook)
+    /// Where the room is kept, and reloaded from after a restart (default: .room-server/ at the workbook's top; the room program: in the current folder)
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// The learners' token (they post records with it); kept in the state folder, new if none
