@@ -527,7 +527,15 @@ impl Evidence {
     }
 
     fn core_message(&self) -> bool {
-        CORE_MESSAGES.iter().any(|m| self.says(m))
+        CORE_MESSAGES[..2].iter().any(|m| self.says(m)) || self.unresolved_relocation()
+    }
+
+    /// libbpf's debug line `relo #N: no matching targets found` is printed for
+    /// an existence check that is simply false too, and for a read it then
+    /// poisons (`w/ invalid insn`) behind such a check: the verifier fails only
+    /// if it reaches one. So it tells of the failure only when nothing else failed.
+    fn unresolved_relocation(&self) -> bool {
+        self.says(CORE_MESSAGES[2]) && !self.map_refused() && self.errnos.iter().all(|e| e == "EINVAL")
     }
 
     /// The verifier printed its reasoning (instruction lines, register states).
@@ -805,7 +813,7 @@ pub const ENTRIES: &[Entry] = &[
         stage: "load",
         meaning_has: "",
         cause: "core-relocation",
-        matches: |e| e.says("no matching targets found"),
+        matches: Evidence::unresolved_relocation,
     },
     Entry {
         cell: "kernel BTF is missing at '/sys/kernel/btf/vmlinux'",
