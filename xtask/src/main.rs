@@ -139,6 +139,9 @@ enum DevCommand {
         #[arg(long)]
         kernel: Option<String>,
     },
+    /// Diagnose programs no rule was written for: Debian's libbpf-tools objects (--deb),
+    /// or bcc's libbpf-tools broken as xtask/corpus/bcc-breakages.toml says (--bcc), scored
+    Corpus(commands::corpus::CorpusArgs),
 }
 
 /// The new spelling of a maintainers' command that moved under `dev`, if
@@ -229,6 +232,7 @@ fn main() -> ExitCode {
             DevCommand::UpdatePo => book::update_po(&root),
             DevCommand::UpdateKernels { series } => kernels::update(&root, series),
             DevCommand::Vmlinux { kernel } => vmlinux::regenerate(&root, kernel.as_deref()),
+            DevCommand::Corpus(args) => commands::corpus::corpus(&root, args),
         },
     };
     let error = match outcome {
@@ -276,6 +280,7 @@ fn command_name(command: &Command) -> &'static str {
             DevCommand::UpdatePo => "dev update-po",
             DevCommand::UpdateKernels { .. } => "dev update-kernels",
             DevCommand::Vmlinux { .. } => "dev vmlinux",
+            DevCommand::Corpus(_) => "dev corpus",
         },
     }
 }

@@ -274,6 +274,18 @@ fn pasted_logs_are_diagnosed_right_or_not_at_all() {
             "WRONG"
         };
         table.push_str(&format!("{verdict:<7} {file:<52} expected {expected:<26} named {named:?}\n"));
+        if let Some(wanted) = entry.get("fix_has").and_then(|f| f.as_str()) {
+            let fixes: Vec<&str> = report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["cause"] == expected)
+                .filter_map(|f| f["fix"].as_str())
+                .collect();
+            if !fixes.iter().any(|f| f.contains(wanted)) {
+                mistakes.push(format!("{file}: the fix does not say {wanted:?}: {fixes:?}"));
+            }
+        }
     }
     println!("{table}");
     for (name, [right, wrong, with_cause]) in ["written with the rules", "written after them"].iter().zip(tally) {
@@ -282,4 +294,61 @@ fn pasted_logs_are_diagnosed_right_or_not_at_all() {
         println!("{name}: {with_cause} logs with a known cause; {right} named right, {wrong} wrong: precision {precision:.0} %, recall {recall:.0} %");
     }
     assert!(mistakes.is_empty(), "precision below 100 %: {mistakes:#?}");
+}
+
+/// Debian's libbpf-tools (0.26.0+ds-1): every object its binaries embed,
+/// diagnosed unchanged on this kernel. An error is allowed only where
+/// `libbpf-tools-allowed.toml` says why it is true here; anything else is a
+/// false error of diagnose.
+#[test]
+#[ignore = "fetches Debian's libbpf-tools package with apt-get download and diagnoses its 52 objects (root loads them): several minutes"]
+fn debian_libbpf_tools_objects_get_only_true_errors() {
+    let dir = scratch("libbpf-tools");
+    let fetched = Command::new("apt-get").args(["download", "libbpf-tools"]).current_dir(&dir).output();
+    let fetched = fetched.unwrap_or_else(|e| panic!("cannot run apt-get download libbpf-tools: {e}"));
+    assert!(fetched.status.success(), "cannot fetch libbpf-tools: {}", String::from_utf8_lossy(&fetched.stderr));
+    let deb = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "deb")).unwrap();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["dev", "corpus", "--json", "--deb"])
+        .arg(&deb)
+        .current_dir(workbook())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "dev corpus --deb: {}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let allowed: toml::Value =
+        toml::from_str(&std::fs::read_to_string(workbook().join("xtask/tests/data/libbpf-tools-allowed.toml")).unwrap()).unwrap();
+    let allowed: Vec<(String, String)> = allowed["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            assert!(a["why"].as_str().is_some_and(|w| !w.is_empty()), "an allowed error without its reason: {a}");
+            (a["object"].as_str().unwrap().to_string(), a["cause"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let objects = report["objects"].as_array().unwrap();
+    // 52 binaries; nine more names (ext4dist, xfsslower, killsnoop…) are symlinks to fsdist, fsslower and sigsnoop.
+    assert_eq!(objects.len(), 52, "the package's binaries embed 52 BPF objects");
+    let mut false_errors = Vec::new();
+    for object in objects {
+        let name = object["object"].as_str().unwrap();
+        let findings = object["findings"].as_array().unwrap();
+        let count = |s: &str| findings.iter().filter(|f| f["severity"] == s).count();
+        println!("{name}: {} errors, {} warnings, {} notes", count("error"), count("warning"), count("note"));
+        for finding in findings.iter().filter(|f| f["severity"] != "note") {
+            println!(
+                "  {} {}: {}",
+                finding["severity"].as_str().unwrap(),
+                finding["cause"].as_str().unwrap(),
+                finding["summary"].as_str().unwrap()
+            );
+            let cause = finding["cause"].as_str().unwrap().to_string();
+            if finding["severity"] == "error" && !allowed.contains(&(name.to_string(), cause.clone())) {
+                false_errors.push(format!("{name}: {cause}: {}", finding["summary"].as_str().unwrap()));
+            }
+        }
+    }
+    assert!(false_errors.is_empty(), "errors on unchanged objects that no allowed entry explains:\n{}", false_errors.join("\n"));
 }

@@ -67,6 +67,12 @@ pub fn diagnose(root: &Path, args: &DiagnoseArgs) -> Result<ExitCode> {
             .filter(|t| !t.contains('\0'))
             .ok_or_else(|| UsageError(format!("{}: neither a BPF object, a .c file nor text", name(file))))?;
         let mut findings = error_index::match_text(text);
+        // The host's names: a pasted log most often comes from this machine.
+        if choice == Choice::Host {
+            if let Ok(Some(kernel)) = kernel_btf::open(choice, None, false) {
+                diagnosis::suggest_names(text, &kernel, &mut findings);
+            }
+        }
         if findings.is_empty() {
             findings.push(Finding::plain(
                 "no-known-failure",

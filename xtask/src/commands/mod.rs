@@ -2,6 +2,7 @@
 
 pub mod book;
 pub mod check;
+pub mod corpus;
 pub mod diagnose;
 pub mod doctor;
 pub mod hint;

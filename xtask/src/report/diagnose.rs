@@ -138,6 +138,12 @@ impl Report {
                                 "not judged here: the host's verifier refused the code relocated for another kernel ({errno}); {note}"
                             );
                             line(&mut out, Line::new(LOAD, &text));
+                            // diagnose runs no VM; `check --kernel` runs a lesson's program under qemu on that kernel.
+                            let proof = format!(
+                                "only kernel {0}'s verifier can judge it: load the object on a machine running {0} (cargo xtask check NN --kernel {0} does so under qemu for a lesson's own program; diagnose does not start a VM)",
+                                self.kernel.name
+                            );
+                            line(&mut out, Line::detail(proof));
                         }
                         _ => {
                             line(&mut out, Line::new(LOAD, &format!("FAILED at {stage} with {errno}")));
@@ -265,6 +271,7 @@ mod tests {
             "{other}"
         );
         assert!(!other.contains("FAILED"), "{other}");
+        assert!(other.contains("diagnose does not start a VM"), "{other}");
     }
 
     #[test]

@@ -274,6 +274,48 @@ fn member_names(target: &TypeTable, composite: &Composite, out: &mut Vec<String>
     }
 }
 
+/// For a field `field` of struct or union `type_name` that `target` lacks:
+/// the closest member it has (underscores, a prefix, or two letters apart),
+/// if any. None when the type is not there or has the field.
+pub fn field_suggestion(target: &TypeTable, type_name: &str, field: &str) -> Option<String> {
+    let composites: Vec<Composite> = target
+        .named(essential_name(type_name))
+        .into_iter()
+        .filter_map(|id| target.ty(id))
+        .filter_map(|t| match t {
+            Type::Struct(c) | Type::Union(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let wanted = essential_name(field);
+    if composites.is_empty() || composites.iter().any(|c| member(target, c, wanted).is_some()) {
+        return None;
+    }
+    composites.iter().find_map(|c| {
+        similar_member(target, c, wanted).or_else(|| {
+            let mut names = Vec::new();
+            member_names(target, c, &mut names);
+            names.into_iter().map(|n| (edit_distance(&n, wanted), n)).filter(|(d, _)| *d <= 2).min().map(|(_, n)| n)
+        })
+    })
+}
+
+/// Levenshtein distance, for names a few letters apart.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// A member whose name differs only by underscores or a prefix, such as
 /// `__state` for `state`: how fields are usually renamed.
 fn similar_member(target: &TypeTable, composite: &Composite, name: &str) -> Option<String> {
@@ -303,6 +345,16 @@ mod tests {
         b.add("sched_list", FWD, 0, 0, &[]);
         b.enumeration64("bpf_func_id", &["BPF_FUNC_unspec", "BPF_FUNC_map_lookup_elem"]);
         TypeTable::from_bytes(&b.bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_missing_field_gets_the_closest_member() {
+        let kernel = kernel();
+        assert_eq!(field_suggestion(&kernel, "task_struct", "state").as_deref(), Some("__state"));
+        assert_eq!(field_suggestion(&kernel, "task_struct", "pdi").as_deref(), Some("pid"));
+        assert_eq!(field_suggestion(&kernel, "task_struct", "pid"), None);
+        assert_eq!(field_suggestion(&kernel, "no_such_struct", "pid"), None);
+        assert_eq!(field_suggestion(&kernel, "task_struct", "completely_other"), None);
     }
 
     /// The object: two flavors of task_struct, and an enum.

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
+use regex::Regex;
 use serde::Serialize;
 
 use super::bpf_object::{BpfObject, Program};
@@ -134,7 +136,8 @@ fn function_exists(kernel: &KernelFacts, name: &str) -> (bool, &'static str) {
     (kernel.kallsyms_has(name) || kernel.types.has(Kind::Func, name), "kallsyms and BTF")
 }
 
-fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Finding>) -> ProgramReport {
+/// `others`: the workbook's other kernels, whose BTF tells a renamed function from a name no kernel has.
+fn check_program(program: &Program, kernel: &KernelFacts, others: &[KernelFacts], findings: &mut Vec<Finding>) -> ProgramReport {
     let (kind, target) = section_target(&program.section);
     let evidence = format!("program {} in SEC(\"{}\")", program.name, program.section);
     let on = kernel.describe();
@@ -236,7 +239,21 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
             let symbol = if kind == "ksyscall" { format!("{SYSCALL_PREFIX}{function}") } else { function.clone() };
             let (found, checked_in) = function_exists(kernel, &symbol);
             result(&mut report, function.clone(), found, checked_in);
-            if !found {
+            let no_kernel_has_it = !others.iter().any(|k| k.types.has(Kind::Func, &symbol));
+            if !found && function == program.name && no_kernel_has_it {
+                // `SEC("kprobe/handle_entry") int BPF_KPROBE(handle_entry)`: the section
+                // repeats the program's name, which no kernel has; its loader attaches
+                // it elsewhere (as a uprobe). `kprobe/kmem_cache_alloc` is a renamed function.
+                findings.push(
+                    Finding::plain(
+                        "placeholder-target",
+                        Severity::Note,
+                        format!("{symbol} is a function of none of the workbook's kernels, and it is the program's own name: the section is a label, and the object's loader attaches {} itself (to a uprobe or a function it picks), or libbpf's auto-attach fails with ENOENT", program.name),
+                        format!("if nothing attaches {} by hand, name a kernel function in its section", program.name),
+                    )
+                    .evidence(evidence),
+                );
+            } else if !found {
                 findings.push(
                     Finding::of("kprobe-missing-function", Severity::Error)
                         .summary(format!("no kernel function {symbol} on {on}: attach fails with ENOENT"))
@@ -265,6 +282,10 @@ fn check_program(program: &Program, kernel: &KernelFacts, findings: &mut Vec<Fin
     report
 }
 
+/// Names that stand for "any function": ksnoop's `kprobe/foo` is attached
+/// to the function given on its command line.
+const PLACEHOLDER_NAMES: [&str; 3] = ["foo", "dummy", "placeholder"];
+
 /// A target the object's loader is expected to replace: libbpf-tools name
 /// theirs `dummy_…` and call set_attach_target (or turn the program off) at run time.
 fn placeholder_target(target: &Target) -> Option<&str> {
@@ -279,7 +300,7 @@ fn placeholder_target(target: &Target) -> Option<&str> {
         | Target::Lsm(name) => name,
         Target::None => return None,
     };
-    name.starts_with("dummy_").then_some(name.as_str())
+    (name.starts_with("dummy_") || PLACEHOLDER_NAMES.contains(&name.as_str())).then_some(name.as_str())
 }
 
 /// The tracefs category that holds tracepoint `name`: `syscalls` for a
@@ -308,27 +329,37 @@ fn similar_tracepoint(kernel: &KernelFacts, category: &str, name: &str) -> Optio
     };
     let in_category = names(&events.join(category))
         .into_iter()
-        .map(|n| (edit_distance(&n, name), n))
+        .map(|n| (core_relo::edit_distance(&n, name), n))
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, n)| format!("{category}/{n}"));
     in_category.or_else(|| names(events).into_iter().find(|c| events.join(c).join(name).is_dir()).map(|c| format!("{c}/{name}")))
 }
 
-/// Levenshtein distance, for names a few letters apart.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
+/// libbpf names the tracepoint it could not find and the field it could not
+/// relocate, never a close one: in a pasted log, the fix of those findings
+/// starts with the kernel's closest name, from its tracefs and its BTF.
+pub fn suggest_names(text: &str, kernel: &KernelFacts, findings: &mut [Finding]) {
+    static TRACEPOINT: OnceLock<Regex> = OnceLock::new();
+    static FIELD: OnceLock<Regex> = OnceLock::new();
+    let tracepoint = TRACEPOINT.get_or_init(|| Regex::new(r"tracepoint '(\w+)/(\w+)'").unwrap());
+    let field = FIELD.get_or_init(|| Regex::new(r"\] (?:struct|union) (\w+)\.(\w+)").unwrap());
+    for finding in findings.iter_mut() {
+        let suggestion = match finding.cause {
+            "tracepoint-not-found" => tracepoint.captures(text).and_then(|m| {
+                let like = similar_tracepoint(kernel, &m[1], &m[2]).filter(|like| *like != format!("{}/{}", &m[1], &m[2]))?;
+                Some(format!("did you mean tracepoint {like}? ({}/{} is not on {})", &m[1], &m[2], kernel.describe()))
+            }),
+            "core-relocation" | "field-not-in-vmlinux-h" => field.captures_iter(text).find_map(|m| {
+                let like = core_relo::field_suggestion(&kernel.types, &m[1], &m[2])?;
+                Some(format!("did you mean {like}? ({} on {} has no field {})", core_relo::essential_name(&m[1]), kernel.describe(), &m[2]))
+            }),
+            _ => None,
+        };
+        if let Some(suggestion) = suggestion {
+            finding.fix = format!("{suggestion}; {}", finding.fix);
         }
     }
-    row[b.len()]
 }
 
 /// The real load is libbpf's load of the object as compiled; the object's
@@ -426,7 +457,7 @@ pub fn diagnose_object(
         );
     }
     let programs = match chosen {
-        Some(kernel) => object.programs.iter().map(|p| check_program(p, kernel, &mut findings)).collect(),
+        Some(kernel) => object.programs.iter().map(|p| check_program(p, kernel, others, &mut findings)).collect(),
         None => object
             .programs
             .iter()
@@ -496,9 +527,12 @@ fn check_relocations(
         }
         // A read through a flavor (`task_struct___v514`) of a type whose layout the program checks.
         let flavored = core_relo::essential_name(&spec.root) != spec.root;
+        // Until each relocation's branch is known: a flavor read in a section that
+        // checks any type or field chooses between layouts (biopattern reads
+        // `trace_event_raw_block_rq_complete___x` after checking `…_completion` exists).
         let guarded = !core_relo::is_existence_check(relocation.kind)
             && flavored
-            && checked.iter().any(|(section, name)| *section == relocation.section && name == core_relo::essential_name(&spec.root));
+            && checked.iter().any(|(section, _)| *section == relocation.section);
         let mut resolves = BTreeMap::new();
         let mut missing = None;
         for kernel in chosen.into_iter().chain(others) {
@@ -597,9 +631,9 @@ mod tests {
 
     #[test]
     fn edit_distance_counts_letters_changed() {
-        assert_eq!(edit_distance("sys_enter_openat", "sys_enter_opnat"), 1);
-        assert_eq!(edit_distance("sched_switch", "sched_swich"), 1);
-        assert_eq!(edit_distance("abc", "abc"), 0);
-        assert_eq!(edit_distance("", "ab"), 2);
+        assert_eq!(core_relo::edit_distance("sys_enter_openat", "sys_enter_opnat"), 1);
+        assert_eq!(core_relo::edit_distance("sched_switch", "sched_swich"), 1);
+        assert_eq!(core_relo::edit_distance("abc", "abc"), 0);
+        assert_eq!(core_relo::edit_distance("", "ab"), 2);
     }
 }

@@ -528,7 +528,16 @@ impl Evidence {
     }
 
     fn core_message(&self) -> bool {
-        CORE_MESSAGES.iter().any(|m| self.says(m))
+        CORE_MESSAGES[..2].iter().any(|m| self.says(m)) || self.unresolved_relocation()
+    }
+
+    /// libbpf's debug line `relo #N: no matching targets found` is printed for
+    /// an existence check that is simply false too, and for a read it then
+    /// poisons (`w/ invalid insn`) behind such a check: the verifier fails only
+    /// if it reaches one. So it tells of the failure only when nothing else failed.
+    fn unresolved_relocation(&self) -> bool {
+        // A verifier that gave its own reason rejected the program for that reason.
+        self.says(CORE_MESSAGES[2]) && !self.map_refused() && self.errnos.iter().all(|e| e == "EINVAL") && self.verifier_verdict().is_none()
     }
 
     /// The verifier printed its reasoning (instruction lines, register states).
@@ -806,7 +815,7 @@ pub const ENTRIES: &[Entry] = &[
         stage: "load",
         meaning_has: "",
         cause: "core-relocation",
-        matches: |e| e.says("no matching targets found"),
+        matches: Evidence::unresolved_relocation,
     },
     Entry {
         cell: "kernel BTF is missing at '/sys/kernel/btf/vmlinux'",
@@ -937,7 +946,8 @@ pub const ENTRIES: &[Entry] = &[
         stage: "load",
         meaning_has: "",
         cause: "gpl-only-helper",
-        matches: |e| e.says("cannot call GPL-restricted function"),
+        // A BTF pointer (tp_btf, fentry) is GPL-only too: `Cannot access kernel 'struct task_struct' from non-GPL compatible program`.
+        matches: |e| e.says("cannot call GPL-restricted function") || e.says("from non-GPL compatible program"),
     },
     Entry {
         cell: "BPF program is too large. Processed 1000001 insn",
@@ -953,7 +963,10 @@ pub const ENTRIES: &[Entry] = &[
         cause: "helper-not-allowed",
         matches: |e| {
             let helper_refused = |l: &String| {
-                (l.contains("program of this type cannot use helper ") || l.contains("unknown func ")) && !l.contains("bpf_probe_read#4")
+                (l.contains("program of this type cannot use helper ")
+                    || l.contains("unknown func ")
+                    || l.contains(" not supported for program type "))
+                    && !l.contains("bpf_probe_read#4")
             };
             e.lines.iter().any(helper_refused)
         },
