@@ -152,7 +152,9 @@ fn merge_on(root: &Path, kernels_run: &[(String, String)], lessons_run: &[Lesson
                 entry.arm64 = old.arm64;
                 for state in &mut entry.states {
                     let Some(was) = old.states.iter().find(|s| s.name == state.name) else { continue };
-                    state.cells.extend(was.cells.iter().filter(|(k, _)| arm64_names().contains(&k.as_str())).map(|(k, c)| (k.clone(), c.clone())));
+                    state
+                        .cells
+                        .extend(was.cells.iter().filter(|(k, _)| arm64_names().contains(&k.as_str())).map(|(k, c)| (k.clone(), c.clone())));
                 }
                 entry
             }
@@ -400,7 +402,10 @@ pub fn staleness(root: &Path, results: &Results) -> Result<Vec<String>> {
                 lesson.number, measured.date, lesson.number
             )),
             Some(_) => {}
-            None => problems.push(format!("lesson {} has no arm64 cells: cargo xtask dev verify --arch arm64 --kernels all {} --bless", lesson.number, lesson.number)),
+            None => problems.push(format!(
+                "lesson {} has no arm64 cells: cargo xtask dev verify --arch arm64 --kernels all {} --bless",
+                lesson.number, lesson.number
+            )),
         }
         let states: Vec<String> = (1..=lesson.meta.layers.len()).map(|k| format!("layer-{k}")).chain(["fixed".to_string()]).collect();
         let recorded_states: Vec<&str> = recorded.states.iter().map(|s| s.name.as_str()).collect();
