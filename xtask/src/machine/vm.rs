@@ -477,7 +477,7 @@ fn write_initramfs(path: &Path, jobs: &[Job], guest: &Guest) -> Result<()> {
         cpio.dir(Path::new(dir))?;
     }
     cpio.char_device("dev/console", 5, 1)?;
-    cpio.file(Path::new("bin/busybox"), &std::fs::read(&busybox)?, true)?;
+    cpio.file(Path::new("bin/busybox"), &std::fs::read(busybox)?, true)?;
     for (copy, library) in &libraries {
         // Under the path the binary asks for; reading follows symlinks.
         let bytes = std::fs::read(copy).with_context(|| format!("reading {}", copy.display()))?;

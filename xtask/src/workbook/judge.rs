@@ -330,7 +330,10 @@ mod tests {
         // Where what it is compared with fits, its own copy goes.
         let fits = writes("fixed@kprobes", None, &["fixed@6.1-arm64"]);
         assert_eq!(blessing("fixed", variant, "6.1-arm64", stored(&[("fixed", false), ("fixed@kprobes", true)]), &none), fits);
-        assert_eq!(blessing("layer-2", None, "6.12-arm64", stored(&[("layer-2", true)]), &none), writes("layer-2", None, &["layer-2@6.12-arm64"]));
+        assert_eq!(
+            blessing("layer-2", None, "6.12-arm64", stored(&[("layer-2", true)]), &none),
+            writes("layer-2", None, &["layer-2@6.12-arm64"])
+        );
     }
 
     #[test]

@@ -185,7 +185,11 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], cases: boo
             None => ("fixed".to_string(), "solution".to_string()),
         };
         let needed = layer.is_none_or(|l| targets.iter().any(|t| l.skip_reason_on(t.kprobes()).is_none()));
-        let artifact = if needed { build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name), cross.as_deref())? } else { Artifact::NotBuilt };
+        let artifact = if needed {
+            build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name), cross.as_deref())?
+        } else {
+            Artifact::NotBuilt
+        };
         let skip = layer.and_then(|l| l.skip_reason()).or_else(|| host_lacks.clone());
         let outcomes = host_outcomes(targets, host, skip, &host_blocked, &artifact, timing)?;
         runs.states.push(State { name, label, layer: layer.map(|_| k), case: None, artifact });
