@@ -576,7 +576,7 @@ impl Evidence {
     /// verifier turned it into a number, as a release does to a ring buffer record.
     fn scalar_was_a_pointer(&self) -> bool {
         let Some(register) = self.invalid_access_register() else { return false };
-        self.types_held_by(register).iter().any(|t| !t.starts_with("scalar") && !t.chars().all(|c| c.is_ascii_digit()) && *t != "P")
+        self.types_held_by(register).iter().any(|t| is_pointer_type(t))
     }
 
     /// A record the program gave back, then used: a reference-counted pointer (`ref_obj_id`) released before the access.
@@ -584,13 +584,9 @@ impl Evidence {
         let released = self.says("call bpf_ringbuf_submit")
             || self.says("call bpf_ringbuf_discard")
             || self.lines.iter().any(|l| l.contains("call ") && l.contains("_release#"));
-        let Some(register) = self.invalid_access_register() else { return false };
-        released
-            && self.invalid_access_of() == Some("scalar")
-            && self
-                .types_held_by(register)
-                .iter()
-                .any(|t| t.starts_with("ringbuf_mem") || t.starts_with("ptr_") || t.starts_with("trusted_ptr_"))
+        // 'inv' on older kernels; while the record was the program's its
+        // register held `ringbuf_mem`, `alloc_mem` (6.1) or `mem` (5.10).
+        released && matches!(self.invalid_access_of(), Some("scalar" | "inv")) && self.scalar_was_a_pointer()
     }
 
     /// The variable a leaked ring buffer record was reserved into, and where:
@@ -698,6 +694,12 @@ const STRERROR: [(&str, &str); 10] = [
     ("Cannot assign requested address", "EADDRNOTAVAIL"),
     ("Unknown error 4001", "LIBBPF_ERRNO__FORMAT"),
 ];
+
+/// A verifier register type that is a pointer: not a number (`scalar`, or
+/// `inv` on older kernels), a spilled-stack marker (`P`) or an id.
+fn is_pointer_type(name: &str) -> bool {
+    !name.starts_with("scalar") && !name.starts_with("inv") && name != "P" && !name.chars().all(|c| c.is_ascii_digit())
+}
 
 fn errno_known(name: &str) -> bool {
     (1..200).chain(4000..4014).any(|n| transcript::errno::name(n).as_deref() == Some(name))
