@@ -21,7 +21,8 @@ use crate::machine::{host, packages};
 
 /// The tooling's packages, formatted and linted here. The lessons are the
 /// learner's to format: their layer fixes find text as it is written.
-const TOOLING: &[&str] = &["xtask", "transcript", "harness", "bpf-build", "load-object", "copy-tree", "book-builder", "probes"];
+const TOOLING: &[&str] =
+    &["xtask", "transcript", "harness", "bpf-build", "load-object", "copy-tree", "workshop-room", "book-builder", "probes"];
 
 /// What a full run leaves under `target/` from a fresh clone (the tooling,
 /// its test fixtures, each lesson's states and the kernels' boot files),
