@@ -170,9 +170,14 @@ fn every_lesson_layer_is_named_by_its_cause() {
             let who = format!("lesson {number} layer {layer}");
             let mut named_first = false;
             let mut cases = Vec::new();
-            // Its transcripts, on every kernel that has one.
+            // Its transcripts, on every x86_64 kernel that has one. arm64 fails some
+            // layers otherwise, for reasons the book gives; the error index's own
+            // test names the cause of those transcripts.
             for entry in std::fs::read_dir(course.join("snapshots")).unwrap() {
                 let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                if name.ends_with("-arm64.snap") {
+                    continue;
+                }
                 if name == format!("layer-{layer}.snap") || name.starts_with(&format!("layer-{layer}@")) {
                     cases.push(format!("course/{folder}/snapshots/{name}"));
                 }
@@ -351,4 +356,24 @@ fn debian_libbpf_tools_objects_get_only_true_errors() {
         }
     }
     assert!(false_errors.is_empty(), "errors on unchanged objects that no allowed entry explains:\n{}", false_errors.join("\n"));
+}
+
+/// A guard is decided per read, from the code: the same field read behind its
+/// own existence check and without one, in one section, gives one guarded
+/// read and one error.
+#[test]
+fn a_read_is_guarded_by_its_own_branch_not_by_its_section() {
+    let program = workbook().join("xtask/tests/data/programs/guarded-and-unguarded.bpf.c");
+    let report = report(&[program.to_str().unwrap(), "--kernel", "host"]);
+    let reads: Vec<(bool, bool)> = report["object"]["relocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["access"].as_str().unwrap().ends_with("task_struct___old.state") && r["kind"] == "byte_off")
+        .map(|r| (r["guarded"].as_bool().unwrap(), !r["missing"].is_null()))
+        .collect();
+    assert_eq!(reads, [(true, false), (false, true)], "{report:#}");
+    let errors: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "error").collect();
+    assert_eq!(errors.len(), 1, "{report:#}");
+    assert_eq!(errors[0]["cause"], "core-relocation");
 }

@@ -2,6 +2,8 @@
 //! programs and their `SEC()` names, its map sections, and its CO-RE
 //! relocations from `.BTF.ext`.
 
+use std::collections::BTreeMap;
+
 use anyhow::{bail, ensure, Context, Result};
 use object::{Architecture, Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
 
@@ -29,6 +31,10 @@ pub struct BpfObject {
     pub btf_maps: bool,
     pub programs: Vec<Program>,
     pub relocations: Vec<Relocation>,
+    /// Each code section's instructions, by section name (`.text` included).
+    pub code: BTreeMap<String, Vec<u8>>,
+    /// Where each function starts in its section, in bytes: a program, or a subprogram.
+    pub functions: BTreeMap<String, Vec<u64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,11 +77,17 @@ fn read_bpf(file: &object::File) -> Result<BpfObject> {
     };
     let btf = section_data(".BTF")?;
     let btf_ext = section_data(".BTF.ext")?;
+    let mut code = BTreeMap::new();
+    for section in file.sections().filter(|s| s.kind() == SectionKind::Text) {
+        code.insert(section.name()?.to_string(), section.data()?.to_vec());
+    }
     let mut programs = Vec::new();
+    let mut functions: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for symbol in file.symbols().filter(|s| s.kind() == SymbolKind::Text) {
         let Some(index) = symbol.section_index() else { continue };
         let section = file.section_by_index(index)?;
         let section_name = section.name()?;
+        functions.entry(section_name.to_string()).or_default().push(symbol.address());
         if section.kind() != SectionKind::Text || section_name == ".text" {
             continue; // .text holds subprograms, not programs
         }
@@ -92,6 +104,8 @@ fn read_bpf(file: &object::File) -> Result<BpfObject> {
         btf_ext,
         programs,
         relocations,
+        code,
+        functions,
     })
 }
 

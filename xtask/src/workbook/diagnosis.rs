@@ -9,9 +9,10 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::Serialize;
 
-use super::bpf_object::{BpfObject, Program};
+use super::bpf_object::{BpfObject, Program, Relocation};
 use super::core_relo::{self, Outcome, Spec};
 use super::error_index::{Finding, Severity};
+use super::reach;
 use crate::machine::btf::{Kind, TypeTable};
 use crate::machine::kernel_btf::KernelFacts;
 
@@ -52,7 +53,8 @@ pub struct RelocationReport {
     pub resolves: BTreeMap<&'static str, bool>,
     /// On the chosen kernel, what it lacks.
     pub missing: Option<String>,
-    /// An existence check for the same field guards this read.
+    /// Unreachable on the kernel judged, once the section's existence checks
+    /// take that kernel's answers: libbpf's poisoned instruction is never run.
     pub guarded: bool,
 }
 
@@ -509,6 +511,7 @@ fn check_relocations(
         .filter(|r| core_relo::is_existence_check(r.kind))
         .filter_map(|r| Spec::read(local, r).ok().map(|spec| (r.section.as_str(), core_relo::essential_name(&spec.root).to_string())))
         .collect();
+    let mut reach = Reach { object, local, cache: BTreeMap::new() };
     let mut reports: Vec<RelocationReport> = Vec::new();
     for relocation in &object.relocations {
         let spec = match Spec::read(local, relocation) {
@@ -521,26 +524,39 @@ fn check_relocations(
         };
         let access = spec.describe();
         let kind = core_relo::kind_name(relocation.kind);
-        if let Some(same) = reports.iter_mut().find(|r| r.access == access && r.kind == kind && r.section == relocation.section) {
-            same.count += 1;
-            continue;
-        }
-        // A read through a flavor (`task_struct___v514`) of a type whose layout the program checks.
-        let flavored = core_relo::essential_name(&spec.root) != spec.root;
-        // Until each relocation's branch is known: a flavor read in a section that
-        // checks any type or field chooses between layouts (biopattern reads
-        // `trace_event_raw_block_rq_complete___x` after checking `…_completion` exists).
-        let guarded = !core_relo::is_existence_check(relocation.kind)
-            && flavored
-            && checked.iter().any(|(section, _)| *section == relocation.section);
         let mut resolves = BTreeMap::new();
         let mut missing = None;
+        // Kernels where the read fails and its instruction is run; without the
+        // section's code, every kernel where it fails.
+        let mut fails_where_run = Vec::new();
+        let mut guarded = false;
         for kernel in chosen.into_iter().chain(others) {
             let outcome = core_relo::resolve(&spec, &kernel.types);
             resolves.insert(kernel.name, outcome == Outcome::Resolves);
-            if chosen.is_some_and(|c| std::ptr::eq(c, kernel)) && outcome != Outcome::Resolves {
-                missing = Some(describe_outcome(&outcome, &kernel.describe()));
+            if outcome == Outcome::Resolves || core_relo::is_existence_check(relocation.kind) {
+                continue;
             }
+            let run = match reach.runs(relocation, kernel) {
+                Some(run) => run,
+                // A flavor read in a section that checks any type or field chooses between layouts.
+                None => !(core_relo::essential_name(&spec.root) != spec.root && checked.iter().any(|(s, _)| *s == relocation.section)),
+            };
+            let is_chosen = chosen.is_some_and(|c| std::ptr::eq(c, kernel));
+            if run {
+                fails_where_run.push(kernel.name);
+                if is_chosen {
+                    missing = Some(describe_outcome(&outcome, &kernel.describe()));
+                }
+            } else if is_chosen {
+                guarded = true;
+            }
+        }
+        // The same read twice in a section is one line, unless one copy is guarded and the other not.
+        if let Some(same) = reports.iter_mut().find(|r| {
+            r.access == access && r.kind == kind && r.section == relocation.section && r.guarded == guarded && r.missing == missing
+        }) {
+            same.count += 1;
+            continue;
         }
         let where_it_resolves: Vec<&str> = resolves.iter().filter(|(_, ok)| **ok).map(|(k, _)| *k).collect();
         let resolves_note = match where_it_resolves.as_slice() {
@@ -548,7 +564,7 @@ fn check_relocations(
             some => format!("it resolves on {}", some.join(", ")),
         };
         let evidence = format!("{} relocation in SEC(\"{}\")", kind, relocation.section);
-        if !core_relo::is_existence_check(relocation.kind) && !guarded {
+        if !core_relo::is_existence_check(relocation.kind) {
             if let Some(what) = &missing {
                 findings.push(
                     Finding::of("core-relocation", Severity::Error)
@@ -556,7 +572,7 @@ fn check_relocations(
                         .evidence(evidence),
                 );
             } else if chosen.is_some() {
-                let failing: Vec<&str> = resolves.iter().filter(|(_, ok)| !**ok).map(|(k, _)| *k).collect();
+                let failing = &fails_where_run;
                 if !failing.is_empty() {
                     findings.push(
                         Finding::of("core-relocation", Severity::Warning)
@@ -572,6 +588,37 @@ fn check_relocations(
         reports.push(RelocationReport { access, kind, section: relocation.section.clone(), count: 1, resolves, missing, guarded });
     }
     reports
+}
+
+/// Which relocations a kernel's verifier would run, per section, once the
+/// section's existence checks take that kernel's answers ([`reach`]).
+struct Reach<'a> {
+    object: &'a BpfObject,
+    local: &'a TypeTable,
+    cache: BTreeMap<(String, &'static str), Vec<bool>>,
+}
+
+impl Reach<'_> {
+    /// Whether the relocated instruction runs on `kernel`; `None` without the section's code.
+    fn runs(&mut self, relocation: &Relocation, kernel: &KernelFacts) -> Option<bool> {
+        let key = (relocation.section.clone(), kernel.name);
+        if !self.cache.contains_key(&key) {
+            let code = self.object.code.get(&relocation.section)?;
+            let answers = self
+                .object
+                .relocations
+                .iter()
+                .filter(|r| r.section == relocation.section && core_relo::is_existence_check(r.kind))
+                .filter_map(|r| {
+                    let spec = Spec::read(self.local, r).ok()?;
+                    Some((r.instruction, i64::from(core_relo::resolve(&spec, &kernel.types) == Outcome::Resolves)))
+                })
+                .collect();
+            let entries = self.object.functions.get(&relocation.section).map_or(&[0][..], Vec::as_slice);
+            self.cache.insert(key.clone(), reach::reachable(code, entries, &answers));
+        }
+        self.cache[&key].get(relocation.instruction as usize / 8).copied()
+    }
 }
 
 #[cfg(test)]
@@ -618,6 +665,8 @@ mod tests {
                 program("other", "fentry/vfs_write"),
             ],
             relocations: vec![],
+            code: BTreeMap::new(),
+            functions: BTreeMap::new(),
         };
         let log = |name: &str| vec![format!("libbpf: prog '{name}': BPF program load failed: -EPERM")];
         let mut findings = vec![Finding::of("not-permitted", Severity::Error)];

@@ -17,6 +17,7 @@ pub mod object;
 pub mod phrases;
 pub mod portability;
 pub mod progress;
+pub mod reach;
 pub mod room;
 pub mod run;
 pub mod scratch;
