@@ -48,7 +48,9 @@ pub fn verify(root: &Path, args: &VerifyArgs, record: Record) -> Result<ExitCode
     let uses_vm = choices.iter().any(|c| matches!(c, Choice::Debian(_)));
     if args.arm64() {
         // The lessons are built in the cross root, made here the first time.
-        crate::machine::cross::ensure_root(args.yes)?;
+        crate::machine::cross::ensure_root(|question| {
+            crate::report::terminal::confirm(question, args.yes, "`--yes` makes it without asking")
+        })?;
     }
     let problems = if args.arm64() {
         Vec::new()

@@ -54,8 +54,9 @@ pub fn dir() -> Result<PathBuf> {
     Ok(kernels.parent().context("the kernel cache has no parent folder")?.join(format!("cross-{SUITE}")))
 }
 
-/// The root, made or finished first if it is not ready; `yes` skips the question.
-pub fn ensure_root(yes: bool) -> Result<PathBuf> {
+/// The root, made or finished first if it is not ready, once `confirm`
+/// (the caller's question to the user) agrees to the download.
+pub fn ensure_root(confirm: impl FnOnce(&str) -> Result<()>) -> Result<PathBuf> {
     let root = dir()?;
     // The stamp lists the packages installed: a root made before the list grew is finished.
     if std::fs::read_to_string(root.join(READY)).is_ok_and(|made| made == PACKAGES.join("\n")) {
@@ -70,7 +71,7 @@ pub fn ensure_root(yes: bool) -> Result<PathBuf> {
         root.display(),
         PACKAGES.len()
     );
-    crate::report::terminal::confirm(&question, yes, "`--yes` makes it without asking")?;
+    confirm(&question)?;
     if !root.join("usr/bin/apt-get").exists() {
         run(Command::new("debootstrap").args(["--variant=minbase", SUITE]).arg(&root).arg(MIRROR))?;
     }
