@@ -311,7 +311,7 @@ one machine, and the very same binaries ran on every kernel below: three of
 Debian's kernels, booted under qemu, and the kernel of the machine that ran the
 matrix. The arm64 columns are Debian's arm64 builds of 6.1 and 6.12, booted
 under `qemu-system-aarch64`, running the same lesson states built for
-`aarch64-unknown-linux-gnu`; they come from their own run, dated under each
+aarch64-unknown-linux-gnu; they come from their own run, dated under each
 lesson's table.
 
 A cell says what the program did on that kernel. ✓ means it is what the lesson
