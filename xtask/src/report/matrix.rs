@@ -163,8 +163,8 @@ pub fn print_timings(timing: &Timings, total: f64) {
     let build_total: f64 = timing.builds.iter().map(|b| b.2).sum();
     let states: usize = timing.builds.iter().map(|b| b.1).sum();
     println!(
-        "  builds and host runs  {build_total:6.1} s   {states} states built; {} host runs took {:.1} s",
-        timing.host_runs, timing.host_seconds
+        "  builds and host runs  {build_total:6.1} s   {states} states ({} of them kept from an earlier build of the same inputs); {} host runs took {:.1} s",
+        timing.reused, timing.host_runs, timing.host_seconds
     );
     for (lesson, count, seconds) in &timing.builds {
         println!("    lesson {lesson}           {seconds:6.1} s   {count} states");

@@ -11,6 +11,7 @@ pub mod error_index;
 pub mod feedback;
 pub mod files;
 pub mod judge;
+pub mod kept_build;
 pub mod kernel_lock;
 pub mod lessons;
 pub mod object;

@@ -2,21 +2,23 @@
 //! broken layer K (the fixes of layers before K applied), the solution (every
 //! fix applied, which must reproduce `solution/`), and each other learner's
 //! fix or fake laid over the solution. Each state is built once, in a scratch
-//! copy, and the same binary runs on the host right after its build and on
+//! copy (or taken from [`kept_build`] when an earlier run built the same
+//! inputs), and the same binary runs on the host right after its build and on
 //! every kernel under qemu later; [`crate::workbook::judge`] judges each run.
 
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::machine::cargo::{self, Build};
+use crate::machine::cargo;
 use crate::machine::host;
 use crate::machine::kernels::{self, Kernel};
 use crate::machine::runner;
 use crate::machine::vm;
 use crate::machine::vm_pool::{Finished, Queue};
 use crate::workbook::cases::{self, Case};
+use crate::workbook::kept_build::{self, Kept};
 use crate::workbook::lessons::Lesson;
 use crate::workbook::portability;
 use crate::workbook::run::{self, Run};
@@ -145,6 +147,8 @@ pub struct LessonRuns {
 pub struct Timings {
     /// (lesson, states built, seconds)
     pub builds: Vec<(String, usize, f64)>,
+    /// States whose build was kept from an earlier run with the same inputs.
+    pub reused: usize,
     pub host_runs: usize,
     pub host_seconds: f64,
     /// (kernel, runs, seconds of each boot)
@@ -167,10 +171,10 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], cases: boo
         Some(_) => scratch::target_dir(&scratch).with_file_name("verify-target-arm64"),
         None => scratch::target_dir(&scratch),
     };
-    let kept = root.join("target/xtask/matrix").join(&lesson.dir_name);
-    if kept.exists() {
-        std::fs::remove_dir_all(&kept)?;
-    }
+    // Each state's build is kept, and reused by the next run while its inputs are the same;
+    // arm64's apart, so that each architecture's stay reusable while the other runs.
+    let kept = root.join(if cross.is_some() { "target/xtask/matrix/arm64" } else { "target/xtask/matrix" }).join(&lesson.dir_name);
+    let inputs = kept_build::Inputs::of(&scratch, cross.as_deref())?;
     let host = targets.iter().position(|t| matches!(t, Target::Host));
     let host_blocked: Vec<String> = lesson.meta.needs.problems_here().iter().map(|f| f.detail.clone()).collect();
     // A kernel without what the lesson needs skips every state, with the reason.
@@ -186,7 +190,7 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], cases: boo
         };
         let needed = layer.is_none_or(|l| targets.iter().any(|t| l.skip_reason_on(t.kprobes()).is_none()));
         let artifact = if needed {
-            build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name), cross.as_deref())?
+            build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name), (&inputs, cross.as_deref()), timing)?
         } else {
             Artifact::NotBuilt
         };
@@ -206,7 +210,7 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], cases: boo
     for case in if cases { cases::all(lesson)? } else { Vec::new() } {
         let name = format!("{}-{}", case.kind.folder().trim_end_matches('s'), case.name);
         let replaced = case.lay_over(&dir)?;
-        let artifact = build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name), cross.as_deref());
+        let artifact = build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name), (&inputs, cross.as_deref()), timing);
         cases::restore(replaced)?;
         let artifact = artifact?;
         let outcomes = host_outcomes(targets, host, host_lacks.clone(), &host_blocked, &artifact, timing)?;
@@ -214,6 +218,15 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], cases: boo
         runs.outcomes.push(outcomes);
     }
 
+    if cases {
+        // A full run saw every state the lesson has now: the others are gone from it.
+        for entry in std::fs::read_dir(&kept).into_iter().flatten() {
+            let path = entry?.path();
+            if !runs.states.iter().any(|s| path.file_name().is_some_and(|n| *n == *s.name)) {
+                std::fs::remove_dir_all(&path)?;
+            }
+        }
+    }
     let count = runs.states.iter().filter(|s| !matches!(s.artifact, Artifact::NotBuilt)).count();
     timing.builds.push((lesson.number.clone(), count, built.elapsed().as_secs_f64()));
     fill_without_boot(&mut runs, targets);
@@ -264,34 +277,44 @@ fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>>
     Ok(problems)
 }
 
-/// Builds the scratch copy as it stands, and keeps the binary and its object
-/// in `kept`: the next state's build overwrites both.
-fn build_state(scratch: &Path, lesson: &Lesson, target_dir: &Path, kept: &Path, cross: Option<&Path>) -> Result<Artifact> {
+/// Builds the scratch copy as it stands, or reuses the build kept in `kept`
+/// when it was made from the same inputs, and keeps the binary and its object
+/// in `kept`: the next state's build overwrites both where cargo leaves them.
+fn build_state(
+    scratch: &Path,
+    lesson: &Lesson,
+    target_dir: &Path,
+    kept: &Path,
+    (inputs, cross): (&kept_build::Inputs, Option<&Path>),
+    timing: &mut Timings,
+) -> Result<Artifact> {
     let sources = source_rules::read(&lesson.dir.join("src"));
-    let build = match cross {
-        Some(cross) => cargo::build_cross(scratch, &lesson.package, &lesson.dir, target_dir, cross)?,
-        None => cargo::build(scratch, &lesson.package, &lesson.dir, target_dir)?,
+    let inputs = inputs.digest(&lesson.dir)?;
+    let build = match kept_build::reuse(kept, &inputs)? {
+        Some(build) => {
+            timing.reused += 1;
+            build
+        }
+        None => {
+            let build = match cross {
+                Some(cross) => cargo::build_cross(scratch, &lesson.package, &lesson.dir, target_dir, cross)?,
+                None => cargo::build(scratch, &lesson.package, &lesson.dir, target_dir)?,
+            };
+            kept_build::keep(kept, &inputs, build)?
+        }
     };
     match build {
-        Build::Failed { lines, output } => Ok(Artifact::Failed { transcript: lines.join("\n"), log: output, sources }),
-        Build::Built { binary, object, .. } => {
+        Kept::Failed { lines, output } => Ok(Artifact::Failed { transcript: lines.join("\n"), log: output, sources }),
+        Kept::Built { binary, object } => {
             // The portability lines are the object's, so they are proven here, once.
-            let mut compile = vec![run::compile_line(object.as_deref())?];
+            let mut compile = vec![run::compile_line(object.as_ref().map(|(copy, _)| copy.as_path()))?];
             // The portability proof runs the loader here, which an arm64 binary cannot.
             if cross.is_none() {
                 compile.extend(portability::lines(lesson, &binary));
             }
             let compile = compile.join("\n");
-            std::fs::create_dir_all(kept)?;
-            let copy = kept.join(binary.file_name().context("a binary without a name")?);
-            std::fs::copy(&binary, &copy)?;
-            let mut files = Vec::new();
-            if let Some(object) = object {
-                let object_copy = kept.join(object.file_name().context("an object without a name")?);
-                std::fs::copy(&object, &object_copy)?;
-                files.push((object_copy, object));
-            }
-            Ok(Artifact::Built { compile, job: vm::Job { binary: copy, files, args: Vec::new(), env: Vec::new() }, sources })
+            let files = object.into_iter().collect();
+            Ok(Artifact::Built { compile, job: vm::Job { binary, files, args: Vec::new(), env: Vec::new() }, sources })
         }
     }
 }
