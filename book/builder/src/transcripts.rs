@@ -105,13 +105,13 @@ mod tests {
         // The appendix that tells of the shortening quotes this very line, in both editions.
         let workbook = Workbook::here();
         let internals = std::fs::read_to_string(workbook.src_dir().join("internals.md")).unwrap();
-        assert!(internals.contains(&format!("`{}`", MORE_LINES.replace("{count}", "61"))));
+        assert!(internals.contains(&format!("\"{}\"", MORE_LINES.replace("{count}", "61"))));
         for language in crate::i18n::languages(&workbook).unwrap() {
             let translation = crate::i18n::translation(&workbook, &language).unwrap();
             let line = marker(Some(&translation)).unwrap().replace("{count}", "61");
             assert!(collapse(&snapshot, &marker(Some(&translation)).unwrap()).contains(&format!("{note}\n{line}\nopen")));
             let quoted =
-                translation.messages().any(|m| m.msgid().contains("more lines like this`") && m.msgstr().is_ok_and(|s| s.contains(&line)));
+                translation.messages().any(|m| m.msgid().contains("more lines like this\"") && m.msgstr().is_ok_and(|s| s.contains(&line)));
             assert!(quoted, "{language}: the appendix's example is not {line:?}");
         }
     }
