@@ -31,18 +31,10 @@ fn shown(path: &str) -> String {
 
 /// `text`, a chapter in `chapter_dir`, with each `{{#diff}}` expanded.
 pub fn expand(chapter_dir: &Path, text: &str) -> Result<String> {
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for m in DIRECTIVE.captures_iter(text) {
-        let whole = m.get(0).expect("a match");
+    crate::directive::replace(text, &DIRECTIVE, |m| {
         let read = |p: &str| std::fs::read_to_string(chapter_dir.join(p)).with_context(|| format!("`{{{{#diff}}}}` reads {p}"));
-        let block = diff_block(&shown(&m[1]), &read(&m[1])?, &shown(&m[2]), &read(&m[2])?)?;
-        out.push_str(&text[last..whole.start()]);
-        out.push_str(&block);
-        last = whole.end();
-    }
-    out.push_str(&text[last..]);
-    Ok(out)
+        diff_block(&shown(&m[1]), &read(&m[1])?, &shown(&m[2]), &read(&m[2])?)
+    })
 }
 
 #[cfg(test)]

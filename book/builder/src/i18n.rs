@@ -272,6 +272,12 @@ pub fn template(workbook: &Workbook) -> Result<Catalog> {
         "Labels each layer's fold in a lesson chapter; keep {number} and {name}",
     );
     add(&mut catalog, hints::MORE_LABEL, "book/builder/src/hints.rs", "Labels the fold with a layer's second hint");
+    add(
+        &mut catalog,
+        crate::transcripts::MORE_LINES,
+        "book/builder/src/transcripts.rs",
+        "Stands in a transcript for the rest of a run of alike lines; keep {count}",
+    );
     for (path, (_, text)) in chapters(&english_book(workbook, None)?) {
         for (_, diagram) in diagrams(&text) {
             add(&mut catalog, diagram.trim_end(), &format!("book/src/{}", path.display()), DIAGRAM_NOTE);

@@ -35,7 +35,7 @@ pub struct Problem {
 }
 
 // The same pattern mdBook uses, so this finds exactly what mdBook expands.
-static DIRECTIVE: LazyLock<Regex> =
+pub(crate) static DIRECTIVE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\\\{\{#.*\}\}|\{\{\s*#([a-zA-Z0-9_]+)\s+([^}]+)\}\}").expect("a valid pattern"));
 static ANCHOR_START: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"ANCHOR:\s*(?P<name>[\w_-]+)").expect("a valid pattern"));
 static ANCHOR_END: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"ANCHOR_END:\s*(?P<name>[\w_-]+)").expect("a valid pattern"));
@@ -44,16 +44,14 @@ static ANCHOR_END: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"ANCHOR_END:\s
 pub fn find(chapter: &str) -> (Vec<Include>, Vec<Problem>) {
     let (mut includes, mut problems) = (Vec::new(), Vec::new());
     for capture in DIRECTIVE.captures_iter(chapter) {
-        let (Some(kind), Some(rest)) = (capture.get(1), capture.get(2)) else { continue }; // escaped
+        let Some(kind) = capture.get(1) else { continue }; // escaped
         let whole = capture.get(0).expect("a match has a whole");
         let line = chapter[..whole.start()].matches('\n').count() + 1;
+        if let Some(include) = Include::from_match(&capture, line) {
+            includes.push(include);
+            continue;
+        }
         match kind.as_str() {
-            "include" | "rustdoc_include" | "playground" => {
-                let target = rest.as_str().split_whitespace().next().unwrap_or_default();
-                let (path, spec) = target.split_once(':').unwrap_or((target, ""));
-                let part = if kind.as_str() == "playground" { Part::whole() } else { Part::parse(spec) };
-                includes.push(Include { line, text: whole.as_str().to_string(), path: path.into(), part });
-            }
             // The builder's own, expanded before these are checked.
             "title" | "diff" | "task" => {}
             other => problems.push(Problem { line, message: format!("unknown directive `#{other}` in {}", whole.as_str()) }),
@@ -114,6 +112,19 @@ impl Part {
 }
 
 impl Include {
+    /// The include a match of [`DIRECTIVE`] at `line` stands for, if it is one
+    /// that brings in a file (not escaped, not another directive).
+    pub(crate) fn from_match(capture: &regex::Captures, line: usize) -> Option<Include> {
+        let (kind, rest) = (capture.get(1)?.as_str(), capture.get(2)?.as_str());
+        if !matches!(kind, "include" | "rustdoc_include" | "playground") {
+            return None;
+        }
+        let target = rest.split_whitespace().next().unwrap_or_default();
+        let (path, spec) = target.split_once(':').unwrap_or((target, ""));
+        let part = if kind == "playground" { Part::whole() } else { Part::parse(spec) };
+        Some(Include { line, text: capture[0].to_string(), path: path.into(), part })
+    }
+
     /// The text this include brings into the chapter in `chapter_dir`.
     pub fn resolve(&self, chapter_dir: &Path) -> Result<String, String> {
         let target = chapter_dir.join(&self.path);

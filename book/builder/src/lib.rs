@@ -5,12 +5,14 @@
 //! chapter's, in any snapshot or a log of diagnose's corpus), and every
 //! lesson chapter's hints must be its `lesson.toml`'s, in order, and no chapter
 //! or hint may state a count, a line or a total its snapshots contradict; after
-//! the build every internal link must lead somewhere.
+//! the build every internal link must lead somewhere. The transcripts it
+//! includes are shortened after those checks, for the reader's eye only.
 
 pub mod browser;
 pub mod bundle;
 pub mod claims;
 pub mod diffs;
+mod directive;
 pub mod handout;
 pub mod hints;
 pub mod i18n;
@@ -21,6 +23,7 @@ pub mod quotes;
 pub mod search;
 pub mod serve;
 pub mod task_cards;
+pub mod transcripts;
 pub mod workbook;
 
 use std::path::{Path, PathBuf};
@@ -38,12 +41,18 @@ pub fn expand_files(chapter_dir: &Path, text: &str) -> Result<String> {
 
 /// [`expand_files`] in every chapter of `book`, whose sources are in `src`.
 pub fn expand_files_in_book(src: &Path, book: &mut MDBook) -> Result<()> {
+    expand_in_book(src, book, expand_files)
+}
+
+/// `expand` (given a chapter's folder and text) in every chapter of `book`,
+/// whose sources are in `src`.
+fn expand_in_book(src: &Path, book: &mut MDBook, expand: impl Fn(&Path, &str) -> Result<String>) -> Result<()> {
     let mut failed = None;
     book.book.for_each_mut(|item| {
         if let (mdbook_driver::book::BookItem::Chapter(chapter), None) = (item, &failed) {
             let path = chapter.path.clone().unwrap_or_default();
             let dir = src.join(&path).parent().map(Path::to_path_buf).unwrap_or_else(|| src.to_path_buf());
-            match expand_files(&dir, &chapter.content) {
+            match expand(&dir, &chapter.content) {
                 Ok(text) => chapter.content = text,
                 Err(error) => failed = Some(error.context(format!("in {}", path.display()))),
             }
@@ -286,7 +295,7 @@ pub fn build(workbook: &Workbook) -> Result<PathBuf> {
 
 /// Checks one edition's sources, builds its HTML, and checks its links.
 pub fn build_edition(workbook: &Workbook, edition: &Edition) -> Result<PathBuf> {
-    let book = match edition {
+    let mut book = match edition {
         Edition::English => {
             let problems = check_sources(workbook)?;
             if !problems.is_empty() {
@@ -306,6 +315,13 @@ pub fn build_edition(workbook: &Workbook, edition: &Edition) -> Result<PathBuf> 
             book
         }
     };
+    // Checked whole; shortened only for the reader, in the edition's language.
+    let translation = match edition {
+        Edition::English => None,
+        Edition::Translated(language) => Some(i18n::translation(workbook, language)?),
+    };
+    let marker = transcripts::marker(translation.as_ref())?;
+    expand_in_book(&workbook.src_dir(), &mut book, |dir, text| transcripts::expand(dir, text, &marker))?;
     let out = book.build_dir_for("html");
     anyhow::ensure!(
         out == edition.build_dir(workbook),

@@ -22,19 +22,10 @@ pub fn card(readme: &str) -> Option<String> {
 
 /// `text`, a chapter in `chapter_dir`, with each `{{#task}}` expanded.
 pub fn expand(chapter_dir: &Path, text: &str) -> Result<String> {
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for m in DIRECTIVE.captures_iter(text) {
-        let whole = m.get(0).expect("a match");
-        let path = chapter_dir.join(&m[1]);
-        let readme = std::fs::read_to_string(&path).with_context(|| format!("`{{{{#task}}}}` reads {}", &m[1]))?;
-        let card = card(&readme).with_context(|| format!("{} has no task card, a quote opening with `> **Goal:**`", &m[1]))?;
-        out.push_str(&text[last..whole.start()]);
-        out.push_str(&card);
-        last = whole.end();
-    }
-    out.push_str(&text[last..]);
-    Ok(out)
+    crate::directive::replace(text, &DIRECTIVE, |m| {
+        let readme = std::fs::read_to_string(chapter_dir.join(&m[1])).with_context(|| format!("`{{{{#task}}}}` reads {}", &m[1]))?;
+        card(&readme).with_context(|| format!("{} has no task card, a quote opening with `> **Goal:**`", &m[1]))
+    })
 }
 
 #[cfg(test)]

@@ -2,14 +2,15 @@
 //! browser renders them: every lesson chapter must show its title, the
 //! lesson's broken and fixed transcripts, and every transcript it includes.
 //! Each translated edition the same: its own titles (in its script), the
-//! transcripts exactly as in English, and a way back to the other editions.
+//! transcripts exactly as in English (but for the line that counts a run of
+//! alike lines the builder shortens), and a way back to the other editions.
 //! Every lesson chapter shows its lesson's hints, in the edition's language,
 //! in the order `cargo xtask hint` gives them.
 
 use std::path::{Path, PathBuf};
 
 use book_builder::hints::Hints;
-use book_builder::{browser, i18n, includes, Edition, Workbook};
+use book_builder::{browser, i18n, includes, transcripts, Edition, Workbook};
 
 /// What one page must show.
 #[derive(Clone)]
@@ -134,10 +135,21 @@ fn problems_on_page(chromium: &Path, out: &Path, profiles: &Path, expected: &Exp
 /// Every edition's expectations: a translation's lesson titles are the translated
 /// ones, and must be written in its own script; its transcripts are the English ones.
 fn editions(workbook: &Workbook, english: &[Expected]) -> Vec<(Edition, Vec<Expected>)> {
-    let mut all = vec![(Edition::English, english.to_vec())];
+    // The transcripts as the builder shortens them, counting the rest in the edition's language.
+    let shortened = |e: &Expected, marker: &str| -> Vec<(String, String)> {
+        e.transcripts.iter().map(|(source, t)| (source.clone(), transcripts::collapse(t, marker))).collect()
+    };
+    let marker = transcripts::marker(None).unwrap();
+    let mut all = vec![(Edition::English, english.iter().map(|e| Expected { transcripts: shortened(e, &marker), ..e.clone() }).collect())];
     let lessons = workbook.lessons().unwrap();
     for language in i18n::languages(workbook).unwrap() {
         let translation = i18n::translation(workbook, &language).unwrap();
+        let marker = transcripts::marker(Some(&translation)).unwrap();
+        assert!(
+            marker != transcripts::MORE_LINES && marker.chars().any(is_han),
+            "{language}: {:?} is not translated",
+            transcripts::MORE_LINES
+        );
         let pages = english
             .iter()
             .map(|e| {
@@ -151,7 +163,7 @@ fn editions(workbook: &Workbook, english: &[Expected]) -> Vec<(Edition, Vec<Expe
                     assert!(translated.chars().any(is_han), "{language}: the title {translated:?} is not in Chinese");
                     translated.to_string()
                 });
-                Expected { title, hints, ..e.clone() }
+                Expected { title, hints, transcripts: shortened(e, &marker), ..e.clone() }
             })
             .collect();
         all.push((Edition::Translated(language), pages));
