@@ -81,16 +81,12 @@ impl Source {
             Source::Fixed => "fixed".into(),
             Source::Rest => format!("what is left of {LENGTH} minutes"),
             Source::Measured(m) => {
-                format!(
-                    "measured, {} (median {})",
-                    count(m.learners, "learner", "learners"),
-                    count(m.minutes as usize, "minute", "minutes")
-                )
+                format!("measured, {}, median {}", count(m.learners, "learner", "learners"), count(m.minutes as usize, "minute", "minutes"))
             }
             Source::Estimate { floor_seconds, too_few } => {
                 let estimate = format!("estimate: floor {floor_seconds} s × {FACTOR}");
                 match too_few {
-                    Some(n) => format!("{estimate} (measured over only {})", count(*n, "learner", "learners")),
+                    Some(n) => format!("{estimate}; measured over only {}", count(*n, "learner", "learners")),
                     None => estimate,
                 }
             }
@@ -177,11 +173,20 @@ pub fn agenda(measured: &Measured, least: usize) -> Agenda {
     let mut notes = Vec::new();
     for (estimate, minutes, source) in &core[kept..] {
         notes.push(format!(
-            "Lesson {} moves to take-home: its {} ({}) do not fit in {LENGTH} beside the buffer, the checkpoints, \
-             the debriefs, the break and {LEAST_SLACK} minutes of slack.",
+            "Lesson {} moves to take-home: its {} ({}) do not fit in {LENGTH} minutes beside the buffer, the \
+             checkpoints, the debriefs, the break and {LEAST_SLACK} minutes of slack.",
             estimate.lesson,
             count(*minutes as usize, "minute", "minutes"),
             source.label()
+        ));
+    }
+    let slack = parts.last().map_or(0, |p| p.minutes);
+    if let Some((estimate, minutes, _)) = core.get(kept).filter(|c| c.1 <= slack) {
+        notes.push(format!(
+            "The slack, {}, can still start lesson {} ({}) in the room if the checkpoints come early.",
+            count(slack as usize, "minute", "minutes"),
+            estimate.lesson,
+            count(*minutes as usize, "minute", "minutes")
         ));
     }
     if used + LEAST_SLACK > LENGTH {
@@ -355,15 +360,15 @@ mod tests {
         assert_eq!(reading.measured["02"], Median { learners: 3, minutes: 44 });
         let agenda = agenda(&reading.measured, 3);
         let part = |name: &str| agenda.parts.iter().find(|p| p.name == name).unwrap().clone();
-        assert_eq!((part("Lesson 01").minutes, part("Lesson 01").source.label()), (20, "measured, 5 learners (median 17 minutes)".into()));
-        assert_eq!((part("Lesson 02").minutes, part("Lesson 02").source.label()), (45, "measured, 3 learners (median 44 minutes)".into()));
+        assert_eq!((part("Lesson 01").minutes, part("Lesson 01").source.label()), (20, "measured, 5 learners, median 17 minutes".into()));
+        assert_eq!((part("Lesson 02").minutes, part("Lesson 02").source.label()), (45, "measured, 3 learners, median 44 minutes".into()));
         assert_eq!((part("Lesson 03").minutes, part("Lesson 03").source.label()), (30, "estimate: floor 18 s × 100".into()));
         // 02 takes 5 minutes more than its estimate: the slack gives them.
         assert_eq!((part("Slack").start, part("Slack").minutes), (175, 5));
         // Asked for more learners than passed 02, the agenda keeps 02's estimate, and says why.
         let strict = super::agenda(&reading.measured, 4);
         let two = strict.parts.iter().find(|p| p.name == "Lesson 02").unwrap();
-        assert_eq!((two.minutes, two.source.label()), (40, "estimate: floor 22 s × 100 (measured over only 3 learners)".into()));
+        assert_eq!((two.minutes, two.source.label()), (40, "estimate: floor 22 s × 100; measured over only 3 learners".into()));
     }
 
     #[test]
@@ -387,7 +392,16 @@ mod tests {
                 ("2:30".into(), 30, "Slack".into()),
             ]
         );
-        assert!(agenda.notes[0].starts_with("Lesson 03 moves to take-home: its 55 minutes (measured, 20 learners (median 52 minutes))"));
+        assert!(agenda.notes[0].starts_with("Lesson 03 moves to take-home: its 55 minutes (measured, 20 learners, median 52 minutes)"));
+        assert!(!agenda.notes.iter().any(|n| n.contains("can still start")), "03's 55 minutes do not fit in 30 of slack");
+        // Five minutes over moves 03 out too, and leaves slack enough to start it.
+        let close: Measured = [("02".to_string(), Median { learners: 5, minutes: 47 })].into();
+        let agenda = super::agenda(&close, 3);
+        assert_eq!(agenda.parts.last().unwrap().minutes, 45);
+        assert_eq!(
+            agenda.notes[1],
+            "The slack, 45 minutes, can still start lesson 03 (30 minutes) in the room if the checkpoints come early."
+        );
         // A first lesson longer than the day is kept, and the overrun said.
         let endless: Measured = [("01".to_string(), Median { learners: 9, minutes: 150 })].into();
         let agenda = super::agenda(&endless, 3);
