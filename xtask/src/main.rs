@@ -28,7 +28,7 @@ use commands::list::ListArgs;
 use commands::preflight::PreflightArgs;
 use commands::reset::ResetArgs;
 use commands::restore::RestoreArgs;
-use commands::room::{ExportArgs, ImportArgs, JoinArgs, ServeArgs};
+use commands::room::{AgendaArgs, ExportArgs, ImportArgs, JoinArgs, ServeArgs};
 use commands::setup::SetupArgs;
 use commands::solution::SolutionArgs;
 use commands::test::TestArgs;
@@ -108,6 +108,8 @@ enum RoomAction {
     Export(ExportArgs),
     /// Add learners' `room export` files to a running room (instructor)
     Import(ImportArgs),
+    /// Print the workshop's agenda, each lesson timed by the room's measured median, or estimated (instructor)
+    Agenda(AgendaArgs),
     /// (internal) queue the record on stdin, if any, and send the queue; a check runs it in the background
     #[command(hide = true)]
     Send,
@@ -221,6 +223,7 @@ fn main() -> ExitCode {
             RoomAction::Leave => room::leave(&root),
             RoomAction::Export(args) => room::export(&root, args),
             RoomAction::Import(args) => room::import(args),
+            RoomAction::Agenda(args) => room::agenda(&root, args),
             RoomAction::Send => room::send(&root),
         },
         Command::Dev { command } => match command {

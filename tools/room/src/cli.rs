@@ -1,13 +1,15 @@
-//! `room serve`, the same in the `room` program and in `cargo xtask room
-//! serve`: its flags, the lines it prints, and the loop until the caller says stop.
+//! `room serve` and `room agenda`, the same in the `room` program and in
+//! `cargo xtask room`: their flags, the lines they print, and serve's loop
+//! until the caller says stop.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::agenda::{self, Measured};
 use crate::page::count;
 use crate::server::{listen_address, ServeOptions, Server};
-use crate::state::Settings;
+use crate::state::{Settings, JOURNAL};
 
 /// Where `room serve` listens unless told otherwise: this machine only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
@@ -122,8 +124,11 @@ pub fn serve(options: &ServeOptions, stop: &dyn Fn() -> bool) -> Result<()> {
         count(server.learners(), "learner", "learners"),
         options.state.display()
     );
-    for line in medians {
-        eprintln!("{line}");
+    if !medians.is_empty() {
+        for line in medians {
+            eprintln!("{line}");
+        }
+        eprintln!("the agenda with these medians: room agenda --from {}", options.state.display());
     }
     server.stop();
     Ok(())
@@ -143,4 +148,44 @@ pub fn medians(room: &crate::state::Room) -> Vec<String> {
             ))
         })
         .collect()
+}
+
+/// `room agenda`'s flags.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AgendaArgs {
+    /// A room's folder (as `room serve --state` keeps it), its records.jsonl, or a status.json saved from its page (default: the room's folder, if it has one)
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// A lesson's measured median replaces its estimate once at least this many learners passed it with their own fix
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub min_learners: usize,
+}
+
+/// The agenda `room agenda` prints: where its minutes come from, the table and its notes.
+pub fn agenda(args: &AgendaArgs, default_state: &Path) -> Result<String> {
+    let least = args.min_learners.max(1);
+    let from = args.from.clone().or_else(|| default_state.join(JOURNAL).is_file().then(|| default_state.to_path_buf()));
+    let (measured, whence) = match from {
+        Some(path) => {
+            let reading = agenda::read(&path)?;
+            let mut whence = format!(
+                "Lesson minutes from the room in {} ({}): its median where at least {} passed with their own fix, the estimate elsewhere.",
+                path.display(),
+                count(reading.learners, "learner", "learners"),
+                count(least, "learner", "learners")
+            );
+            if reading.unread > 0 {
+                whence += &format!(" {} skipped: not records.", count(reading.unread, "line", "lines"));
+            }
+            (reading.measured, whence)
+        }
+        None => (
+            Measured::new(),
+            format!(
+                "No room kept in {} to measure from: every lesson's minutes are estimates (--from FILE reads a room).",
+                default_state.display()
+            ),
+        ),
+    };
+    Ok(format!("{whence}\n\n{}", agenda::agenda(&measured, least).markdown()))
 }

@@ -261,6 +261,22 @@ impl Room {
         times
     }
 
+    /// The room a journal's text describes, and how many of its lines were not records.
+    pub fn replay(journal: &str, settings: Settings) -> (Room, usize) {
+        let mut room = Room::new(settings);
+        let mut unread = 0;
+        for line in journal.lines().filter(|l| !l.trim().is_empty()) {
+            // A line torn by a crash mid-write is the only kind the room itself leaves.
+            match serde_json::from_str::<Entry>(line) {
+                Ok(entry) => {
+                    let _ = room.accept(entry.record, &entry.key, entry.checked_at);
+                }
+                Err(_) => unread += 1,
+            }
+        }
+        (room, unread)
+    }
+
     /// Learners who share a name with another: their rows show a short id too.
     pub fn shared_names(&self) -> BTreeSet<String> {
         let mut seen = BTreeMap::<&str, usize>::new();
@@ -270,6 +286,9 @@ impl Room {
         seen.into_iter().filter(|(_, n)| *n > 1).map(|(name, _)| name.to_string()).collect()
     }
 }
+
+/// The journal's name in the room's folder: one accepted record a line.
+pub const JOURNAL: &str = "records.jsonl";
 
 /// The instructor's two tokens: the learners' (posts records) and their own (reads the page).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -299,14 +318,8 @@ impl Store {
         if saved.as_ref() != Some(&tokens) {
             std::fs::write(&tokens_path, toml::to_string(&tokens)?).with_context(|| format!("writing {}", tokens_path.display()))?;
         }
-        let journal_path = dir.join("records.jsonl");
-        let mut room = Room::new(settings);
-        for line in std::fs::read_to_string(&journal_path).unwrap_or_default().lines() {
-            // A line torn by a crash mid-write is the only kind that does not parse.
-            if let Ok(entry) = serde_json::from_str::<Entry>(line) {
-                let _ = room.accept(entry.record, &entry.key, entry.checked_at);
-            }
-        }
+        let journal_path = dir.join(JOURNAL);
+        let (room, _) = Room::replay(&std::fs::read_to_string(&journal_path).unwrap_or_default(), settings);
         let journal = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

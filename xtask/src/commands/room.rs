@@ -1,15 +1,16 @@
 //! `cargo xtask room`: the instructor's live view of a workshop. `room serve`
 //! runs the `workshop-room` crate's server, whose state survives a restart;
-//! `room join` links a learner's workbook to it, after which every check
-//! queues a status record and sends it in the background. Records carry
-//! where a learner is, never code or files.
+//! `room agenda` times the workshop from its medians; `room join` links a
+//! learner's workbook to it, after which every check queues a status record
+//! and sends it in the background. Records carry where a learner is, never
+//! code or files.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-pub use workshop_room::cli::ServeArgs;
+pub use workshop_room::cli::{AgendaArgs, ServeArgs};
 use workshop_room::page;
 
 use crate::commands::doctor;
@@ -66,6 +67,12 @@ pub fn serve(root: &Path, args: &ServeArgs) -> Result<ExitCode> {
         return Err(UsageError(mistake).into());
     }
     workshop_room::cli::serve(&args.options(default_state(root)), &interrupt::requested)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `room agenda`: the agenda, timed by the room kept here (or `--from`'s) where it measured a lesson.
+pub fn agenda(root: &Path, args: &AgendaArgs) -> Result<ExitCode> {
+    print!("{}", workshop_room::cli::agenda(args, &default_state(root))?);
     Ok(ExitCode::SUCCESS)
 }
 
