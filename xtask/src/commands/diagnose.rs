@@ -289,7 +289,8 @@ fn diagnose_object(
             Some(value) if try_switches => load_with(root, path, &switch.switch, value, scratch)?,
             _ => None,
         };
-        findings.push(diagnosis::switch_finding(switch, loaded, reload.as_ref(), &choice.name()));
+        let on_host = chosen.as_ref().is_none_or(KernelFacts::is_host);
+        findings.push(diagnosis::switch_finding(switch, loaded, reload.as_ref(), &choice.name(), on_host));
     }
     let mut report = Report::new(
         Input { path: file.to_string(), kind },
@@ -324,7 +325,9 @@ fn load_with(root: &Path, path: &Path, switch: &Switch, value: i64, scratch: &Sc
         Some((stage, error)) => {
             let text = load_text(stage, &error, &report);
             let cause = error_index::match_text(&text).into_iter().find(|f| f.severity == Severity::Error);
-            let why = cause.map(|f| format!("{}: {}", f.cause, f.summary)).unwrap_or_else(|| format!("{stage}: {error}"));
+            // The log line the cause rests on says more than the cause's general summary.
+            let why =
+                cause.map(|f| format!("{}: {}", f.cause, f.evidence.unwrap_or(f.summary))).unwrap_or_else(|| format!("{stage}: {error}"));
             diagnosis::Reload::Failed(why)
         }
     }))

@@ -717,7 +717,7 @@ pub enum Reload {
 /// defaults did not verify the code behind it (`loaded`: whether that load
 /// ran and passed), a warning when that code fails (a relocation the kernel
 /// judged lacks, or the load with the switch set).
-pub fn switch_finding(report: &SwitchReport, loaded: Option<bool>, reload: Option<&Reload>, on: &str) -> Finding {
+pub fn switch_finding(report: &SwitchReport, loaded: Option<bool>, reload: Option<&Reload>, on: &str, on_host: bool) -> Finding {
     let switch = &report.switch;
     let name = &switch.name;
     let list = |what: &str, items: &[String]| {
@@ -737,9 +737,10 @@ pub fn switch_finding(report: &SwitchReport, loaded: Option<bool>, reload: Optio
         None => "a load with the object's defaults does not verify it",
     };
     let mut summary = format!(
-        "`{name}` is {} in the object's read-only data, and the verifier skips the code a branch on it rules out: {} instructions in {}{lines}{what}; {verdict}",
+        "`{name}` is {} in the object's read-only data, and the verifier skips the code a branch on it rules out: {} instruction{} in {}{lines}{what}; {verdict}",
         switch.default,
         report.instructions,
+        if report.instructions == 1 { "" } else { "s" },
         report.sections.join(", "),
     );
     let mut severity = Severity::Note;
@@ -753,11 +754,18 @@ pub fn switch_finding(report: &SwitchReport, loaded: Option<bool>, reload: Optio
         }
         (Some(value), Some(Reload::Failed(why))) => {
             severity = Severity::Warning;
-            format!("loaded again here with `{name}` = {value}: that load fails ({why}); the tool's option that sets `{name}` fails the same way")
+            format!("loaded again here with `{name}` = {value}: that load fails ({why}); a loader that sets `{name}` before load fails the same way")
         }
-        (Some(value), None) => format!(
-            "to verify it too, load with `{name}` = {value}: set it in the skeleton's read-only data before load (open.maps.rodata_data in libbpf-rs, skel->rodata in C); as root on the host, diagnose does so itself"
-        ),
+        (Some(value), None) => {
+            let who = if on_host {
+                "as root, diagnose does so itself".to_string()
+            } else {
+                format!("only {on}'s verifier judges that load, so it is done on a machine running {on}")
+            };
+            format!(
+                "to verify it too, load with `{name}` = {value}: set it in the skeleton's read-only data before load (open.maps.rodata_data in libbpf-rs, skel->rodata in C); {who}"
+            )
+        }
         (None, _) => format!("to verify it too, load with another value of `{name}`, set before load in the skeleton's read-only data"),
     };
     Finding::plain("switch-not-exercised", severity, summary, fix)
