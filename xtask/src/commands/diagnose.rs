@@ -284,7 +284,8 @@ fn diagnose_object(
     let loaded = load.ran.then_some(load.failed_at.is_none());
     // The host's verifier judges only the host's relocations: a switch is tried there alone.
     let try_switches = loaded == Some(true) && chosen.as_ref().is_some_and(KernelFacts::is_host);
-    for switch in &object_report.switches {
+    // A failed load has its own finding to fix first; what it left unverified comes after.
+    for switch in object_report.switches.iter().filter(|_| loaded != Some(false)) {
         let reload = match switch.switch.value {
             Some(value) if try_switches => load_with(root, path, &switch.switch, value, scratch)?,
             _ => None,

@@ -733,7 +733,7 @@ pub fn switch_finding(report: &SwitchReport, loaded: Option<bool>, reload: Optio
     let lines = report.lines.as_ref().map(|l| format!(", {l}")).unwrap_or_default();
     let verdict = match loaded {
         Some(true) => "the load with the object's defaults passed without verifying it",
-        Some(false) => "the load with the object's defaults did not verify it either",
+        Some(false) => "the failed load with the object's defaults did not verify it either",
         None => "a load with the object's defaults does not verify it",
     };
     let mut summary = format!(

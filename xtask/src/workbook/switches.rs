@@ -80,7 +80,9 @@ pub fn find(object: &BpfObject, answers: impl Fn(&str) -> BTreeMap<u32, i64>) ->
                 reached.iter().zip(&defaults).enumerate().filter(|(_, (r, d))| **r && !**d).map(|(i, _)| i).collect::<Vec<usize>>()
             };
             let hidden = with(None);
-            if hidden.is_empty() {
+            // Code that only computes in registers is left out: what the
+            // verifier checks, and a kernel can refuse, is memory access and calls.
+            if !hidden.iter().any(|&i| accesses_memory_or_calls(code, i)) {
                 continue;
             }
             let data = &object.read_only[*region];
@@ -108,6 +110,12 @@ pub fn find(object: &BpfObject, answers: impl Fn(&str) -> BTreeMap<u32, i64>) ->
         }
     }
     found
+}
+
+/// A load or a store (`LDX`, `ST`, `STX`, a packet's `LD_ABS`/`LD_IND`), or a call.
+fn accesses_memory_or_calls(code: &[u8], instruction: usize) -> bool {
+    code.get(instruction * 8)
+        .is_some_and(|&op| matches!(op & 0x07, 0x01..=0x03) || op == 0x85 || (op & 0x07 == 0 && matches!(op & 0xe0, 0x20 | 0x40)))
 }
 
 /// The helper calls among `instructions` of `code`: their ids.
