@@ -57,7 +57,7 @@ pub fn diagnose(root: &Path, args: &DiagnoseArgs) -> Result<ExitCode> {
             PathBuf::from(file)
         };
         let object = object_or_usage_error(file, &bytes)?;
-        diagnose_object(root, file, "object", &path, &object, choice, None, &scratch)?
+        diagnose_object(root, file, "object", &path, &object, choice, None)?
     } else if file.ends_with(".c") {
         diagnose_source(root, file, choice, &scratch)?
     } else if let Some(language) = other_source_language(file) {
@@ -158,8 +158,13 @@ fn object_or_usage_error(file: &str, bytes: &[u8]) -> Result<bpf_object::BpfObje
 struct Scratch(PathBuf);
 
 impl Scratch {
+    /// One per diagnose run.
+    fn dir() -> PathBuf {
+        std::env::temp_dir().join(format!("workbook-diagnose-{}", std::process::id()))
+    }
+
     fn new() -> Result<Scratch> {
-        let dir = std::env::temp_dir().join(format!("workbook-diagnose-{}", std::process::id()));
+        let dir = Scratch::dir();
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         Ok(Scratch(dir))
     }
@@ -210,7 +215,7 @@ fn diagnose_source(root: &Path, file: &str, choice: Choice, scratch: &Scratch) -
     }
     let bytes = std::fs::read(&object_path)?;
     let object = object_or_usage_error(file, &bytes)?;
-    let report = diagnose_object(root, file, "source", &object_path, &object, choice, Some(Compile { ok: true, error: None }), scratch)?;
+    let report = diagnose_object(root, file, "source", &object_path, &object, choice, Some(Compile { ok: true, error: None }))?;
     let log = report.load.as_ref().map(|l| l.log.join("\n")).unwrap_or_default();
     let mut findings = from_code(&log);
     findings.extend(report.findings);
@@ -237,7 +242,6 @@ pub fn compile_flags(root: &Path) -> Result<Vec<String>> {
     ])
 }
 
-#[allow(clippy::too_many_arguments)]
 fn diagnose_object(
     root: &Path,
     file: &str,
@@ -246,7 +250,6 @@ fn diagnose_object(
     object: &bpf_object::BpfObject,
     choice: Choice,
     compile: Option<Compile>,
-    scratch: &Scratch,
 ) -> Result<Report> {
     let pin = |choice: Choice| match choice {
         Choice::Host => Ok(None),
@@ -287,11 +290,11 @@ fn diagnose_object(
     // A failed load has its own finding to fix first; what it left unverified comes after.
     for switch in object_report.switches.iter().filter(|_| loaded != Some(false)) {
         let reload = match switch.switch.value {
-            Some(value) if try_switches => load_with(root, path, &switch.switch, value, scratch)?,
+            Some(value) if try_switches => load_with(root, path, &switch.switch, value)?,
             _ => None,
         };
         let on_host = chosen.as_ref().is_none_or(KernelFacts::is_host);
-        findings.push(diagnosis::switch_finding(switch, loaded, reload.as_ref(), &choice.name(), on_host));
+        findings.push(diagnosis::switch_finding(switch, loaded, reload.as_ref(), choice.name(), on_host));
     }
     let mut report = Report::new(
         Input { path: file.to_string(), kind },
@@ -306,13 +309,13 @@ fn diagnose_object(
 
 /// Loads a copy of the object whose `switch` holds `value`, as a loader that
 /// sets it before load does; `None` when the load did not run.
-fn load_with(root: &Path, path: &Path, switch: &Switch, value: i64, scratch: &Scratch) -> Result<Option<diagnosis::Reload>> {
+fn load_with(root: &Path, path: &Path, switch: &Switch, value: i64) -> Result<Option<diagnosis::Reload>> {
     let mut bytes = std::fs::read(path)?;
     let at = switch.file_offset as usize;
     let Some(target) = bytes.get_mut(at..at + switch.size) else { return Ok(None) };
     target.copy_from_slice(&value.to_le_bytes()[..switch.size]);
     // Under its own name, which libbpf's messages show.
-    let dir = scratch.0.join("switch");
+    let dir = Scratch::dir().join("switch");
     std::fs::create_dir_all(&dir)?;
     let copy = dir.join(path.file_name().unwrap_or_default());
     std::fs::write(&copy, &bytes)?;

@@ -666,11 +666,13 @@ fn find_switches(object: &BpfObject, local: Option<&TypeTable>, chosen: Option<&
                 maps: Vec::new(),
                 switch,
             };
-            let mut lines = Vec::new();
+            let mut lines = switches::Lines::new();
             for (section, hidden) in &report.switch.hidden {
                 report.sections.push(if section == ".text" { "subprograms (.text)".into() } else { format!("SEC(\"{section}\")") });
                 report.instructions += hidden.len();
-                lines.extend(object.lines.get(section).and_then(|l| switches::source_lines(l, hidden)));
+                if let Some(section_lines) = object.lines.get(section) {
+                    switches::source_lines(section_lines, hidden, &mut lines);
+                }
                 let code = object.code.get(section).map(Vec::as_slice).unwrap_or_default();
                 for id in switches::helper_calls(code, hidden) {
                     let name = helper_names.get(id as usize).cloned().unwrap_or_else(|| format!("helper #{id}"));
@@ -701,7 +703,7 @@ fn find_switches(object: &BpfObject, local: Option<&TypeTable>, chosen: Option<&
                     }
                 }
             }
-            report.lines = (!lines.is_empty()).then(|| lines.join(" "));
+            report.lines = switches::describe_lines(&lines);
             report
         })
         .collect()

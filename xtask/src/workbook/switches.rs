@@ -128,23 +128,29 @@ pub fn helper_calls(code: &[u8], instructions: &[usize]) -> BTreeSet<i32> {
         .collect()
 }
 
-/// `file.bpf.c:12-14, 20`: the source lines `instructions` come from.
-pub fn source_lines(lines: &[SourceLine], instructions: &[usize]) -> Option<String> {
-    let mut by_file: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+/// Source lines by file, as `.BTF.ext` gives them.
+pub type Lines = BTreeMap<String, BTreeSet<u32>>;
+
+/// Adds the source lines `instructions` come from to `into`.
+pub fn source_lines(lines: &[SourceLine], instructions: &[usize], into: &mut Lines) {
     for &i in instructions {
         let at = (i * 8) as u32;
         if let Some(line) = lines.iter().rev().find(|l| l.instruction <= at) {
             if line.line > 0 {
                 let file = line.file.rsplit('/').next().unwrap_or(&line.file);
-                by_file.entry(file).or_default().insert(line.line);
+                into.entry(file.to_string()).or_default().insert(line.line);
             }
         }
     }
-    let parts: Vec<String> = by_file
-        .into_iter()
+}
+
+/// `file.bpf.c:12-14,20`.
+pub fn describe_lines(lines: &Lines) -> Option<String> {
+    let parts: Vec<String> = lines
+        .iter()
         .map(|(file, numbers)| {
             let mut ranges: Vec<(u32, u32)> = Vec::new();
-            for n in numbers {
+            for &n in numbers {
                 match ranges.last_mut() {
                     Some((_, end)) if *end + 1 == n => *end = n,
                     _ => ranges.push((n, n)),
@@ -217,7 +223,9 @@ char LICENSE[] SEC("license") = "GPL";
         assert_eq!(helper_calls(code, hidden), BTreeSet::from([113]), "the probe read is behind the switch");
         let read = object.relocations.iter().find(|r| r.section == "tp/sched/sched_switch").expect("the CO-RE read of state");
         assert!(hidden.contains(&(read.instruction as usize / 8)), "its relocated instruction is behind the switch");
-        let lines = source_lines(&object.lines["tp/sched/sched_switch"], hidden).unwrap();
+        let mut lines = Lines::new();
+        source_lines(&object.lines["tp/sched/sched_switch"], hidden, &mut lines);
+        let lines = describe_lines(&lines).unwrap();
         assert!(lines.starts_with("prog.bpf.c:"), "{lines}");
         // The global's bytes in the file are the ones a loader writes.
         let region = &object.read_only[0];
