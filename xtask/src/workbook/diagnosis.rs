@@ -686,15 +686,17 @@ fn find_switches(object: &BpfObject, local: Option<&TypeTable>, chosen: Option<&
                     }
                 }
                 let Some(local) = local else { continue };
-                for relocation in
-                    object.relocations.iter().filter(|r| r.section == *section && hidden.contains(&(r.instruction as usize / 8)))
-                {
+                // The reads, not the existence checks that choose among them.
+                let reads = object.relocations.iter().filter(|r| {
+                    r.section == *section && !core_relo::is_existence_check(r.kind) && hidden.contains(&(r.instruction as usize / 8))
+                });
+                for relocation in reads {
                     let Ok(spec) = Spec::read(local, relocation) else { continue };
                     let access = spec.describe();
                     if !report.relocations.contains(&access) {
                         report.relocations.push(access.clone());
                     }
-                    if let Some(kernel) = chosen.filter(|_| !core_relo::is_existence_check(relocation.kind)) {
+                    if let Some(kernel) = chosen {
                         let outcome = core_relo::resolve(&spec, &kernel.types);
                         let why = describe_outcome(&outcome, &kernel.describe());
                         if outcome != Outcome::Resolves && !report.failing.contains(&why) {
