@@ -377,3 +377,33 @@ fn a_read_is_guarded_by_its_own_branch_not_by_its_section() {
     assert_eq!(errors.len(), 1, "{report:#}");
     assert_eq!(errors[0]["cause"], "core-relocation");
 }
+
+/// A read behind a `const volatile` switch that is off in the object: the
+/// load with the object's defaults passes, so it is no error; diagnose says
+/// what that load did not verify, and, loading the object again with the
+/// switch set, that this load fails.
+#[test]
+fn code_behind_a_const_volatile_switch_is_named_not_blamed() {
+    let program = workbook().join("xtask/tests/data/programs/switch-guarded.bpf.c");
+    let host = report(&[program.to_str().unwrap(), "--kernel", "host"]);
+    let findings = host["findings"].as_array().unwrap();
+    assert!(findings.iter().all(|f| f["severity"] != "error"), "{host:#}");
+    let switch: Vec<&Value> = findings.iter().filter(|f| f["cause"] == "switch-not-exercised").collect();
+    assert_eq!(switch.len(), 1, "{host:#}");
+    let summary = switch[0]["summary"].as_str().unwrap();
+    assert!(summary.starts_with("`show_state` is 0 in the object's read-only data"), "{summary}");
+    assert!(summary.contains("CO-RE reads struct task_struct___old.state"), "{summary}");
+    assert!(summary.contains("switch-guarded.bpf.c:20"), "the source line behind the switch: {summary}");
+    // Linux 5.14 renamed the field: where it is gone, the code behind the switch fails.
+    assert_eq!(switch[0]["severity"], "warning", "{summary}");
+    assert!(summary.contains("with `show_state` set, that code's load fails with EINVAL"), "{summary}");
+    if host["load"]["ran"] == true {
+        let fix = switch[0]["fix"].as_str().unwrap();
+        assert!(fix.starts_with("loaded again here with `show_state` = 1: that load fails (core-relocation: "), "{fix}");
+    }
+    // On 5.10 the field is there: a note that the code is not verified, nothing more.
+    let old = report(&[program.to_str().unwrap(), "--kernel", "5.10"]);
+    let switch: Vec<&Value> = old["findings"].as_array().unwrap().iter().filter(|f| f["cause"] == "switch-not-exercised").collect();
+    assert_eq!(switch.len(), 1, "{old:#}");
+    assert_eq!(switch[0]["severity"], "note");
+}

@@ -25,6 +25,7 @@ use crate::workbook::diagnosis;
 use crate::workbook::error_index::{self, Finding, Severity};
 use crate::workbook::kernel_lock;
 use crate::workbook::source_rules;
+use crate::workbook::switches::Switch;
 
 /// Nothing diagnose reads is this big: BPF objects are kilobytes, logs megabytes.
 pub const MAX_INPUT: u64 = 64 << 20;
@@ -157,8 +158,13 @@ fn object_or_usage_error(file: &str, bytes: &[u8]) -> Result<bpf_object::BpfObje
 struct Scratch(PathBuf);
 
 impl Scratch {
+    /// One per diagnose run.
+    fn dir() -> PathBuf {
+        std::env::temp_dir().join(format!("workbook-diagnose-{}", std::process::id()))
+    }
+
     fn new() -> Result<Scratch> {
-        let dir = std::env::temp_dir().join(format!("workbook-diagnose-{}", std::process::id()));
+        let dir = Scratch::dir();
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         Ok(Scratch(dir))
     }
@@ -278,6 +284,18 @@ fn diagnose_object(
     let before_load = findings.len();
     let load = real_load(root, path, chosen.as_ref(), &mut findings);
     diagnosis::weigh_load_findings(object, &load.log, &mut findings[before_load..]);
+    let loaded = load.ran.then_some(load.failed_at.is_none());
+    // The host's verifier judges only the host's relocations: a switch is tried there alone.
+    let try_switches = loaded == Some(true) && chosen.as_ref().is_some_and(KernelFacts::is_host);
+    // A failed load has its own finding to fix first; what it left unverified comes after.
+    for switch in object_report.switches.iter().filter(|_| loaded != Some(false)) {
+        let reload = match switch.switch.value {
+            Some(value) if try_switches => load_with(root, path, &switch.switch, value)?,
+            _ => None,
+        };
+        let on_host = chosen.as_ref().is_none_or(KernelFacts::is_host);
+        findings.push(diagnosis::switch_finding(switch, loaded, reload.as_ref(), choice.name(), on_host));
+    }
     let mut report = Report::new(
         Input { path: file.to_string(), kind },
         KernelRef { name: choice.name(), release: chosen.as_ref().map(|k| k.release.clone()) },
@@ -287,6 +305,49 @@ fn diagnose_object(
     report.object = Some(object_report);
     report.load = Some(load);
     Ok(report)
+}
+
+/// Loads a copy of the object whose `switch` holds `value`, as a loader that
+/// sets it before load does; `None` when the load did not run.
+fn load_with(root: &Path, path: &Path, switch: &Switch, value: i64) -> Result<Option<diagnosis::Reload>> {
+    let mut bytes = std::fs::read(path)?;
+    let at = switch.file_offset as usize;
+    let Some(target) = bytes.get_mut(at..at + switch.size) else { return Ok(None) };
+    target.copy_from_slice(&value.to_le_bytes()[..switch.size]);
+    // Under its own name, which libbpf's messages show.
+    let dir = Scratch::dir().join("switch");
+    std::fs::create_dir_all(&dir)?;
+    let copy = dir.join(path.file_name().unwrap_or_default());
+    std::fs::write(&copy, &bytes)?;
+    let Ok(report) = load_object::load(root, &copy, None) else { return Ok(None) };
+    let failed = report.iter().find_map(|line| match line {
+        ReportLine::Failed { stage, error } => Some((*stage, error.clone())),
+        _ => None,
+    });
+    Ok(Some(match failed {
+        None => diagnosis::Reload::Passed,
+        Some((stage, error)) => {
+            let text = load_text(stage, &error, &report);
+            let cause = error_index::match_text(&text).into_iter().find(|f| f.severity == Severity::Error);
+            // The log line the cause rests on says more than the cause's general summary.
+            let why =
+                cause.map(|f| format!("{}: {}", f.cause, f.evidence.unwrap_or(f.summary))).unwrap_or_else(|| format!("{stage}: {error}"));
+            diagnosis::Reload::Failed(why)
+        }
+    }))
+}
+
+/// A transcript-like text of a failed load, so the stage is known to the rules.
+fn load_text(stage: transcript::Stage, error: &str, report: &[ReportLine]) -> String {
+    let errno = transcript::errno::from_message(error).and_then(transcript::errno::name);
+    let mut text = format!("{}\n", Line::failed(stage, format!("{} ({error})", errno.as_deref().unwrap_or("?"))));
+    for line in report {
+        if let ReportLine::Log { text: log, .. } = line {
+            text.push_str(log);
+            text.push('\n');
+        }
+    }
+    text
 }
 
 /// As root: a real open and load by the `load-object` tool, with libbpf's
@@ -320,14 +381,7 @@ fn real_load(root: &Path, path: &Path, chosen: Option<&KernelFacts>, findings: &
         return Load { ran: true, failed_at: None, errno: None, note, log: warnings };
     };
     let errno = transcript::errno::from_message(error).and_then(transcript::errno::name);
-    // A transcript-like text, so the stage is known to the rules.
-    let mut text = format!("{}\n", Line::failed(stage, format!("{} ({error})", errno.as_deref().unwrap_or("?"))));
-    for line in &report {
-        if let ReportLine::Log { text: log, .. } = line {
-            text.push_str(log);
-            text.push('\n');
-        }
-    }
+    let text = load_text(stage, error, &report);
     for finding in error_index::match_text(&text) {
         let relocation_only = other_kernel.is_some() && finding.cause != "core-relocation";
         if relocation_only || findings.iter().any(|f| f.cause == finding.cause && f.severity == Severity::Error) {

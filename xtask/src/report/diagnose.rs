@@ -301,8 +301,14 @@ mod tests {
             missing: None,
             guarded: false,
         };
-        report.object =
-            Some(ObjectReport { btf: true, btf_ext: true, legacy_maps: false, programs: vec![program], relocations: vec![relocation] });
+        report.object = Some(ObjectReport {
+            btf: true,
+            btf_ext: true,
+            legacy_maps: false,
+            programs: vec![program],
+            relocations: vec![relocation],
+            switches: vec![],
+        });
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(keys(&json), ["compile", "errors", "findings", "input", "kernel", "load", "object", "schema", "warnings"]);
         assert_eq!(json["schema"], 1);

@@ -13,6 +13,7 @@ use super::bpf_object::{BpfObject, Program, Relocation};
 use super::core_relo::{self, Outcome, Spec};
 use super::error_index::{Finding, Severity};
 use super::reach;
+use super::switches::{self, Switch};
 use crate::machine::btf::{Kind, TypeTable};
 use crate::machine::kernel_btf::KernelFacts;
 
@@ -23,6 +24,26 @@ pub struct ObjectReport {
     pub legacy_maps: bool,
     pub programs: Vec<ProgramReport>,
     pub relocations: Vec<RelocationReport>,
+    /// Read-only globals that keep code from the verifier with their default values.
+    #[serde(skip)]
+    pub switches: Vec<SwitchReport>,
+}
+
+/// A `const volatile` switch and what the code behind it does.
+#[derive(Debug)]
+pub struct SwitchReport {
+    pub switch: Switch,
+    /// The sections holding code behind it, as `SEC("…")`.
+    pub sections: Vec<String>,
+    pub instructions: usize,
+    /// `file.bpf.c:12-14`.
+    pub lines: Option<String>,
+    /// Its CO-RE relocations (libbpf's access strings).
+    pub relocations: Vec<String>,
+    /// Those that fail on the kernel judged, with what it lacks.
+    pub failing: Vec<String>,
+    pub helpers: Vec<String>,
+    pub maps: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -477,20 +498,22 @@ pub fn diagnose_object(
             .collect(),
     };
     let local = (!object.relocations.is_empty()).then(|| TypeTable::open(object_path));
-    let relocations = match local {
+    let relocations = match &local {
         None => Vec::new(),
-        Some(Ok(local)) => check_relocations(object, &local, chosen, chosen_name, others, &mut findings),
+        Some(Ok(local)) => check_relocations(object, local, chosen, chosen_name, others, &mut findings),
         Some(Err(error)) => {
             findings.push(Finding::of("core-relocation", Severity::Warning).summary(format!("cannot read the object's BTF: {error:#}")));
             Vec::new()
         }
     };
+    let local = local.and_then(Result::ok);
     let report = ObjectReport {
         btf: object.btf.is_some(),
         btf_ext: object.btf_ext.is_some(),
         legacy_maps: object.legacy_maps,
         programs,
         relocations,
+        switches: find_switches(object, local.as_ref(), chosen, others),
     };
     (report, findings)
 }
@@ -536,12 +559,18 @@ fn check_relocations(
             if outcome == Outcome::Resolves || core_relo::is_existence_check(relocation.kind) {
                 continue;
             }
-            let run = match reach.runs(relocation, kernel) {
+            let run = match reach.runs(relocation, kernel, false) {
                 Some(run) => run,
                 // A flavor read in a section that checks any type or field chooses between layouts.
                 None => !(core_relo::essential_name(&spec.root) != spec.root && checked.iter().any(|(s, _)| *s == relocation.section)),
             };
             let is_chosen = chosen.is_some_and(|c| std::ptr::eq(c, kernel));
+            // Run with some value of a `const volatile` switch, not with the
+            // object's: the load with its defaults passes, and the switch's
+            // own finding says what fails behind it.
+            if run && reach.runs(relocation, kernel, true) == Some(false) {
+                continue;
+            }
             if run {
                 fails_where_run.push(kernel.name);
                 if is_chosen {
@@ -590,32 +619,182 @@ fn check_relocations(
     reports
 }
 
+/// The value each existence check of `section` takes on `kernel`, by instruction byte offset.
+fn existence_answers(object: &BpfObject, local: &TypeTable, section: &str, kernel: &KernelFacts) -> BTreeMap<u32, i64> {
+    object
+        .relocations
+        .iter()
+        .filter(|r| r.section == section && core_relo::is_existence_check(r.kind))
+        .filter_map(|r| {
+            let spec = Spec::read(local, r).ok()?;
+            Some((r.instruction, i64::from(core_relo::resolve(&spec, &kernel.types) == Outcome::Resolves)))
+        })
+        .collect()
+}
+
+/// The object's `const volatile` switches on the kernel judged, and what
+/// the code behind each does: its relocations (and which fail there), its
+/// helper calls, maps and source lines.
+fn find_switches(object: &BpfObject, local: Option<&TypeTable>, chosen: Option<&KernelFacts>, others: &[KernelFacts]) -> Vec<SwitchReport> {
+    let answers = |section: &str| match (local, chosen) {
+        (Some(local), Some(kernel)) => existence_answers(object, local, section, kernel),
+        _ => BTreeMap::new(),
+    };
+    // Helper names from any kernel's `enum bpf_func_id`, whose enumerators count from 0.
+    let helper_names: Vec<String> = chosen
+        .into_iter()
+        .chain(others)
+        .find_map(|k| {
+            k.types.named("bpf_func_id").into_iter().find_map(|id| match k.types.ty(id)? {
+                crate::machine::btf::Type::Enum(e) => {
+                    Some(e.members.iter().map(|m| k.types.name(m).unwrap_or_default().replacen("BPF_FUNC_", "bpf_", 1)).collect())
+                }
+                _ => None,
+            })
+        })
+        .unwrap_or_default();
+    switches::find(object, answers)
+        .into_iter()
+        .map(|switch| {
+            let mut report = SwitchReport {
+                sections: Vec::new(),
+                instructions: 0,
+                lines: None,
+                relocations: Vec::new(),
+                failing: Vec::new(),
+                helpers: Vec::new(),
+                maps: Vec::new(),
+                switch,
+            };
+            let mut lines = switches::Lines::new();
+            for (section, hidden) in &report.switch.hidden {
+                report.sections.push(if section == ".text" { "subprograms (.text)".into() } else { format!("SEC(\"{section}\")") });
+                report.instructions += hidden.len();
+                if let Some(section_lines) = object.lines.get(section) {
+                    switches::source_lines(section_lines, hidden, &mut lines);
+                }
+                let code = object.code.get(section).map(Vec::as_slice).unwrap_or_default();
+                for id in switches::helper_calls(code, hidden) {
+                    let name = helper_names.get(id as usize).cloned().unwrap_or_else(|| format!("helper #{id}"));
+                    if !report.helpers.contains(&name) {
+                        report.helpers.push(name);
+                    }
+                }
+                for (at, map) in object.map_addresses.get(section).into_iter().flatten() {
+                    if hidden.contains(&(*at as usize / 8)) && !report.maps.contains(map) {
+                        report.maps.push(map.clone());
+                    }
+                }
+                let Some(local) = local else { continue };
+                // The reads, not the existence checks that choose among them.
+                let reads = object.relocations.iter().filter(|r| {
+                    r.section == *section && !core_relo::is_existence_check(r.kind) && hidden.contains(&(r.instruction as usize / 8))
+                });
+                for relocation in reads {
+                    let Ok(spec) = Spec::read(local, relocation) else { continue };
+                    let access = spec.describe();
+                    if !report.relocations.contains(&access) {
+                        report.relocations.push(access.clone());
+                    }
+                    if let Some(kernel) = chosen {
+                        let outcome = core_relo::resolve(&spec, &kernel.types);
+                        let why = describe_outcome(&outcome, &kernel.describe());
+                        if outcome != Outcome::Resolves && !report.failing.contains(&why) {
+                            report.failing.push(why);
+                        }
+                    }
+                }
+            }
+            report.lines = switches::describe_lines(&lines);
+            report
+        })
+        .collect()
+}
+
+/// What loading the object again with a switch set said.
+pub enum Reload {
+    Passed,
+    Failed(String),
+}
+
+/// The finding for a switch: a note that the load with the object's
+/// defaults did not verify the code behind it (`loaded`: whether that load
+/// ran and passed), a warning when that code fails (a relocation the kernel
+/// judged lacks, or the load with the switch set).
+pub fn switch_finding(report: &SwitchReport, loaded: Option<bool>, reload: Option<&Reload>, on: &str, on_host: bool) -> Finding {
+    let switch = &report.switch;
+    let name = &switch.name;
+    let list = |what: &str, items: &[String]| {
+        let shown: Vec<&str> = items.iter().take(4).map(String::as_str).collect();
+        let more = if items.len() > 4 { format!(" and {} more", items.len() - 4) } else { String::new() };
+        (!items.is_empty()).then(|| format!("{what} {}{more}", shown.join(", ")))
+    };
+    let what: Vec<String> = [list("CO-RE reads", &report.relocations), list("helpers", &report.helpers), list("maps", &report.maps)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let what = if what.is_empty() { String::new() } else { format!(": {}", what.join("; ")) };
+    let lines = report.lines.as_ref().map(|l| format!(", {l}")).unwrap_or_default();
+    let verdict = match loaded {
+        Some(true) => "the load with the object's defaults passed without verifying it",
+        Some(false) => "the failed load with the object's defaults did not verify it either",
+        None => "a load with the object's defaults does not verify it",
+    };
+    let mut summary = format!(
+        "`{name}` is {} in the object's read-only data, and the verifier skips the code a branch on it rules out: {} instruction{} in {}{lines}{what}; {verdict}",
+        switch.default,
+        report.instructions,
+        if report.instructions == 1 { "" } else { "s" },
+        report.sections.join(", "),
+    );
+    let mut severity = Severity::Note;
+    if !report.failing.is_empty() {
+        severity = Severity::Warning;
+        summary.push_str(&format!("; with `{name}` set, that code's load fails with EINVAL: {}", report.failing.join("; ")));
+    }
+    let fix = match (switch.value, reload) {
+        (Some(value), Some(Reload::Passed)) => {
+            format!("loaded again here with `{name}` = {value}: that load passes too, so the code behind it is verified on {on}")
+        }
+        (Some(value), Some(Reload::Failed(why))) => {
+            severity = Severity::Warning;
+            format!("loaded again here with `{name}` = {value}: that load fails ({why}); a loader that sets `{name}` before load fails the same way")
+        }
+        (Some(value), None) => {
+            let who = if on_host {
+                "as root, diagnose does so itself".to_string()
+            } else {
+                format!("only {on}'s verifier judges that load, so it is done on a machine running {on}")
+            };
+            format!(
+                "to verify it too, load with `{name}` = {value}: set it in the skeleton's read-only data before load (open.maps.rodata_data in libbpf-rs, skel->rodata in C); {who}"
+            )
+        }
+        (None, _) => format!("to verify it too, load with another value of `{name}`, set before load in the skeleton's read-only data"),
+    };
+    Finding::plain("switch-not-exercised", severity, summary, fix)
+}
+
 /// Which relocations a kernel's verifier would run, per section, once the
-/// section's existence checks take that kernel's answers ([`reach`]).
+/// section's existence checks take that kernel's answers ([`reach`]) and
+/// the read-only data its values in the object.
 struct Reach<'a> {
     object: &'a BpfObject,
     local: &'a TypeTable,
-    cache: BTreeMap<(String, &'static str), Vec<bool>>,
+    cache: BTreeMap<(String, &'static str, bool), Vec<bool>>,
 }
 
 impl Reach<'_> {
-    /// Whether the relocated instruction runs on `kernel`; `None` without the section's code.
-    fn runs(&mut self, relocation: &Relocation, kernel: &KernelFacts) -> Option<bool> {
-        let key = (relocation.section.clone(), kernel.name);
+    /// Whether the relocated instruction runs on `kernel`, with any value of
+    /// the read-only data or (`defaults`) with the object's; `None` without the section's code.
+    fn runs(&mut self, relocation: &Relocation, kernel: &KernelFacts, defaults: bool) -> Option<bool> {
+        let key = (relocation.section.clone(), kernel.name, defaults);
         if !self.cache.contains_key(&key) {
             let code = self.object.code.get(&relocation.section)?;
-            let answers = self
-                .object
-                .relocations
-                .iter()
-                .filter(|r| r.section == relocation.section && core_relo::is_existence_check(r.kind))
-                .filter_map(|r| {
-                    let spec = Spec::read(self.local, r).ok()?;
-                    Some((r.instruction, i64::from(core_relo::resolve(&spec, &kernel.types) == Outcome::Resolves)))
-                })
-                .collect();
+            let answers = existence_answers(self.object, self.local, &relocation.section, kernel);
             let entries = self.object.functions.get(&relocation.section).map_or(&[0][..], Vec::as_slice);
-            self.cache.insert(key.clone(), reach::reachable(code, entries, &answers));
+            let memory = if defaults { switches::defaults(self.object, &relocation.section) } else { reach::Memory::default() };
+            self.cache.insert(key.clone(), reach::reachable(code, entries, &answers, &memory));
         }
         self.cache[&key].get(relocation.instruction as usize / 8).copied()
     }
@@ -667,6 +846,10 @@ mod tests {
             relocations: vec![],
             code: BTreeMap::new(),
             functions: BTreeMap::new(),
+            read_only: vec![],
+            read_only_addresses: BTreeMap::new(),
+            map_addresses: BTreeMap::new(),
+            lines: BTreeMap::new(),
         };
         let log = |name: &str| vec![format!("libbpf: prog '{name}': BPF program load failed: -EPERM")];
         let mut findings = vec![Finding::of("not-permitted", Severity::Error)];

@@ -25,6 +25,7 @@ pub mod scratch;
 pub mod selftest;
 pub mod snapshot;
 pub mod source_rules;
+pub mod switches;
 pub mod translation;
 
 use std::path::{Path, PathBuf};

@@ -10,8 +10,52 @@
 
 use std::collections::BTreeMap;
 
-/// A register's value on every path that reaches an instruction: `None` when unknown.
-type Registers = [Option<i64>; 11];
+/// What a register holds on every path that reaches an instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    Unknown,
+    Known(i64),
+    /// An address in read-only data: which region, and where in it.
+    ReadOnly(usize, i64),
+}
+
+impl Value {
+    fn known(self) -> Option<i64> {
+        match self {
+            Value::Known(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+type Registers = [Value; 11];
+
+const UNKNOWN: Registers = [Value::Unknown; 11];
+
+/// Read-only data the verifier reads as constants (libbpf freezes `.rodata`
+/// before load): where the section's code takes its addresses, and each
+/// region's bytes, `None` for a byte taken as any value.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    /// By `ld_imm64` byte offset: the region and the offset it points at.
+    pub addresses: BTreeMap<u32, (usize, i64)>,
+    pub regions: Vec<Vec<Option<u8>>>,
+}
+
+impl Memory {
+    /// A load of `size` bytes at `offset` of `region`: known when every byte is.
+    fn load(&self, region: usize, offset: i64, size: usize, signed: bool) -> Value {
+        let Some(bytes) = usize::try_from(offset).ok().and_then(|at| self.regions.get(region)?.get(at..at + size)) else {
+            return Value::Unknown;
+        };
+        let Some(bytes) = bytes.iter().copied().collect::<Option<Vec<u8>>>() else { return Value::Unknown };
+        let mut wide = [0u8; 8];
+        wide[..size].copy_from_slice(&bytes);
+        let value = u64::from_le_bytes(wide);
+        let bits = size as u32 * 8;
+        Value::Known(if signed && bits < 64 { ((value << (64 - bits)) as i64) >> (64 - bits) } else { value as i64 })
+    }
+}
 
 const CLASS_LD: u8 = 0x00;
 const CLASS_LDX: u8 = 0x01;
@@ -23,12 +67,12 @@ const CLASS_ALU64: u8 = 0x07;
 /// The instructions reachable from the section's functions (their byte
 /// offsets: each is a program or a subprogram another section may call),
 /// given the value each existence check takes (by its instruction's byte
-/// offset, as `.BTF.ext` records it).
-pub fn reachable(code: &[u8], functions: &[u64], answers: &BTreeMap<u32, i64>) -> Vec<bool> {
+/// offset, as `.BTF.ext` records it) and the read-only data's values.
+pub fn reachable(code: &[u8], functions: &[u64], answers: &BTreeMap<u32, i64>, memory: &Memory) -> Vec<bool> {
     let count = code.len() / 8;
     let insn = |i: usize| -> [u8; 8] { code[i * 8..i * 8 + 8].try_into().unwrap() };
     let mut seen: Vec<Option<Registers>> = vec![None; count];
-    let mut work: Vec<(usize, Registers)> = functions.iter().map(|&at| (at as usize / 8, [None; 11])).collect();
+    let mut work: Vec<(usize, Registers)> = functions.iter().map(|&at| (at as usize / 8, UNKNOWN)).collect();
     while let Some((at, state)) = work.pop() {
         if at >= count {
             continue;
@@ -36,7 +80,7 @@ pub fn reachable(code: &[u8], functions: &[u64], answers: &BTreeMap<u32, i64>) -
         let merged = match &seen[at] {
             None => state,
             Some(old) => {
-                let joined: Registers = std::array::from_fn(|r| if old[r] == state[r] { old[r] } else { None });
+                let joined: Registers = std::array::from_fn(|r| if old[r] == state[r] { old[r] } else { Value::Unknown });
                 if &joined == old {
                     continue;
                 }
@@ -50,20 +94,38 @@ pub fn reachable(code: &[u8], functions: &[u64], answers: &BTreeMap<u32, i64>) -
         let off = i64::from(i16::from_le_bytes([bytes[2], bytes[3]]));
         let imm = i64::from(i32::from_le_bytes(bytes[4..8].try_into().unwrap()));
         let next = at + 1;
+        let byte_offset = (at * 8) as u32;
         match op & 0x07 {
             CLASS_LD if op == 0x18 => {
-                regs[dst] = answers.get(&((at * 8) as u32)).copied();
+                regs[dst] = match (answers.get(&byte_offset), memory.addresses.get(&byte_offset)) {
+                    (Some(answer), _) => Value::Known(*answer),
+                    (None, Some(&(region, offset))) => Value::ReadOnly(region, offset),
+                    (None, None) => Value::Unknown,
+                };
                 work.push((at + 2, regs));
             }
-            CLASS_LD | CLASS_LDX => {
-                regs[dst] = None;
+            CLASS_LDX => {
+                // BPF_MEM (0x60) and BPF_MEMSX (0x80), of 4, 2, 1 or 8 bytes.
+                let size = [4, 2, 1, 8][usize::from((op >> 3) & 0x3)];
+                regs[dst] = match (op & 0xe0, regs[src]) {
+                    (mode @ (0x60 | 0x80), Value::ReadOnly(region, offset)) => memory.load(region, offset + off, size, mode == 0x80),
+                    _ => Value::Unknown,
+                };
+                work.push((next, regs));
+            }
+            CLASS_LD => {
+                regs[dst] = Value::Unknown;
                 work.push((next, regs));
             }
             CLASS_ALU | CLASS_ALU64 => {
-                let operand = if op & 0x08 == 0 { Some(imm) } else { regs[src] };
-                regs[dst] = match answers.get(&((at * 8) as u32)) {
-                    Some(answer) => Some(*answer),
-                    None => alu(op & 0xf0, regs[dst], operand, op & 0x07 == CLASS_ALU),
+                let narrow = op & 0x07 == CLASS_ALU;
+                let operand = if op & 0x08 == 0 { Value::Known(imm) } else { regs[src] };
+                regs[dst] = match (answers.get(&byte_offset), op & 0xf0, regs[dst], operand) {
+                    (Some(answer), ..) => Value::Known(*answer),
+                    (None, 0xb0, _, pointer @ Value::ReadOnly(..)) if !narrow => pointer,
+                    (None, 0x00, Value::ReadOnly(region, offset), Value::Known(by)) if !narrow => Value::ReadOnly(region, offset + by),
+                    (None, 0x10, Value::ReadOnly(region, offset), Value::Known(by)) if !narrow => Value::ReadOnly(region, offset - by),
+                    (None, op, left, right) => alu(op, left.known(), right.known(), narrow).map_or(Value::Unknown, Value::Known),
                 };
                 work.push((next, regs));
             }
@@ -74,16 +136,16 @@ pub fn reachable(code: &[u8], functions: &[u64], answers: &BTreeMap<u32, i64>) -
                 0x80 => {
                     // A call to a subprogram of the same section: it is reachable too.
                     if src == 1 {
-                        work.push(((next as i64 + imm).max(0) as usize, [None; 11]));
+                        work.push(((next as i64 + imm).max(0) as usize, UNKNOWN));
                     }
-                    regs[..6].fill(None);
+                    regs[..6].fill(Value::Unknown);
                     work.push((next, regs));
                 }
                 0x90 => {}
                 jump => {
-                    let right = if op & 0x08 == 0 { Some(imm) } else { regs[src] };
+                    let right = if op & 0x08 == 0 { Some(imm) } else { regs[src].known() };
                     let taken = (next as i64 + off).max(0) as usize;
-                    match compare(jump, regs[dst], right, op & 0x07 == CLASS_JMP32) {
+                    match compare(jump, regs[dst].known(), right, op & 0x07 == CLASS_JMP32) {
                         Some(true) => work.push((taken, regs)),
                         Some(false) => work.push((next, regs)),
                         None => {
@@ -155,15 +217,15 @@ mod tests {
     #[test]
     fn a_read_behind_a_false_existence_check_is_unreachable() {
         let code = guarded_read();
-        assert_eq!(reachable(&code, &[0], &BTreeMap::from([(0, 0)])), [true, true, false, true]);
-        assert_eq!(reachable(&code, &[0], &BTreeMap::from([(0, 1)])), [true, true, true, true]);
+        assert_eq!(reachable(&code, &[0], &BTreeMap::from([(0, 0)]), &Memory::default()), [true, true, false, true]);
+        assert_eq!(reachable(&code, &[0], &BTreeMap::from([(0, 1)]), &Memory::default()), [true, true, true, true]);
     }
 
     #[test]
     fn an_unknown_value_keeps_both_branches() {
         let mut code = guarded_read();
         code[0] = 0x79; // r1 = *(u64 *)(r0 + 0): not a constant
-        assert_eq!(reachable(&code, &[0], &BTreeMap::new()), [true, true, true, true]);
+        assert_eq!(reachable(&code, &[0], &BTreeMap::new(), &Memory::default()), [true, true, true, true]);
     }
 
     #[test]
@@ -178,14 +240,35 @@ mod tests {
             insn(0x95, 0, 0, 0, 0),
         ]
         .concat();
-        assert_eq!(reachable(&code, &[0], &BTreeMap::from([(0, 0)])), [true, true, true, true, false, false]);
+        assert_eq!(reachable(&code, &[0], &BTreeMap::from([(0, 0)]), &Memory::default()), [true, true, true, true, false, false]);
     }
 
     #[test]
     fn every_function_of_a_section_is_an_entry() {
         // Two programs in one section: the second starts at instruction 2.
         let code = [insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0), insn(0x79, 0, 2, 0, 0), insn(0x95, 0, 0, 0, 0)].concat();
-        assert_eq!(reachable(&code, &[0], &BTreeMap::new()), [true, true, false, false]);
-        assert_eq!(reachable(&code, &[0, 16], &BTreeMap::new()), [true, true, true, true]);
+        assert_eq!(reachable(&code, &[0], &BTreeMap::new(), &Memory::default()), [true, true, false, false]);
+        assert_eq!(reachable(&code, &[0, 16], &BTreeMap::new(), &Memory::default()), [true, true, true, true]);
+    }
+
+    #[test]
+    fn a_branch_on_read_only_data_follows_its_value() {
+        // r1 = <.rodata + 2>; r1 = *(u8 *)(r1 + 1); if r1 == 0 goto +1; r0 = *(u64 *)(r2 + 0); exit
+        let code = [
+            insn(0x18, 1, 0, 0, 0),
+            insn(0, 0, 0, 0, 0),
+            insn(0x71, 1, 1, 1, 0),
+            insn(0x15, 1, 0, 1, 0),
+            insn(0x79, 0, 2, 0, 0),
+            insn(0x95, 0, 0, 0, 0),
+        ]
+        .concat();
+        let memory =
+            |byte: Option<u8>| Memory { addresses: BTreeMap::from([(0, (0, 2))]), regions: vec![vec![Some(7), Some(7), Some(7), byte]] };
+        let none = BTreeMap::new();
+        assert_eq!(reachable(&code, &[0], &none, &memory(Some(0))), [true, false, true, true, false, true]);
+        assert_eq!(reachable(&code, &[0], &none, &memory(Some(1))), [true, false, true, true, true, true]);
+        assert_eq!(reachable(&code, &[0], &none, &memory(None)), [true, false, true, true, true, true], "any value: both ways");
+        assert_eq!(reachable(&code, &[0], &none, &Memory::default()), [true, false, true, true, true, true], "no data: both ways");
     }
 }
