@@ -255,7 +255,7 @@ fn notes(lesson: &Lesson) -> Vec<Note> {
     let states = (1..=lesson.meta.layers.len()).map(|k| format!("layer-{k}")).chain(["fixed".to_string()]);
     let mut notes = Vec::new();
     for state in states {
-        for kernel in kernels::names() {
+        for kernel in columns() {
             if let Some(text) = lesson.meta.kernel_notes.get(kernel).and_then(|n| n.get(&state)) {
                 notes.push(Note { kernel: kernel.to_string(), state: state.clone(), text: text.trim().to_string() });
             }
@@ -317,9 +317,10 @@ lesson's table.
 A cell says what the program did on that kernel. ✓ means it is what the lesson
 documents for that kernel: a broken layer fails the way the lesson says, and
 the solution works. ✗ means it is not, – that the layer was skipped because
-the kernel lacks what it needs, ? that it has not been run. Where a kernel
+the kernel lacks what it needs, or that the check that shows it could not be
+made there (the cell says why), ? that it has not been run. Where a kernel
 really behaves differently, the lesson explains why, in the notes under its
-table.
+table, and its cells say (note).
 
 | kernel | what ran |
 |---|---|
@@ -352,9 +353,17 @@ table.
         if !lesson.notes.is_empty() {
             page.push_str("\nWhere a kernel differs:\n\n");
         }
+        // One note the kernels share (both arm64 builds, often) is said once, for all of them.
+        let mut said: Vec<(&str, &str, Vec<&str>)> = Vec::new();
         for note in &lesson.notes {
-            let label = lesson.states.iter().find(|s| s.name == note.state).map_or(note.state.as_str(), |s| &s.label);
-            let _ = writeln!(page, "- **{}, {label}.** {}", note.kernel, note.text.replace('\n', " "));
+            match said.iter_mut().find(|(state, text, _)| *state == note.state && *text == note.text) {
+                Some((_, _, kernels)) => kernels.push(&note.kernel),
+                None => said.push((&note.state, &note.text, vec![&note.kernel])),
+            }
+        }
+        for (state, text, kernels) in said {
+            let label = lesson.states.iter().find(|s| s.name == state).map_or(state, |s| &s.label);
+            let _ = writeln!(page, "- **{}, {label}.** {}", kernels.join(", "), text.replace('\n', " "));
         }
     }
     page.push_str(

@@ -15,6 +15,9 @@ use crate::workbook::selftest::{KernelFacts, State, Target};
 use crate::workbook::snapshot::{self, OnMismatch};
 use transcript::line::{Line, Stage, Transcript};
 
+/// What the judge says of a run that differs from its snapshot.
+pub const DIFFERS: &str = "differs from its snapshot (diff above)";
+
 /// Whether the program did what it exists for: it observed something and
 /// stopped at no stage. A solution must, besides matching its snapshot.
 pub fn works(transcript: &str) -> bool {
@@ -64,7 +67,7 @@ pub fn judge(
         snapshot::matches(&dir, &snapshot::name_for(&dir, &state.name, kernel, on.kprobes), transcript, OnMismatch::ShowDiff)?
     };
     if !as_documented {
-        return Ok(Err("differs from its snapshot (diff above)".to_string()));
+        return Ok(Err(DIFFERS.to_string()));
     }
     if lesson.meta.kernel_notes.get(kernel).is_some_and(|n| n.contains_key(&state.name)) {
         // The lesson explains why this kernel differs; its snapshot is the whole expectation.
@@ -86,6 +89,18 @@ pub fn judge(
     } else {
         Err(format!("the transcript lacks the symptom {:?}; {explain}", layer.symptom))
     })
+}
+
+/// Why a run that matches its snapshot says nothing about its layer, if it
+/// does not: the layer's symptom is missing, and the transcript says the
+/// portability check, where a layer of a lesson with `[portability]` may
+/// show it, was not made.
+pub fn unchecked(lesson: &Lesson, state: &State, transcript: &str) -> Option<String> {
+    let k = state.layer?;
+    lesson.meta.portability.as_ref()?;
+    let reason = crate::workbook::portability::unproven_reason(transcript)?;
+    let shown = lesson.meta.layers[..k].iter().any(|l| l.shows(transcript));
+    (!shown).then_some(reason)
 }
 
 /// The order in which a lesson's kernels are judged: the host first, then
