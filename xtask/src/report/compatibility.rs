@@ -488,6 +488,44 @@ mod tests {
     }
 
     #[test]
+    fn arm64_notes_mark_their_cells_and_are_said_once_for_both_kernels() {
+        let cell = |outcome: &str| Cell { mark: Mark::AsDocumented, outcome: outcome.into() };
+        let note = |kernel: &str, text: &str| Note { kernel: kernel.into(), state: "layer-2".into(), text: text.into() };
+        let lesson = LessonResult {
+            number: "02".into(),
+            title: "T".into(),
+            fingerprint: String::new(),
+            states: vec![StateResult {
+                name: "layer-2".into(),
+                label: "layer 2: L".into(),
+                cells: [("6.1", cell("sees 0 of N")), ("6.1-arm64", cell("stops at attach")), ("6.12-arm64", cell("stops at attach"))]
+                    .into_iter()
+                    .map(|(k, c)| (k.to_string(), c))
+                    .collect(),
+            }],
+            notes: vec![note("5.10", "old"), note("6.1-arm64", "no open(2)"), note("6.12-arm64", "no open(2)")],
+            arm64: None,
+        };
+        let page = render(&Results { kernels: BTreeMap::new(), lessons: vec![lesson] });
+        let row = page.lines().find(|l| l.starts_with("| layer 2: L |")).unwrap();
+        assert_eq!(
+            row,
+            "| layer 2: L | ? not run yet | ✓ sees 0 of N | ? not run yet | ? not run yet | ✓ stops at attach (note) | ✓ stops at attach (note) |"
+        );
+        assert!(page.contains("- **5.10, layer 2: L.** old\n- **6.1-arm64, 6.12-arm64, layer 2: L.** no open(2)\n"), "{page}");
+    }
+
+    #[test]
+    fn the_lessons_arm64_notes_reach_the_record() {
+        let root = crate::workbook::root();
+        let attach = lessons::find(&root, "02").unwrap();
+        let found = notes(&attach);
+        for kernel in arm64_names() {
+            assert!(found.iter().any(|n| n.kernel == kernel && n.state == "layer-2" && n.text.contains("sys_enter_open")), "{found:?}");
+        }
+    }
+
+    #[test]
     fn staleness_notices_a_changed_lesson_a_missing_cell_and_an_edited_page() {
         let root = crate::workbook::root();
         let mut changed = recorded();

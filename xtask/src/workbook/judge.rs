@@ -312,6 +312,29 @@ mod tests {
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
 
+    #[test]
+    fn a_layer_whose_portability_check_was_not_tried_is_unchecked_not_failed() {
+        let einval = lessons::find(&crate::workbook::root(), "03").unwrap();
+        let lines = crate::workbook::portability::not_tried(&einval, crate::workbook::selftest::CROSS_UNPROVEN);
+        assert_eq!(
+            lines,
+            ["portable not proven: not tried against Linux 5.10's BTF: the check runs the loader on the build machine, which cannot run an arm64 build"]
+        );
+        // Layer 2 fails only in the portability check: without it the program works, and says why.
+        let works = format!("compile  ok\n{}\nopen     ok\nload     ok\nattach   ok\nobserved child asleep", lines[0]);
+        let why = unchecked(&einval, &state("layer-2", Some(2)), &works);
+        assert_eq!(why.as_deref(), Some(lines[0].split("not proven: ").nth(1).unwrap()));
+        // A transcript that shows the layer's symptom, or with the check made, is judged as ever.
+        assert_eq!(unchecked(&einval, &state("layer-2", Some(2)), "compile  ok\nobserved child asleep"), None);
+        let shown = format!("{works}\nstruct task_struct___v514.__state");
+        assert_eq!(unchecked(&einval, &state("layer-2", Some(2)), &shown), None);
+        assert_eq!(unchecked(&einval, &state("fixed", None), &works), None);
+        // A lesson without [portability] has no such line, and no such excuse.
+        let open_fails = lessons::find(&crate::workbook::root(), "01").unwrap();
+        assert!(crate::workbook::portability::not_tried(&open_fails, "why").is_empty());
+        assert_eq!(unchecked(&open_fails, &state("layer-1", Some(1)), &works), None);
+    }
+
     /// `fits` over snapshots given as (name, fits the transcript).
     fn stored<'a>(snapshots: &'a [(&'a str, bool)]) -> impl Fn(&str) -> Option<bool> + 'a {
         move |name| snapshots.iter().find(|(n, _)| *n == name).map(|(_, fits)| *fits)
