@@ -10,6 +10,7 @@
 //!     fails_with             (fakes) text the failing transcript shows
 //!     feedback               (mistakes) text the check's feedback names: a cause id, a layer
 //!     min_kernel             (optional) an alternative: the oldest kernel it works on; a mistake: the oldest it breaks on
+//!     kernel_notes           (optional, fakes and mistakes) kernel = why the slip does no harm there: it must pass there
 //!     [[alternative.edit]]   file, find, replace: applied in order to the solved lesson
 //! ```
 //!
@@ -77,6 +78,8 @@ struct Entry {
     min_kernel: Option<String>,
     #[serde(default)]
     feedback: Option<String>,
+    #[serde(default)]
+    kernel_notes: std::collections::BTreeMap<String, String>,
     #[serde(default, rename = "edit")]
     edits: Vec<Edit>,
 }
@@ -97,6 +100,10 @@ pub struct Case {
     /// For a mistake: text the check's feedback (its causes, layer and hint)
     /// must contain: the cause in the learner's terms, never the fix.
     pub feedback: Option<String>,
+    /// For a fake or a mistake: kernels where its slip does no harm, and
+    /// why (arm64, where one register holds both the first argument and the
+    /// return value); there it must pass as the solution does.
+    pub kernel_notes: std::collections::BTreeMap<String, String>,
     /// The edits that turn the solved lesson into this case, in order.
     pub edits: Vec<Edit>,
 }
@@ -142,6 +149,12 @@ fn read(number: &str, kind: Kind, entry: Entry) -> Result<Case> {
     ensure((kind == Kind::Mistake) == entry.feedback.is_some(), "a mistake, and only a mistake, says the feedback it must get")?;
     ensure(entry.feedback.as_deref().is_none_or(|f| !f.trim().is_empty()), "an empty feedback would match anything the check says")?;
     ensure(!entry.edits.is_empty(), "has no edits to make to the solution")?;
+    ensure(kind != Kind::Alternative || entry.kernel_notes.is_empty(), "an alternative has no kernel_notes")?;
+    for (kernel, why) in &entry.kernel_notes {
+        let known = kernel == "host" || crate::machine::kernels::pinned(kernel).is_ok();
+        ensure(known, &format!("kernel_notes names unknown kernel {kernel:?}"))?;
+        ensure(!why.trim().is_empty(), &format!("kernel_notes.{kernel:?} is empty"))?;
+    }
     let min_kernel = match &entry.min_kernel {
         Some(text) => Some(
             crate::machine::kernels::major_minor(text)
@@ -157,6 +170,7 @@ fn read(number: &str, kind: Kind, entry: Entry) -> Result<Case> {
         fails_with: entry.fails_with,
         min_kernel,
         feedback: entry.feedback.map(|f| f.trim().to_string()),
+        kernel_notes: entry.kernel_notes,
         edits: entry.edits,
     })
 }
@@ -364,6 +378,7 @@ replace = "true"
             lesson: "01".into(),
             min_kernel: None,
             feedback: None,
+            kernel_notes: Default::default(),
             edits: vec![],
         };
         assert!(fake.verdict(false, "observed 5 of N opens", "").is_ok());
@@ -410,6 +425,19 @@ replace = "b"
     }
 
     #[test]
+    fn kernel_notes_are_a_slips_and_name_a_pinned_kernel() {
+        let text = "[[mistake]]\nname = \"m\"\nabout = \"a\"\nfeedback = \"(x)\"\n[mistake.kernel_notes]\n\"6.1-arm64\" = \"x0\"\n\
+                    [[mistake.edit]]\nfile = \"f\"\nfind = \"a\"\nreplace = \"b\"\n";
+        assert_eq!(parse("09", text).unwrap()[0].kernel_notes["6.1-arm64"], "x0");
+        let error = parse("09", &text.replace("6.1-arm64", "4.19")).unwrap_err();
+        assert_eq!(error.to_string(), "mistake m: kernel_notes names unknown kernel \"4.19\"");
+        let alternative =
+            text.replace("[[mistake", "[[alternative").replace("[mistake", "[alternative").replace("feedback = \"(x)\"\n", "");
+        assert_eq!(parse("09", &alternative).unwrap_err().to_string(), "alternative m: an alternative has no kernel_notes");
+        assert!(parse("09", &text.replace("\"x0\"", "\" \"")).is_err(), "an empty note says nothing");
+    }
+
+    #[test]
     fn an_alternative_with_min_kernel_must_fail_before_it() {
         let case = Case {
             kind: Kind::Alternative,
@@ -419,6 +447,7 @@ replace = "b"
             lesson: "01".into(),
             min_kernel: Some((5, 11)),
             feedback: None,
+            kernel_notes: Default::default(),
             edits: vec![],
         };
         assert!(case.judge(false, "stopped  at load", String::new, Some((5, 10))).is_ok());

@@ -54,6 +54,15 @@ pub fn judge(
     let transcript = run.transcript.as_str();
     let dir = lesson.snapshots();
     if let Some(case) = &state.case {
+        if case.kernel_notes.contains_key(on.name) {
+            // The case explains why its slip does no harm on this kernel: there it works as the solution does.
+            let passes = equals_solution(lesson, on, transcript);
+            return Ok(if passes {
+                Ok(())
+            } else {
+                Err(format!("fails, yet its note says it does no harm on {} ({})", on.name, case.about))
+            });
+        }
         let feedback = || feedback::words(lesson, run, on.host);
         let verdict = case.judge(equals_solution(lesson, on, transcript), transcript, feedback, on.release);
         return Ok(verdict.map(|_| ()).map_err(|why| format!("{why} ({})", case.about)));
