@@ -344,6 +344,21 @@ mod tests {
         assert_eq!(unchecked(&open_fails, &state("layer-1", Some(1)), &works), None);
     }
 
+    #[test]
+    fn a_noted_slip_must_work_on_its_kernel_and_fail_elsewhere() {
+        let lesson = lesson_with("case-note", &[("fixed", WORKS)], &[]);
+        let text = "[[mistake]]\nname = \"m\"\nabout = \"a\"\nfeedback = \"(x)\"\n[mistake.kernel_notes]\n\"6.1-arm64\" = \"x0\"\n\
+                    [[mistake.edit]]\nfile = \"f\"\nfind = \"a\"\nreplace = \"b\"\n";
+        let case = crate::workbook::cases::parse("01", text).unwrap().remove(0);
+        let slip = State { case: Some(case), ..state("mistake-m", None) };
+        assert_eq!(judge(&lesson, &slip, on("6.1-arm64"), &ran(WORKS), None).unwrap(), Ok(()));
+        let error = judge(&lesson, &slip, on("6.1-arm64"), &ran(FAILS), None).unwrap().unwrap_err();
+        assert!(error.starts_with("fails, yet its note says it does no harm on 6.1-arm64"), "{error}");
+        let error = judge(&lesson, &slip, on("6.12-arm64"), &ran(WORKS), None).unwrap().unwrap_err();
+        assert!(error.contains("no longer break"), "{error}");
+        std::fs::remove_dir_all(&lesson.dir).unwrap();
+    }
+
     /// `fits` over snapshots given as (name, fits the transcript).
     fn stored<'a>(snapshots: &'a [(&'a str, bool)]) -> impl Fn(&str) -> Option<bool> + 'a {
         move |name| snapshots.iter().find(|(n, _)| *n == name).map(|(_, fits)| *fits)
