@@ -10,7 +10,7 @@
 //!     fails_with             (fakes) text the failing transcript shows
 //!     feedback               (mistakes) text the check's feedback names: a cause id, a layer
 //!     min_kernel             (optional) an alternative: the oldest kernel it works on; a mistake: the oldest it breaks on
-//!     kernel_notes           (optional, fakes and mistakes) kernel = why the slip does no harm there: it must pass there
+//!     kernel_notes           (optional) kernel = why the case is the other way there: a fake or mistake passes, an alternative fails
 //!     [[alternative.edit]]   file, find, replace: applied in order to the solved lesson
 //! ```
 //!
@@ -100,9 +100,10 @@ pub struct Case {
     /// For a mistake: text the check's feedback (its causes, layer and hint)
     /// must contain: the cause in the learner's terms, never the fix.
     pub feedback: Option<String>,
-    /// For a fake or a mistake: kernels where its slip does no harm, and
-    /// why (arm64, where one register holds both the first argument and the
-    /// return value); there it must pass as the solution does.
+    /// Kernels where the case is the other way round, and why: a fake's or
+    /// a mistake's slip does no harm there (arm64, where one register holds
+    /// the first argument and the return value), so it must pass; an
+    /// alternative is tied to another architecture, so it must fail.
     pub kernel_notes: std::collections::BTreeMap<String, String>,
     /// The edits that turn the solved lesson into this case, in order.
     pub edits: Vec<Edit>,
@@ -149,7 +150,6 @@ fn read(number: &str, kind: Kind, entry: Entry) -> Result<Case> {
     ensure((kind == Kind::Mistake) == entry.feedback.is_some(), "a mistake, and only a mistake, says the feedback it must get")?;
     ensure(entry.feedback.as_deref().is_none_or(|f| !f.trim().is_empty()), "an empty feedback would match anything the check says")?;
     ensure(!entry.edits.is_empty(), "has no edits to make to the solution")?;
-    ensure(kind != Kind::Alternative || entry.kernel_notes.is_empty(), "an alternative has no kernel_notes")?;
     for (kernel, why) in &entry.kernel_notes {
         let known = kernel == "host" || crate::machine::kernels::pinned(kernel).is_ok();
         ensure(known, &format!("kernel_notes names unknown kernel {kernel:?}"))?;
@@ -425,7 +425,7 @@ replace = "b"
     }
 
     #[test]
-    fn kernel_notes_are_a_slips_and_name_a_pinned_kernel() {
+    fn kernel_notes_name_a_pinned_kernel_and_say_why() {
         let text = "[[mistake]]\nname = \"m\"\nabout = \"a\"\nfeedback = \"(x)\"\n[mistake.kernel_notes]\n\"6.1-arm64\" = \"x0\"\n\
                     [[mistake.edit]]\nfile = \"f\"\nfind = \"a\"\nreplace = \"b\"\n";
         assert_eq!(parse("09", text).unwrap()[0].kernel_notes["6.1-arm64"], "x0");
@@ -433,7 +433,7 @@ replace = "b"
         assert_eq!(error.to_string(), "mistake m: kernel_notes names unknown kernel \"4.19\"");
         let alternative =
             text.replace("[[mistake", "[[alternative").replace("[mistake", "[alternative").replace("feedback = \"(x)\"\n", "");
-        assert_eq!(parse("09", &alternative).unwrap_err().to_string(), "alternative m: an alternative has no kernel_notes");
+        assert_eq!(parse("09", &alternative).unwrap()[0].kernel_notes["6.1-arm64"], "x0", "an alternative may be another architecture's");
         assert!(parse("09", &text.replace("\"x0\"", "\" \"")).is_err(), "an empty note says nothing");
     }
 

@@ -55,12 +55,14 @@ pub fn judge(
     let dir = lesson.snapshots();
     if let Some(case) = &state.case {
         if case.kernel_notes.contains_key(on.name) {
-            // The case explains why its slip does no harm on this kernel: there it works as the solution does.
+            // The case explains why it is the other way on this kernel: a slip that does no harm
+            // there works as the solution does; an alternative tied to another architecture fails.
             let passes = equals_solution(lesson, on, transcript);
-            return Ok(if passes {
-                Ok(())
-            } else {
-                Err(format!("fails, yet its note says it does no harm on {} ({})", on.name, case.about))
+            let should = case.kind != crate::workbook::cases::Kind::Alternative;
+            return Ok(match (passes, should) {
+                (true, true) | (false, false) => Ok(()),
+                (false, true) => Err(format!("fails, yet its note says it does no harm on {} ({})", on.name, case.about)),
+                (true, false) => Err(format!("passes, yet its note says it fails on {} ({})", on.name, case.about)),
             });
         }
         let feedback = || feedback::words(lesson, run, on.host);
@@ -101,13 +103,18 @@ pub fn judge(
 }
 
 /// Why a run that matches its snapshot says nothing about its layer, if it
-/// does not: the layer's symptom is missing, and the transcript says the
-/// portability check, where a layer of a lesson with `[portability]` may
-/// show it, was not made.
+/// does not: the layer's symptom is missing (or a fake or a mistake works),
+/// and the transcript says the portability check, where a lesson with
+/// `[portability]` may show it, was not made.
 pub fn unchecked(lesson: &Lesson, state: &State, transcript: &str) -> Option<String> {
-    let k = state.layer?;
     lesson.meta.portability.as_ref()?;
     let reason = crate::workbook::portability::unproven_reason(transcript)?;
+    if let Some(case) = &state.case {
+        // A fake or a mistake that works here may be one only the portability check shows.
+        let slip = case.kind != crate::workbook::cases::Kind::Alternative;
+        return (slip && works(transcript)).then_some(reason);
+    }
+    let k = state.layer?;
     let shown = lesson.meta.layers[..k].iter().any(|l| l.shows(transcript));
     (!shown).then_some(reason)
 }
