@@ -345,6 +345,19 @@ mod tests {
         let shown = format!("{works}\nstruct task_struct___v514.__state");
         assert_eq!(unchecked(&einval, &state("layer-2", Some(2)), &shown), None);
         assert_eq!(unchecked(&einval, &state("fixed", None), &works), None);
+        // A fake or a mistake that works where the check was not tried may be one only it shows.
+        let mut cases = crate::workbook::cases::all(&einval).unwrap();
+        let take = |cases: &mut Vec<crate::workbook::cases::Case>, kind| {
+            let at = cases.iter().position(|c| c.kind == kind).unwrap();
+            cases.remove(at)
+        };
+        let fake = take(&mut cases, crate::workbook::cases::Kind::Fake);
+        let fake = State { case: Some(fake), ..state("fake", None) };
+        let observed = format!("{works}: state S");
+        assert!(unchecked(&einval, &fake, &observed).is_some());
+        assert_eq!(unchecked(&einval, &fake, "compile  ok\nobserved child asleep: state S"), None, "the check was made");
+        let alternative = take(&mut cases, crate::workbook::cases::Kind::Alternative);
+        assert_eq!(unchecked(&einval, &State { case: Some(alternative), ..state("alt", None) }, &observed), None);
         // A lesson without [portability] has no such line, and no such excuse.
         let open_fails = lessons::find(&crate::workbook::root(), "01").unwrap();
         assert!(crate::workbook::portability::not_tried(&open_fails, "why").is_empty());
@@ -363,6 +376,14 @@ mod tests {
         assert!(error.starts_with("fails, yet its note says it does no harm on 6.1-arm64"), "{error}");
         let error = judge(&lesson, &slip, on("6.12-arm64"), &ran(WORKS), None).unwrap().unwrap_err();
         assert!(error.contains("no longer break"), "{error}");
+        // An alternative noted for a kernel is tied to another architecture: there it must fail.
+        let alternative =
+            text.replace("[[mistake", "[[alternative").replace("[mistake", "[alternative").replace("feedback = \"(x)\"\n", "");
+        let case = crate::workbook::cases::parse("01", &alternative).unwrap().remove(0);
+        let other = State { case: Some(case), ..state("alternative-m", None) };
+        assert_eq!(judge(&lesson, &other, on("6.1-arm64"), &ran(FAILS), None).unwrap(), Ok(()));
+        let error = judge(&lesson, &other, on("6.1-arm64"), &ran(WORKS), None).unwrap().unwrap_err();
+        assert!(error.starts_with("passes, yet its note says it fails on 6.1-arm64"), "{error}");
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
 
