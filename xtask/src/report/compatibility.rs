@@ -255,7 +255,7 @@ fn notes(lesson: &Lesson) -> Vec<Note> {
     let states = (1..=lesson.meta.layers.len()).map(|k| format!("layer-{k}")).chain(["fixed".to_string()]);
     let mut notes = Vec::new();
     for state in states {
-        for kernel in kernels::names() {
+        for kernel in columns() {
             if let Some(text) = lesson.meta.kernel_notes.get(kernel).and_then(|n| n.get(&state)) {
                 notes.push(Note { kernel: kernel.to_string(), state: state.clone(), text: text.trim().to_string() });
             }
@@ -317,9 +317,10 @@ lesson's table.
 A cell says what the program did on that kernel. ✓ means it is what the lesson
 documents for that kernel: a broken layer fails the way the lesson says, and
 the solution works. ✗ means it is not, – that the layer was skipped because
-the kernel lacks what it needs, ? that it has not been run. Where a kernel
+the kernel lacks what it needs, or that the check that shows it could not be
+made there (the cell says why), ? that it has not been run. Where a kernel
 really behaves differently, the lesson explains why, in the notes under its
-table.
+table, and its cells say (note).
 
 | kernel | what ran |
 |---|---|
@@ -352,9 +353,17 @@ table.
         if !lesson.notes.is_empty() {
             page.push_str("\nWhere a kernel differs:\n\n");
         }
+        // One note the kernels share (both arm64 builds, often) is said once, for all of them.
+        let mut said: Vec<(&str, &str, Vec<&str>)> = Vec::new();
         for note in &lesson.notes {
-            let label = lesson.states.iter().find(|s| s.name == note.state).map_or(note.state.as_str(), |s| &s.label);
-            let _ = writeln!(page, "- **{}, {label}.** {}", note.kernel, note.text.replace('\n', " "));
+            match said.iter_mut().find(|(state, text, _)| *state == note.state && *text == note.text) {
+                Some((_, _, kernels)) => kernels.push(&note.kernel),
+                None => said.push((&note.state, &note.text, vec![&note.kernel])),
+            }
+        }
+        for (state, text, kernels) in said {
+            let label = lesson.states.iter().find(|s| s.name == state).map_or(state, |s| &s.label);
+            let _ = writeln!(page, "- **{}, {label}.** {}", kernels.join(", "), text.replace('\n', " "));
         }
     }
     page.push_str(
@@ -476,6 +485,44 @@ mod tests {
         let page = render(&recorded());
         assert!(page.contains("| | 5.10 | 6.1 | 6.12 | host | 6.1-arm64 | 6.12-arm64 |"), "{page}");
         assert!(page.contains("The arm64 columns were measured on "));
+    }
+
+    #[test]
+    fn arm64_notes_mark_their_cells_and_are_said_once_for_both_kernels() {
+        let cell = |outcome: &str| Cell { mark: Mark::AsDocumented, outcome: outcome.into() };
+        let note = |kernel: &str, text: &str| Note { kernel: kernel.into(), state: "layer-2".into(), text: text.into() };
+        let lesson = LessonResult {
+            number: "02".into(),
+            title: "T".into(),
+            fingerprint: String::new(),
+            states: vec![StateResult {
+                name: "layer-2".into(),
+                label: "layer 2: L".into(),
+                cells: [("6.1", cell("sees 0 of N")), ("6.1-arm64", cell("stops at attach")), ("6.12-arm64", cell("stops at attach"))]
+                    .into_iter()
+                    .map(|(k, c)| (k.to_string(), c))
+                    .collect(),
+            }],
+            notes: vec![note("5.10", "old"), note("6.1-arm64", "no open(2)"), note("6.12-arm64", "no open(2)")],
+            arm64: None,
+        };
+        let page = render(&Results { kernels: BTreeMap::new(), lessons: vec![lesson] });
+        let row = page.lines().find(|l| l.starts_with("| layer 2: L |")).unwrap();
+        assert_eq!(
+            row,
+            "| layer 2: L | ? not run yet | ✓ sees 0 of N | ? not run yet | ? not run yet | ✓ stops at attach (note) | ✓ stops at attach (note) |"
+        );
+        assert!(page.contains("- **5.10, layer 2: L.** old\n- **6.1-arm64, 6.12-arm64, layer 2: L.** no open(2)\n"), "{page}");
+    }
+
+    #[test]
+    fn the_lessons_arm64_notes_reach_the_record() {
+        let root = crate::workbook::root();
+        let attach = lessons::find(&root, "02").unwrap();
+        let found = notes(&attach);
+        for kernel in arm64_names() {
+            assert!(found.iter().any(|n| n.kernel == kernel && n.state == "layer-2" && n.text.contains("sys_enter_open")), "{found:?}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!     fails_with             (fakes) text the failing transcript shows
 //!     feedback               (mistakes) text the check's feedback names: a cause id, a layer
 //!     min_kernel             (optional) an alternative: the oldest kernel it works on; a mistake: the oldest it breaks on
+//!     kernel_notes           (optional) kernel = why the case is the other way there: a fake or mistake passes, an alternative fails
 //!     [[alternative.edit]]   file, find, replace: applied in order to the solved lesson
 //! ```
 //!
@@ -77,6 +78,8 @@ struct Entry {
     min_kernel: Option<String>,
     #[serde(default)]
     feedback: Option<String>,
+    #[serde(default)]
+    kernel_notes: std::collections::BTreeMap<String, String>,
     #[serde(default, rename = "edit")]
     edits: Vec<Edit>,
 }
@@ -97,6 +100,11 @@ pub struct Case {
     /// For a mistake: text the check's feedback (its causes, layer and hint)
     /// must contain: the cause in the learner's terms, never the fix.
     pub feedback: Option<String>,
+    /// Kernels where the case is the other way round, and why: a fake's or
+    /// a mistake's slip does no harm there (arm64, where one register holds
+    /// the first argument and the return value), so it must pass; an
+    /// alternative is tied to another architecture, so it must fail.
+    pub kernel_notes: std::collections::BTreeMap<String, String>,
     /// The edits that turn the solved lesson into this case, in order.
     pub edits: Vec<Edit>,
 }
@@ -142,6 +150,11 @@ fn read(number: &str, kind: Kind, entry: Entry) -> Result<Case> {
     ensure((kind == Kind::Mistake) == entry.feedback.is_some(), "a mistake, and only a mistake, says the feedback it must get")?;
     ensure(entry.feedback.as_deref().is_none_or(|f| !f.trim().is_empty()), "an empty feedback would match anything the check says")?;
     ensure(!entry.edits.is_empty(), "has no edits to make to the solution")?;
+    for (kernel, why) in &entry.kernel_notes {
+        let known = kernel == "host" || crate::machine::kernels::pinned(kernel).is_ok();
+        ensure(known, &format!("kernel_notes names unknown kernel {kernel:?}"))?;
+        ensure(!why.trim().is_empty(), &format!("kernel_notes.{kernel:?} is empty"))?;
+    }
     let min_kernel = match &entry.min_kernel {
         Some(text) => Some(
             crate::machine::kernels::major_minor(text)
@@ -157,6 +170,7 @@ fn read(number: &str, kind: Kind, entry: Entry) -> Result<Case> {
         fails_with: entry.fails_with,
         min_kernel,
         feedback: entry.feedback.map(|f| f.trim().to_string()),
+        kernel_notes: entry.kernel_notes,
         edits: entry.edits,
     })
 }
@@ -364,6 +378,7 @@ replace = "true"
             lesson: "01".into(),
             min_kernel: None,
             feedback: None,
+            kernel_notes: Default::default(),
             edits: vec![],
         };
         assert!(fake.verdict(false, "observed 5 of N opens", "").is_ok());
@@ -410,6 +425,19 @@ replace = "b"
     }
 
     #[test]
+    fn kernel_notes_name_a_pinned_kernel_and_say_why() {
+        let text = "[[mistake]]\nname = \"m\"\nabout = \"a\"\nfeedback = \"(x)\"\n[mistake.kernel_notes]\n\"6.1-arm64\" = \"x0\"\n\
+                    [[mistake.edit]]\nfile = \"f\"\nfind = \"a\"\nreplace = \"b\"\n";
+        assert_eq!(parse("09", text).unwrap()[0].kernel_notes["6.1-arm64"], "x0");
+        let error = parse("09", &text.replace("6.1-arm64", "4.19")).unwrap_err();
+        assert_eq!(error.to_string(), "mistake m: kernel_notes names unknown kernel \"4.19\"");
+        let alternative =
+            text.replace("[[mistake", "[[alternative").replace("[mistake", "[alternative").replace("feedback = \"(x)\"\n", "");
+        assert_eq!(parse("09", &alternative).unwrap()[0].kernel_notes["6.1-arm64"], "x0", "an alternative may be another architecture's");
+        assert!(parse("09", &text.replace("\"x0\"", "\" \"")).is_err(), "an empty note says nothing");
+    }
+
+    #[test]
     fn an_alternative_with_min_kernel_must_fail_before_it() {
         let case = Case {
             kind: Kind::Alternative,
@@ -419,6 +447,7 @@ replace = "b"
             lesson: "01".into(),
             min_kernel: Some((5, 11)),
             feedback: None,
+            kernel_notes: Default::default(),
             edits: vec![],
         };
         assert!(case.judge(false, "stopped  at load", String::new, Some((5, 10))).is_ok());

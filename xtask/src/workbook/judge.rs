@@ -15,6 +15,9 @@ use crate::workbook::selftest::{KernelFacts, State, Target};
 use crate::workbook::snapshot::{self, OnMismatch};
 use transcript::line::{Line, Stage, Transcript};
 
+/// What the judge says of a run that differs from its snapshot.
+pub const DIFFERS: &str = "differs from its snapshot (diff above)";
+
 /// Whether the program did what it exists for: it observed something and
 /// stopped at no stage. A solution must, besides matching its snapshot.
 pub fn works(transcript: &str) -> bool {
@@ -51,6 +54,17 @@ pub fn judge(
     let transcript = run.transcript.as_str();
     let dir = lesson.snapshots();
     if let Some(case) = &state.case {
+        if case.kernel_notes.contains_key(on.name) {
+            // The case explains why it is the other way on this kernel: a slip that does no harm
+            // there works as the solution does; an alternative tied to another architecture fails.
+            let passes = equals_solution(lesson, on, transcript);
+            let should = case.kind != crate::workbook::cases::Kind::Alternative;
+            return Ok(match (passes, should) {
+                (true, true) | (false, false) => Ok(()),
+                (false, true) => Err(format!("fails, yet its note says it does no harm on {} ({})", on.name, case.about)),
+                (true, false) => Err(format!("passes, yet its note says it fails on {} ({})", on.name, case.about)),
+            });
+        }
         let feedback = || feedback::words(lesson, run, on.host);
         let verdict = case.judge(equals_solution(lesson, on, transcript), transcript, feedback, on.release);
         return Ok(verdict.map(|_| ()).map_err(|why| format!("{why} ({})", case.about)));
@@ -64,7 +78,7 @@ pub fn judge(
         snapshot::matches(&dir, &snapshot::name_for(&dir, &state.name, kernel, on.kprobes), transcript, OnMismatch::ShowDiff)?
     };
     if !as_documented {
-        return Ok(Err("differs from its snapshot (diff above)".to_string()));
+        return Ok(Err(DIFFERS.to_string()));
     }
     if lesson.meta.kernel_notes.get(kernel).is_some_and(|n| n.contains_key(&state.name)) {
         // The lesson explains why this kernel differs; its snapshot is the whole expectation.
@@ -86,6 +100,23 @@ pub fn judge(
     } else {
         Err(format!("the transcript lacks the symptom {:?}; {explain}", layer.symptom))
     })
+}
+
+/// Why a run that matches its snapshot says nothing about its layer, if it
+/// does not: the layer's symptom is missing (or a fake or a mistake works),
+/// and the transcript says the portability check, where a lesson with
+/// `[portability]` may show it, was not made.
+pub fn unchecked(lesson: &Lesson, state: &State, transcript: &str) -> Option<String> {
+    lesson.meta.portability.as_ref()?;
+    let reason = crate::workbook::portability::unproven_reason(transcript)?;
+    if let Some(case) = &state.case {
+        // A fake or a mistake that works here may be one only the portability check shows.
+        let slip = case.kind != crate::workbook::cases::Kind::Alternative;
+        return (slip && works(transcript)).then_some(reason);
+    }
+    let k = state.layer?;
+    let shown = lesson.meta.layers[..k].iter().any(|l| l.shows(transcript));
+    (!shown).then_some(reason)
 }
 
 /// The order in which a lesson's kernels are judged: the host first, then
@@ -294,6 +325,65 @@ mod tests {
 
         let lesson = lesson_with("noted", &[("layer-1", FAILS), ("layer-1@5.10", WORKS)], &[("5.10", "why")]);
         assert_eq!(judge(&lesson, &layer_1, on("5.10"), &ran(WORKS), None).unwrap(), Ok(()));
+        std::fs::remove_dir_all(&lesson.dir).unwrap();
+    }
+
+    #[test]
+    fn a_layer_whose_portability_check_was_not_tried_is_unchecked_not_failed() {
+        let einval = lessons::find(&crate::workbook::root(), "03").unwrap();
+        let lines = crate::workbook::portability::not_tried(&einval, crate::workbook::selftest::CROSS_UNPROVEN);
+        assert_eq!(
+            lines,
+            ["portable not proven: not tried against Linux 5.10's BTF: the check runs the loader on the build machine, which cannot run an arm64 build"]
+        );
+        // Layer 2 fails only in the portability check: without it the program works, and says why.
+        let works = format!("compile  ok\n{}\nopen     ok\nload     ok\nattach   ok\nobserved child asleep", lines[0]);
+        let why = unchecked(&einval, &state("layer-2", Some(2)), &works);
+        assert_eq!(why.as_deref(), Some(lines[0].split("not proven: ").nth(1).unwrap()));
+        // A transcript that shows the layer's symptom, or with the check made, is judged as ever.
+        assert_eq!(unchecked(&einval, &state("layer-2", Some(2)), "compile  ok\nobserved child asleep"), None);
+        let shown = format!("{works}\nstruct task_struct___v514.__state");
+        assert_eq!(unchecked(&einval, &state("layer-2", Some(2)), &shown), None);
+        assert_eq!(unchecked(&einval, &state("fixed", None), &works), None);
+        // A fake or a mistake that works where the check was not tried may be one only it shows.
+        let mut cases = crate::workbook::cases::all(&einval).unwrap();
+        let take = |cases: &mut Vec<crate::workbook::cases::Case>, kind| {
+            let at = cases.iter().position(|c| c.kind == kind).unwrap();
+            cases.remove(at)
+        };
+        let fake = take(&mut cases, crate::workbook::cases::Kind::Fake);
+        let fake = State { case: Some(fake), ..state("fake", None) };
+        let observed = format!("{works}: state S");
+        assert!(unchecked(&einval, &fake, &observed).is_some());
+        assert_eq!(unchecked(&einval, &fake, "compile  ok\nobserved child asleep: state S"), None, "the check was made");
+        let alternative = take(&mut cases, crate::workbook::cases::Kind::Alternative);
+        assert_eq!(unchecked(&einval, &State { case: Some(alternative), ..state("alt", None) }, &observed), None);
+        // A lesson without [portability] has no such line, and no such excuse.
+        let open_fails = lessons::find(&crate::workbook::root(), "01").unwrap();
+        assert!(crate::workbook::portability::not_tried(&open_fails, "why").is_empty());
+        assert_eq!(unchecked(&open_fails, &state("layer-1", Some(1)), &works), None);
+    }
+
+    #[test]
+    fn a_noted_slip_must_work_on_its_kernel_and_fail_elsewhere() {
+        let lesson = lesson_with("case-note", &[("fixed", WORKS)], &[]);
+        let text = "[[mistake]]\nname = \"m\"\nabout = \"a\"\nfeedback = \"(x)\"\n[mistake.kernel_notes]\n\"6.1-arm64\" = \"x0\"\n\
+                    [[mistake.edit]]\nfile = \"f\"\nfind = \"a\"\nreplace = \"b\"\n";
+        let case = crate::workbook::cases::parse("01", text).unwrap().remove(0);
+        let slip = State { case: Some(case), ..state("mistake-m", None) };
+        assert_eq!(judge(&lesson, &slip, on("6.1-arm64"), &ran(WORKS), None).unwrap(), Ok(()));
+        let error = judge(&lesson, &slip, on("6.1-arm64"), &ran(FAILS), None).unwrap().unwrap_err();
+        assert!(error.starts_with("fails, yet its note says it does no harm on 6.1-arm64"), "{error}");
+        let error = judge(&lesson, &slip, on("6.12-arm64"), &ran(WORKS), None).unwrap().unwrap_err();
+        assert!(error.contains("no longer break"), "{error}");
+        // An alternative noted for a kernel is tied to another architecture: there it must fail.
+        let alternative =
+            text.replace("[[mistake", "[[alternative").replace("[mistake", "[alternative").replace("feedback = \"(x)\"\n", "");
+        let case = crate::workbook::cases::parse("01", &alternative).unwrap().remove(0);
+        let other = State { case: Some(case), ..state("alternative-m", None) };
+        assert_eq!(judge(&lesson, &other, on("6.1-arm64"), &ran(FAILS), None).unwrap(), Ok(()));
+        let error = judge(&lesson, &other, on("6.1-arm64"), &ran(WORKS), None).unwrap().unwrap_err();
+        assert!(error.starts_with("passes, yet its note says it fails on 6.1-arm64"), "{error}");
         std::fs::remove_dir_all(&lesson.dir).unwrap();
     }
 

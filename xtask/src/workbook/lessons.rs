@@ -265,7 +265,9 @@ pub fn parse_meta(text: &str) -> Result<Meta> {
         }
     }
     for (kernel, notes) in &meta.kernel_notes {
-        kernels::choice(kernel).map_err(|_| anyhow::anyhow!("kernel_notes names unknown kernel {kernel:?}"))?;
+        // Any kernel of the matrix, arm64's included: the pinned series, or the host.
+        let known = kernel == "host" || kernels::pinned(kernel).is_ok();
+        anyhow::ensure!(known, "kernel_notes names unknown kernel {kernel:?}");
         for (state, note) in notes {
             let layer = state.strip_prefix("layer-").and_then(|k| k.parse::<usize>().ok());
             let known = state == "fixed" || layer.is_some_and(|k| (1..=meta.layers.len()).contains(&k));
@@ -387,6 +389,19 @@ replace = "b"
         assert!(parse_meta(&note("5.10", "fixed")).is_ok());
         assert!(parse_meta(&note("4.19", "layer-1")).is_err());
         assert!(parse_meta(&note("5.10", "layer-2")).is_err());
+        assert!(parse_meta(&note("host", "fixed")).is_ok());
+    }
+
+    #[test]
+    fn kernel_notes_accept_every_kernel_the_lock_pins_arm64_ones_included() {
+        let note = |kernel: &str| format!("{GOOD}\n[kernel_notes.\"{kernel}\"]\nlayer-1 = \"why\"\n");
+        for series in kernels::pinned_series() {
+            let meta = parse_meta(&note(series.name)).unwrap_or_else(|e| panic!("{}: {e:#}", series.name));
+            assert_eq!(meta.kernel_notes[series.name]["layer-1"], "why");
+        }
+        assert!(kernels::pinned_series().any(|s| s.name == "6.12-arm64"), "the lock pins arm64 kernels");
+        let error = parse_meta(&note("6.6-arm64")).unwrap_err();
+        assert_eq!(error.to_string(), "kernel_notes names unknown kernel \"6.6-arm64\"");
     }
 
     #[test]

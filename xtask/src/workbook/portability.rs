@@ -56,6 +56,13 @@ pub fn lines(lesson: &Lesson, binary: &Path) -> Vec<String> {
     lines
 }
 
+/// The lines of a build whose loader cannot run here (one cross-built for
+/// arm64): that the proof was not made, and `why`, rather than no line at all.
+pub fn not_tried(lesson: &Lesson, why: &str) -> Vec<String> {
+    let Some(portability) = &lesson.meta.portability else { return Vec::new() };
+    portability.kernels.iter().map(|name| not_proven(format!("not tried against Linux {name}'s BTF: {why}"))).collect()
+}
+
 fn relocate(binary: &Path, btf: &Path, against: &str) -> Vec<String> {
     let btf = btf.display().to_string();
     let output = match runner::run_privileged_with(binary, &[(BTF_VAR, &btf), (RELOCATE_ONLY_VAR, "1")]) {

@@ -277,6 +277,9 @@ fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>>
     Ok(problems)
 }
 
+/// Why a cross-built lesson's portability is not proven.
+pub const CROSS_UNPROVEN: &str = "the check runs the loader on the build machine, which cannot run an arm64 build";
+
 /// Builds the scratch copy as it stands, or reuses the build kept in `kept`
 /// when it was made from the same inputs, and keeps the binary and its object
 /// in `kept`: the next state's build overwrites both where cargo leaves them.
@@ -308,10 +311,11 @@ fn build_state(
         Kept::Built { binary, object } => {
             // The portability lines are the object's, so they are proven here, once.
             let mut compile = vec![run::compile_line(object.as_ref().map(|(copy, _)| copy.as_path()))?];
-            // The portability proof runs the loader here, which an arm64 binary cannot.
-            if cross.is_none() {
-                compile.extend(portability::lines(lesson, &binary));
-            }
+            // The portability proof runs the loader here, which an arm64 binary cannot: the transcript says so.
+            compile.extend(match cross {
+                None => portability::lines(lesson, &binary),
+                Some(_) => portability::not_tried(lesson, CROSS_UNPROVEN),
+            });
             let compile = compile.join("\n");
             let files = object.into_iter().collect();
             Ok(Artifact::Built { compile, job: vm::Job { binary, files, args: Vec::new(), env: Vec::new() }, sources })
