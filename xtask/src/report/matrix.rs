@@ -192,7 +192,7 @@ pub fn print_timings(timing: &Timings, total: f64) {
     for (kernel, count, seconds) in &timing.boots {
         let each: Vec<String> = seconds.iter().map(|s| format!("{s:.1} s")).collect();
         let reboots = if seconds.len() > count.div_ceil(vm::JOBS_PER_BOOT) { " (booted again after a guest failure)" } else { "" };
-        println!("    {kernel:<5}               {:6.1} s   {count} runs{reboots}", seconds.iter().sum::<f64>());
+        println!("    {kernel:<20}{:6.1} s   {count} runs{reboots}", seconds.iter().sum::<f64>());
         if seconds.len() > 1 {
             println!("                          boots: {}", each.join(", "));
         }
