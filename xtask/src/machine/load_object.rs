@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use transcript::load_report::ReportLine;
@@ -14,7 +15,20 @@ const PACKAGE: &str = "load-object";
 
 /// Builds the tool into the workbook's target folder; the error says why it
 /// did not build (on a machine without libbpf's build needs, setup fixes it).
+/// Built once a process: a diagnose loads an object several times (once for
+/// each `const volatile` switch), and each cargo call costs some 0.3 s.
 pub fn build(root: &Path) -> Result<PathBuf> {
+    static BUILT: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, binary)) = built.iter().find(|(r, _)| r == root) {
+        return Ok(binary.clone());
+    }
+    let binary = build_now(root)?;
+    built.push((root.to_path_buf(), binary.clone()));
+    Ok(binary)
+}
+
+fn build_now(root: &Path) -> Result<PathBuf> {
     let dir = root.join("tools").join(PACKAGE);
     match cargo::build(root, PACKAGE, &dir, &root.join("target"))? {
         Build::Built { binary, .. } => Ok(binary),
