@@ -19,13 +19,15 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::commands::verify_args::VerifyArgs;
+use crate::commands::vm_probes;
 use crate::machine::kernels::{self, Choice, Kernel};
-use crate::machine::{host, interrupt, vm, vm_pool};
+use crate::machine::vm_pool::{self, Finished, Queue};
+use crate::machine::{host, interrupt, vm};
 use crate::report::matrix as report;
 use crate::usage_error::UsageError;
 use crate::workbook::kernel_lock;
 use crate::workbook::lessons;
-use crate::workbook::selftest::{self, Target, Timings};
+use crate::workbook::selftest::{self, Slot, Target, Timings};
 
 /// Whether a compatibility record that disagrees with the run fails it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,33 @@ pub enum Record {
     Enforced,
     /// Plain `dev verify`, the lesson's own self-test: the record's state is reported, not judged.
     Reported,
+}
+
+/// What a run in the shared pool of boots is for: a lesson's state, or a probe.
+enum Tag {
+    State(Slot),
+    Probe(usize),
+}
+
+/// The pool's results, parted into the lessons' and the probes' (each queue holds one kind).
+fn split(finished: Vec<Finished<Tag>>) -> (Vec<Finished<Slot>>, Vec<Finished<usize>>) {
+    let (mut states, mut probes) = (Vec::new(), Vec::new());
+    for queue in finished {
+        let (mut state_runs, mut probe_runs) = (Vec::new(), Vec::new());
+        for (tag, result) in queue.results {
+            match tag {
+                Tag::State(slot) => state_runs.push((slot, result)),
+                Tag::Probe(i) => probe_runs.push((i, result)),
+            }
+        }
+        let (boots, shares) = (queue.boots, queue.shares);
+        if probe_runs.is_empty() {
+            states.push(Finished { results: state_runs, boots, shares });
+        } else {
+            probes.push(Finished { results: probe_runs, boots, shares });
+        }
+    }
+    (states, probes)
 }
 
 pub fn verify(root: &Path, args: &VerifyArgs, record: Record) -> Result<ExitCode> {
@@ -99,9 +128,17 @@ pub fn verify(root: &Path, args: &VerifyArgs, record: Record) -> Result<ExitCode
         }
     }
 
+    // The whole workbook's run also runs the probes that need another kernel,
+    // in the same pool of boots: their boots fill a CPU the lessons' last boots leave idle.
+    let vm_kernels: Vec<&Kernel> = targets.iter().filter_map(|t| if let Target::Vm(k) = t { Some(k) } else { None }).collect();
+    let mut probes = if wanted.is_empty() && !args.arm64() { Some(vm_probes::queue(root, &vm_kernels)?) } else { None };
+    let mut queues: Vec<Queue<Tag>> = selftest::guest_queues(&runs, &targets).into_iter().map(|q| q.map(Tag::State)).collect();
+    if let Some(probes) = &mut probes {
+        queues.extend(std::mem::take(&mut probes.queues).into_iter().map(|q| q.map(Tag::Probe)));
+    }
     let booted = Instant::now();
-    let finished = vm_pool::run_all(selftest::guest_queues(&runs, &targets), &root.join("target/xtask/matrix/vm"));
-    selftest::fill_from_guests(&mut runs, &targets, finished, &mut timing);
+    let (states, probe_runs) = split(vm_pool::run_all(queues, &root.join("target/xtask/matrix/vm")));
+    selftest::fill_from_guests(&mut runs, &targets, states, &mut timing);
     interrupt::check()?;
     timing.boots_wall = booted.elapsed().as_secs_f64();
 
@@ -119,13 +156,12 @@ pub fn verify(root: &Path, args: &VerifyArgs, record: Record) -> Result<ExitCode
     report::print_table(&results, &targets);
     let (verdict, stale) = report::compare_with_record(root, &results, &targets, bless)?;
 
-    // The whole workbook's run also runs the probes that need another kernel.
-    let vm_kernels: Vec<&Kernel> = targets.iter().filter_map(|t| if let Target::Vm(k) = t { Some(k) } else { None }).collect();
-    let probes_failed = if wanted.is_empty() && !args.arm64() {
-        println!();
-        crate::commands::vm_probes::verify(root, &vm_kernels, args.on_mismatch())?
-    } else {
-        0
+    let probes_failed = match &probes {
+        Some(probes) => {
+            println!();
+            vm_probes::judge(root, probes, probe_runs, args.on_mismatch())?
+        }
+        None => 0,
     };
 
     let passed = lessons.len() - failed - skipped;

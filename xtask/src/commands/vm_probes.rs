@@ -1,9 +1,9 @@
 //! The probes that need another kernel, declared in `book/probes/vm.toml`, run
-//! as part of the matrix. Each declared run boots its Debian kernel under qemu,
-//! with the kernel parameters it names, runs `probes <name>` there, and
+//! as part of the matrix, in the same pool of boots as the lessons. Each
+//! declared run boots its Debian kernel under qemu, with the kernel
+//! parameters it names, runs `probes <name>` there, and
 //! compares the transcript with `book/probes/snapshots/<name>@<kernel>.snap`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -11,7 +11,9 @@ use serde::Deserialize;
 
 use crate::machine::cargo::{self, Build};
 use crate::machine::kernels::Kernel;
+use crate::machine::runner::Output;
 use crate::machine::vm;
+use crate::machine::vm_pool::{self, Finished, Queue};
 use crate::workbook::snapshot::{self, OnMismatch};
 
 #[derive(Deserialize)]
@@ -31,21 +33,22 @@ struct ProbeRun {
     parameters: String,
 }
 
-/// Runs the declared probes whose kernel is among `kernels`, prints a line for
-/// each, and returns how many did not match their snapshot.
-pub fn verify(root: &Path, kernels: &[&Kernel], on_mismatch: OnMismatch) -> Result<usize> {
+/// The declared probe runs for `kernels`, built and queued: one queue per
+/// kernel and command line, each run tagged with its place in [`Probes::runs`].
+pub struct Probes<'k> {
+    runs: Vec<ProbeRun>,
+    pub queues: Vec<Queue<'k, usize>>,
+}
+
+/// Builds the probes and queues the declared runs whose kernel is among
+/// `kernels`, for [`crate::machine::vm_pool::run_all`] to run beside the lessons.
+pub fn queue<'k>(root: &Path, kernels: &[&'k Kernel]) -> Result<Probes<'k>> {
     let file = root.join("book/probes/vm.toml");
     let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
     let declared: Declared = toml::from_str(&text).with_context(|| format!("reading {}", file.display()))?;
-    // One boot per kernel and command line.
-    let mut boots: BTreeMap<(&str, &str), Vec<&ProbeRun>> = BTreeMap::new();
-    for run in &declared.run {
-        if kernels.iter().any(|k| k.series.name == run.kernel) {
-            boots.entry((run.kernel.as_str(), run.parameters.as_str())).or_default().push(run);
-        }
-    }
-    if boots.is_empty() {
-        return Ok(0);
+    let runs: Vec<ProbeRun> = declared.run.into_iter().filter(|run| kernels.iter().any(|k| k.series.name == run.kernel)).collect();
+    if runs.is_empty() {
+        return Ok(Probes { runs, queues: Vec::new() });
     }
 
     println!("probes on other kernels: building them");
@@ -60,37 +63,56 @@ pub fn verify(root: &Path, kernels: &[&Kernel], on_mismatch: OnMismatch) -> Resu
     };
     // The probes open their objects by the build's path, in the guest too.
     let files: Vec<(PathBuf, PathBuf)> = objects.iter().map(|o| (o.clone(), o.clone())).collect();
+    // One boot per kernel and command line.
+    let mut queues: Vec<Queue<'k, usize>> = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        let job = vm::Job { binary: binary.clone(), args: vec![run.probe.clone()], files: files.clone(), env: Vec::new() };
+        match queues.iter_mut().find(|q| q.kernel.series.name == run.kernel && q.parameters == run.parameters) {
+            Some(queue) => queue.runs.push((i, job)),
+            None => {
+                let kernel = kernels.iter().find(|k| k.series.name == run.kernel).expect("filtered above");
+                queues.push(Queue { kernel, parameters: run.parameters.clone(), runs: vec![(i, job)] });
+            }
+        }
+    }
+    Ok(Probes { runs, queues })
+}
 
-    let snapshots = probes_dir.join("snapshots");
+/// Compares each probe run's transcript with `book/probes/snapshots/<name>@<kernel>.snap`,
+/// prints a line for each, and returns how many did not match.
+pub fn judge(root: &Path, probes: &Probes, finished: Vec<Finished<usize>>, on_mismatch: OnMismatch) -> Result<usize> {
+    let snapshots = root.join("book/probes/snapshots");
+    let mut results: Vec<(usize, Result<Output, String>)> = finished.into_iter().flat_map(|f| f.results).collect();
+    results.sort_by_key(|(i, _)| *i);
     let mut failed = 0;
-    for ((kernel_name, parameters), runs) in boots {
-        let kernel = kernels.iter().find(|k| k.series.name == kernel_name).expect("chosen above");
-        let jobs: Vec<vm::Job> = runs
-            .iter()
-            .map(|run| vm::Job { binary: binary.clone(), args: vec![run.probe.clone()], files: files.clone(), env: Vec::new() })
-            .collect();
-        let label = if parameters.is_empty() { String::new() } else { format!(" with {parameters}") };
-        let work = root.join("target/xtask/matrix/vm").join(format!("{kernel_name}-probes{}", label.replace([' ', '='], "-")));
-        let boot = vm::boot_with(kernel, parameters, &jobs, &work)?;
-        for (run, output) in runs.iter().zip(boot.outputs) {
-            let name = format!("{}@{}", run.probe, run.kernel);
-            match output {
-                Some(output) if snapshot::matches(&snapshots, &name, &output.transcript_lines().join("\n"), on_mismatch)? => {
-                    println!("  ✓ probe {} on {kernel_name}{label}", run.probe);
-                }
-                Some(_) => {
-                    failed += 1;
-                    println!("  ✗ probe {} on {kernel_name}{label}: differs from {name}.snap (diff above)", run.probe);
-                }
-                None => {
-                    failed += 1;
-                    let why = boot.failure.as_deref().unwrap_or("the guest sent no transcript");
-                    println!("  ✗ probe {} on {kernel_name}{label}: {why}", run.probe);
-                }
+    for (i, output) in results {
+        let run = &probes.runs[i];
+        let name = format!("{}@{}", run.probe, run.kernel);
+        let label = if run.parameters.is_empty() { String::new() } else { format!(" with {}", run.parameters) };
+        match output {
+            Ok(output) if snapshot::matches(&snapshots, &name, &output.transcript_lines().join("\n"), on_mismatch)? => {
+                println!("  ✓ probe {} on {}{label}", run.probe, run.kernel);
+            }
+            Ok(_) => {
+                failed += 1;
+                println!("  ✗ probe {} on {}{label}: differs from {name}.snap (diff above)", run.probe, run.kernel);
+            }
+            Err(why) => {
+                failed += 1;
+                println!("  ✗ probe {} on {}{label}: {why}", run.probe, run.kernel);
             }
         }
     }
     Ok(failed)
+}
+
+/// Runs the declared probes whose kernel is among `kernels` on their own,
+/// prints a line for each, and returns how many did not match their snapshot.
+pub fn verify(root: &Path, kernels: &[&Kernel], on_mismatch: OnMismatch) -> Result<usize> {
+    let mut probes = queue(root, kernels)?;
+    let queues = std::mem::take(&mut probes.queues);
+    let finished = vm_pool::run_all(queues, &root.join("target/xtask/matrix/vm/probes"));
+    judge(root, &probes, finished, on_mismatch)
 }
 
 /// The BPF objects the probes' build script wrote.

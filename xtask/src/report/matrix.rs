@@ -180,15 +180,25 @@ pub fn print_timings(timing: &Timings, total: f64) {
         "  builds and host runs  {build_total:6.1} s   {states} states ({} of them kept from an earlier build of the same inputs); {} host runs took {:.1} s",
         timing.reused, timing.host_runs, timing.host_seconds
     );
+    // A lesson's share of the wall time: its builds and host runs, and its
+    // guests' time divided among the boots that ran side by side.
+    let side_by_side = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let guest = |lesson: &str| timing.guest_seconds.iter().find(|(l, _)| l == lesson).map_or(0.0, |(_, s)| *s);
     for (lesson, count, seconds) in &timing.builds {
-        println!("    lesson {lesson}           {seconds:6.1} s   {count} states");
+        let vm = guest(lesson);
+        let vm_text = if vm > 0.0 {
+            format!("; VM runs {vm:.1} s of guest time; share of the wall time {:.1} s", seconds + vm / side_by_side)
+        } else {
+            String::new()
+        };
+        println!("    lesson {lesson}           {seconds:6.1} s   {count} states{vm_text}");
     }
     if timing.boots.is_empty() {
         return;
     }
     let boots: usize = timing.boots.iter().map(|b| b.2.len()).sum();
     let runs: usize = timing.boots.iter().map(|b| b.1).sum();
-    println!("  VM boots              {:6.1} s   {boots} boots, {runs} runs, kernels side by side", timing.boots_wall);
+    println!("  VM boots              {:6.1} s   {boots} boots, {runs} runs, {side_by_side} at a time", timing.boots_wall);
     for (kernel, count, seconds) in &timing.boots {
         let each: Vec<String> = seconds.iter().map(|s| format!("{s:.1} s")).collect();
         let reboots = if seconds.len() > count.div_ceil(vm::JOBS_PER_BOOT) { " (booted again after a guest failure)" } else { "" };

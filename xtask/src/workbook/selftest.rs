@@ -154,6 +154,8 @@ pub struct Timings {
     /// (kernel, runs, seconds of each boot)
     pub boots: Vec<(String, usize, Vec<f64>)>,
     pub boots_wall: f64,
+    /// (lesson, seconds of guest time its runs took, their boots' time shared by the runs)
+    pub guest_seconds: Vec<(String, f64)>,
 }
 
 /// Builds every state of a lesson in a scratch copy, layer fixes applied one
@@ -374,7 +376,7 @@ pub fn guest_queues<'k>(runs: &[LessonRuns], targets: &'k [Target]) -> Vec<Queue
     let mut queues = Vec::new();
     for (t, target) in targets.iter().enumerate() {
         let Target::Vm(kernel) = target else { continue };
-        let mut queue = Queue { kernel, runs: Vec::new() };
+        let mut queue = Queue { kernel, parameters: String::new(), runs: Vec::new() };
         for (l, lesson_runs) in runs.iter().enumerate() {
             for (s, state) in lesson_runs.states.iter().enumerate() {
                 if let (None, Artifact::Built { job, .. }) = (&lesson_runs.outcomes[s][t], &state.artifact) {
@@ -394,8 +396,13 @@ pub fn fill_from_guests(runs: &mut [LessonRuns], targets: &[Target], finished: V
     for kernel in finished {
         let Some((first, _)) = kernel.results.first() else { continue };
         timing.boots.push((targets[first.target].name().to_string(), kernel.results.len(), kernel.boots));
-        for (slot, result) in kernel.results {
+        for ((slot, result), share) in kernel.results.into_iter().zip(kernel.shares) {
             let lesson_runs = &mut runs[slot.lesson];
+            let number = &lesson_runs.lesson.number;
+            match timing.guest_seconds.iter_mut().find(|(lesson, _)| lesson == number) {
+                Some((_, seconds)) => *seconds += share,
+                None => timing.guest_seconds.push((number.clone(), share)),
+            }
             let Artifact::Built { compile, job, sources } = &lesson_runs.states[slot.state].artifact else { continue };
             lesson_runs.outcomes[slot.state][slot.target] = Some(match result {
                 Ok(output) => Outcome::Ran(Run {
