@@ -11,15 +11,26 @@ use common::{copy_folder, require_root, run, scratch, serial};
 
 const TITLE: &str = "Open again: a lesson added by copying a folder";
 
-/// A scratch workbook with lesson 01 copied to `lessons/10-open-again`, and
-/// its data to `course/10-open-again`.
-fn workbook_with_lesson_10(name: &str) -> PathBuf {
+/// A scratch workbook with lesson 01 copied to `lessons/NN-open-again`, and
+/// its data to `course/NN-open-again`. Scratch workbooks share one `target/`,
+/// where `check` leaves its last transcript and `hint` its level, by lesson
+/// number: each test copies to a number of its own, so that a check in one
+/// does not move the other's hints, and starts with no state for it.
+fn workbook_with_lesson(name: &str, number: &str) -> PathBuf {
     let root = scratch(name, false);
-    let lesson = root.join("lessons/10-open-again");
+    let folder = format!("{number}-open-again");
+    let lesson = root.join("lessons").join(&folder);
     copy_folder(&root.join("lessons/01-open-fails"), &lesson);
-    copy_folder(&root.join("course/01-open-fails"), &root.join("course/10-open-again"));
+    copy_folder(&root.join("course/01-open-fails"), &root.join("course").join(&folder));
     edit(&lesson.join("Cargo.toml"), "name = \"open-fails\"", "name = \"open-again\"");
-    edit(&root.join("course/10-open-again/lesson.toml"), "title = \"Open fails: the missing BTF\"", &format!("title = \"{TITLE}\""));
+    edit(
+        &root.join("course").join(&folder).join("lesson.toml"),
+        "title = \"Open fails: the missing BTF\"",
+        &format!("title = \"{TITLE}\""),
+    );
+    for kind in ["cause", "transcript", "log", "hint"] {
+        let _ = std::fs::remove_file(root.join("target/workbook/logs").join(format!("{number}.{kind}")));
+    }
     root
 }
 
@@ -31,19 +42,19 @@ fn edit(file: &Path, find: &str, replace: &str) {
 
 #[test]
 fn list_and_hint_show_a_copied_lesson() {
-    let root = workbook_with_lesson_10("new-lesson-list");
+    let root = workbook_with_lesson("new-lesson-list", "11");
     let list = run(&root, &["list"]);
     assert_eq!(list.code, 0, "{}", list.stderr);
     let last = list.stdout.lines().filter(|l| !l.trim().is_empty()).nth_back(1).unwrap_or_default();
-    assert!(last.contains("10") && last.contains(TITLE) && last.contains("not started"), "{}", list.stdout);
+    assert!(last.contains("11") && last.contains(TITLE) && last.contains("not started"), "{}", list.stdout);
 
     let json = run(&root, &["list", "--json"]);
     let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let numbers: Vec<&str> = report["lessons"].as_array().unwrap().iter().map(|l| l["number"].as_str().unwrap()).collect();
-    assert_eq!(numbers.last(), Some(&"10"), "{numbers:?}");
+    assert_eq!(numbers.last(), Some(&"11"), "{numbers:?}");
     assert_eq!(report["lessons"][numbers.len() - 1]["slug"], "open-again");
 
-    let hint = run(&root, &["hint", "10"]);
+    let hint = run(&root, &["hint", "11"]);
     assert_eq!(hint.code, 0, "{}", hint.stderr);
     assert!(hint.stdout.contains("layer 1 of 2"), "{}", hint.stdout);
     // Asked again, by its slug, the same lesson's hint goes one step further.
@@ -58,7 +69,7 @@ fn list_and_hint_show_a_copied_lesson() {
 fn check_and_verify_run_a_copied_lesson() {
     require_root();
     let _serial = serial();
-    let root = workbook_with_lesson_10("new-lesson-check");
+    let root = workbook_with_lesson("new-lesson-check", "10");
     let check = run(&root, &["check", "10"]);
     assert_eq!(check.code, 1, "{}\n{}", check.stdout, check.stderr);
     assert!(check.stdout.contains(&format!("lesson 10 · {TITLE}")), "{}", check.stdout);
