@@ -138,6 +138,7 @@ pub fn verify(root: &Path, args: &VerifyArgs, record: Record) -> Result<ExitCode
     }
     let booted = Instant::now();
     let (states, probe_runs) = split(vm_pool::run_all(queues, &root.join("target/xtask/matrix/vm")));
+    timing.probes_guest_seconds = probe_runs.iter().flat_map(|f| &f.shares).sum();
     selftest::fill_from_guests(&mut runs, &targets, states, &mut timing);
     interrupt::check()?;
     timing.boots_wall = booted.elapsed().as_secs_f64();

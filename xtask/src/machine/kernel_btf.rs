@@ -7,15 +7,15 @@
 //! can read it too (`btf_custom_path`).
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{bail, Context, Result};
 use object::{Object, ObjectSection};
 
 use crate::machine::btf::TypeTable;
 use crate::machine::host::{self, KERNEL_BTF, TRACEFS};
+use crate::machine::kernel_image;
 use crate::machine::kernels::{self, Choice, Pin};
 
 pub struct KernelFacts {
@@ -121,7 +121,7 @@ pub fn extract_btf(vmlinuz: &Path, out: &Path) -> Result<()> {
     if image.get(0x38..0x3c) == Some(b"ARM\x64") {
         std::fs::write(&temp, raw_btf(&image)?)?;
     } else {
-        let vmlinux = decompress(payload(&image)?)?;
+        let vmlinux = kernel_image::vmlinux(&image)?;
         let elf = object::File::parse(&*vmlinux).context("the decompressed kernel is not an ELF file")?;
         let btf = elf.section_by_name(".BTF").context("the kernel has no .BTF section (CONFIG_DEBUG_INFO_BTF unset)")?;
         std::fs::write(&temp, btf.data()?)?;
@@ -150,34 +150,6 @@ fn raw_btf(image: &[u8]) -> Result<&[u8]> {
         [] => bail!("the kernel image holds no BTF (CONFIG_DEBUG_INFO_BTF unset)"),
         _ => bail!("the kernel image holds {} blobs that look like BTF; cannot tell which is the kernel's", found.len()),
     }
-}
-
-/// The compressed kernel inside a bzImage: the boot protocol's setup header
-/// gives its offset and length after the real-mode setup sectors.
-fn payload(image: &[u8]) -> Result<&[u8]> {
-    ensure!(image.get(0x202..0x206) == Some(b"HdrS"), "not an x86 bzImage");
-    let u32_at =
-        |at: usize| -> Result<usize> { Ok(u32::from_le_bytes(image.get(at..at + 4).context("truncated bzImage")?.try_into()?) as usize) };
-    let setup_sectors = match image[0x1f1] {
-        0 => 4,
-        n => usize::from(n),
-    };
-    let start = (setup_sectors + 1) * 512 + u32_at(0x248)?;
-    let len = u32_at(0x24c)?;
-    image.get(start..start + len).context("the payload lies outside the bzImage")
-}
-
-fn decompress(payload: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    if payload.starts_with(b"\xfd7zXZ\0") {
-        // The kernel appends its uncompressed size after the xz stream.
-        lzma_rust2::XzReader::new(&payload[..payload.len().saturating_sub(4)], false).read_to_end(&mut out)?;
-    } else if payload.starts_with(b"\x28\xb5\x2f\xfd") {
-        ruzstd::decoding::StreamingDecoder::new(payload).map_err(|e| anyhow::anyhow!("{e}"))?.read_to_end(&mut out)?;
-    } else {
-        bail!("the kernel is compressed in a format diagnose does not read (only xz and zstd)");
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -178,6 +178,20 @@ impl Kernel {
     pub fn describe(&self) -> String {
         format!("Debian {} ({})", self.manifest.release, self.manifest.version)
     }
+
+    /// A kernel of `series` that is not in any cache: for tests that never boot it.
+    #[cfg(test)]
+    pub fn unfetched(series: &'static Series) -> Kernel {
+        let manifest = Manifest {
+            package: String::new(),
+            version: String::new(),
+            release: String::new(),
+            deb_sha256: String::new(),
+            vmlinuz_sha256: String::new(),
+            config_sha256: String::new(),
+        };
+        Kernel { series, manifest, vmlinuz: PathBuf::new(), config: String::new() }
+    }
 }
 
 /// `$XDG_CACHE_HOME/libbpf-core-workbook/kernels`, else the same under `~/.cache`.

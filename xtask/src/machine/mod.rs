@@ -10,6 +10,7 @@ pub mod host;
 pub mod http;
 pub mod interrupt;
 pub mod kernel_btf;
+pub mod kernel_image;
 pub mod kernels;
 pub mod load_object;
 pub mod lock;

@@ -1,5 +1,6 @@
 //! Running lesson binaries on another kernel: qemu's software emulation (TCG,
-//! no KVM, no root) boots a Debian kernel with a generated initramfs. It holds
+//! no KVM, no root) boots a Debian kernel (from its ELF file, see
+//! [`crate::machine::kernel_image`]) with a generated initramfs. It holds
 //! busybox, the binaries, the shared libraries they need and an init that
 //! mounts proc, sysfs and tracefs, runs each binary in turn and powers off.
 //!
@@ -24,6 +25,8 @@ use crate::machine::kernels::Kernel;
 use crate::machine::runner::{self, Output};
 
 pub const QEMU: &str = "qemu-system-x86_64";
+/// Each guest's memory.
+pub const GUEST_MEMORY_MIB: usize = 1024;
 /// What boots Debian's arm64 kernels (Debian's package qemu-system-arm).
 pub const QEMU_ARM64: &str = "qemu-system-aarch64";
 
@@ -57,7 +60,7 @@ impl Guest {
     }
 }
 /// The guest gets this long without a word before it counts as hung: a boot
-/// takes 5 to 10 s under TCG, and each binary is stopped inside the guest
+/// takes some 4 s under TCG, and each binary is stopped inside the guest
 /// after [`runner::timeout`].
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(120);
 /// What the guest sends back of a binary's stdout (its transcript) and stderr.
@@ -224,19 +227,21 @@ pub fn boot_with(kernel: &Kernel, parameters: &str, jobs: &[Job], work: &Path) -
     let console = work.join("console.log");
     let channel = work.join("transcripts.log");
     let qemu_log = work.join("qemu.log");
+    let image = crate::machine::kernel_image::boot_file(kernel)?;
     let started = Instant::now();
     let qemu = if arm64 { QEMU_ARM64 } else { QEMU };
     let mut command = Command::new(qemu);
+    let memory = format!("{GUEST_MEMORY_MIB}M");
     if arm64 {
         // pauth-impdef: TCG's own pointer-authentication hash, far faster to emulate than the architected one.
-        command.args(["-machine", "virt", "-accel", "tcg", "-cpu", "max,pauth-impdef=on", "-m", "1G", "-smp", "1"]);
+        command.args(["-machine", "virt", "-accel", "tcg", "-cpu", "max,pauth-impdef=on", "-m", &memory, "-smp", "1"]);
     } else {
-        command.args(["-accel", "tcg", "-cpu", "max", "-m", "1G", "-smp", "1"]);
+        command.args(["-accel", "tcg", "-cpu", "max", "-m", &memory, "-smp", "1"]);
     }
     command
         .args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"])
         .arg("-kernel")
-        .arg(&kernel.vmlinuz)
+        .arg(&image)
         .arg("-initrd")
         .arg(&initramfs)
         .arg("-append")

@@ -180,24 +180,33 @@ pub fn print_timings(timing: &Timings, total: f64) {
         "  builds and host runs  {build_total:6.1} s   {states} states ({} of them kept from an earlier build of the same inputs); {} host runs took {:.1} s",
         timing.reused, timing.host_runs, timing.host_seconds
     );
-    // A lesson's share of the wall time: its builds and host runs, and its
-    // guests' time divided among the boots that ran side by side.
-    let side_by_side = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    // A lesson's share of the wall time: its builds and host runs, and the
+    // boots' wall time in proportion to its guests' time (boots side by side
+    // share the CPUs, so the guest times add up to more than the wall's).
     let guest = |lesson: &str| timing.guest_seconds.iter().find(|(l, _)| l == lesson).map_or(0.0, |(_, s)| *s);
+    let all_guests: f64 = timing.guest_seconds.iter().map(|(_, s)| s).sum::<f64>() + timing.probes_guest_seconds;
     for (lesson, count, seconds) in &timing.builds {
         let vm = guest(lesson);
         let vm_text = if vm > 0.0 {
-            format!("; VM runs {vm:.1} s of guest time; share of the wall time {:.1} s", seconds + vm / side_by_side)
+            format!("; VM runs {vm:.1} s of guest time; share of the wall time {:.1} s", seconds + timing.boots_wall * vm / all_guests)
         } else {
             String::new()
         };
         println!("    lesson {lesson}           {seconds:6.1} s   {count} states{vm_text}");
+    }
+    let probes = timing.probes_guest_seconds;
+    if probes > 0.0 {
+        println!(
+            "    the book's probes             VM runs {probes:.1} s of guest time; share of the wall time {:.1} s",
+            timing.boots_wall * probes / all_guests
+        );
     }
     if timing.boots.is_empty() {
         return;
     }
     let boots: usize = timing.boots.iter().map(|b| b.2.len()).sum();
     let runs: usize = timing.boots.iter().map(|b| b.1).sum();
+    let side_by_side = crate::machine::vm_pool::side_by_side().min(boots);
     println!("  VM boots              {:6.1} s   {boots} boots, {runs} runs, {side_by_side} at a time", timing.boots_wall);
     for (kernel, count, seconds) in &timing.boots {
         let each: Vec<String> = seconds.iter().map(|s| format!("{s:.1} s")).collect();

@@ -156,6 +156,8 @@ pub struct Timings {
     pub boots_wall: f64,
     /// (lesson, seconds of guest time its runs took, their boots' time shared by the runs)
     pub guest_seconds: Vec<(String, f64)>,
+    /// The same for the book's probes that ran in the same pool.
+    pub probes_guest_seconds: f64,
 }
 
 /// Builds every state of a lesson in a scratch copy, layer fixes applied one
