@@ -179,6 +179,7 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], cases: boo
     // arm64's apart, so that each architecture's stay reusable while the other runs.
     let kept = root.join(if cross.is_some() { "target/xtask/matrix/arm64" } else { "target/xtask/matrix" }).join(&lesson.dir_name);
     let inputs = kept_build::Inputs::of(&scratch, cross.as_deref())?;
+    let builder = Builder { scratch: &scratch, lesson: &scratch_lesson, target_dir: &target_dir, inputs: &inputs, cross: cross.as_deref() };
     let host = targets.iter().position(|t| matches!(t, Target::Host));
     let host_blocked: Vec<String> = lesson.meta.needs.problems_here().iter().map(|f| f.detail.clone()).collect();
     // A kernel without what the lesson needs skips every state, with the reason.
@@ -193,11 +194,7 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], cases: boo
             None => ("fixed".to_string(), "solution".to_string()),
         };
         let needed = layer.is_none_or(|l| targets.iter().any(|t| l.skip_reason_on(t.kprobes()).is_none()));
-        let artifact = if needed {
-            build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name), (&inputs, cross.as_deref()), timing)?
-        } else {
-            Artifact::NotBuilt
-        };
+        let artifact = if needed { build_state(&builder, &kept.join(&name), timing)? } else { Artifact::NotBuilt };
         let skip = layer.and_then(|l| l.skip_reason()).or_else(|| host_lacks.clone());
         let outcomes = host_outcomes(targets, host, skip, &host_blocked, &artifact, timing)?;
         runs.states.push(State { name, label, layer: layer.map(|_| k), case: None, artifact });
@@ -214,7 +211,7 @@ pub fn build_lesson(root: &Path, lesson: &Lesson, targets: &[Target], cases: boo
     for case in if cases { cases::all(lesson)? } else { Vec::new() } {
         let name = format!("{}-{}", case.kind.folder().trim_end_matches('s'), case.name);
         let replaced = case.lay_over(&dir)?;
-        let artifact = build_state(&scratch, &scratch_lesson, &target_dir, &kept.join(&name), (&inputs, cross.as_deref()), timing);
+        let artifact = build_state(&builder, &kept.join(&name), timing);
         cases::restore(replaced)?;
         let artifact = artifact?;
         let outcomes = host_outcomes(targets, host, host_lacks.clone(), &host_blocked, &artifact, timing)?;
@@ -284,17 +281,23 @@ fn solution_mismatches(lesson: &Lesson, fixed_dir: &Path) -> Result<Vec<String>>
 /// Why a cross-built lesson's portability is not proven.
 pub const CROSS_UNPROVEN: &str = "the check runs the loader on the build machine, which cannot run an arm64 build";
 
+/// What every state of one lesson is built with.
+#[derive(Clone, Copy)]
+struct Builder<'a> {
+    /// The workbook's scratch copy, and the lesson in it.
+    scratch: &'a Path,
+    lesson: &'a Lesson,
+    target_dir: &'a Path,
+    inputs: &'a kept_build::Inputs,
+    /// The arm64 build root, when cross-building.
+    cross: Option<&'a Path>,
+}
+
 /// Builds the scratch copy as it stands, or reuses the build kept in `kept`
 /// when it was made from the same inputs, and keeps the binary and its object
 /// in `kept`: the next state's build overwrites both where cargo leaves them.
-fn build_state(
-    scratch: &Path,
-    lesson: &Lesson,
-    target_dir: &Path,
-    kept: &Path,
-    (inputs, cross): (&kept_build::Inputs, Option<&Path>),
-    timing: &mut Timings,
-) -> Result<Artifact> {
+fn build_state(builder: &Builder, kept: &Path, timing: &mut Timings) -> Result<Artifact> {
+    let Builder { scratch, lesson, target_dir, inputs, cross } = *builder;
     let sources = source_rules::read(&lesson.dir.join("src"));
     let inputs = inputs.digest(&lesson.dir)?;
     let build = match kept_build::reuse(kept, &inputs)? {

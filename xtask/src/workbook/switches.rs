@@ -33,13 +33,22 @@ pub struct Switch {
     pub size: usize,
 }
 
+/// A scalar of the object's read-only data, where a branch can test it.
+struct Global {
+    /// Which of the object's read-only sections holds it.
+    region: usize,
+    name: String,
+    offset: usize,
+    size: usize,
+}
+
 /// The scalars of the object's read-only data a branch can test.
-fn globals(object: &BpfObject) -> Vec<(usize, String, u64, usize)> {
+fn globals(object: &BpfObject) -> Vec<Global> {
     let mut out = Vec::new();
     for (region, data) in object.read_only.iter().enumerate() {
         for (name, offset, size) in &data.globals {
             if matches!(size, 1 | 2 | 4 | 8) && data.data.len() as u64 >= offset + size {
-                out.push((region, name.clone(), *offset, *size as usize));
+                out.push(Global { region, name: name.clone(), offset: *offset as usize, size: *size as usize });
             }
         }
     }
@@ -69,12 +78,13 @@ pub fn find(object: &BpfObject, answers: impl Fn(&str) -> BTreeMap<u32, i64>) ->
         let walk =
             |regions: Vec<Vec<Option<u8>>>| reach::reachable(code, entries, &answers, &Memory { addresses: addresses.clone(), regions });
         let defaults = walk(known(object));
-        for (region, name, offset, size) in globals.iter().filter(|g| regions.contains(&g.0)) {
+        for Global { region, name, offset, size } in globals.iter().filter(|g| regions.contains(&g.region)) {
+            let (region, offset, size) = (*region, *offset, *size);
             let with = |value: Option<i64>| {
                 let mut regions = known(object);
                 let bytes = value.map(|v| v.to_le_bytes());
-                for i in 0..*size {
-                    regions[*region][*offset as usize + i] = bytes.map(|b| b[i]);
+                for i in 0..size {
+                    regions[region][offset + i] = bytes.map(|b| b[i]);
                 }
                 let reached = walk(regions);
                 reached.iter().zip(&defaults).enumerate().filter(|(_, (r, d))| **r && !**d).map(|(i, _)| i).collect::<Vec<usize>>()
@@ -85,9 +95,9 @@ pub fn find(object: &BpfObject, answers: impl Fn(&str) -> BTreeMap<u32, i64>) ->
             if !hidden.iter().any(|&i| accesses_memory_or_calls(code, i)) {
                 continue;
             }
-            let data = &object.read_only[*region];
+            let data = &object.read_only[region];
             let mut bytes = [0u8; 8];
-            bytes[..*size].copy_from_slice(&data.data[*offset as usize..*offset as usize + size]);
+            bytes[..size].copy_from_slice(&data.data[offset..offset + size]);
             let default = i64::from_le_bytes(bytes);
             let switch = match found.iter_mut().find(|s| s.name == *name) {
                 Some(switch) => switch,
@@ -98,8 +108,8 @@ pub fn find(object: &BpfObject, answers: impl Fn(&str) -> BTreeMap<u32, i64>) ->
                         default,
                         value: None,
                         hidden: BTreeMap::new(),
-                        file_offset: data.file_offset + offset,
-                        size: *size,
+                        file_offset: data.file_offset + offset as u64,
+                        size,
                     });
                     let switch = found.last_mut().unwrap();
                     switch.value = candidates.into_iter().find(|&v| v != default && !with(Some(v)).is_empty());
