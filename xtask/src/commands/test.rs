@@ -70,7 +70,7 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<ExitCode> {
     clippy_args.extend(["--", "-D", "warnings"]);
     for (name, args) in [("cargo fmt --check", fmt_args), ("cargo clippy", clippy_args)] {
         println!("+ cargo {}", args.join(" "));
-        let passed = report.step(name, Instant::now(), |_| {
+        let passed = report.step(name, |_| {
             let mut command = Command::new(&cargo);
             command.arg(args[0]).arg("--manifest-path").arg(&manifest).args(&args[1..]);
             Ok(command.status().context("running cargo")?.success())
@@ -81,17 +81,10 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<ExitCode> {
     }
 
     // The tooling's tests, as a bare `cargo test` runs them (default-members),
-    // with the ignored ones too where this is root. The book's tests run
-    // beside them: both spend much of their time waiting (on a browser, a
-    // kernel, a child process), so side by side they keep both CPUs busy.
-    // The book's output goes to a file, shown once the tooling's tests are
-    // done, so that the two do not interleave.
+    // with the ignored ones too where this is root.
     let include_ignored = host::is_root();
-    let book_log = root.join("target/xtask/test-book.log");
-    println!("+ cargo xtask dev test-book, beside cargo test: its output follows cargo test's ({})", book_log.display());
-    let book = Beside::start(book::test_command(root, include_ignored), &book_log)?;
     println!("+ cargo test{}", if include_ignored { " -- --include-ignored" } else { "" });
-    let tooling_passed = report.step("cargo test", Instant::now(), |report| {
+    let passed = report.step("cargo test", |report| {
         let mut cargo_test = Command::new(&cargo);
         let color = if std::io::stdout().is_terminal() { "always" } else { "never" };
         cargo_test.args(["--color", color, "test", "--manifest-path"]).arg(&manifest).args(["--", "--color", color]);
@@ -100,16 +93,20 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<ExitCode> {
         }
         run_and_read(cargo_test, &mut report.tests)
     })?;
-    println!("+ cargo xtask dev test-book (it ran beside cargo test)");
-    let started = book.started;
-    let book_passed = report.step("cargo xtask dev test-book (beside cargo test)", started, |report| book.finish(&mut report.tests))?;
-    if !tooling_passed || !book_passed {
+    if !passed {
+        return Ok(ExitCode::FAILURE);
+    }
+
+    println!("+ cargo xtask dev test-book");
+    let passed =
+        report.step("cargo xtask dev test-book", |report| run_and_read(book::test_command(root, include_ignored), &mut report.tests))?;
+    if !passed {
         return Ok(ExitCode::FAILURE);
     }
 
     println!("+ cargo xtask dev verify --kernels all --timings");
     let mut outcome = ExitCode::FAILURE;
-    report.step("cargo xtask dev verify --kernels all", Instant::now(), |_| {
+    report.step("cargo xtask dev verify --kernels all", |_| {
         let matrix = VerifyArgs { kernels: vec!["all".to_string()], timings: true, ..Default::default() };
         outcome = matrix::verify(root, &matrix, matrix::Record::Enforced)?;
         Ok(outcome == ExitCode::SUCCESS)
@@ -135,45 +132,6 @@ fn run_and_read(mut command: Command, tests: &mut TestLog) -> Result<bool> {
     Ok(child.wait().context("waiting for cargo test")?.success())
 }
 
-/// A command running beside the steps that follow, its output and errors
-/// kept in one file, in their order.
-struct Beside {
-    child: std::process::Child,
-    log: std::path::PathBuf,
-    started: Instant,
-}
-
-impl Beside {
-    fn start(mut command: Command, log: &Path) -> Result<Beside> {
-        std::fs::create_dir_all(log.parent().unwrap_or(Path::new(".")))?;
-        let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        command.stdout(file.try_clone()?).stderr(file).stdin(std::process::Stdio::null());
-        let child = command.spawn().context("running cargo test")?;
-        Ok(Beside { child, log: log.to_path_buf(), started: Instant::now() })
-    }
-
-    /// Waits for it, then shows its output and reads it into `tests`; true if it succeeded.
-    fn finish(mut self, tests: &mut TestLog) -> Result<bool> {
-        let status = self.child.wait().context("waiting for cargo test")?;
-        let output = std::fs::read(&self.log).with_context(|| format!("reading {}", self.log.display()))?;
-        let _ = std::io::stdout().write_all(&output);
-        for line in String::from_utf8_lossy(&output).lines() {
-            tests.read(line);
-        }
-        Ok(status.success())
-    }
-}
-
-impl Drop for Beside {
-    /// A run that stops early (an error in the step beside it) stops this one too.
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 #[derive(Default)]
 struct Report {
     steps: Vec<Step>,
@@ -189,9 +147,9 @@ struct Step {
 }
 
 impl Report {
-    /// Runs (or waits for) one step that began at `started`, and notes how
-    /// long it took, whether it passed or not.
-    fn step(&mut self, name: &'static str, started: Instant, run: impl FnOnce(&mut Report) -> Result<bool>) -> Result<bool> {
+    /// Runs one step and notes how long it took, whether it passed or not.
+    fn step(&mut self, name: &'static str, run: impl FnOnce(&mut Report) -> Result<bool>) -> Result<bool> {
+        let started = Instant::now();
         let passed = run(self);
         let binaries = std::mem::take(&mut self.tests.binaries);
         self.steps.push(Step { name, took: started.elapsed(), binaries });
@@ -200,7 +158,7 @@ impl Report {
 
     fn print(&self, total: Duration) {
         println!("\ntimings:");
-        println!("  {:<52} {}", "total (steps side by side overlap)", seconds(total));
+        println!("  {:<52} {}", "total", seconds(total));
         for step in &self.steps {
             println!("  {:<52} {}", step.name, seconds(step.took));
             let mut binaries = step.binaries.clone();
