@@ -7,10 +7,10 @@ use anstream::println;
 use anyhow::Result;
 use transcript::Transcript;
 
-use crate::machine::host;
 use crate::machine::kernels::{self, Choice};
 use crate::machine::lock;
 use crate::machine::vm;
+use crate::machine::{host, kernel_btf};
 use crate::report::json::{self, CheckReport, FindingReport, LessonStatus, Machine};
 use crate::report::terminal::{self, paint, DIM, FAIL, PASS, TITLE, WARN};
 use crate::report::wrap;
@@ -120,6 +120,9 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             eprintln!("{}", vm::offer(&lesson.number));
         }
         return Ok(Outcome::CannotRun);
+    }
+    if choice == Choice::Host {
+        kernel_btf::read_host_in_background();
     }
     let kernel = match choice {
         Choice::Host => None,

@@ -4,7 +4,7 @@ use crate::machine::distro::{self, Package};
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -158,17 +158,17 @@ fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: 
 
     let stderr = child.stderr.take().expect("stderr is piped");
     let progress = std::thread::spawn(move || relay_progress(stderr));
-    let finished = Arc::new(AtomicBool::new(false));
+    // Dropped once cargo is done: the stopper wakes at once instead of at its next look.
+    let (finished, cargo_done) = mpsc::channel::<()>();
     let stopper = {
-        let (finished, pid) = (finished.clone(), child.id());
+        let pid = child.id();
         // Ctrl-C reaches cargo from the terminal; a `kill` of the checker alone does not.
         std::thread::spawn(move || {
-            while !finished.load(Ordering::SeqCst) {
+            while let Err(RecvTimeoutError::Timeout) = cargo_done.recv_timeout(Duration::from_millis(50)) {
                 if interrupt::requested() {
                     interrupt::signal_process(pid, libc::SIGTERM);
                     return;
                 }
-                std::thread::sleep(Duration::from_millis(50));
             }
         })
     };
@@ -176,7 +176,7 @@ fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: 
     let messages: Vec<Message> = Message::parse_stream(stdout).map_while(Result::ok).collect();
     let stderr = progress.join().unwrap_or_default();
     let status = child.wait()?;
-    finished.store(true, Ordering::SeqCst);
+    drop(finished);
     let _ = stopper.join();
     interrupt::check()?;
 
@@ -348,10 +348,11 @@ fn relay_progress(stderr: impl std::io::Read) -> String {
     // Shown from cargo's first `Compiling`: a build with nothing to do shows nothing.
     let mut line: Option<indicatif::ProgressBar> = None;
     let latest = Arc::new(Mutex::new(String::new()));
-    let done = Arc::new(AtomicBool::new(false));
+    // Dropped when cargo's output ends, which ends the notes at once.
+    let (done, build_over) = mpsc::channel::<()>();
     let notes = (!terminal).then(|| {
-        let (latest, done) = (latest.clone(), done.clone());
-        std::thread::spawn(move || plain_notes(&latest, &done))
+        let latest = latest.clone();
+        std::thread::spawn(move || plain_notes(&latest, &build_over))
     });
     let mut all = String::new();
     for text in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -367,7 +368,7 @@ fn relay_progress(stderr: impl std::io::Read) -> String {
         all.push_str(&text);
         all.push('\n');
     }
-    done.store(true, Ordering::SeqCst);
+    drop(done);
     if let Some(notes) = notes {
         let _ = notes.join();
     }
@@ -393,11 +394,10 @@ fn building_line(started: Instant) -> indicatif::ProgressBar {
 }
 
 /// Where no line can be rewritten: a note every half minute after the first ten seconds.
-fn plain_notes(latest: &Mutex<String>, done: &AtomicBool) {
+fn plain_notes(latest: &Mutex<String>, build_over: &mpsc::Receiver<()>) {
     let started = Instant::now();
     let mut next_note = Duration::from_secs(10);
-    while !done.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(200));
+    while let Err(RecvTimeoutError::Timeout) = build_over.recv_timeout(Duration::from_millis(200)) {
         let elapsed = started.elapsed();
         let current = latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if !current.is_empty() && elapsed >= next_note {

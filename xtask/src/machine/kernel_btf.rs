@@ -103,6 +103,21 @@ pub fn open(choice: Choice, pin: Option<&Pin>, fetch: bool) -> Result<Option<Ker
     }
 }
 
+/// This machine's facts, read once a process, or `None` without its BTF.
+pub fn host() -> Option<&'static KernelFacts> {
+    static HOST: OnceLock<Option<KernelFacts>> = OnceLock::new();
+    HOST.get_or_init(|| open(Choice::Host, None, false).ok().flatten()).as_ref()
+}
+
+/// Starts reading [`host`] on a thread of its own. A check does so as it
+/// starts: a failing check needs the facts to name its cause, some 0.2 s of
+/// reading, and its build and run take longer, so they are ready by then.
+pub fn read_host_in_background() {
+    std::thread::spawn(|| {
+        host();
+    });
+}
+
 /// Whether /proc/mounts lists a tracefs where libbpf looks for one.
 fn tracefs_mounted() -> bool {
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();

@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use crate::machine::kernel_btf;
-use crate::machine::kernels::Choice;
 use crate::workbook::error_index::{self, Finding, Severity};
 use crate::workbook::source_rules::{self, Source};
 use crate::workbook::{bpf_object, diagnosis};
@@ -25,8 +24,7 @@ pub fn of_failure(sources: &[Source], object: Option<&Path>, on_host: bool, tran
     let mut found: Vec<Finding> = source_rules::findings(sources, log);
     if let Some(path) = object.filter(|_| on_host) {
         if let Ok(object) = std::fs::read(path).map_err(|_| ()).and_then(|bytes| bpf_object::read(&bytes).map_err(|_| ())) {
-            let host = kernel_btf::open(Choice::Host, None, false).ok().flatten();
-            let (_, findings) = diagnosis::diagnose_object(&object, path, host.as_ref(), "host", &[]);
+            let (_, findings) = diagnosis::diagnose_object(&object, path, kernel_btf::host(), "host", &[]);
             found.extend(findings);
         }
     }
