@@ -80,7 +80,7 @@ pub fn serve(options: &ServeOptions, stop: &dyn Fn() -> bool) -> Result<()> {
     } else {
         (format!("http://{address}"), format!("http://{address}"))
     };
-    let (received, known) = (server.received(), server.learners());
+    let (received, known) = (server.reloaded.records, server.reloaded.learners);
     let banner = [
         format!("room open on {address} (Ctrl-C closes it; it is kept in {})", options.state.display()),
         if known > 0 {

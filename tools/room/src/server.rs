@@ -32,12 +32,22 @@ pub struct Kept {
     store: Store,
 }
 
+/// What a room's journal held when the server started, read before it
+/// listened: learners who retry reach a restarted room at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Reloaded {
+    pub records: u64,
+    pub learners: usize,
+}
+
 /// A running room server.
 pub struct Server {
     http: Arc<tiny_http::Server>,
     pub kept: Arc<Mutex<Kept>>,
     pub tokens: Tokens,
     pub address: SocketAddr,
+    /// What the room held when it started: what its journal replayed.
+    pub reloaded: Reloaded,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -61,6 +71,7 @@ impl Server {
         let http = tiny_http::Server::http(address).map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
         let address = http.server_addr().to_ip().context("the server listens on no IP address")?;
         let http = Arc::new(http);
+        let reloaded = Reloaded { records: room.received, learners: room.learners().count() };
         let kept = Arc::new(Mutex::new(Kept { room, store }));
         let shared_tokens = Arc::new(tokens.clone());
         let echo = options.echo;
@@ -74,7 +85,7 @@ impl Server {
                 })
             })
             .collect();
-        Ok(Server { http, kept, tokens, address, workers })
+        Ok(Server { http, kept, tokens, address, reloaded, workers })
     }
 
     /// Distinct records accepted so far, since the room first started.

@@ -276,8 +276,7 @@ mod tests {
         let before = journal();
         // The same folder and port, as an instructor's restart would have them.
         let server = Server::start(&options(&address.to_string(), &state)).unwrap();
-        let reloaded = server.received();
-        assert_eq!(reloaded as usize, before, "the restarted room did not reload every journaled record");
+        assert_eq!(server.reloaded.records as usize, before, "the restarted room did not reload every journaled record");
         let mut latencies = Vec::new();
         let mut retries = 0;
         for learner in learners {
@@ -303,7 +302,11 @@ mod tests {
             at(0.99),
             latencies.last().unwrap()
         );
-        eprintln!("room restart: {before} records journaled when it stopped, {reloaded} reloaded, {} after, {retries} posts retried while it was down", server.received());
+        eprintln!(
+            "room restart: {before} records journaled when it stopped, {} reloaded, {} after, {retries} posts retried while it was down",
+            server.reloaded.records,
+            server.received()
+        );
         server.stop();
         let _ = std::fs::remove_dir_all(&state);
     }

@@ -142,6 +142,8 @@ struct Report {
 struct Step {
     name: &'static str,
     took: Duration,
+    /// The processor time it used, its child processes' included.
+    cpu: Duration,
     /// Each test binary the step ran, and how long it took.
     binaries: Vec<(String, Duration)>,
 }
@@ -149,18 +151,19 @@ struct Step {
 impl Report {
     /// Runs one step and notes how long it took, whether it passed or not.
     fn step(&mut self, name: &'static str, run: impl FnOnce(&mut Report) -> Result<bool>) -> Result<bool> {
-        let started = Instant::now();
+        let (started, cpu_before) = (Instant::now(), host::processor_time());
         let passed = run(self);
         let binaries = std::mem::take(&mut self.tests.binaries);
-        self.steps.push(Step { name, took: started.elapsed(), binaries });
+        self.steps.push(Step { name, took: started.elapsed(), cpu: host::processor_time().saturating_sub(cpu_before), binaries });
         passed
     }
 
     fn print(&self, total: Duration) {
-        println!("\ntimings:");
-        println!("  {:<52} {}", "total", seconds(total));
+        let cpu: Duration = self.steps.iter().map(|step| step.cpu).sum();
+        println!("\ntimings (wall, and processor time on every core):");
+        println!("  {:<52} {}  {} cpu", "total", seconds(total), seconds(cpu));
         for step in &self.steps {
-            println!("  {:<52} {}", step.name, seconds(step.took));
+            println!("  {:<52} {}  {} cpu", step.name, seconds(step.took), seconds(step.cpu));
             let mut binaries = step.binaries.clone();
             binaries.sort_by_key(|(_, took)| std::cmp::Reverse(*took));
             // The slow ones; the rest add up to little.

@@ -421,6 +421,20 @@ pub fn older_than(min: &str) -> Option<String> {
     (major_minor(&release)? < major_minor(min)?).then_some(release)
 }
 
+/// User and system time of this process and of the children it waited for.
+pub fn processor_time() -> std::time::Duration {
+    let used = |who| {
+        // SAFETY: getrusage only writes the struct it is given.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+            return std::time::Duration::ZERO;
+        }
+        let time = |t: libc::timeval| std::time::Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        time(usage.ru_utime) + time(usage.ru_stime)
+    };
+    used(libc::RUSAGE_SELF) + used(libc::RUSAGE_CHILDREN)
+}
+
 pub fn kernel_release() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|r| r.trim().to_string())
 }
