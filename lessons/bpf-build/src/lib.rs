@@ -33,16 +33,20 @@ impl Clang {
 /// `$CLANG` if set, else the newest `clang-N` on PATH (the lessons' snapshots
 /// come from clang 19, which Debian installs as `clang-19`), else `clang`.
 pub fn find_clang() -> Option<Clang> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("CLANG") {
-        Some(chosen) => vec![PathBuf::from(chosen)],
-        None => (14..=22).rev().map(|v| format!("clang-{v}")).chain(["clang".to_string()]).filter_map(|name| on_path(&name)).collect(),
-    };
-    candidates.into_iter().find_map(|path| {
+    clang_candidates().into_iter().find_map(|path| {
         let output = Command::new(&path).arg("--version").output().ok()?;
         let text = String::from_utf8_lossy(&output.stdout);
         let version = text.split("clang version ").nth(1)?.split_whitespace().next()?.to_string();
         Some(Clang { path, version })
     })
+}
+
+/// The clangs [`find_clang`] tries, in its order, without running them.
+pub fn clang_candidates() -> Vec<PathBuf> {
+    match std::env::var_os("CLANG") {
+        Some(chosen) => vec![PathBuf::from(chosen)],
+        None => (14..=22).rev().map(|v| format!("clang-{v}")).chain(["clang".to_string()]).filter_map(|name| on_path(&name)).collect(),
+    }
 }
 
 /// `program`'s path if it is a file in one of PATH's folders.

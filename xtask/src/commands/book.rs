@@ -75,7 +75,7 @@ fn status(mut command: Command) -> Result<ExitCode> {
 pub fn test_command(root: &Path, include_ignored: bool) -> Command {
     let mut command = cargo();
     command.args(["test", "--package", "book-builder", "--package", "probes", "--manifest-path"]).arg(root.join("Cargo.toml"));
-    command.env("CLANG", crate::machine::host::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()));
+    command.env("CLANG", crate::machine::host::clang_for_builds());
     if include_ignored {
         command.args(["--", "--include-ignored"]);
     }

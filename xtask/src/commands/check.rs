@@ -22,7 +22,7 @@ use crate::workbook::phrases::Phrases;
 use crate::workbook::portability;
 use crate::workbook::progress::{self, State};
 use crate::workbook::room;
-use crate::workbook::run::{current_layer, log_path, run_lesson_on, stopped_at};
+use crate::workbook::run::{build_lesson, current_layer, log_path, run_built, stopped_at};
 use crate::workbook::snapshot;
 use crate::workbook::translation::{Language, Translator};
 
@@ -89,46 +89,30 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let say = Phrases::of(&tr);
     // A sudo that wants a password asks now, so the pre-flight can look with the loader's privileges.
     let refused = (choice == Choice::Host && lesson.meta.needs.root).then(host::ask_for_sudo).flatten();
-    let mut problems = match choice {
-        Choice::Host => lesson.meta.needs.problems_here(),
-        Choice::Debian(_) => vm::preflight(),
+    let refusal = || {
+        refused
+            .as_ref()
+            .map(|said| host::finding("privileges", host::Status::Problem, format!("sudo refused to run the loader as root: {said}"), None))
     };
-    if let Some(said) = refused {
-        let detail = format!("sudo refused to run the loader as root: {said}");
-        problems.push(host::finding("privileges", host::Status::Problem, detail, None));
-    }
-    if !problems.is_empty() {
-        // The room sees the machine blocking the lesson, and why, not a learner stuck on it.
-        let why: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.name, p.detail)).collect();
-        room::tell(root, lesson, &State::Failing { layer: None }, choice.name(), Some(why.join("; ")));
-        if json {
-            let record = progress::records(root).remove(&lesson.number);
-            json::print(&CheckReport {
-                outcome: "cannot-run",
-                problems: problems.iter().map(FindingReport::from).collect(),
-                ..report(lesson, record.as_ref(), "", None, None, &tr)
-            });
-            return Ok(Outcome::CannotRun);
-        }
-        eprintln!("lesson {} cannot run on this machine yet:", lesson.number);
-        for problem in &problems {
-            eprintln!("{problem}");
-        }
-        // qemu helps where the kernel or privileges fall short, not where the build does.
-        let builds_here = host::build_problems().is_empty();
-        if choice == Choice::Host && builds_here {
-            eprintln!("{}", vm::offer(&lesson.number));
-        }
-        return Ok(Outcome::CannotRun);
-    }
-    if choice == Choice::Host {
-        kernel_btf::read_host_in_background();
-    }
     let kernel = match choice {
         Choice::Host => None,
-        Choice::Debian(series) => Some(kernels::ensure(series, &kernel_lock::pin(root, series)?)?),
+        Choice::Debian(series) => {
+            // The kernel is fetched only for a machine that can boot it.
+            let problems = vm::preflight();
+            if !problems.is_empty() {
+                return Ok(cannot_run(root, lesson, json, choice, &problems, &tr));
+            }
+            Some(kernels::ensure(series, &kernel_lock::pin(root, series)?)?)
+        }
     };
-
+    if choice == Choice::Host {
+        let mut problems: Vec<_> = lesson.meta.needs.run_problems_here().into_iter().chain(refusal()).collect();
+        if !problems.is_empty() {
+            problems.splice(0..0, host::build_problems());
+            return Ok(cannot_run(root, lesson, json, choice, &problems, &tr));
+        }
+        kernel_btf::read_host_in_background();
+    }
     if !json {
         let on = kernel.as_ref().map(|k| say.under_qemu(&k.describe())).unwrap_or_default();
         println!("{}", paint(TITLE, format!("{}{on}", say.lesson_title(&lesson.number, &tr.text(&lesson.meta.title)))));
@@ -136,7 +120,18 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     // Build, run and record as one step, so a second check or `watch` waits
     // instead of rebuilding the binary under this one's feet.
     let _held = lock::lesson(root, &lesson.number, doing)?;
-    let run = run_lesson_on(root, lesson, &root.join("target"), kernel.as_ref())?;
+    // The build's tools are looked at while cargo builds: running them takes a
+    // noticeable part of a check, and without them the build stops early.
+    let (problems, built) = std::thread::scope(|scope| {
+        let build = scope.spawn(|| build_lesson(root, lesson, &root.join("target")));
+        let problems = if kernel.is_none() { host::build_problems() } else { Vec::new() };
+        (problems, build.join())
+    });
+    if !problems.is_empty() {
+        return Ok(cannot_run(root, lesson, json, choice, &problems, &tr));
+    }
+    let built = built.map_err(|_| anyhow::anyhow!("the lesson's build panicked"))??;
+    let run = run_built(root, lesson, built, kernel.as_ref())?;
     if !json {
         println!("{}", terminal::transcript(&run.transcript));
         show_output(&say.own_output(), &run.prints, say);
@@ -217,6 +212,32 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
         println!("{}", paint(DIM, say.full_log(&log)));
     }
     Ok(Outcome::Failing)
+}
+
+/// Says why this machine cannot run `lesson` yet, in text or JSON, and tells the room.
+fn cannot_run(root: &Path, lesson: &Lesson, json: bool, choice: Choice, problems: &[host::Finding], tr: &Translator) -> Outcome {
+    // The room sees the machine blocking the lesson, and why, not a learner stuck on it.
+    let why: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.name, p.detail)).collect();
+    room::tell(root, lesson, &State::Failing { layer: None }, choice.name(), Some(why.join("; ")));
+    if json {
+        let record = progress::records(root).remove(&lesson.number);
+        json::print(&CheckReport {
+            outcome: "cannot-run",
+            problems: problems.iter().map(FindingReport::from).collect(),
+            ..report(lesson, record.as_ref(), "", None, None, tr)
+        });
+        return Outcome::CannotRun;
+    }
+    eprintln!("lesson {} cannot run on this machine yet:", lesson.number);
+    for problem in problems {
+        eprintln!("{problem}");
+    }
+    // qemu helps where the kernel or privileges fall short, not where the build does.
+    let builds_here = host::build_problems().is_empty();
+    if choice == Choice::Host && builds_here {
+        eprintln!("{}", vm::offer(&lesson.number));
+    }
+    Outcome::CannotRun
 }
 
 /// At most this many lines of each of the loader's own outputs are shown.

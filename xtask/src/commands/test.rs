@@ -59,6 +59,10 @@ pub fn test(root: &Path, args: &TestArgs) -> Result<ExitCode> {
 
 fn run_steps(root: &Path, report: &mut Report) -> Result<ExitCode> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // Every build here gets the `CLANG` the lessons' and the book's builds get:
+    // build scripts that compile BPF rerun whenever it changes, so a build
+    // without it would redo them, and the next with it again.
+    let clang = host::clang_for_builds();
     let manifest = root.join("Cargo.toml");
     // Style and lints first: they take seconds, and name the file at fault.
     let mut fmt_args = vec!["fmt", "--check"];
@@ -72,7 +76,7 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<ExitCode> {
         println!("+ cargo {}", args.join(" "));
         let passed = report.step(name, |_| {
             let mut command = Command::new(&cargo);
-            command.arg(args[0]).arg("--manifest-path").arg(&manifest).args(&args[1..]);
+            command.arg(args[0]).arg("--manifest-path").arg(&manifest).args(&args[1..]).env("CLANG", &clang);
             Ok(command.status().context("running cargo")?.success())
         })?;
         if !passed {
@@ -86,6 +90,7 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<ExitCode> {
     println!("+ cargo test{}", if include_ignored { " -- --include-ignored" } else { "" });
     let passed = report.step("cargo test", |report| {
         let mut cargo_test = Command::new(&cargo);
+        cargo_test.env("CLANG", &clang);
         let color = if std::io::stdout().is_terminal() { "always" } else { "never" };
         cargo_test.args(["--color", color, "test", "--manifest-path"]).arg(&manifest).args(["--", "--color", color]);
         if include_ignored {

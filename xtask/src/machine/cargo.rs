@@ -133,7 +133,7 @@ fn build_with(root: &Path, package: &str, dir: &Path, target_dir: &Path, extra: 
     let mut command = match cross_root {
         None => {
             let mut command = Command::new(cargo);
-            command.args(arguments).env("CLANG", host::clang().map(|c| c.path).unwrap_or_else(|| "clang".into()));
+            command.args(arguments).env("CLANG", host::clang_for_builds());
             command
         }
         Some(cross_root) => {

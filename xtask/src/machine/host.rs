@@ -165,6 +165,14 @@ pub fn clang() -> Option<bpf_build::Clang> {
     FOUND.get_or_init(bpf_build::find_clang).clone()
 }
 
+/// The `CLANG` every lesson build is given: the first clang [`clang`] would
+/// try, found without running it, so that a build need not wait for
+/// `--version`. Every build gets the same value, as cargo rebuilds a lesson
+/// whose `CLANG` changed.
+pub fn clang_for_builds() -> std::ffi::OsString {
+    bpf_build::clang_candidates().into_iter().next().map_or_else(|| "clang".into(), std::path::PathBuf::into_os_string)
+}
+
 pub fn check_privileges() -> Finding {
     use std::io::IsTerminal;
     match privileges() {

@@ -49,7 +49,7 @@ fn host_toolchain() -> &'static str {
             Err(error) => format!("{}: {error}", program.to_string_lossy()),
         };
         let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-        let clang = host::clang().map(|c| c.path.into_os_string()).unwrap_or_else(|| "clang".into());
+        let clang = host::clang_for_builds();
         let packages = std::fs::read("/var/lib/dpkg/status").unwrap_or_default();
         format!("{}\n{}\n{:x}", version(&rustc, "-vV"), version(&clang, "--version"), Sha256::digest(packages))
     })

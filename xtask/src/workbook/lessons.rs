@@ -191,6 +191,14 @@ impl Needs {
     /// The problems that stop a lesson with these needs from running here.
     pub fn problems_here(&self) -> Vec<Finding> {
         let mut checks = host::build_problems();
+        checks.extend(self.run_problems_here());
+        checks
+    }
+
+    /// [`Needs::problems_here`] apart from the build's tools: what stops a
+    /// built lesson from running here.
+    pub fn run_problems_here(&self) -> Vec<Finding> {
+        let mut checks = Vec::new();
         if self.root {
             checks.push(host::check_privileges());
         }

@@ -66,8 +66,25 @@ pub fn compile_line(object: Option<&Path>) -> Result<String> {
 
 /// [`run_lesson`], run on this kernel or, given one, on a kernel under qemu.
 pub fn run_lesson_on(root: &Path, lesson: &Lesson, target_dir: &Path, kernel: Option<&Kernel>) -> Result<Run> {
+    run_built(root, lesson, build_lesson(root, lesson, target_dir)?, kernel)
+}
+
+/// A lesson's build, and its C sources as they were when it started.
+pub struct LessonBuild {
+    sources: Vec<Source>,
+    build: Build,
+}
+
+/// Builds the lesson found in the workbook at `root` into `target_dir`, without running it.
+pub fn build_lesson(root: &Path, lesson: &Lesson, target_dir: &Path) -> Result<LessonBuild> {
     let sources = source_rules::read(&lesson.dir_in(root).join("src"));
-    match cargo::build(root, &lesson.package, &lesson.dir_in(root), target_dir)? {
+    Ok(LessonBuild { sources, build: cargo::build(root, &lesson.package, &lesson.dir_in(root), target_dir)? })
+}
+
+/// Runs what [`build_lesson`] built, on this kernel or under qemu; a failed build is the run's outcome.
+pub fn run_built(root: &Path, lesson: &Lesson, built: LessonBuild, kernel: Option<&Kernel>) -> Result<Run> {
+    let LessonBuild { sources, build } = built;
+    match build {
         Build::Failed { lines, output } => Ok(Run { sources, ..Run::not_built(lines.join("\n"), output) }),
         Build::Built { binary, warnings, object } => {
             let mut lines = vec![compile_line(object.as_deref())?];
