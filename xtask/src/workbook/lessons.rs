@@ -288,7 +288,31 @@ pub fn parse_meta(text: &str) -> Result<Meta> {
 
 /// Every lesson under `root/lessons`, with its data from `root/course`, in order.
 pub fn all(root: &Path) -> Result<Vec<Lesson>> {
-    let mut lessons = Vec::new();
+    folders(root)?.into_iter().map(|folder| folder.load(root)).collect()
+}
+
+/// A lesson's folder, `lessons/NN-slug`, before its data is read.
+struct Folder {
+    number: String,
+    dir_name: String,
+    dir: PathBuf,
+}
+
+impl Folder {
+    fn load(self, root: &Path) -> Result<Lesson> {
+        let Folder { number, dir_name, dir } = self;
+        let course = root.join(COURSE).join(&dir_name);
+        let toml_path = course.join("lesson.toml");
+        let text = std::fs::read_to_string(&toml_path).with_context(|| format!("reading {}", toml_path.display()))?;
+        let meta = parse_meta(&text).with_context(|| format!("in {}", toml_path.display()))?;
+        let package = package_name(&dir)?;
+        Ok(Lesson { number, dir_name, dir, course, package, meta })
+    }
+}
+
+/// Every lesson's folder, in order.
+fn folders(root: &Path) -> Result<Vec<Folder>> {
+    let mut folders = Vec::new();
     for entry in std::fs::read_dir(root.join("lessons")).context("reading lessons/")? {
         let dir = entry?.path();
         let dir_name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
@@ -296,31 +320,27 @@ pub fn all(root: &Path) -> Result<Vec<Lesson>> {
         if number.len() != 2 || !number.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        let course = root.join(COURSE).join(&dir_name);
-        let toml_path = course.join("lesson.toml");
-        let text = std::fs::read_to_string(&toml_path).with_context(|| format!("reading {}", toml_path.display()))?;
-        let meta = parse_meta(&text).with_context(|| format!("in {}", toml_path.display()))?;
-        let package = package_name(&dir)?;
-        lessons.push(Lesson { number: number.to_string(), dir_name, dir, course, package, meta });
+        folders.push(Folder { number: number.to_string(), dir_name, dir });
     }
-    lessons.sort_by(|a, b| a.number.cmp(&b.number));
-    Ok(lessons)
+    folders.sort_by(|a, b| a.number.cmp(&b.number));
+    Ok(folders)
 }
 
-/// The lesson a user named: `3`, `03`, `einval` or `03-einval`.
+/// The lesson a user named: `3`, `03`, `einval` or `03-einval`. Only its
+/// own data is read: a check reads one lesson, not every lesson.
 pub fn find(root: &Path, wanted: &str) -> Result<Lesson> {
-    let lessons = all(root)?;
-    let range = match (lessons.first(), lessons.last()) {
+    let folders = folders(root)?;
+    let range = match (folders.first(), folders.last()) {
         (Some(first), Some(last)) => format!("{} to {}", first.number, last.number),
         _ => "none exist".to_string(),
     };
     let wanted = wanted.trim();
     let by_number = wanted.parse::<u32>().ok().map(|n| format!("{n:02}"));
-    let position = lessons.iter().position(|l| {
+    let position = folders.iter().position(|l| {
         Some(&l.number) == by_number.as_ref() || l.dir_name == wanted || l.dir_name.split_once('-').map(|(_, slug)| slug) == Some(wanted)
     });
     match position {
-        Some(i) => Ok(lessons.into_iter().nth(i).expect("position is in range")),
+        Some(i) => folders.into_iter().nth(i).expect("position is in range").load(root),
         None if by_number.is_some() => Err(UsageError(format!("there is no lesson {wanted}; lessons are {range}")).into()),
         None => Err(UsageError(format!("'{wanted}' is not a lesson; give its number, {range} (see `cargo xtask list`)")).into()),
     }
