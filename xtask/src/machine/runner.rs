@@ -8,7 +8,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
@@ -154,17 +155,23 @@ fn run_with_limit(binary: &Path, limit: Duration, vars: &[(&str, &str)]) -> Resu
     let stdout = std::thread::spawn(move || read_capped(stdout, TRANSCRIPT_LIMIT));
     let stderr = std::thread::spawn(move || read_capped(stderr, LOG_LIMIT));
 
+    // A thread waits for the loader, so its end is seen at once; this one
+    // looks for an interrupt meanwhile.
+    let pid = child.id();
+    let (exit_sender, exited) = mpsc::channel();
+    std::thread::spawn(move || exit_sender.send(child.wait()));
     let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
+        match exited.recv_timeout(Duration::from_millis(20)) {
+            Ok(status) => break status.context("waiting for the lesson's binary")?,
+            Err(RecvTimeoutError::Disconnected) => bail!("the thread waiting for the lesson's binary ended"),
+            Err(RecvTimeoutError::Timeout) if interrupt::requested() => {
+                stop(pid, &exited, as_root);
+                drop(held);
+                let _ = std::fs::remove_file(&channel);
+                return Err(interrupt::Interrupted.into());
+            }
+            Err(RecvTimeoutError::Timeout) => {}
         }
-        if interrupt::requested() {
-            stop(&mut child, as_root);
-            drop(held);
-            let _ = std::fs::remove_file(&channel);
-            return Err(interrupt::Interrupted.into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
     };
     drop(held);
     let (prints, _) = stdout.join().unwrap_or_default();
@@ -215,9 +222,9 @@ impl Drop for LogFile {
     }
 }
 
-/// Ends the run now and waits until the loader is gone.
-fn stop(child: &mut Child, as_root: bool) {
-    let pid = child.id();
+/// Ends the run of `pid` now and waits until the loader is gone; `exited`
+/// says when `pid` itself has.
+fn stop<T>(pid: u32, exited: &mpsc::Receiver<T>, as_root: bool) {
     if as_root {
         interrupt::signal_group(pid, libc::SIGKILL);
     } else {
@@ -225,7 +232,7 @@ fn stop(child: &mut Child, as_root: bool) {
         // (and follows with SIGKILL after 5 s if that is ignored).
         interrupt::signal_process(pid, libc::SIGTERM);
     }
-    let _ = child.wait();
+    let _ = exited.recv();
     // The loader is `timeout`'s child: wait until it has exited too, since its
     // exit is what closes its BPF file descriptors.
     let deadline = Instant::now() + Duration::from_secs(3);
