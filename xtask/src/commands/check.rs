@@ -111,7 +111,6 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             problems.splice(0..0, host::build_problems());
             return Ok(cannot_run(root, lesson, json, choice, &problems, &tr));
         }
-        kernel_btf::read_host_in_background();
     }
     if !json {
         let on = kernel.as_ref().map(|k| say.under_qemu(&k.describe())).unwrap_or_default();
@@ -125,6 +124,11 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     let (problems, built) = std::thread::scope(|scope| {
         let build = scope.spawn(|| build_lesson(root, lesson, &root.join("target")));
         let problems = if kernel.is_none() { host::build_problems() } else { Vec::new() };
+        // This kernel's BTF names the cause of a failure after the run. Read
+        // from here on, it does not take a core from cargo's start.
+        if kernel.is_none() {
+            kernel_btf::read_host_in_background();
+        }
         (problems, build.join())
     });
     if !problems.is_empty() {
