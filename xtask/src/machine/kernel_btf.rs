@@ -109,11 +109,17 @@ pub fn host() -> Option<&'static KernelFacts> {
     HOST.get_or_init(|| open(Choice::Host, None, false).ok().flatten()).as_ref()
 }
 
-/// Starts reading [`host`] on a thread of its own. A check does so as it
-/// starts: a failing check needs the facts to name its cause, some 0.2 s of
-/// reading, and its build and run take longer, so they are ready by then.
+/// Starts reading [`host`] on a thread of its own, at the lowest priority. A
+/// check does so beside its build: a failing check needs the facts to name
+/// its cause, some 0.1 s of a core, and the build leaves a core idle for
+/// longer than that, while it waits on one compiler at a time.
 pub fn read_host_in_background() {
     std::thread::spawn(|| {
+        // SAFETY: gettid and setpriority only read their arguments; on Linux,
+        // the priority set is this thread's alone. Failing, it reads at the usual one.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19);
+        }
         host();
     });
 }
