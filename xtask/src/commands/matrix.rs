@@ -137,7 +137,9 @@ pub fn verify(root: &Path, args: &VerifyArgs, record: Record) -> Result<ExitCode
         queues.extend(std::mem::take(&mut probes.queues).into_iter().map(|q| q.map(Tag::Probe)));
     }
     let booted = Instant::now();
-    let (states, probe_runs) = split(vm_pool::run_all(queues, &root.join("target/xtask/matrix/vm")));
+    let ran = vm_pool::run_all(queues, &root.join("target/xtask/matrix/vm"));
+    timing.boots_side_by_side = ran.side_by_side;
+    let (states, probe_runs) = split(ran.queues);
     timing.probes_guest_seconds = probe_runs.iter().flat_map(|f| &f.shares).sum();
     selftest::fill_from_guests(&mut runs, &targets, states, &mut timing);
     interrupt::check()?;

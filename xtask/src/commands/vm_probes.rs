@@ -111,7 +111,7 @@ pub fn judge(root: &Path, probes: &Probes, finished: Vec<Finished<usize>>, on_mi
 pub fn verify(root: &Path, kernels: &[&Kernel], on_mismatch: OnMismatch) -> Result<usize> {
     let mut probes = queue(root, kernels)?;
     let queues = std::mem::take(&mut probes.queues);
-    let finished = vm_pool::run_all(queues, &root.join("target/xtask/matrix/vm/probes"));
+    let finished = vm_pool::run_all(queues, &root.join("target/xtask/matrix/vm/probes")).queues;
     judge(root, &probes, finished, on_mismatch)
 }
 

@@ -41,18 +41,24 @@ impl<T> Default for Finished<T> {
     }
 }
 
-/// Runs every queue, keeping each kernel's files under `work/<kernel>`; one
-/// [`Finished`] per queue, in the queues' order. Each queue is cut into
+/// What a pool's run gave: one [`Finished`] per queue, in the queues' order,
+/// and how many boots it ran side by side.
+pub struct Ran<T> {
+    pub queues: Vec<Finished<T>>,
+    pub side_by_side: usize,
+}
+
+/// Runs every queue, keeping each kernel's files under `work/<kernel>`. Each queue is cut into
 /// boots of [`vm::JOBS_PER_BOOT`] runs, and the workers take boots, not
 /// kernels: three kernels on two CPUs would otherwise leave one CPU idle for
 /// the last kernel's whole queue.
-pub fn run_all<T: Send>(queues: Vec<Queue<'_, T>>, work: &Path) -> Vec<Finished<T>> {
+pub fn run_all<T: Send>(queues: Vec<Queue<'_, T>>, work: &Path) -> Ran<T> {
     let count = queues.len();
     let total: usize = queues.iter().map(|queue| queue.runs.len()).sum();
     let pending = cut(queues);
     let boots = pending.len();
     if boots == 0 {
-        return (0..count).map(|_| Finished::default()).collect();
+        return Ran { queues: (0..count).map(|_| Finished::default()).collect(), side_by_side: 0 };
     }
     let workers = side_by_side().min(boots);
     println!("booting {count} kernels for {total} runs: {boots} boots, {workers} at a time");
@@ -70,7 +76,7 @@ pub fn run_all<T: Send>(queues: Vec<Queue<'_, T>>, work: &Path) -> Vec<Finished<
             });
         }
     });
-    merge(count, finished.into_inner().expect("results lock"))
+    Ran { queues: merge(count, finished.into_inner().expect("results lock")), side_by_side: workers }
 }
 
 /// How many boots run side by side: two per CPU, because a guest spends
@@ -79,7 +85,7 @@ pub fn run_all<T: Send>(queues: Vec<Queue<'_, T>>, work: &Path) -> Vec<Finished<
 /// at [`vm::GUEST_MEMORY_MIB`] a guest. Measured on two CPUs, the full
 /// matrix's boots took 288 s four at a time, against 330 s two at a time,
 /// for the same CPU time.
-pub fn side_by_side() -> usize {
+fn side_by_side() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let memory = available_memory_mib().map_or(usize::MAX, |mib| (mib / vm::GUEST_MEMORY_MIB).max(1));
     (2 * cpus).min(memory)

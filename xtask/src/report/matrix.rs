@@ -206,8 +206,7 @@ pub fn print_timings(timing: &Timings, total: f64) {
     }
     let boots: usize = timing.boots.iter().map(|b| b.2.len()).sum();
     let runs: usize = timing.boots.iter().map(|b| b.1).sum();
-    let side_by_side = crate::machine::vm_pool::side_by_side().min(boots);
-    println!("  VM boots              {:6.1} s   {boots} boots, {runs} runs, {side_by_side} at a time", timing.boots_wall);
+    println!("  VM boots              {:6.1} s   {boots} boots, {runs} runs, {} at a time", timing.boots_wall, timing.boots_side_by_side);
     for (kernel, count, seconds) in &timing.boots {
         let each: Vec<String> = seconds.iter().map(|s| format!("{s:.1} s")).collect();
         let reboots = if seconds.len() > count.div_ceil(vm::JOBS_PER_BOOT) { " (booted again after a guest failure)" } else { "" };

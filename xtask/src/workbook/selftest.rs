@@ -154,6 +154,8 @@ pub struct Timings {
     /// (kernel, runs, seconds of each boot)
     pub boots: Vec<(String, usize, Vec<f64>)>,
     pub boots_wall: f64,
+    /// How many boots the pool ran side by side.
+    pub boots_side_by_side: usize,
     /// (lesson, seconds of guest time its runs took, their boots' time shared by the runs)
     pub guest_seconds: Vec<(String, f64)>,
     /// The same for the book's probes that ran in the same pool.
