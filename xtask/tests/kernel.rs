@@ -169,6 +169,27 @@ fn check_json_reports_a_real_failure() {
     assert!(report["lesson"]["checked_at"].as_u64().is_some());
 }
 
+/// A clang that does not run is found while cargo builds, and the check
+/// says the machine cannot run the lesson, naming clang, as it did when it
+/// looked before the build; not a build error, not a failing lesson.
+#[test]
+#[ignore = "needs root: lesson 01 needs root, and a check builds only past that"]
+fn a_check_with_no_working_clang_cannot_run_and_names_clang() {
+    require_root();
+    let _one_at_a_time = serial();
+    let root = scratch("no-clang", false);
+    let ran = Ran::from(xtask(&root, &["check", "01", "--json"]).env("CLANG", "/nonexistent/clang").output().unwrap());
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let report: Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(report["outcome"], "cannot-run", "{report}");
+    let problems = report["problems"].as_array().unwrap();
+    assert!(problems.iter().any(|p| p["name"] == "clang"), "{report}");
+    assert!(report["transcript"].as_array().unwrap().is_empty(), "{report}");
+    let text = Ran::from(xtask(&root, &["check", "01"]).env("CLANG", "/nonexistent/clang").output().unwrap());
+    assert!(text.stderr.contains("lesson 01 cannot run on this machine yet"), "{}", text.stderr);
+    assert!(!text.stderr.contains("under qemu"), "qemu does not help a machine that cannot build:\n{}", text.stderr);
+}
+
 #[test]
 #[ignore = "needs root: loads BPF programs"]
 fn watch_rechecks_once_per_save_with_file_events_and_with_polling() {

@@ -100,16 +100,18 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
             // The kernel is fetched only for a machine that can boot it.
             let problems = vm::preflight();
             if !problems.is_empty() {
-                return Ok(cannot_run(root, lesson, json, choice, &problems, &tr));
+                return Ok(cannot_run(root, lesson, json, choice, &problems, false, &tr));
             }
             Some(kernels::ensure(series, &kernel_lock::pin(root, series)?)?)
         }
     };
     if choice == Choice::Host {
-        let mut problems: Vec<_> = lesson.meta.needs.run_problems_here().into_iter().chain(refusal()).collect();
-        if !problems.is_empty() {
-            problems.splice(0..0, host::build_problems());
-            return Ok(cannot_run(root, lesson, json, choice, &problems, &tr));
+        let run_problems: Vec<_> = lesson.meta.needs.run_problems_here().into_iter().chain(refusal()).collect();
+        if !run_problems.is_empty() {
+            let mut problems = host::build_problems();
+            let builds_here = problems.is_empty();
+            problems.extend(run_problems);
+            return Ok(cannot_run(root, lesson, json, choice, &problems, builds_here, &tr));
         }
     }
     if !json {
@@ -123,16 +125,20 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     // noticeable part of a check, and without them the build stops early.
     let (problems, built) = std::thread::scope(|scope| {
         let build = scope.spawn(|| build_lesson(root, lesson, &root.join("target")));
-        let problems = if kernel.is_none() { host::build_problems() } else { Vec::new() };
-        // This kernel's BTF names the cause of a failure after the run. Read
-        // from here on, it does not take a core from cargo's start.
-        if kernel.is_none() {
-            kernel_btf::read_host_in_background();
-        }
+        let problems = match kernel {
+            Some(_) => Vec::new(),
+            None => {
+                let problems = host::build_problems();
+                // This kernel's BTF names the cause of a failure after the run.
+                // Read from here on, it does not take a core from cargo's start.
+                kernel_btf::read_host_in_background();
+                problems
+            }
+        };
         (problems, build.join())
     });
     if !problems.is_empty() {
-        return Ok(cannot_run(root, lesson, json, choice, &problems, &tr));
+        return Ok(cannot_run(root, lesson, json, choice, &problems, false, &tr));
     }
     let built = built.map_err(|_| anyhow::anyhow!("the lesson's build panicked"))??;
     let run = run_built(root, lesson, built, kernel.as_ref())?;
@@ -218,8 +224,17 @@ pub fn check_lesson_in(root: &Path, lesson: &Lesson, json: bool, doing: &str, ch
     Ok(Outcome::Failing)
 }
 
-/// Says why this machine cannot run `lesson` yet, in text or JSON, and tells the room.
-fn cannot_run(root: &Path, lesson: &Lesson, json: bool, choice: Choice, problems: &[host::Finding], tr: &Translator) -> Outcome {
+/// Says why this machine cannot run `lesson` yet, in text or JSON, and tells
+/// the room; `builds_here` when none of `problems` is the build's.
+fn cannot_run(
+    root: &Path,
+    lesson: &Lesson,
+    json: bool,
+    choice: Choice,
+    problems: &[host::Finding],
+    builds_here: bool,
+    tr: &Translator,
+) -> Outcome {
     // The room sees the machine blocking the lesson, and why, not a learner stuck on it.
     let why: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.name, p.detail)).collect();
     room::tell(root, lesson, &State::Failing { layer: None }, choice.name(), Some(why.join("; ")));
@@ -237,7 +252,6 @@ fn cannot_run(root: &Path, lesson: &Lesson, json: bool, choice: Choice, problems
         eprintln!("{problem}");
     }
     // qemu helps where the kernel or privileges fall short, not where the build does.
-    let builds_here = host::build_problems().is_empty();
     if choice == Choice::Host && builds_here {
         eprintln!("{}", vm::offer(&lesson.number));
     }
