@@ -169,7 +169,7 @@ fn a_restarted_room_keeps_its_learners_and_gets_what_was_queued_while_it_was_dow
     let room = serve(&address, &state, &[]);
     let json = status(&url);
     assert_eq!(json["received"], 2, "the restarted room lost what it had: {json}");
-    assert!(eventually(Duration::from_secs(45), || status(&url)["received"] == 4), "the queue never arrived: {}", status(&url));
+    assert!(eventually(Duration::from_secs(20), || status(&url)["received"] == 4), "the queue never arrived: {}", status(&url));
     assert_eq!(wait_exit(&mut retrier, Duration::from_secs(10)), Some(0));
     let json = status(&url);
     assert_eq!(json["learners"].as_array().unwrap().len(), 1);
@@ -362,8 +362,8 @@ fn each_check_of_a_joined_workbook_tells_the_room_where_it_is() {
     assert_eq!(run(&root, &["room", "join", &url, "--name", "ada", "--token", TOKEN]).code, 0);
     let next_record = |lines: &Receiver<String>| {
         let mut seen = Vec::new();
-        // A queued record waits for its sender's next try, at most 20 s.
-        assert!(wait_for_line(lines, "\"name\":\"ada\"", Duration::from_secs(40), &mut seen), "no record came: {seen:?}");
+        // A queued record waits for its sender's next try, at most 5 s.
+        assert!(wait_for_line(lines, "\"name\":\"ada\"", Duration::from_secs(20), &mut seen), "no record came: {seen:?}");
         serde_json::from_str::<Value>(seen.last().unwrap()).unwrap()
     };
     assert_eq!(next_record(&room.lines)["state"], "joined");

@@ -20,9 +20,11 @@ use crate::workbook::files::{current_files, differing, solution_files};
 use crate::workbook::lessons::Lesson;
 use crate::workbook::progress::State;
 
-/// How long a sender whose room is down keeps trying, and how often.
+/// How long a sender whose room is down keeps trying, and how often: a
+/// restarted room is on the page within seconds, and a try at a room that is
+/// down is one refused connection.
 const RETRY_FOR: Duration = Duration::from_secs(30 * 60);
-const RETRY_EVERY: Duration = Duration::from_secs(20);
+const RETRY_EVERY: Duration = Duration::from_secs(5);
 
 /// Everything `room join` saved, and what each check since has added.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
