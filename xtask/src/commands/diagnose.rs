@@ -70,8 +70,8 @@ pub fn diagnose(root: &Path, args: &DiagnoseArgs) -> Result<ExitCode> {
         let mut findings = error_index::match_text(text);
         // The host's names: a pasted log most often comes from this machine.
         if choice == Choice::Host {
-            if let Ok(Some(kernel)) = kernel_btf::open(choice, None, false) {
-                diagnosis::suggest_names(text, &kernel, &mut findings);
+            if let Some(kernel) = kernel_btf::host() {
+                diagnosis::suggest_names(text, kernel, &mut findings);
             }
         }
         if findings.is_empty() {
@@ -255,18 +255,28 @@ fn diagnose_object(
         Choice::Host => Ok(None),
         Choice::Debian(series) => kernel_lock::pin(root, series).map(Some),
     };
-    let chosen = kernel_btf::open(choice, pin(choice)?.as_ref(), true)?;
-    let (mut others, mut absent) = (Vec::new(), Vec::new());
-    for name in kernels::names() {
-        let other = kernels::choice(name)?;
-        if other != choice {
-            match kernel_btf::open(other, pin(other)?.as_ref(), false)? {
-                Some(facts) => others.push(facts),
-                None => absent.push(name),
-            }
+    // The kernels are read side by side: each is a few megabytes of BTF to index.
+    let names = kernels::names();
+    let choices = names.iter().map(|name| kernels::choice(name)).collect::<Result<Vec<_>>>()?;
+    let pins = choices.iter().map(|&c| pin(c)).collect::<Result<Vec<_>>>()?;
+    let read = std::thread::scope(|scope| {
+        let reads: Vec<_> = choices
+            .iter()
+            .zip(&pins)
+            .map(|(&other, pin)| scope.spawn(move || kernel_btf::facts(other, pin.as_ref(), other == choice)))
+            .collect();
+        reads.into_iter().map(|read| read.join().expect("reading a kernel's BTF panicked")).collect::<Vec<_>>()
+    });
+    let (mut chosen, mut others, mut absent) = (None, Vec::new(), Vec::new());
+    for ((name, other), facts) in names.iter().zip(&choices).zip(read) {
+        match facts? {
+            Some(facts) if *other == choice => chosen = Some(facts),
+            None if *other == choice => {}
+            Some(facts) => others.push(facts),
+            None => absent.push(*name),
         }
     }
-    let (object_report, mut findings) = diagnosis::diagnose_object(object, path, chosen.as_ref(), choice.name(), &others);
+    let (object_report, mut findings) = diagnosis::diagnose_object(object, path, chosen, choice.name(), &others);
     if !absent.is_empty() && !object.relocations.is_empty() {
         findings.push(Finding::plain(
             "kernels-not-cached",
@@ -282,23 +292,23 @@ fn diagnose_object(
         );
     }
     let before_load = findings.len();
-    let load = real_load(root, path, chosen.as_ref(), &mut findings);
+    let load = real_load(root, path, chosen, &mut findings);
     diagnosis::weigh_load_findings(object, &load.log, &mut findings[before_load..]);
     let loaded = load.ran.then_some(load.failed_at.is_none());
     // The host's verifier judges only the host's relocations: a switch is tried there alone.
-    let try_switches = loaded == Some(true) && chosen.as_ref().is_some_and(KernelFacts::is_host);
+    let try_switches = loaded == Some(true) && chosen.is_some_and(|k| k.is_host());
     // A failed load has its own finding to fix first; what it left unverified comes after.
     for switch in object_report.switches.iter().filter(|_| loaded != Some(false)) {
         let reload = match switch.switch.value {
             Some(value) if try_switches => load_with(root, path, &switch.switch, value)?,
             _ => None,
         };
-        let on_host = chosen.as_ref().is_none_or(KernelFacts::is_host);
+        let on_host = chosen.is_none_or(|k| k.is_host());
         findings.push(diagnosis::switch_finding(switch, loaded, reload.as_ref(), choice.name(), on_host));
     }
     let mut report = Report::new(
         Input { path: file.to_string(), kind },
-        KernelRef { name: choice.name(), release: chosen.as_ref().map(|k| k.release.clone()) },
+        KernelRef { name: choice.name(), release: chosen.map(|k| k.release.clone()) },
         findings,
     );
     report.compile = compile;

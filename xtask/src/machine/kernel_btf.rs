@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::{bail, Context, Result};
 use object::{Object, ObjectSection};
@@ -60,53 +60,68 @@ impl KernelFacts {
 /// The kernel's facts, or `None` when its BTF cannot be had: the host
 /// without `/sys/kernel/btf/vmlinux`, or a Debian kernel whose pinned build
 /// is not in the cache (fetched first only when `fetch`).
-pub fn open(choice: Choice, pin: Option<&Pin>, fetch: bool) -> Result<Option<KernelFacts>> {
-    match (choice, pin) {
+///
+/// Each kernel is read once a process and kept for the process's life: its
+/// type table is hundreds of thousands of allocations, and freeing them one
+/// by one at exit took a quarter of a diagnose. A process pins each series
+/// once (kernels.lock), so the series names the build.
+pub fn facts(choice: Choice, pin: Option<&Pin>, fetch: bool) -> Result<Option<&'static KernelFacts>> {
+    static DEBIAN: Mutex<Vec<&'static KernelFacts>> = Mutex::new(Vec::new());
+    let (series, pin) = match (choice, pin) {
+        (Choice::Host, _) => return Ok(host()),
         (Choice::Debian(series), None) => bail!("kernel {} has no pinned build", series.name),
-        (Choice::Host, _) => {
-            let path = PathBuf::from(KERNEL_BTF);
-            if !path.exists() {
-                return Ok(None);
-            }
-            let events = Path::new(TRACEFS).join("events");
-            Ok(Some(KernelFacts {
-                name: "host",
-                release: kernels::host_release(),
-                types: TypeTable::open(&path)?,
-                btf_path: path,
-                kprobes: host::kprobes_available(),
-                tracefs_events: events.is_dir().then_some(events),
-                tracefs_mounted: tracefs_mounted(),
-                is_host: true,
-                kallsyms: OnceLock::new(),
-            }))
-        }
-        (Choice::Debian(series), Some(pin)) => {
-            let kernel = if fetch { Some(kernels::ensure(series, pin)?) } else { kernels::cached(series, pin)? };
-            let Some(kernel) = kernel else { return Ok(None) };
-            let path = kernel.vmlinuz.with_file_name("vmlinux.btf");
-            if !path.exists() {
-                extract_btf(&kernel.vmlinuz, &path).with_context(|| format!("extracting the BTF of kernel {}", series.name))?;
-            }
-            Ok(Some(KernelFacts {
-                name: series.name,
-                release: kernel.manifest.release.clone(),
-                types: TypeTable::open(&path)?,
-                btf_path: path,
-                kprobes: kernel.kprobes(),
-                tracefs_events: None,
-                tracefs_mounted: false,
-                is_host: false,
-                kallsyms: OnceLock::new(),
-            }))
-        }
+        (Choice::Debian(series), Some(pin)) => (series, pin),
+    };
+    let read = |debian: &Vec<&'static KernelFacts>| debian.iter().copied().find(|k| k.name == series.name);
+    if let Some(known) = read(&DEBIAN.lock().expect("kernel facts lock")) {
+        return Ok(Some(known));
     }
+    let kernel = if fetch { Some(kernels::ensure(series, pin)?) } else { kernels::cached(series, pin)? };
+    let Some(kernel) = kernel else { return Ok(None) };
+    let path = kernel.vmlinuz.with_file_name("vmlinux.btf");
+    if !path.exists() {
+        extract_btf(&kernel.vmlinuz, &path).with_context(|| format!("extracting the BTF of kernel {}", series.name))?;
+    }
+    let facts = KernelFacts {
+        name: series.name,
+        release: kernel.manifest.release.clone(),
+        types: TypeTable::open(&path)?,
+        btf_path: path,
+        kprobes: kernel.kprobes(),
+        tracefs_events: None,
+        tracefs_mounted: false,
+        is_host: false,
+        kallsyms: OnceLock::new(),
+    };
+    let mut debian = DEBIAN.lock().expect("kernel facts lock");
+    // Another thread may have read the same kernel meanwhile: one copy is kept.
+    Ok(Some(read(&debian).unwrap_or_else(|| {
+        let kept: &'static KernelFacts = Box::leak(Box::new(facts));
+        debian.push(kept);
+        kept
+    })))
 }
 
 /// This machine's facts, read once a process, or `None` without its BTF.
 pub fn host() -> Option<&'static KernelFacts> {
     static HOST: OnceLock<Option<KernelFacts>> = OnceLock::new();
-    HOST.get_or_init(|| open(Choice::Host, None, false).ok().flatten()).as_ref()
+    HOST.get_or_init(|| {
+        let path = PathBuf::from(KERNEL_BTF);
+        let types = TypeTable::open(&path).ok()?;
+        let events = Path::new(TRACEFS).join("events");
+        Some(KernelFacts {
+            name: "host",
+            release: kernels::host_release(),
+            types,
+            btf_path: path,
+            kprobes: host::kprobes_available(),
+            tracefs_events: events.is_dir().then_some(events),
+            tracefs_mounted: tracefs_mounted(),
+            is_host: true,
+            kallsyms: OnceLock::new(),
+        })
+    })
+    .as_ref()
 }
 
 /// Starts reading [`host`] on a thread of its own, at the lowest priority. A

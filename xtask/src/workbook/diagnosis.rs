@@ -160,7 +160,7 @@ fn function_exists(kernel: &KernelFacts, name: &str) -> (bool, &'static str) {
 }
 
 /// `others`: the workbook's other kernels, whose BTF tells a renamed function from a name no kernel has.
-fn check_program(program: &Program, kernel: &KernelFacts, others: &[KernelFacts], findings: &mut Vec<Finding>) -> ProgramReport {
+fn check_program(program: &Program, kernel: &KernelFacts, others: &[&KernelFacts], findings: &mut Vec<Finding>) -> ProgramReport {
     let (kind, target) = section_target(&program.section);
     let evidence = format!("program {} in SEC(\"{}\")", program.name, program.section);
     let on = kernel.describe();
@@ -464,7 +464,7 @@ pub fn diagnose_object(
     object_path: &Path,
     chosen: Option<&KernelFacts>,
     chosen_name: &str,
-    others: &[KernelFacts],
+    others: &[&KernelFacts],
 ) -> (ObjectReport, Vec<Finding>) {
     let mut findings = Vec::new();
     if object.btf.is_none() && object.btf_maps {
@@ -523,7 +523,7 @@ fn check_relocations(
     local: &TypeTable,
     chosen: Option<&KernelFacts>,
     chosen_name: &str,
-    others: &[KernelFacts],
+    others: &[&KernelFacts],
     findings: &mut Vec<Finding>,
 ) -> Vec<RelocationReport> {
     // Existence checks, by program section and the type they check: a
@@ -553,7 +553,7 @@ fn check_relocations(
         // section's code, every kernel where it fails.
         let mut fails_where_run = Vec::new();
         let mut guarded = false;
-        for kernel in chosen.into_iter().chain(others) {
+        for kernel in chosen.into_iter().chain(others.iter().copied()) {
             let outcome = core_relo::resolve(&spec, &kernel.types);
             resolves.insert(kernel.name, outcome == Outcome::Resolves);
             if outcome == Outcome::Resolves || core_relo::is_existence_check(relocation.kind) {
@@ -635,7 +635,12 @@ fn existence_answers(object: &BpfObject, local: &TypeTable, section: &str, kerne
 /// The object's `const volatile` switches on the kernel judged, and what
 /// the code behind each does: its relocations (and which fail there), its
 /// helper calls, maps and source lines.
-fn find_switches(object: &BpfObject, local: Option<&TypeTable>, chosen: Option<&KernelFacts>, others: &[KernelFacts]) -> Vec<SwitchReport> {
+fn find_switches(
+    object: &BpfObject,
+    local: Option<&TypeTable>,
+    chosen: Option<&KernelFacts>,
+    others: &[&KernelFacts],
+) -> Vec<SwitchReport> {
     let answers = |section: &str| match (local, chosen) {
         (Some(local), Some(kernel)) => existence_answers(object, local, section, kernel),
         _ => BTreeMap::new(),
@@ -643,7 +648,7 @@ fn find_switches(object: &BpfObject, local: Option<&TypeTable>, chosen: Option<&
     // Helper names from any kernel's `enum bpf_func_id`, whose enumerators count from 0.
     let helper_names: Vec<String> = chosen
         .into_iter()
-        .chain(others)
+        .chain(others.iter().copied())
         .find_map(|k| {
             k.types.named("bpf_func_id").into_iter().find_map(|id| match k.types.ty(id)? {
                 crate::machine::btf::Type::Enum(e) => {
